@@ -1,0 +1,130 @@
+//! Diagnostics: what portolan tells a user about their files.
+//!
+//! One type serves spec errors (from `render`) and rule findings (from `check`): a severity, a
+//! message that names both ends of a mismatch, a primary location, related locations in other
+//! files, an optional help text and an optional fix. Positions are [`Span`]s; reports turn them
+//! into lines and columns.
+
+use crate::source::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Proven broken.
+    Error,
+    /// Likely broken, or not knowable from the files.
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A location with a short note about what is there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+impl Label {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Label {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// How safe a fix is to apply without a person reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps the meaning the author intended; may be applied automatically.
+    Safe,
+    /// Probably right, but changes behaviour; needs a person.
+    Unsafe,
+}
+
+/// Replace the bytes of `span` with `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// kebab-case rule name, e.g. `app-port-not-served`; `None` for spec and I/O errors.
+    pub rule: Option<&'static str>,
+    /// Stable code, e.g. `PT201`.
+    pub code: Option<&'static str>,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Label,
+    pub related: Vec<Label>,
+    pub help: Option<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn error(span: Span, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, span, message)
+    }
+
+    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, span, message)
+    }
+
+    pub fn new(severity: Severity, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule: None,
+            code: None,
+            severity,
+            message: message.into(),
+            primary: Label::new(span, ""),
+            related: Vec::new(),
+            help: None,
+            fix: None,
+        }
+    }
+
+    /// Sets the note under the primary location.
+    pub fn with_label(mut self, message: impl Into<String>) -> Self {
+        self.primary.message = message.into();
+        self
+    }
+
+    pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.related.push(Label::new(span, message));
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}

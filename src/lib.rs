@@ -1,0 +1,18 @@
+//! portolan renders and checks the ports and origins of Coder workspace templates.
+//!
+//! The shape of the crate follows the data:
+//!
+//! ```text
+//! portolan.yaml ──spec──▶ Spec ──render──▶ main.tf · docker-compose.yml · start script · env files
+//! files ──parse──▶ per-file facts ──model──▶ Workspace ──rules──▶ findings ──report──▶ text
+//! ```
+//!
+//! The library never prints; `main.rs` is the only place that writes to the terminal.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diagnostic;
+pub mod parse;
+pub mod report;
+pub mod render;
+pub mod source;
+pub mod spec;
