@@ -12,7 +12,7 @@
 
 pub mod diagnostic;
 pub mod parse;
-pub mod report;
 pub mod render;
+pub mod report;
 pub mod source;
 pub mod spec;

@@ -1,1 +1,161 @@
-//! stub
+//! Render: from a [`Spec`] to the files of a Coder workspace, consistent by construction.
+//!
+//! [`context`] resolves the spec into pre-escaped strings; the minijinja templates in
+//! `templates/` (embedded, overridable with `--templates DIR`) lay them out; [`header`] stamps
+//! each file so hand edits are detected; [`write`] writes atomically or reports drift.
+
+pub mod context;
+pub mod header;
+pub mod value;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use minijinja::Environment;
+
+use crate::spec::Spec;
+use context::{Context, APPS_TF, COMPOSE_FILE, MAIN_TF, START_SCRIPT};
+
+/// The templates shipped in the binary: (name, text).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "coder-apps.tf.j2",
+        include_str!("../../templates/coder-apps.tf.j2"),
+    ),
+    ("main.tf.j2", include_str!("../../templates/main.tf.j2")),
+    (
+        "docker-compose.yml.j2",
+        include_str!("../../templates/docker-compose.yml.j2"),
+    ),
+    (
+        "start-workspace.sh.j2",
+        include_str!("../../templates/start-workspace.sh.j2"),
+    ),
+    ("env-file.j2", include_str!("../../templates/env-file.j2")),
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Also write `main.tf`, a complete docker-based Coder template.
+    pub full: bool,
+    /// A folder whose `*.j2` files replace the embedded templates of the same name.
+    pub templates: Option<PathBuf>,
+    /// The spec's file name as the generated files mention it.
+    pub spec_file: String,
+}
+
+/// One file to write, relative to the output folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: PathBuf,
+    pub contents: String,
+    /// Unix permission bits.
+    pub mode: u32,
+}
+
+#[derive(Debug)]
+pub enum RenderError {
+    /// A template override could not be read.
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A template failed to parse or render.
+    Template {
+        name: String,
+        error: minijinja::Error,
+    },
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            RenderError::Template { name, error } => {
+                write!(f, "template {name}")?;
+                if let Some(line) = error.line() {
+                    write!(f, ":{line}")?;
+                }
+                write!(f, ": {}", error.detail().unwrap_or(&error.to_string()))
+            }
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Renders every file of the workspace, in a fixed order. Deterministic: the same spec and
+/// templates give the same bytes.
+pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>, RenderError> {
+    let env = environment(options.templates.as_deref())?;
+    let context = Context::new(spec, &options.spec_file);
+    let stamp = format!(
+        "Written by portolan from {}: change the spec and run `portolan render`, not this file.",
+        options.spec_file
+    );
+    let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {
+        let template = env
+            .get_template(name)
+            .map_err(|error| RenderError::Template {
+                name: name.to_owned(),
+                error,
+            })?;
+        let ctx = match extra {
+            Some(extra) => {
+                minijinja::context! { ..minijinja::Value::from_serialize(&context), ..extra }
+            }
+            None => minijinja::Value::from_serialize(&context),
+        };
+        let mut text = template
+            .render(ctx)
+            .map_err(|error| RenderError::Template {
+                name: name.to_owned(),
+                error,
+            })?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Ok(text)
+    };
+    let mut files = Vec::new();
+    let mut push = |path: &str, body: String, mode: u32| {
+        files.push(RenderedFile {
+            path: PathBuf::from(path),
+            contents: header::stamp(&body, &stamp),
+            mode,
+        })
+    };
+    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644);
+    if options.full {
+        push(MAIN_TF, run("main.tf.j2", None)?, 0o644);
+    }
+    if !context.compose_services.is_empty() {
+        push(COMPOSE_FILE, run("docker-compose.yml.j2", None)?, 0o644);
+    }
+    push(START_SCRIPT, run("start-workspace.sh.j2", None)?, 0o755);
+    for env_file in &context.env_files {
+        let extra = minijinja::context! { env_file => minijinja::Value::from_serialize(env_file) };
+        push(&env_file.path, run("env-file.j2", Some(extra))?, 0o600);
+    }
+    Ok(files)
+}
+
+fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderError> {
+    let mut env = Environment::new();
+    env.set_keep_trailing_newline(true);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (name, text) in TEMPLATES {
+        let text = match overrides.map(|dir| dir.join(name)) {
+            Some(path) if path.is_file() => {
+                std::fs::read_to_string(&path).map_err(|error| RenderError::Io { path, error })?
+            }
+            _ => (*text).to_owned(),
+        };
+        env.add_template_owned(name.to_string(), text)
+            .map_err(|error| RenderError::Template {
+                name: name.to_string(),
+                error,
+            })?;
+    }
+    Ok(env)
+}

@@ -1,0 +1,106 @@
+//! The header line that marks a file as portolan's own.
+//!
+//! Every rendered file carries one comment line (the first, or the second after a shebang) that
+//! ends in `portolan-sha256:<hex>`: the SHA-256 of the file without that line. A file whose hash
+//! still matches was not touched by hand and may be rewritten; the start script writes env files
+//! with the same header (computed with `sha256sum`), so they stay portolan's too.
+
+use sha2::{Digest, Sha256};
+
+pub const MARK: &str = "portolan-sha256:";
+
+/// What a file on disk is, as far as overwriting it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Carries a header whose hash matches: portolan wrote it and nobody changed it since.
+    Untouched,
+    /// Carries a header, but the content changed after portolan wrote it.
+    EditedByHand,
+    /// No header: a file portolan did not write.
+    Foreign,
+}
+
+/// Hex SHA-256 of `body`.
+pub fn hash(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Inserts the header line (after a shebang, if there is one) with the hash of `body`.
+pub fn stamp(body: &str, comment: &str) -> String {
+    let line = format!("# {comment} {MARK}{}\n", hash(body));
+    if body.starts_with("#!") {
+        let split = body.find('\n').map(|i| i + 1).unwrap_or(body.len());
+        let (shebang, rest) = body.split_at(split);
+        let mut out = String::with_capacity(body.len() + line.len() + 1);
+        out.push_str(shebang);
+        if !shebang.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&line);
+        out.push_str(rest);
+        out
+    } else {
+        format!("{line}{body}")
+    }
+}
+
+/// Finds the header among the first three lines: returns the recorded hash and the text without it.
+fn split(text: &str) -> Option<(&str, String)> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n').take(3) {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        if trimmed.starts_with('#') {
+            if let Some(pos) = trimmed.find(MARK) {
+                let recorded = &trimmed[pos + MARK.len()..];
+                let mut body = String::with_capacity(text.len());
+                body.push_str(&text[..offset]);
+                body.push_str(&text[offset + line.len()..]);
+                return Some((recorded.trim(), body));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+pub fn ownership(text: &str) -> Ownership {
+    match split(text) {
+        Some((recorded, body)) if recorded == hash(&body) => Ownership::Untouched,
+        Some(_) => Ownership::EditedByHand,
+        None => Ownership::Foreign,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamped_files_are_untouched_until_edited() {
+        for body in ["a = 1\n", "#!/usr/bin/env bash\necho hi\n", ""] {
+            let stamped = stamp(body, "Written by portolan.");
+            assert_eq!(ownership(&stamped), Ownership::Untouched, "{stamped}");
+            let edited = stamped.replace("1", "2").replace("hi", "ho") + "x\n";
+            assert_eq!(ownership(&edited), Ownership::EditedByHand);
+        }
+        assert_eq!(ownership("a = 1\n"), Ownership::Foreign);
+    }
+
+    #[test]
+    fn header_goes_after_the_shebang() {
+        let stamped = stamp("#!/bin/sh\necho\n", "x");
+        let lines: Vec<&str> = stamped.lines().collect();
+        assert_eq!(lines[0], "#!/bin/sh");
+        assert!(lines[1].starts_with("# x portolan-sha256:"));
+    }
+
+    #[test]
+    fn hash_matches_sha256sum() {
+        // printf 'KEY=v\n' | sha256sum
+        assert_eq!(
+            hash("KEY=v\n"),
+            "cfa1b17bdb3614be8458b8dd824ea3d14305564128c943dc234ddb6a33357aa7"
+        );
+    }
+}

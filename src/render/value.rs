@@ -1,0 +1,234 @@
+//! One spec value, written in each language portolan renders.
+//!
+//! A value such as `https://x/${origin:backend.api}/y` is literal text and references. Each output
+//! spells the references its own way, with its own escaping:
+//!
+//! | reference        | bash (start script)  | compose                         | env file / local       | Terraform |
+//! |------------------|----------------------|---------------------------------|------------------------|-----------|
+//! | `origin:X`       | `${ORIGIN_SLUG}`     | `${ORIGIN_SLUG:-http://localhost:H}` | `http://localhost:H` | `${local.portolan_origins["slug"]}` |
+//! | `secret:N`       | `${N}`               | `${N:?...}`                     | empty                  | n/a       |
+//! | `port`, `url`... | the literal value    | the literal value               | the literal value      | literal   |
+
+use crate::spec::reference::{self, Part, RefKind};
+use crate::spec::Spec;
+
+/// Name of the shell variable holding an app's origin: `convex-api` → `ORIGIN_CONVEX_API`.
+pub fn origin_var(slug: &str) -> String {
+    format!("ORIGIN_{}", slug.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// A piece of a value after resolution against the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Literal(String),
+    /// The origin of an app: known only at workspace start.
+    Origin {
+        slug: String,
+        local: String,
+    },
+    /// A generated secret: known only at workspace start.
+    Secret(String),
+}
+
+/// Resolves a value's references. The spec was validated, so every reference resolves; an
+/// unresolvable one (which validation would have rejected) stays literal text.
+pub fn resolve(spec: &Spec, text: &str) -> Vec<Piece> {
+    let Ok(parts) = reference::parse(text) else {
+        return vec![Piece::Literal(text.to_owned())];
+    };
+    let mut out: Vec<Piece> = Vec::new();
+    for part in parts {
+        let piece = match part {
+            Part::Literal(s) => Piece::Literal(s),
+            Part::Ref(r) => resolve_reference(spec, r.kind, &r.target)
+                .unwrap_or_else(|| Piece::Literal(text[r.range].to_owned())),
+        };
+        match (out.last_mut(), piece) {
+            (Some(Piece::Literal(prev)), Piece::Literal(s)) => prev.push_str(&s),
+            (_, piece) => out.push(piece),
+        }
+    }
+    out
+}
+
+fn resolve_reference(spec: &Spec, kind: RefKind, target: &str) -> Option<Piece> {
+    let local_url = |target: &str| {
+        spec.port(target)
+            .ok()
+            .map(|(_, _, port)| format!("http://localhost:{}", port.host()))
+    };
+    Some(match kind {
+        RefKind::Secret => Piece::Secret(target.to_owned()),
+        RefKind::Origin => {
+            let slug = spec.app_slug_for(target)?.to_owned();
+            let app_target = &spec.apps.get(slug.as_str())?.target;
+            Piece::Origin {
+                local: local_url(app_target)?,
+                slug,
+            }
+        }
+        RefKind::Port => Piece::Literal(spec.port(target).ok()?.2.container().to_string()),
+        RefKind::HostPort => Piece::Literal(spec.port(target).ok()?.2.host().to_string()),
+        RefKind::Url => Piece::Literal(local_url(target)?),
+        RefKind::InternalUrl => {
+            let (service, _, port) = spec.port(target).ok()?;
+            let is_compose = spec.services.get(service.as_str())?.is_compose();
+            Piece::Literal(if is_compose {
+                format!("http://{}:{}", service.value, port.container())
+            } else {
+                format!("http://localhost:{}", port.host())
+            })
+        }
+    })
+}
+
+/// Whether a value is known only at workspace start.
+pub fn is_dynamic(pieces: &[Piece]) -> bool {
+    pieces.iter().any(|p| !matches!(p, Piece::Literal(_)))
+}
+
+/// The value inside bash double quotes.
+pub fn bash(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => {
+                for c in s.chars() {
+                    if matches!(c, '\\' | '"' | '$' | '`') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+            }
+            Piece::Origin { slug, .. } => out.push_str(&format!("${{{}}}", origin_var(slug))),
+            Piece::Secret(name) => out.push_str(&format!("${{{name}}}")),
+        }
+    }
+    out
+}
+
+/// The value as shell code: literals as written, references as variable expansions. For `run`.
+pub fn shell_code(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(s),
+            Piece::Origin { slug, .. } => out.push_str(&format!("\"${{{}}}\"", origin_var(slug))),
+            Piece::Secret(name) => out.push_str(&format!("\"${{{name}}}\"")),
+        }
+    }
+    out
+}
+
+/// The value as compose writes it before interpolation (`$` doubled in literals).
+pub fn compose(pieces: &[Piece], script: &str) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(&s.replace('$', "$$")),
+            Piece::Origin { slug, local } => {
+                out.push_str(&format!("${{{}:-{local}}}", origin_var(slug)))
+            }
+            Piece::Secret(name) => out.push_str(&format!(
+                "${{{name}:?is generated by {script}: run it first}}"
+            )),
+        }
+    }
+    out
+}
+
+/// The value as it is outside Coder: origins are localhost URLs, secrets are empty.
+pub fn local(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(s),
+            Piece::Origin { local, .. } => out.push_str(local),
+            Piece::Secret(_) => {}
+        }
+    }
+    out
+}
+
+/// `KEY=value` for an env file, quoting only when the value needs it. The start script's
+/// `env_line` function applies the same rule, so both write the same bytes.
+pub fn env_line(key: &str, value: &str) -> String {
+    let safe = value.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '_' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '-')
+    });
+    if safe {
+        format!("{key}={value}")
+    } else {
+        let escaped = value
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "\\$");
+        format!("{key}=\"{escaped}\"")
+    }
+}
+
+/// A double-quoted string for YAML (JSON strings are valid YAML).
+pub fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// A double-quoted HCL string with literal text (template sequences escaped).
+pub fn hcl_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out.replace("${", "$${").replace("%{", "%%{")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces() -> Vec<Piece> {
+        vec![
+            Piece::Literal("a \"$b\" ".into()),
+            Piece::Origin {
+                slug: "convex-api".into(),
+                local: "http://localhost:3210".into(),
+            },
+            Piece::Secret("KEY".into()),
+        ]
+    }
+
+    #[test]
+    fn each_language_spells_references_its_way() {
+        let p = pieces();
+        assert_eq!(bash(&p), r#"a \"\$b\" ${ORIGIN_CONVEX_API}${KEY}"#);
+        assert_eq!(
+            compose(&p, "s.sh"),
+            "a \"$$b\" ${ORIGIN_CONVEX_API:-http://localhost:3210}${KEY:?is generated by s.sh: run it first}"
+        );
+        assert_eq!(local(&p), "a \"$b\" http://localhost:3210");
+    }
+
+    #[test]
+    fn env_lines_quote_only_when_needed() {
+        assert_eq!(
+            env_line("A", "http://localhost:3210"),
+            "A=http://localhost:3210"
+        );
+        assert_eq!(env_line("A", ""), "A=");
+        assert_eq!(env_line("A", "=x"), "A=\"=x\"");
+        assert_eq!(env_line("A", "a b$"), "A=\"a b\\$\"");
+    }
+
+    #[test]
+    fn hcl_strings_escape_template_sequences() {
+        assert_eq!(hcl_string("${x} %{y} \"q\""), r#""$${x} %%{y} \"q\"""#);
+    }
+}

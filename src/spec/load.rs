@@ -1,0 +1,651 @@
+//! Loading `portolan.yaml`: YAML → [`Spec`] → validation.
+//!
+//! Every problem becomes a [`Diagnostic`] with the span of the offending text. Errors stop the
+//! load; warnings come back with the spec.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_saphyr::options::DuplicateKeyPolicy;
+
+use super::reference::{self, Part, RefKind};
+use super::{Located, Spec};
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, LineCol, SourceMap, Span};
+
+/// A spec that passed validation, with the warnings it earned.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub spec: Spec,
+    pub file: FileId,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why a spec could not be loaded: at least one error, plus any warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct SpecError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Coder's limit for one DNS label; longer subdomain hosts fall back to a hashed form.
+pub const DNS_LABEL_MAX: usize = 63;
+/// Room below which a slug is reported: what `{slug}--{agent}--` leaves for `{workspace}--{owner}`.
+pub const MIN_ROOM_FOR_WORKSPACE_AND_OWNER: usize = 24;
+
+/// Parses and validates the spec at `path` (as reports should show it) with the given text.
+pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<LoadedSpec, SpecError> {
+    let file = sources.add(path, text);
+    let source = sources.get(file);
+    let options = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::Error };
+    let spec: Spec = match serde_saphyr::from_str_with_options(text, options) {
+        Ok(spec) => spec,
+        Err(err) => {
+            let (span, message) = yaml_error(file, source, &err);
+            return Err(SpecError {
+                diagnostics: vec![Diagnostic::error(span, message)],
+            });
+        }
+    };
+    let diagnostics = Validator::new(&spec, file, text).run();
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(SpecError { diagnostics });
+    }
+    Ok(LoadedSpec {
+        spec,
+        file,
+        warnings: diagnostics,
+    })
+}
+
+/// Turns a YAML or type error into a span and a message without the parser's own location text.
+fn yaml_error(
+    file: FileId,
+    source: &crate::source::SourceFile,
+    err: &serde_saphyr::Error,
+) -> (Span, String) {
+    let start = err
+        .location()
+        .map(|loc| {
+            source.offset(LineCol {
+                line: u32::try_from(loc.line()).unwrap_or(1),
+                column: u32::try_from(loc.column()).unwrap_or(1),
+            })
+        })
+        .unwrap_or(0);
+    let token_len = source.text[start..]
+        .find(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '}' || c == ']')
+        .unwrap_or(source.text.len() - start);
+    let span = Span::new(file, start, start + token_len);
+    let full = err.to_string();
+    let first_line = full.lines().next().unwrap_or("invalid YAML");
+    let message = clean_message(first_line);
+    (span, message)
+}
+
+/// Rewrites the YAML library's messages into portolan's voice, without its location prefix.
+fn clean_message(raw: &str) -> String {
+    let mut text = raw.strip_prefix("error: ").unwrap_or(raw);
+    if let Some(rest) = text.strip_prefix("line ") {
+        if let Some((_, after)) = rest.split_once(": ") {
+            text = after;
+        }
+    }
+    let text = strip_location(text);
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once('`') {
+            let candidates: Vec<&str> = expected
+                .trim_start_matches(", expected one of ")
+                .trim_start_matches(", expected ")
+                .split(", ")
+                .map(|c| c.trim_matches('`'))
+                .filter(|c| !c.is_empty())
+                .collect();
+            return match did_you_mean(field, candidates.iter().copied()) {
+                Some(best) => format!("unknown field `{field}`; did you mean `{best}`?"),
+                None if !candidates.is_empty() => format!(
+                    "unknown field `{field}`; expected one of {}",
+                    candidates.join(", ")
+                ),
+                None => format!("unknown field `{field}`"),
+            };
+        }
+    }
+    if let Some(rest) = text.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!(
+            "`{key}` appears twice in the same mapping; each service, port, app slug and key may appear once"
+        );
+    }
+    if text.contains("untagged enum PortSpec") {
+        return "expected a port number from 1 to 65535, or `{ port: N, host: M }`".to_owned();
+    }
+    if text.contains("untagged enum CommandLine") {
+        return "expected a command string or a list of arguments".to_owned();
+    }
+    text.to_owned()
+}
+
+/// Drops a trailing " at line N column M" the YAML library adds; reports print their own.
+fn strip_location(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].trim_end_matches(','),
+        None => message,
+    }
+}
+
+/// The closest candidate by edit distance, if close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len().max(word.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `^[a-z0-9](-?[a-z0-9])*$`: Coder's pattern for app slugs and agent names.
+pub fn is_valid_slug(slug: &str) -> bool {
+    let bytes = slug.as_bytes();
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+        && !slug.contains("--")
+}
+
+/// `^[A-Za-z_][A-Za-z0-9_]*$`: an environment variable name.
+pub fn is_valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_valid_service_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// File names the renderer writes itself; an `env_files` entry may not take them.
+pub const RESERVED_PATHS: &[&str] = &[".env", "docker-compose.yml", "start-workspace.sh"];
+
+struct Validator<'a> {
+    spec: &'a Spec,
+    file: FileId,
+    text: &'a str,
+    out: Vec<Diagnostic>,
+}
+
+impl<'a> Validator<'a> {
+    fn new(spec: &'a Spec, file: FileId, text: &'a str) -> Self {
+        Validator {
+            spec,
+            file,
+            text,
+            out: Vec::new(),
+        }
+    }
+
+    fn span<T>(&self, located: &Located<T>) -> Span {
+        located.span(self.file)
+    }
+
+    fn error<T>(&mut self, at: &Located<T>, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.span(at);
+        self.out.push(Diagnostic::error(span, message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn warning<T>(&mut self, at: &Located<T>, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.span(at);
+        self.out.push(Diagnostic::warning(span, message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn run(mut self) -> Vec<Diagnostic> {
+        self.names();
+        self.services();
+        self.apps();
+        self.host_ports();
+        self.env_files();
+        self.references();
+        self.out
+    }
+
+    fn names(&mut self) {
+        let spec = self.spec;
+        if !is_valid_service_name(&spec.name) {
+            self.error(
+                &spec.name,
+                format!(
+                    "project name `{}` must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the compose project)",
+                    spec.name.value
+                ),
+            );
+        }
+        let agent = &spec.coder.agent;
+        if !is_valid_slug(&agent.to_ascii_lowercase()) {
+            self.error(
+                agent,
+                format!(
+                    "agent name `{}` is not accepted by Coder: it must match ^[a-z0-9](-?[a-z0-9])*$ (no underscores)",
+                    agent.value
+                ),
+            );
+        }
+        if let Some(domain) = &spec.coder.wildcard_domain {
+            if domain.starts_with("*.") || domain.contains("://") || domain.contains('/') {
+                let fixed = domain
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_start_matches("*.")
+                    .trim_end_matches('/');
+                self.error(
+                    domain,
+                    format!("wildcard_domain is a bare domain: write `{fixed}`"),
+                );
+            }
+        }
+    }
+
+    fn services(&mut self) {
+        let spec = self.spec;
+        for (name, service) in &spec.services {
+            if !is_valid_service_name(name) {
+                self.error(
+                    name,
+                    format!(
+                        "service name `{}` must be lowercase letters, digits, `-` or `_`",
+                        name.value
+                    ),
+                );
+            }
+            match (&service.image, &service.run) {
+                (Some(_), Some(run)) => {
+                    self.error(run, format!("service `{}` has both `image` and `run`; a service is either a compose container or a process", name.value));
+                }
+                (None, None) => {
+                    self.error(name, format!("service `{}` needs `image` (a compose container) or `run` (a process the start script runs)", name.value));
+                }
+                _ => {}
+            }
+            if service.run.is_some() {
+                for (field, present) in [
+                    ("command", service.command.is_some()),
+                    ("entrypoint", service.entrypoint.is_some()),
+                    ("volumes", !service.volumes.is_empty()),
+                    ("depends_on", !service.depends_on.is_empty()),
+                ] {
+                    if present {
+                        self.error(
+                            name,
+                            format!(
+                                "`{field}` applies to compose services; `{}` is a `run` process",
+                                name.value
+                            ),
+                        );
+                    }
+                }
+            } else if let Some(workdir) = &service.workdir {
+                self.error(workdir, "`workdir` applies to `run` processes; use the image's own working dir for compose services");
+            }
+            for (port_name, port) in &service.ports {
+                if port.container() == 0 || port.host() == 0 {
+                    self.error(
+                        port,
+                        format!(
+                            "port `{}.{}` must be between 1 and 65535",
+                            name.value, port_name.value
+                        ),
+                    );
+                }
+            }
+            if let Some(health) = &service.healthcheck {
+                if !service.ports.contains_key(health.port.as_str()) {
+                    let names: Vec<&str> = service.ports.keys().map(|k| k.as_str()).collect();
+                    let hint = hint(&health.port, &names);
+                    self.error(
+                        &health.port,
+                        format!(
+                            "healthcheck port `{}` is not a port of service `{}`{hint}",
+                            health.port.value, name.value
+                        ),
+                    );
+                }
+                if !health.path.starts_with('/') {
+                    self.error(&health.path, "healthcheck path must start with `/`");
+                }
+                if service.run.is_some() {
+                    if let Some(command) = &health.command {
+                        self.error(command, "healthcheck `command` runs inside a container; a `run` process has none");
+                    }
+                }
+            }
+            for dep in &service.depends_on {
+                match spec.services.get(dep.as_str()) {
+                    Some(target) if target.is_compose() => {}
+                    Some(_) => {
+                        self.error(dep, format!("`{}` is a `run` process; compose `depends_on` can only name compose services", dep.value));
+                    }
+                    None => {
+                        let names: Vec<&str> = spec.services.keys().map(|k| k.as_str()).collect();
+                        let hint = hint(dep, &names);
+                        self.error(
+                            dep,
+                            format!("depends_on names unknown service `{}`{hint}", dep.value),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn apps(&mut self) {
+        let spec = self.spec;
+        let agent = spec.coder.agent.to_ascii_lowercase();
+        let mut targets: HashMap<&str, &Located<String>> = HashMap::new();
+        for (slug, app) in &spec.apps {
+            if !is_valid_slug(slug) {
+                let suggestion = slugify(slug);
+                let d = self.error(
+                    slug,
+                    format!(
+                        "invalid app slug `{}`: Coder requires ^[a-z0-9](-?[a-z0-9])*$",
+                        slug.value
+                    ),
+                );
+                if !suggestion.is_empty() {
+                    d.help = Some(format!("use `{suggestion}`"));
+                }
+            } else {
+                let prefix = if spec.coder.agent_in_host {
+                    slug.len() + 2 + agent.len() + 2
+                } else {
+                    slug.len() + 2
+                };
+                let room = DNS_LABEL_MAX.saturating_sub(prefix + 2);
+                if room < MIN_ROOM_FOR_WORKSPACE_AND_OWNER {
+                    self.warning(slug, format!(
+                        "slug `{}` leaves {room} characters of Coder's {DNS_LABEL_MAX}-character host label for workspace and owner names; longer names get a hashed host that URLs built in scripts cannot match",
+                        slug.value
+                    )).help = Some("use a shorter slug".to_owned());
+                }
+            }
+            match self.spec.port(&app.target) {
+                Ok(_) => {
+                    if let Some(first) = targets.insert(app.target.as_str(), slug) {
+                        let first = first.value.clone();
+                        self.warning(
+                            &app.target,
+                            format!(
+                                "apps `{first}` and `{}` both open `{}`",
+                                slug.value, app.target.value
+                            ),
+                        );
+                    }
+                }
+                Err(message) => {
+                    self.error(&app.target, message);
+                }
+            }
+            if let Some(health) = &app.healthcheck {
+                if !health.starts_with('/') {
+                    self.error(health, "app healthcheck is a path and must start with `/`");
+                }
+            }
+            for (field, value) in [("display_name", &app.display_name), ("group", &app.group)] {
+                if let Some(value) = value {
+                    if value.chars().count() > 64 {
+                        self.error(
+                            value,
+                            format!(
+                                "`{field}` is {} characters; Coder allows at most 64",
+                                value.chars().count()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Host ports share one localhost: compose publishes them and `run` processes listen on them.
+    fn host_ports(&mut self) {
+        let mut seen: HashMap<u16, String> = HashMap::new();
+        for (service, def) in &self.spec.services {
+            for (name, port) in &def.ports {
+                let here = format!("{}.{}", service.value, name.value);
+                if let Some(first) = seen.insert(port.host(), here.clone()) {
+                    self.error(
+                        port,
+                        format!(
+                            "`{here}` uses localhost port {} which `{first}` already uses",
+                            port.host()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn env_files(&mut self) {
+        for (path, keys) in &self.spec.env_files {
+            let p = Path::new(path.as_str());
+            if path.is_empty()
+                || p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                self.error(
+                    path,
+                    format!(
+                        "env file path `{}` must be relative to the project folder, without `..`",
+                        path.value
+                    ),
+                );
+            } else if RESERVED_PATHS.contains(&path.as_str()) {
+                self.error(
+                    path,
+                    format!(
+                        "`{}` is written by portolan itself; choose another name",
+                        path.value
+                    ),
+                );
+            }
+            for key in keys.keys() {
+                if !is_valid_env_name(key) {
+                    self.error(
+                        key,
+                        format!(
+                            "`{}` is not a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$",
+                            key.value
+                        ),
+                    );
+                }
+            }
+        }
+        for (service, def) in &self.spec.services {
+            for key in def.env.keys() {
+                if !is_valid_env_name(key) {
+                    self.error(key, format!("`{}` in service `{}` is not a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$", key.value, service.value));
+                }
+            }
+        }
+        for name in self.spec.secrets.keys() {
+            if !is_valid_env_name(name) {
+                self.error(
+                    name,
+                    format!(
+                        "secret `{}` must be a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$",
+                        name.value
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Every `${kind:target}` in env values, env files, `run` and `command` must resolve.
+    fn references(&mut self) {
+        let spec = self.spec;
+        let mut values: Vec<(u32, u32)> = Vec::new();
+        for service in spec.services.values() {
+            values.extend(service.env.values().map(|v| (v.start, v.end)));
+            if let Some(run) = &service.run {
+                values.push((run.start, run.end));
+            }
+            if let Some(command) = &service.command {
+                values.push((command.start, command.end));
+            }
+            if let Some(entrypoint) = &service.entrypoint {
+                values.push((entrypoint.start, entrypoint.end));
+            }
+        }
+        for keys in spec.env_files.values() {
+            values.extend(keys.values().map(|v| (v.start, v.end)));
+        }
+        for (start, end) in values {
+            // Check the text as written, so that ranges map to the file.
+            let Some(raw) = self.text.get(start as usize..end as usize) else {
+                continue;
+            };
+            let parsed = reference::parse(raw);
+            let at = |range: std::ops::Range<usize>| Located {
+                value: (),
+                start: start + range.start as u32,
+                end: start + range.end as u32,
+            };
+            match parsed {
+                Err(err) => {
+                    self.error(&at(err.range), err.message);
+                }
+                Ok(parts) => {
+                    for part in parts {
+                        if let Part::Ref(r) = part {
+                            if let Err(message) = spec.check_reference(r.kind, &r.target) {
+                                self.error(&at(r.range), message);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn hint(word: &str, candidates: &[&str]) -> String {
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(best) => format!("; did you mean `{best}`?"),
+        None if !candidates.is_empty() => format!(" (known: {})", candidates.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The nearest valid slug: lowercase, runs of other characters as one `-`.
+pub fn slugify(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+impl Spec {
+    /// Looks up a `service.port` target.
+    pub fn port(
+        &self,
+        target: &str,
+    ) -> Result<(&Located<String>, &Located<String>, super::PortSpec), String> {
+        let Some((service_name, port_name)) = target.split_once('.') else {
+            return Err(format!("`{target}` is not `service.port`"));
+        };
+        let Some((service_key, service)) = self.services.get_key_value(service_name) else {
+            let names: Vec<&str> = self.services.keys().map(|k| k.as_str()).collect();
+            return Err(format!(
+                "unknown service `{service_name}` in `{target}`{}",
+                hint(service_name, &names)
+            ));
+        };
+        let Some((port_key, port)) = service.ports.get_key_value(port_name) else {
+            let names: Vec<&str> = service.ports.keys().map(|k| k.as_str()).collect();
+            return Err(format!(
+                "service `{service_name}` has no port `{port_name}`{}",
+                hint(port_name, &names)
+            ));
+        };
+        Ok((service_key, port_key, port.value))
+    }
+
+    /// The slug of the app whose target is `service.port`, or the slug itself if `target` is one.
+    pub fn app_slug_for(&self, target: &str) -> Option<&str> {
+        if self.apps.contains_key(target) {
+            return self.apps.get_key_value(target).map(|(k, _)| k.as_str());
+        }
+        self.apps
+            .iter()
+            .find(|(_, app)| app.target.as_str() == target)
+            .map(|(slug, _)| slug.as_str())
+    }
+
+    /// Whether a reference can be resolved; the error explains why not.
+    pub fn check_reference(&self, kind: RefKind, target: &str) -> Result<(), String> {
+        match kind {
+            RefKind::Secret => {
+                if self.secrets.contains_key(target) {
+                    Ok(())
+                } else {
+                    let names: Vec<&str> = self.secrets.keys().map(|k| k.as_str()).collect();
+                    Err(format!("unknown secret `{target}`{}", hint(target, &names)))
+                }
+            }
+            RefKind::Origin => {
+                if self.app_slug_for(target).is_some() {
+                    return Ok(());
+                }
+                if target.contains('.') {
+                    self.port(target)?;
+                    Err(format!("`${{origin:{target}}}` needs an app whose target is `{target}`; add one under `apps`, or use `${{url:{target}}}` for the localhost URL"))
+                } else {
+                    let names: Vec<&str> = self.apps.keys().map(|k| k.as_str()).collect();
+                    Err(format!("unknown app `{target}`{}", hint(target, &names)))
+                }
+            }
+            RefKind::Port | RefKind::HostPort | RefKind::Url | RefKind::InternalUrl => {
+                self.port(target).map(|_| ())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_coders_pattern() {
+        for ok in ["a", "convex-api", "app1", "3210"] {
+            assert!(is_valid_slug(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a--b", "Convex", "a_b", "a.b"] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+        assert_eq!(slugify("Convex_Site"), "convex-site");
+    }
+
+    #[test]
+    fn did_you_mean_finds_near_names() {
+        assert_eq!(
+            did_you_mean("bakend", ["backend", "dashboard"]),
+            Some("backend")
+        );
+        assert_eq!(did_you_mean("zzz", ["backend", "dashboard"]), None);
+    }
+}
