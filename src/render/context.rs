@@ -82,7 +82,10 @@ pub struct Process {
 #[derive(Debug, Serialize)]
 pub struct HealthcheckContext {
     pub service: String,
-    pub url: String,
+    /// The HTTP check, if any.
+    pub url: Option<String>,
+    /// Wait for compose to report the container healthy.
+    pub compose: bool,
     pub timeout: u32,
 }
 
@@ -180,10 +183,15 @@ impl Context {
         for (name, service) in &spec.services {
             let resolve = |text: &str| value::resolve(spec, text);
             if let Some(health) = &service.healthcheck {
-                if let Some(port) = service.ports.get(health.port.as_str()) {
+                let url = health.http().and_then(|(port, path)| {
+                    let port = service.ports.get(port)?;
+                    Some(format!("http://localhost:{}{path}", port.host()))
+                });
+                if url.is_some() || health.command.is_some() {
                     healthchecks.push(HealthcheckContext {
                         service: name.value.clone(),
-                        url: format!("http://localhost:{}{}", port.host(), health.path.value),
+                        url,
+                        compose: service.is_compose() && health.command.is_some(),
                         timeout: health.timeout,
                     });
                 }

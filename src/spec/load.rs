@@ -306,19 +306,32 @@ impl<'a> Validator<'a> {
                 }
             }
             if let Some(health) = &service.healthcheck {
-                if !service.ports.contains_key(health.port.as_str()) {
-                    let names: Vec<&str> = service.ports.keys().map(|k| k.as_str()).collect();
-                    let hint = hint(&health.port, &names);
-                    self.error(
-                        &health.port,
-                        format!(
-                            "healthcheck port `{}` is not a port of service `{}`{hint}",
-                            health.port.value, name.value
-                        ),
-                    );
+                match &health.port {
+                    Some(port) if !service.ports.contains_key(port.as_str()) => {
+                        let names: Vec<&str> = service.ports.keys().map(|k| k.as_str()).collect();
+                        let hint = hint(port, &names);
+                        self.error(
+                            port,
+                            format!(
+                                "healthcheck port `{}` is not a port of service `{}`{hint}",
+                                port.value, name.value
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                    None if health.command.is_none() => {
+                        self.error(name, format!("the healthcheck of `{}` needs a `port` (an HTTP check) or a `command` (compose services)", name.value));
+                    }
+                    None => {
+                        if let Some(path) = &health.path {
+                            self.error(path, "a healthcheck `path` needs a `port`");
+                        }
+                    }
                 }
-                if !health.path.starts_with('/') {
-                    self.error(&health.path, "healthcheck path must start with `/`");
+                if let Some(path) = &health.path {
+                    if !path.starts_with('/') {
+                        self.error(path, "healthcheck path must start with `/`");
+                    }
                 }
                 if service.run.is_some() {
                     if let Some(command) = &health.command {
@@ -391,6 +404,17 @@ impl<'a> Validator<'a> {
                 }
                 Err(message) => {
                     self.error(&app.target, message);
+                }
+            }
+            if app.hidden {
+                for (field, present) in [
+                    ("display_name", app.display_name.is_some()),
+                    ("icon", app.icon.is_some()),
+                    ("order", app.order.is_some()),
+                ] {
+                    if present {
+                        self.warning(slug, format!("app `{}` is hidden, so its `{field}` is never shown (the Coder provider warns about this)", slug.value));
+                    }
                 }
             }
             if let Some(health) = &app.healthcheck {

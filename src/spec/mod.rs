@@ -185,15 +185,18 @@ impl PortSpec {
     }
 }
 
-/// An HTTP healthcheck the start script waits for (any status below 500 passes, as in Coder).
+/// What the start script waits for before it reports a service as up: an HTTP request to one of
+/// its ports (any status below 500 passes, as in Coder), or, for compose services, the container's
+/// own healthcheck `command`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
-    /// Name of one of the service's ports.
-    pub port: Located<String>,
-    /// Path requested on that port.
-    #[serde(default = "root_path")]
-    pub path: Located<String>,
+    /// Name of one of the service's ports, for an HTTP check.
+    #[serde(default)]
+    pub port: Option<Located<String>>,
+    /// Path requested on that port; `/` when a port is given without a path.
+    #[serde(default)]
+    pub path: Option<Located<String>>,
     /// Seconds to wait before the start script reports the service as failed.
     #[serde(default = "default_health_timeout")]
     pub timeout: u32,
@@ -203,8 +206,15 @@ pub struct Healthcheck {
     pub command: Option<Located<String>>,
 }
 
-fn root_path() -> Located<String> {
-    Located::synthetic("/".to_owned())
+impl Healthcheck {
+    /// The HTTP check, if there is one: (port name, path).
+    pub fn http(&self) -> Option<(&str, &str)> {
+        let port = self.port.as_ref()?;
+        Some((
+            port.as_str(),
+            self.path.as_ref().map_or("/", |p| p.as_str()),
+        ))
+    }
 }
 
 fn default_health_timeout() -> u32 {

@@ -1,0 +1,157 @@
+//! `portolan render` on the bundled examples: snapshots of every file, and the real tools
+//! (`terraform fmt`, `shellcheck`, `bash -n`, `docker-compose config`) accept what it writes.
+
+mod common;
+
+use std::process::Command;
+
+use common::{files_below, render_example, tool, EXAMPLES};
+
+#[test]
+fn rendered_files_match_snapshots() {
+    for example in EXAMPLES {
+        let out = render_example(example, &["--full"]);
+        for file in files_below(out.path()) {
+            let text = std::fs::read_to_string(out.path().join(&file)).expect("read");
+            let name = format!("{example}__{}", file.display()).replace(['/', '.'], "_");
+            insta::assert_snapshot!(name, text);
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for example in EXAMPLES {
+        let a = render_example(example, &["--full"]);
+        let b = render_example(example, &["--full"]);
+        for file in files_below(a.path()) {
+            assert_eq!(
+                std::fs::read(a.path().join(&file)).unwrap(),
+                std::fs::read(b.path().join(&file)).unwrap(),
+                "{example}/{}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn terraform_fmt_accepts_rendered_terraform() {
+    let Some(terraform) = tool("terraform") else {
+        return;
+    };
+    for example in EXAMPLES {
+        let out = render_example(example, &["--full"]);
+        let result = Command::new(&terraform)
+            .args(["fmt", "-check", "-diff", "-no-color"])
+            .current_dir(out.path())
+            .output()
+            .expect("terraform");
+        assert!(
+            result.status.success(),
+            "{example}: terraform fmt -check failed:\n{}{}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+}
+
+#[test]
+fn rendered_terraform_parses_with_hcl_rs() {
+    for example in EXAMPLES {
+        let out = render_example(example, &["--full"]);
+        for name in ["coder-apps.tf", "main.tf"] {
+            let text = std::fs::read_to_string(out.path().join(name)).unwrap();
+            let body: hcl::Body = hcl::from_str(&text)
+                .unwrap_or_else(|e| panic!("{example}/{name} does not parse: {e}"));
+            assert!(body.blocks().count() > 0, "{example}/{name} has no blocks");
+        }
+    }
+}
+
+#[test]
+fn shellcheck_and_bash_accept_the_start_script() {
+    let shellcheck = tool("shellcheck");
+    for example in EXAMPLES {
+        let out = render_example(example, &[]);
+        let script = out.path().join("start-workspace.sh");
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            syntax.status.success(),
+            "{example}: bash -n: {}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+        if let Some(shellcheck) = &shellcheck {
+            let lint = Command::new(shellcheck).arg(&script).output().unwrap();
+            assert!(
+                lint.status.success(),
+                "{example}: shellcheck:\n{}",
+                String::from_utf8_lossy(&lint.stdout)
+            );
+        }
+    }
+}
+
+#[test]
+fn docker_compose_accepts_the_compose_file() {
+    let Some(compose) = tool("docker-compose") else {
+        return;
+    };
+    for example in EXAMPLES {
+        let out = render_example(example, &[]);
+        // Secrets come from the .env the start script writes; give compose one.
+        std::fs::write(
+            out.path().join(".env"),
+            "INSTANCE_SECRET=s\nPOSTGRES_PASSWORD=s\nMINIO_ROOT_PASSWORD=s\n",
+        )
+        .unwrap();
+        let result = Command::new(&compose)
+            .args(["config", "-q"])
+            .current_dir(out.path())
+            .output()
+            .expect("docker-compose");
+        assert!(
+            result.status.success(),
+            "{example}: docker-compose config -q:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+}
+
+#[test]
+fn convex_origins_agree_across_files() {
+    let out = render_example("convex-selfhosted", &[]);
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
+    let apps = read("coder-apps.tf");
+    let compose = read("docker-compose.yml");
+    // Whitespace-insensitive: terraform fmt alignment is tested on its own.
+    let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let site_app = apps
+        .split("resource \"coder_app\"")
+        .map(squeeze)
+        .find(|block| block.contains("slug = \"convex-site\""))
+        .expect("convex-site app");
+    assert!(
+        site_app.contains("url = \"http://localhost:3211\""),
+        "{site_app}"
+    );
+    assert!(site_app.contains("share = \"public\""), "{site_app}");
+    assert!(compose.contains("- \"3211:3211\""));
+    assert!(!compose.contains("3212"), "nothing listens on 3212");
+    assert!(
+        compose.contains("CONVEX_SITE_ORIGIN: \"${ORIGIN_CONVEX_SITE:-http://localhost:3211}\"")
+    );
+    assert!(
+        compose.contains("CONVEX_CLOUD_ORIGIN: \"${ORIGIN_CONVEX_API:-http://localhost:3210}\"")
+    );
+    assert!(
+        apps.contains("\"convex-site\" = \"https://convex-site--${local.portolan_host_suffix}\"")
+    );
+    let env_local = read(".env.local");
+    assert!(env_local.contains("VITE_CONVEX_SITE_URL=http://localhost:3211\n"));
+    assert!(env_local.contains("VITE_CONVEX_URL=http://localhost:3210\n"));
+}
