@@ -76,9 +76,9 @@ pub fn parse(text: &str) -> Result<Vec<Part>, RefSyntaxError> {
         literal.push_str(&rest[..pos]);
         let after = &rest[pos..];
         let here = offset + pos;
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             literal.push_str("${");
-            rest = &after[3..];
+            rest = tail;
             offset = here + 3;
             continue;
         }

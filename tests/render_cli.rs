@@ -1,0 +1,212 @@
+//! `portolan render` end to end on the binary: drift check, hand-edit protection, bad specs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{files_below, portolan, render_example, root};
+
+fn render(spec: &Path, out: &Path, extra: &[&str]) -> Output {
+    portolan()
+        .arg("render")
+        .arg(spec)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn convex_spec() -> std::path::PathBuf {
+    root().join("examples/convex-selfhosted/portolan.yaml")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_passes_on_fresh_output_and_writes_nothing() {
+    let out = render_example("convex-selfhosted", &[]);
+    let before = files_below(out.path());
+    let result = render(&convex_spec(), out.path(), &["--check"]);
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    assert!(result.stdout.is_empty());
+    assert_eq!(files_below(out.path()), before);
+}
+
+#[test]
+fn check_prints_a_diff_and_exits_1_on_drift() {
+    let out = render_example("convex-selfhosted", &[]);
+    let compose = out.path().join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(&compose, text.replace("\"3211:3211\"", "\"3212:3212\"")).unwrap();
+    std::fs::remove_file(out.path().join(".env.local")).unwrap();
+
+    let result = render(&convex_spec(), out.path(), &["--check"]);
+    assert_eq!(result.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        diff.contains("--- a/docker-compose.yml\n+++ b/docker-compose.yml"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-      - \"3212:3212\"\n+      - \"3211:3211\""),
+        "{diff}"
+    );
+    assert!(diff.contains("--- /dev/null\n+++ b/.env.local"), "{diff}");
+    // --check wrote nothing.
+    assert!(!out.path().join(".env.local").exists());
+    assert!(std::fs::read_to_string(&compose)
+        .unwrap()
+        .contains("3212:3212"));
+}
+
+#[test]
+fn hand_edited_files_are_not_overwritten_without_force() {
+    let out = render_example("convex-selfhosted", &[]);
+    let compose = out.path().join("docker-compose.yml");
+    let edited = std::fs::read_to_string(&compose).unwrap() + "# my note\n";
+    std::fs::write(&compose, &edited).unwrap();
+    let script = out.path().join("start-workspace.sh");
+    std::fs::remove_file(&script).unwrap();
+
+    let result = render(&convex_spec(), out.path(), &[]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(
+        stderr(&result).contains("docker-compose.yml was edited by hand"),
+        "{}",
+        stderr(&result)
+    );
+    // Nothing at all was written: not the edited file, not the missing one.
+    assert_eq!(std::fs::read_to_string(&compose).unwrap(), edited);
+    assert!(!script.exists());
+
+    let forced = render(&convex_spec(), out.path(), &["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert!(!std::fs::read_to_string(&compose)
+        .unwrap()
+        .contains("# my note"));
+    assert!(script.exists());
+}
+
+#[test]
+fn files_portolan_did_not_write_are_protected_too() {
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("docker-compose.yml"), "services: {}\n").unwrap();
+    let result = render(&convex_spec(), out.path(), &[]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(stderr(&result).contains("was not written by portolan"));
+    assert_eq!(files_below(out.path()).len(), 1);
+}
+
+#[test]
+fn rerender_over_untouched_output_succeeds() {
+    let out = render_example("minio-worker", &["--full"]);
+    let result = render(
+        &root().join("examples/minio-worker/portolan.yaml"),
+        out.path(),
+        &["--full"],
+    );
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+}
+
+/// Bad specs: one clear error with file:line:column, exit code 2, nothing written.
+#[test]
+fn bad_specs_give_one_located_error_and_write_nothing() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "unknown field",
+            "name: x\nservices:\n  web:\n    imgae: nginx\n",
+            "portolan.yaml:4:5: error: unknown field `imgae`; did you mean `image`?",
+        ),
+        (
+            "dangling origin",
+            "name: x\nservices:\n  web:\n    image: nginx\n    ports: { http: 80 }\n    env:\n      URL: ${origin:web.htp}\napps:\n  web: { target: web.http }\n",
+            "portolan.yaml:7:12: error: service `web` has no port `htp`; did you mean `http`?",
+        ),
+        (
+            "duplicate slug",
+            "name: x\nservices:\n  web: { image: nginx, ports: { http: 80 } }\napps:\n  web: { target: web.http }\n  web: { target: web.http }\n",
+            "portolan.yaml:6:3: error: `web` appears twice",
+        ),
+        (
+            "invalid slug",
+            "name: x\nservices:\n  web: { image: nginx, ports: { http: 80 } }\napps:\n  Web_App: { target: web.http }\n",
+            "portolan.yaml:5:3: error: invalid app slug `Web_App`",
+        ),
+        (
+            "bad yaml",
+            "name: x\nservices:\n  web: { image: nginx\n",
+            "portolan.yaml:3:8: error: unclosed bracket",
+        ),
+        (
+            "duplicate host port",
+            "name: x\nservices:\n  a: { image: nginx, ports: { http: 8080 } }\n  b: { run: ./serve, ports: { http: 8080 } }\n",
+            "portolan.yaml:4:35: error: `b.http` uses localhost port 8080 which `a.http` already uses",
+        ),
+    ];
+    for (name, spec, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("portolan.yaml");
+        std::fs::write(&spec_path, spec).unwrap();
+        let result = portolan()
+            .current_dir(dir.path())
+            .args(["render", "portolan.yaml"])
+            .output()
+            .unwrap();
+        let err = stderr(&result);
+        assert_eq!(result.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.starts_with(expected),
+            "{name}:\n{err}\nexpected: {expected}"
+        );
+        assert_eq!(
+            err.matches(": error:").count(),
+            1,
+            "{name}: one error\n{err}"
+        );
+        assert_eq!(files_below(dir.path()).len(), 1, "{name}: nothing written");
+    }
+}
+
+#[test]
+fn init_writes_a_spec_that_renders() {
+    for preset in ["convex", "code-server"] {
+        let dir = tempfile::tempdir().unwrap();
+        let init = portolan()
+            .args(["init", "--preset", preset])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(init.status.success(), "{}", stderr(&init));
+        let again = portolan()
+            .args(["init", "--preset", preset])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(2), "init refuses to overwrite");
+        let spec = dir.path().join("portolan.yaml");
+        assert_eq!(render(&spec, dir.path(), &[]).status.code(), Some(0));
+    }
+}
+
+#[test]
+fn schema_describes_the_spec() {
+    let out = portolan().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let props = &schema["properties"];
+    for key in ["name", "coder", "services", "apps", "env_files", "secrets"] {
+        assert!(props.get(key).is_some(), "schema lacks {key}");
+    }
+    assert_eq!(schema["additionalProperties"], serde_json::json!(false));
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = portolan().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("portolan"));
+}
