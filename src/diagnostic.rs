@@ -128,3 +128,19 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 }
+
+/// What a report needs to know about a rule: its names, default severity and documentation.
+///
+/// SARIF lists every rule in `tool.driver.rules`; `portolan rule NAME` can print the explanation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// kebab-case name, e.g. `app-port-not-served`.
+    pub name: &'static str,
+    /// Stable code, e.g. `PT201`.
+    pub code: &'static str,
+    pub default_severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Markdown: `## What it does`, `## Why is this bad?`, `## Example`.
+    pub explanation: &'static str,
+}

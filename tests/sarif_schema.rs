@@ -1,0 +1,78 @@
+//! Validates portolan's SARIF output against the official SARIF 2.1.0 JSON schema.
+//!
+//! The check itself is `tests/validate_sarif.py` (python `jsonschema`); its docstring says where
+//! it finds the schema. Without python, `jsonschema` or the schema file the test passes with a
+//! note on stderr: the structure GitHub needs is also covered by the unit tests in
+//! `src/report/sarif.rs`.
+
+use std::process::Command;
+
+use portolan::diagnostic::{Applicability, Diagnostic, Edit, Fix, RuleMeta, Severity};
+use portolan::report::{self, Format, Report};
+use portolan::source::{SourceMap, Span};
+
+static RULE: RuleMeta = RuleMeta {
+    name: "app-port-not-served",
+    code: "PT201",
+    default_severity: Severity::Error,
+    summary: "A coder_app points at a port nothing listens on",
+    explanation:
+        "## What it does\nChecks app ports.\n\n## Example\n`url = \"http://localhost:3212\"`\n",
+};
+
+fn sarif() -> String {
+    let mut sources = SourceMap::new();
+    let tf_text = "# café\nurl = \"http://localhost:3212\"\n";
+    let tf = sources.add("main.tf", tf_text);
+    let compose = sources.add("my app/docker-compose.yml", "ports:\n  - \"3212:3210\"\n");
+    let url = tf_text.find("http").unwrap_or(0);
+    let mut finding = Diagnostic::error(Span::new(tf, url, url + 21), "port 3212 is not served")
+        .with_label("here")
+        .with_related(Span::new(compose, 10, 21), "published here")
+        .with_help("use 3210")
+        .with_fix(Fix {
+            title: "Use 3210".into(),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit {
+                span: Span::new(tf, url + 17, url + 21),
+                replacement: "3210".into(),
+            }],
+        });
+    finding.rule = Some(RULE.name);
+    finding.code = Some(RULE.code);
+    let findings = [
+        finding,
+        Diagnostic::new(Severity::Info, Span::new(tf, 2, 6), "a note"),
+        Diagnostic::error(Span::new(compose, 0, 0), "cannot parse"),
+    ];
+    let report = Report {
+        findings: &findings,
+        sources: &sources,
+        files_checked: 2,
+        rules: &[&RULE],
+    };
+    let mut out = Vec::new();
+    report::write(Format::Sarif, &report, false, &mut out).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("SARIF is UTF-8")
+}
+
+#[test]
+fn sarif_output_matches_the_sarif_2_1_0_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("portolan.sarif");
+    std::fs::write(&log, sarif()).expect("write SARIF");
+    let helper = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/validate_sarif.py");
+    let run = match Command::new("python3").arg(helper).arg(&log).output() {
+        Ok(run) => run,
+        Err(e) => return eprintln!("skipped SARIF schema check: no python3 ({e})"),
+    };
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    match run.status.code() {
+        Some(0) => eprintln!("{stdout}"),
+        Some(77) => eprintln!("skipped SARIF schema check: {stdout}"),
+        _ => panic!(
+            "SARIF does not match the schema:\n{stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        ),
+    }
+}
