@@ -144,7 +144,7 @@ fn bad_specs_give_one_located_error_and_write_nothing() {
         (
             "duplicate host port",
             "name: x\nservices:\n  a: { image: nginx, ports: { http: 8080 } }\n  b: { run: ./serve, ports: { http: 8080 } }\n",
-            "portolan.yaml:4:35: error: `b.http` uses localhost port 8080 which `a.http` already uses",
+            "portolan.yaml:4:37: error: `b.http` uses localhost port 8080 which `a.http` already uses",
         ),
     ];
     for (name, spec, expected) in cases {
