@@ -11,6 +11,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod diagnostic;
+pub mod knowledge;
 pub mod parse;
 pub mod render;
 pub mod report;

@@ -1,0 +1,330 @@
+//! The knowledge base: programs and images with the ports they listen on, roles of env
+//! variables, and the defaults of Coder registry modules.
+//!
+//! It is data (`knowledge.yaml`, embedded in the binary), not code: rules ask it questions such
+//! as "what listens in `ghcr.io/get-convex/convex-backend:latest`?" or "which port must
+//! `CONVEX_SITE_ORIGIN` reach?". Users extend it with a file of the same shape.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The embedded knowledge base, as text.
+pub const BUILTIN: &str = include_str!("knowledge.yaml");
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knowledge {
+    #[serde(default)]
+    pub programs: BTreeMap<String, Program>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub images: BTreeMap<String, Image>,
+    #[serde(default)]
+    pub env: Vec<EnvRole>,
+    #[serde(default)]
+    pub browser_prefixes: Vec<String>,
+    #[serde(default)]
+    pub self_fetched_roles: BTreeMap<String, String>,
+    #[serde(default)]
+    pub admin_roles: Vec<String>,
+    #[serde(default)]
+    pub modules: BTreeMap<String, Module>,
+}
+
+/// A program and the ports it listens on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub listeners: Vec<ListenerSpec>,
+}
+
+/// One port a program listens on, and how it is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSpec {
+    pub name: String,
+    /// What the port is for (`convex-api`, `convex-site`, `code-server`...), matched by env roles.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The port when nothing sets it.
+    pub default: u16,
+    /// Flags that set it: `--port 3210`, `--port=3210`, `-p 3000`, `--bind-addr 0.0.0.0:8080`.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Env variables that set it.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// A path that answers when the server is up.
+    #[serde(default)]
+    pub health: Option<String>,
+    /// Whether it speaks HTTP (false for databases).
+    #[serde(default = "yes")]
+    pub http: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A container image: a known program, or listeners of its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub listeners: Vec<ListenerSpec>,
+}
+
+/// What an env variable holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvRole {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `*` matches any text.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The listener role its URL must reach.
+    #[serde(default)]
+    pub role: Option<String>,
+    pub kind: EnvKind,
+    /// Shipped to browsers: must be a public origin in a Coder workspace.
+    #[serde(default)]
+    pub browser: bool,
+    /// Other accepted forms, e.g. `http-path` (the API origin + `/http` for a site origin).
+    #[serde(default)]
+    pub also: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvKind {
+    /// The public origin of a listener (through its Coder app).
+    PublicOrigin,
+    /// Any URL that reaches the listener (public origin or localhost).
+    AnyOrigin,
+    /// Set by the program itself; setting it by hand does nothing or drifts.
+    Builtin,
+    /// A secret that belongs in the deployment's own settings, not in files.
+    DeploymentSecret,
+    /// A secret: not to be written as a literal in a template.
+    Secret,
+}
+
+/// A Coder registry module's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    pub port: u16,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub health: Option<String>,
+    /// Built on agentapi: all such modules default to the same port.
+    #[serde(default)]
+    pub agentapi: bool,
+}
+
+impl Knowledge {
+    /// The embedded knowledge base.
+    pub fn builtin() -> &'static Knowledge {
+        static BUILTIN_KB: OnceLock<Knowledge> = OnceLock::new();
+        BUILTIN_KB.get_or_init(|| {
+            serde_saphyr::from_str(BUILTIN).expect("the embedded knowledge base is valid")
+        })
+    }
+
+    /// Parses a user file of the same shape.
+    pub fn parse(text: &str) -> Result<Knowledge, String> {
+        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Adds `other`'s entries; entries with the same name replace these.
+    pub fn extend(&mut self, other: Knowledge) {
+        self.programs.extend(other.programs);
+        self.aliases.extend(other.aliases);
+        self.images.extend(other.images);
+        let mut env = other.env;
+        env.extend(std::mem::take(&mut self.env));
+        self.env = env;
+        self.browser_prefixes.extend(other.browser_prefixes);
+        self.self_fetched_roles.extend(other.self_fetched_roles);
+        self.admin_roles.extend(other.admin_roles);
+        self.modules.extend(other.modules);
+    }
+
+    /// A program by the name it is run with (`npx vite` → `vite`); resolves aliases.
+    pub fn program(&self, name: &str) -> Option<(&str, &Program)> {
+        let name = self.aliases.get(name).map(String::as_str).unwrap_or(name);
+        self.programs
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The listeners of a container image (`ghcr.io/get-convex/convex-backend:latest`).
+    pub fn image(&self, reference: &str) -> Option<&[ListenerSpec]> {
+        let repo = image_repository(reference);
+        let candidates = [
+            repo,
+            repo.strip_prefix("docker.io/").unwrap_or(repo),
+            repo.strip_prefix("docker.io/library/").unwrap_or(repo),
+            repo.strip_prefix("library/").unwrap_or(repo),
+        ];
+        let image = candidates.iter().find_map(|c| self.images.get(*c))?;
+        match &image.program {
+            Some(program) => self.program(program).map(|(_, p)| p.listeners.as_slice()),
+            None => Some(image.listeners.as_slice()),
+        }
+    }
+
+    /// The role of an env variable.
+    pub fn env_role(&self, name: &str) -> Option<&EnvRole> {
+        self.env.iter().find(|role| {
+            role.name.as_deref() == Some(name)
+                || role
+                    .pattern
+                    .as_deref()
+                    .is_some_and(|p| wildcard_match(p, name))
+        })
+    }
+
+    /// Whether frameworks ship this variable to the browser.
+    pub fn is_browser_var(&self, name: &str) -> bool {
+        self.env_role(name).is_some_and(|r| r.browser)
+            || self
+                .browser_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+    }
+
+    /// A registry module by its `source`: `registry.coder.com/coder/code-server/coder`,
+    /// `registry.coder.com/modules/code-server/coder`, with or without a `//subdir` or `?ref=`.
+    pub fn module(&self, source: &str) -> Option<(&str, &Module)> {
+        let rest = source.strip_prefix("registry.coder.com/")?;
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        let name = match parts.as_slice() {
+            ["modules", name, ..] => *name,
+            [_namespace, name, ..] => *name,
+            _ => return None,
+        };
+        self.modules
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn is_admin_role(&self, role: &str) -> bool {
+        self.admin_roles.iter().any(|r| r == role)
+    }
+}
+
+/// `ghcr.io/get-convex/convex-backend:latest@sha256:...` → `ghcr.io/get-convex/convex-backend`.
+pub fn image_repository(reference: &str) -> &str {
+    let reference = reference.split('@').next().unwrap_or(reference);
+    match reference.rfind(':') {
+        // A colon after the last slash is a tag; before it, a registry port.
+        Some(colon) if !reference[colon..].contains('/') => &reference[..colon],
+        _ => reference,
+    }
+}
+
+/// `*` matches any run of characters.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((prefix, rest)) => {
+            let Some(tail) = text.strip_prefix(prefix) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| wildcard_match(rest, &tail[i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_knowledge_base_loads() {
+        let kb = Knowledge::builtin();
+        assert!(kb.programs.len() > 10);
+        assert!(kb.modules.contains_key("code-server"));
+    }
+
+    #[test]
+    fn images_resolve_to_their_listeners() {
+        let kb = Knowledge::builtin();
+        let convex = kb
+            .image("ghcr.io/get-convex/convex-backend:latest")
+            .unwrap();
+        let ports: Vec<(u16, &str)> = convex
+            .iter()
+            .map(|l| (l.default, l.flags[0].as_str()))
+            .collect();
+        assert_eq!(ports, vec![(3210, "--port"), (3211, "--site-proxy-port")]);
+        assert_eq!(
+            kb.image("docker.io/library/postgres:16").unwrap()[0].default,
+            5432
+        );
+        assert_eq!(kb.image("localhost:5000/postgres").map(|l| l.len()), None);
+        assert!(kb.image("example/unknown:1").is_none());
+    }
+
+    #[test]
+    fn env_roles_and_browser_variables() {
+        let kb = Knowledge::builtin();
+        assert_eq!(
+            kb.env_role("CONVEX_SITE_ORIGIN").unwrap().role.as_deref(),
+            Some("convex-site")
+        );
+        assert_eq!(
+            kb.env_role("VITE_CONVEX_SITE_URL").unwrap().role.as_deref(),
+            Some("convex-site")
+        );
+        assert_eq!(
+            kb.env_role("CONVEX_SITE_URL").unwrap().kind,
+            EnvKind::Builtin
+        );
+        assert!(kb.is_browser_var("NEXT_PUBLIC_API"));
+        assert!(!kb.is_browser_var("DATABASE_URL"));
+        assert!(kb.env_role("PATH").is_none());
+    }
+
+    #[test]
+    fn modules_by_source() {
+        let kb = Knowledge::builtin();
+        assert_eq!(
+            kb.module("registry.coder.com/coder/code-server/coder")
+                .unwrap()
+                .1
+                .port,
+            13337
+        );
+        assert_eq!(
+            kb.module("registry.coder.com/modules/jupyterlab/coder")
+                .unwrap()
+                .1
+                .port,
+            19999
+        );
+        assert!(kb.module("github.com/x/y").is_none());
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("*_CONVEX_URL", "VITE_CONVEX_URL"));
+        assert!(wildcard_match("A*", "AB"));
+        assert!(!wildcard_match("*_CONVEX_URL", "CONVEX_URL_X"));
+    }
+}
