@@ -12,8 +12,11 @@
 
 pub mod diagnostic;
 pub mod knowledge;
+pub mod model;
 pub mod parse;
 pub mod render;
+pub mod rules;
 pub mod report;
 pub mod source;
 pub mod spec;
+pub mod suppress;

@@ -1,0 +1,232 @@
+//! URLs in values, and what their host points at: a port on localhost, a Coder subdomain app
+//! (`{slug}--{agent}--{workspace}--{owner}.{domain}`), a Coder port-forward, or something else.
+//!
+//! Hosts may be partly unknown (`convex-api--${CODER_WORKSPACE_NAME}--...`): only the first
+//! label's slug is needed to name an app, so it is read from the text as written.
+
+use crate::source::Span;
+
+/// What a URL's host reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostTarget {
+    /// `localhost`, `127.0.0.1`, `0.0.0.0` or `[::1]`, on this port.
+    Localhost(u16),
+    /// A Coder subdomain app by slug.
+    CoderApp(String),
+    /// A Coder port-forward URL (`3210--agent--ws--owner.domain`); `https` for a trailing `s`.
+    CoderPort { port: u16, https: bool },
+    /// Any other host (a compose service name, a public site).
+    Other(String),
+}
+
+/// A URL found in a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlFact {
+    pub text: String,
+    pub scheme: String,
+    pub host: String,
+    /// The port written in the URL, if any.
+    pub port: Option<u16>,
+    pub path: String,
+    pub span: Span,
+    pub target: HostTarget,
+}
+
+impl UrlFact {
+    /// Parses one URL; `span` is where `text` stands.
+    pub fn parse(text: &str, span: Span) -> Option<UrlFact> {
+        let (scheme, rest) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        let path = rest[authority_end..].to_owned();
+        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let (host, port) = split_port(authority);
+        if host.is_empty() {
+            return None;
+        }
+        let effective = port.unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let lower = host.to_ascii_lowercase();
+        let target = if matches!(
+            lower.as_str(),
+            "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]" | "::1"
+        ) {
+            HostTarget::Localhost(effective)
+        } else {
+            coder_label(&lower).unwrap_or_else(|| HostTarget::Other(lower.clone()))
+        };
+        Some(UrlFact {
+            text: text.to_owned(),
+            scheme,
+            host: host.to_owned(),
+            port,
+            path,
+            span,
+            target,
+        })
+    }
+
+    /// Every http(s) URL in a piece of text; `base` is the span of `text`.
+    pub fn find_all(text: &str, base: Span) -> Vec<UrlFact> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(found) = next_scheme(&text[from..]) {
+            let start = from + found;
+            let end = start
+                + text[start..]
+                    .find(|c: char| {
+                        c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',' | ';' | ')')
+                    })
+                    .unwrap_or(text.len() - start);
+            if let Some(url) = UrlFact::parse(&text[start..end], base.sub(start, end)) {
+                out.push(url);
+            }
+            from = end.max(start + 1);
+            while from < text.len() && !text.is_char_boundary(from) {
+                from += 1;
+            }
+        }
+        out
+    }
+
+    /// The Coder app slug this URL names, if it is a subdomain app URL.
+    pub fn slug(&self) -> Option<&str> {
+        match &self.target {
+            HostTarget::CoderApp(slug) => Some(slug),
+            _ => None,
+        }
+    }
+
+    /// The port on localhost this URL reaches, if it is a localhost URL.
+    pub fn local_port(&self) -> Option<u16> {
+        match self.target {
+            HostTarget::Localhost(port) => Some(port),
+            _ => None,
+        }
+    }
+
+    /// The URL without its path: `scheme://host[:port]`.
+    pub fn origin(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
+            None => format!("{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
+fn next_scheme(text: &str) -> Option<usize> {
+    let http = text.find("http://");
+    let https = text.find("https://");
+    match (http, https) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `host:port` → (host, port). Keeps `[::1]` whole; a port that is not a number is ignored.
+fn split_port(authority: &str) -> (&str, Option<u16>) {
+    if authority.starts_with('[') {
+        if let Some(close) = authority.find(']') {
+            let port = authority[close + 1..].strip_prefix(':').and_then(|p| p.parse().ok());
+            return (&authority[..=close], port);
+        }
+    }
+    // A `${...}` in the host may hold a colon (`${VAR:-x}`): only split after the last `}`.
+    let search_from = authority.rfind('}').map(|i| i + 1).unwrap_or(0);
+    match authority[search_from..].rfind(':') {
+        Some(i) => {
+            let colon = search_from + i;
+            (&authority[..colon], authority[colon + 1..].parse().ok())
+        }
+        None => (authority, None),
+    }
+}
+
+/// Reads a Coder subdomain host: the first label is `{slug}--{rest}`.
+fn coder_label(host: &str) -> Option<HostTarget> {
+    let first = first_label(host);
+    let (slug, rest) = first.split_once("--")?;
+    if slug.is_empty() || rest.is_empty() || slug.contains(['$', '{', '}']) {
+        return None;
+    }
+    let digits = slug.trim_end_matches('s');
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(port) = digits.parse() {
+            return Some(HostTarget::CoderPort {
+                port,
+                https: slug.ends_with('s'),
+            });
+        }
+    }
+    Some(HostTarget::CoderApp(slug.to_owned()))
+}
+
+/// The first DNS label, treating `${...}` as opaque (its dots do not split labels).
+fn first_label(host: &str) -> &str {
+    let mut depth = 0usize;
+    for (i, c) in host.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => return &host[..i],
+            _ => {}
+        }
+    }
+    host
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn target(text: &str) -> HostTarget {
+        UrlFact::parse(text, Span::default()).expect(text).target
+    }
+
+    #[test]
+    fn hosts_name_their_targets() {
+        assert_eq!(target("http://localhost:3210"), HostTarget::Localhost(3210));
+        assert_eq!(target("http://127.0.0.1/x"), HostTarget::Localhost(80));
+        assert_eq!(target("https://localhost"), HostTarget::Localhost(443));
+        assert_eq!(
+            target("https://convex-site--chat--alice.coder.example.com"),
+            HostTarget::CoderApp("convex-site".into())
+        );
+        assert_eq!(
+            target("https://convex-api--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}/x"),
+            HostTarget::CoderApp("convex-api".into())
+        );
+        assert_eq!(
+            target("https://3210s--main--ws--me.coder.example.com"),
+            HostTarget::CoderPort { port: 3210, https: true }
+        );
+        assert_eq!(target("http://backend:3210"), HostTarget::Other("backend".into()));
+        assert_eq!(target("https://example.com"), HostTarget::Other("example.com".into()));
+        assert!(UrlFact::parse("ftp://x", Span::default()).is_none());
+        assert!(UrlFact::parse("http://", Span::default()).is_none());
+    }
+
+    #[test]
+    fn finds_urls_in_text_with_spans() {
+        let base = Span::new(FileId(1), 100, 160);
+        let text = r#"--convex-origin "http://localhost:3210" x=https://a--b.c/d;"#;
+        let found = UrlFact::find_all(text, base);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].text, "http://localhost:3210");
+        assert_eq!(found[0].span, Span::new(FileId(1), 117, 138));
+        assert_eq!(found[1].text, "https://a--b.c/d");
+        assert_eq!(found[1].slug(), Some("a"));
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        for text in ["http://é:9", "https://[::1", "http://:", "http://a:99999", "https://${X:-a:b}:3"] {
+            let _ = UrlFact::find_all(text, Span::default());
+        }
+        assert_eq!(UrlFact::parse("https://${X:-a:b}:3", Span::default()).unwrap().port, Some(3));
+    }
+}
