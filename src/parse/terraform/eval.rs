@@ -8,6 +8,10 @@
 //! apply time (`data.coder_workspace.me.name`) stays a [`Value::Template`] so rules can still read
 //! it. `file()` and `templatefile()` calls become [`Value::File`]: the caller reads the file.
 //! Everything else is [`Value::Unknown`]; evaluation never fails.
+//!
+//! Not evaluated: `for` expressions, splats, template directives (`%{ if }`, `%{ for }` become
+//! [`TemplatePart::Unknown`]), regex `replace`, `format` widths and precisions, and any other
+//! function. Strip markers (`${~ x ~}`) are ignored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
