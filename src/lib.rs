@@ -12,7 +12,8 @@
 
 pub mod diagnostic;
 pub mod parse;
-pub mod report;
+pub mod probe;
 pub mod render;
+pub mod report;
 pub mod source;
 pub mod spec;
