@@ -587,8 +587,11 @@ impl Walker<'_> {
                     (Some(origin), Some(public)) => {
                         let url = join(origin, &probe.path);
                         let token = token_for(chain, public);
-                        let get =
-                            observe::fetch(&self.client, &url, token, Some(public), true, true);
+                        let get = observe::fetch(
+                            &self.client,
+                            &url,
+                            observe::How::public(public, token, true),
+                        );
                         let (budgeted, body) = self.within_budget(get).await;
                         (url, budgeted, body)
                     }
@@ -619,7 +622,7 @@ impl Walker<'_> {
         url: &'u str,
         read_body: bool,
     ) -> impl std::future::Future<Output = observe::Fetched> + 'u {
-        observe::fetch(&self.client, url, None, None, false, read_body)
+        observe::fetch(&self.client, url, observe::How::local(read_body))
     }
 
     /// Runs an observation within the link's budget: the link timeout, cut short by the deadline.

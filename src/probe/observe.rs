@@ -107,7 +107,7 @@ pub async fn public_get(
         },
         _ => return Fetched::new(Observed::Unreachable, format!("no host in {url}")),
     };
-    let mut fetched = fetch(client, url, token, Some(public), true, false).await;
+    let mut fetched = fetch(client, url, How::public(public, token, false)).await;
     let addrs: Vec<String> = resolved.iter().map(|a| a.ip().to_string()).collect();
     let resolved_note = format!("resolved to {}", addrs.join(", "));
     fetched.detail = Some(match fetched.detail {
@@ -117,17 +117,48 @@ pub async fn public_get(
     fetched
 }
 
-/// One GET, following up to 5 redirects by hand when `follow` is set. The token goes only where
-/// [`may_send_token`] allows, checked again on every hop; a redirect to Coder's login page stops
-/// the walk as [`Observed::LoginRedirect`].
-pub async fn fetch(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    public: Option<&PublicContext>,
-    follow: bool,
-    read_body: bool,
-) -> Fetched {
+/// How [`fetch`] makes its request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How<'a> {
+    /// A session token, sent only where [`may_send_token`] allows.
+    pub token: Option<&'a str>,
+    /// The deployment, for the token rule and to recognise its login page.
+    pub public: Option<&'a PublicContext>,
+    /// Follow up to 5 redirects (by hand); otherwise a redirect is the answer.
+    pub follow_redirects: bool,
+    /// Keep the body (up to 256 KiB).
+    pub read_body: bool,
+}
+
+impl<'a> How<'a> {
+    /// A request to the workspace's own ports: no token, redirects are the answer.
+    pub fn local(read_body: bool) -> Self {
+        How {
+            read_body,
+            ..How::default()
+        }
+    }
+
+    /// A request through Coder's proxy: redirects followed, the token where allowed.
+    pub fn public(public: &'a PublicContext, token: Option<&'a str>, read_body: bool) -> Self {
+        How {
+            token,
+            public: Some(public),
+            follow_redirects: true,
+            read_body,
+        }
+    }
+}
+
+/// One GET. Redirects are followed by hand so the token rule is checked again on every hop; a
+/// redirect to Coder's login page stops the walk as [`Observed::LoginRedirect`].
+pub async fn fetch(client: &reqwest::Client, url: &str, how: How<'_>) -> Fetched {
+    let How {
+        token,
+        public,
+        follow_redirects: follow,
+        read_body,
+    } = how;
     let mut url = match Url::parse(url) {
         Ok(u) => u,
         Err(e) => return Fetched::new(Observed::Unreachable, format!("bad url {url}: {e}")),
