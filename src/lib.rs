@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod knowledge;
 pub mod model;
 pub mod parse;
+pub mod probe;
 pub mod render;
 pub mod rules;
 pub mod report;

@@ -1,0 +1,795 @@
+//! Probe: walk each port chain of a running workspace and say which link is broken.
+//!
+//! Reads a [`ProbePlan`]: one [`Chain`] per app (or origin-bearing env var), each a description of
+//! where a request should travel: the process listening inside its container, the port the
+//! `coder_app` url names on the workspace's localhost, the app's healthcheck path, its public origin
+//! behind Coder's proxy, and role probes from the knowledge base (e.g. the Convex site origin's
+//! `/.well-known/openid-configuration` whose `issuer` must be that origin).
+//!
+//! Produces a [`ProbeReport`]: per chain, per link, [`Verdict::Ok`] / [`Verdict::Broken`] /
+//! [`Verdict::Skipped`], with the [`Evidence`] (what the network said, how long it took) and a
+//! one-line explanation and what to change. Links are tested from the inside out and a chain stops
+//! at its first broken link: the links after it are skipped with the reason. Chains run
+//! concurrently; each link has a timeout and the whole run a deadline.
+//!
+//! Safety: a Coder session token is sent only over https, only to hosts under the wildcard domain
+//! or the access URL's host ([`observe::may_send_token`]); redirects are followed by hand so that
+//! rule holds on every hop; nothing is written to disk; the library never prints (progress goes
+//! through the `on_link` callback of [`run`]).
+//!
+//! Not handled here: building the plan from the Workspace model (the caller does that), HTTP
+//! proxies (every connection is direct, as the agent's own would be), HTTP/2, websockets.
+
+pub mod judge;
+pub mod observe;
+pub mod report;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::source::Span;
+
+/// Everything a probe run needs: the chains to walk and how long it may take.
+#[derive(Debug, Clone)]
+pub struct ProbePlan {
+    pub chains: Vec<Chain>,
+    /// Where the workspace lives behind Coder; `None` outside a workspace (local links only).
+    pub public: Option<PublicContext>,
+    /// Budget of one link (one TCP connect, or one HTTP exchange with its redirects).
+    pub timeout: Duration,
+    /// Budget of the whole run; links not reached by then are skipped.
+    pub deadline: Duration,
+    /// Host name overrides, like `curl --resolve`: the port of the address is ignored.
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// Extra trusted CA certificates (PEM), for deployments with a private CA.
+    pub extra_root_certificates: Vec<Vec<u8>>,
+}
+
+impl ProbePlan {
+    /// A plan with a 5 s link timeout and a 30 s deadline.
+    pub fn new(chains: Vec<Chain>, public: Option<PublicContext>) -> Self {
+        ProbePlan {
+            chains,
+            public,
+            timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(30),
+            resolve: Vec::new(),
+            extra_root_certificates: Vec::new(),
+        }
+    }
+
+    /// How many links a run reports (the length of a progress bar).
+    pub fn link_count(&self) -> usize {
+        self.chains.iter().map(|c| 4 + c.role_probes.len()).sum()
+    }
+}
+
+/// The Coder deployment and workspace the public origins belong to.
+#[derive(Clone, Default)]
+pub struct PublicContext {
+    pub workspace: String,
+    pub owner: String,
+    /// The wildcard app domain: `coder.example.com`, `*.coder.example.com` or `*--apps.example.com`.
+    pub wildcard_domain: String,
+    /// `https` or `http`: the scheme of the app origins.
+    pub scheme: String,
+    /// A Coder session token, sent as `Coder-Session-Token` where [`observe::may_send_token`] allows.
+    pub token: Option<String>,
+    /// The deployment's access URL, e.g. `https://coder.example.com`.
+    pub access_url: Option<String>,
+}
+
+impl PublicContext {
+    /// The origin of a subdomain app: `{scheme}://{slug}--{workspace}--{owner}.{wildcard}`.
+    pub fn subdomain_origin(&self, slug: &str) -> String {
+        let label = format!("{slug}--{}--{}", self.workspace, self.owner);
+        let domain = self.wildcard_domain.trim().trim_end_matches('.');
+        let host = match domain.split_once('*') {
+            Some((prefix, suffix)) => format!("{prefix}{label}{suffix}"),
+            None => format!("{label}.{domain}"),
+        };
+        format!("{}://{host}", self.scheme)
+    }
+}
+
+/// Never shows the token.
+impl std::fmt::Debug for PublicContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicContext")
+            .field("workspace", &self.workspace)
+            .field("owner", &self.owner)
+            .field("wildcard_domain", &self.wildcard_domain)
+            .field("scheme", &self.scheme)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("access_url", &self.access_url)
+            .finish()
+    }
+}
+
+/// A host and port that something should listen on, as seen from where the probe runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Who may open an app through Coder's proxy (`coder_app.share`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Share {
+    #[default]
+    Owner,
+    Authenticated,
+    Public,
+}
+
+impl Share {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Share::Owner => "owner",
+            Share::Authenticated => "authenticated",
+            Share::Public => "public",
+        }
+    }
+}
+
+/// One port chain: public origin → coder_app → localhost:H → container port → listener.
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    /// The app's slug, or the env var whose value names the chain.
+    pub app: String,
+    /// The process's own address (container IP or service name and container port).
+    pub listener: Option<Endpoint>,
+    /// The port the app's url names on the workspace's localhost: docker's published host port,
+    /// or the process's own port when it runs on the workspace itself.
+    pub published: Option<u16>,
+    /// The path of the app's healthcheck url, e.g. `/version`.
+    pub healthcheck_path: Option<String>,
+    /// The app's public origin, e.g. `https://convex-site--ws--me.coder.example.com`.
+    pub public_origin: Option<String>,
+    pub share: Share,
+    pub role_probes: Vec<RoleProbe>,
+    /// Where the app is defined, for the "what to change" line.
+    pub source: Option<Span>,
+}
+
+/// A request that a service in this role must answer, from the knowledge base.
+#[derive(Debug, Clone)]
+pub struct RoleProbe {
+    /// Short name for reports, e.g. `openid-configuration`.
+    pub name: String,
+    /// Path requested on the chain's origin, e.g. `/.well-known/openid-configuration`.
+    pub path: String,
+    pub expect: Expect,
+    /// What to change when the answer is wrong (shown as the "change" line).
+    pub hint: Option<String>,
+}
+
+/// What a role probe's answer must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Any HTTP status below 500, as Coder judges a healthcheck.
+    StatusBelow500,
+    /// A 2xx JSON answer whose `field` (a top-level key, or a JSON pointer starting with `/`)
+    /// equals `value`.
+    JsonFieldEquals { field: String, value: String },
+    /// Like `JsonFieldEquals` with the chain's public origin as the value (trailing `/` ignored):
+    /// an OpenID `issuer` must be the origin it is served from.
+    JsonFieldIsOrigin { field: String },
+}
+
+/// Which link of a chain a result is about, from the inside out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkKind {
+    /// TCP connect to the process's own address.
+    Listener,
+    /// HTTP GET `/` on localhost:H.
+    Published,
+    /// The app's healthcheck path on localhost:H.
+    Healthcheck,
+    /// DNS, TLS and HTTP through Coder's proxy.
+    PublicOrigin,
+    /// A role probe, by name.
+    Role(String),
+}
+
+impl LinkKind {
+    /// `listener`, `published`, `healthcheck`, `public-origin` or `role`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LinkKind::Listener => "listener",
+            LinkKind::Published => "published",
+            LinkKind::Healthcheck => "healthcheck",
+            LinkKind::PublicOrigin => "public-origin",
+            LinkKind::Role(_) => "role",
+        }
+    }
+
+    /// Name for reports: `published`, `role openid-configuration`.
+    pub fn label(&self) -> String {
+        match self {
+            LinkKind::Role(name) => format!("role {name}"),
+            other => other.as_str().to_string(),
+        }
+    }
+}
+
+/// The judgement on one link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    Broken,
+    /// Not tested: unknown, unreachable from here, after a broken link, or past the deadline.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Broken => "broken",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+/// What the network said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observed {
+    /// A TCP connection was established.
+    Connected,
+    /// The connection was refused: nothing accepts on that port.
+    Refused,
+    /// Accepted, then reset or closed before any HTTP response: docker publishes the port but
+    /// nothing listens inside the container.
+    AcceptedThenReset,
+    /// No answer within the link's budget.
+    Timeout,
+    /// An HTTP answer (after following redirects, for public links).
+    Http { status: u16 },
+    /// A redirect to Coder's login page.
+    LoginRedirect { location: String, token_sent: bool },
+    /// The host name does not resolve.
+    DnsFailed,
+    /// The TLS handshake failed (untrusted or wrong certificate, or not TLS at all).
+    TlsFailed,
+    /// Something answered, but not in HTTP.
+    NotHttp,
+    /// Any other failure to reach the address; the detail says which.
+    Unreachable,
+}
+
+/// The observation behind a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub observed: Observed,
+    pub elapsed_ms: u64,
+    /// The error text, resolved address, redirects followed, a mismatching field...
+    pub detail: Option<String>,
+}
+
+/// One link of one chain, judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkResult {
+    pub kind: LinkKind,
+    /// What was probed: `localhost:3212`, `https://…/version`; empty when there was nothing to probe.
+    pub target: String,
+    pub verdict: Verdict,
+    /// `None` when the link was not tested.
+    pub evidence: Option<Evidence>,
+    /// One line: what the evidence means.
+    pub explanation: String,
+    /// One line: what to change, for broken links.
+    pub change: Option<String>,
+}
+
+/// All links of one chain, inside out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainResult {
+    pub app: String,
+    pub source: Option<Span>,
+    pub links: Vec<LinkResult>,
+}
+
+impl ChainResult {
+    /// The link where the chain breaks, if any.
+    pub fn first_broken(&self) -> Option<&LinkResult> {
+        self.links.iter().find(|l| l.verdict == Verdict::Broken)
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.first_broken().is_none()
+    }
+
+    /// The result of one kind of link.
+    pub fn link(&self, kind: &LinkKind) -> Option<&LinkResult> {
+        self.links.iter().find(|l| &l.kind == kind)
+    }
+}
+
+/// The outcome of a probe run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    pub chains: Vec<ChainResult>,
+    /// False when no [`PublicContext`] was given: only local links were probed.
+    pub public_probed: bool,
+}
+
+impl ProbeReport {
+    /// True when no link is broken (skipped links do not count as broken).
+    pub fn is_whole(&self) -> bool {
+        self.chains.iter().all(ChainResult::is_whole)
+    }
+
+    /// Process exit status: 0 when every chain is whole, 1 when any link is broken.
+    pub fn exit_code(&self) -> i32 {
+        if self.is_whole() {
+            0
+        } else {
+            1
+        }
+    }
+
+    pub fn chain(&self, app: &str) -> Option<&ChainResult> {
+        self.chains.iter().find(|c| c.app == app)
+    }
+}
+
+/// A "link finished" event, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkFinished<'a> {
+    /// Index of the chain in [`ProbePlan::chains`].
+    pub chain_index: usize,
+    pub app: &'a str,
+    pub link: &'a LinkResult,
+}
+
+/// Why a probe run could not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The HTTP client could not be built (e.g. an unreadable CA certificate).
+    Client(String),
+    /// The async runtime could not be started.
+    Runtime(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            ProbeError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+/// Runs [`run`] on a new current-thread runtime.
+pub fn run_blocking(
+    plan: &ProbePlan,
+    on_link: &(dyn Fn(LinkFinished<'_>) + Sync),
+) -> Result<ProbeReport, ProbeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ProbeError::Runtime(e.to_string()))?;
+    runtime.block_on(run(plan, on_link))
+}
+
+/// Walks every chain of `plan` concurrently; `on_link` is called as each link is judged.
+pub async fn run(
+    plan: &ProbePlan,
+    on_link: &(dyn Fn(LinkFinished<'_>) + Sync),
+) -> Result<ProbeReport, ProbeError> {
+    let client = observe::client(plan)?;
+    let walker = Walker {
+        plan,
+        client,
+        deadline: Instant::now() + plan.deadline,
+        on_link,
+    };
+    let walks = plan
+        .chains
+        .iter()
+        .enumerate()
+        .map(|(index, chain)| walker.walk(index, chain));
+    let chains = futures_util::future::join_all(walks).await;
+    Ok(ProbeReport {
+        chains,
+        public_probed: plan.public.is_some(),
+    })
+}
+
+/// Shared state of one run.
+struct Walker<'a> {
+    plan: &'a ProbePlan,
+    client: reqwest::Client,
+    deadline: Instant,
+    on_link: &'a (dyn Fn(LinkFinished<'_>) + Sync),
+}
+
+/// One link to probe, in walking order.
+enum Step<'c> {
+    Listener,
+    Published,
+    Healthcheck,
+    PublicOrigin,
+    Role(&'c RoleProbe),
+}
+
+impl Step<'_> {
+    fn kind(&self) -> LinkKind {
+        match self {
+            Step::Listener => LinkKind::Listener,
+            Step::Published => LinkKind::Published,
+            Step::Healthcheck => LinkKind::Healthcheck,
+            Step::PublicOrigin => LinkKind::PublicOrigin,
+            Step::Role(probe) => LinkKind::Role(probe.name.clone()),
+        }
+    }
+}
+
+/// Where the HTTP links of a chain send their requests, learned while walking it.
+struct Bases {
+    /// `http://localhost:H`, or the listener's address.
+    local: Option<String>,
+    /// Set once the public origin answered; role probes then go there.
+    public: Option<String>,
+    /// Why role probes cannot run (the public origin needs a login nobody gave).
+    role_blocked: Option<String>,
+}
+
+impl Walker<'_> {
+    async fn walk(&self, index: usize, chain: &Chain) -> ChainResult {
+        let mut steps = vec![
+            Step::Listener,
+            Step::Published,
+            Step::Healthcheck,
+            Step::PublicOrigin,
+        ];
+        steps.extend(chain.role_probes.iter().map(Step::Role));
+        let mut bases = Bases {
+            local: chain
+                .published
+                .map(|port| format!("http://localhost:{port}"))
+                .or_else(|| chain.listener.as_ref().map(|l| format!("http://{l}"))),
+            public: None,
+            role_blocked: None,
+        };
+        let mut links: Vec<LinkResult> = Vec::new();
+        let mut stopped: Option<String> = None;
+        for step in steps {
+            let result = match &stopped {
+                Some(reason) => skipped(step.kind(), reason.clone()),
+                None => self.link(chain, step, &links, &mut bases).await,
+            };
+            if stopped.is_none() {
+                if result.verdict == Verdict::Broken {
+                    let what = if result.target.is_empty() {
+                        result.kind.label()
+                    } else {
+                        result.target.clone()
+                    };
+                    stopped = Some(format!("not probed: {what} is broken"));
+                } else if result.explanation == DEADLINE {
+                    stopped = Some(DEADLINE.to_string());
+                }
+            }
+            (self.on_link)(LinkFinished {
+                chain_index: index,
+                app: &chain.app,
+                link: &result,
+            });
+            links.push(result);
+        }
+        ChainResult {
+            app: chain.app.clone(),
+            source: chain.source,
+            links,
+        }
+    }
+
+    /// Probes and judges one link; `before` holds the chain's links judged so far.
+    async fn link(
+        &self,
+        chain: &Chain,
+        step: Step<'_>,
+        before: &[LinkResult],
+        bases: &mut Bases,
+    ) -> LinkResult {
+        let kind = step.kind();
+        match step {
+            Step::Listener => {
+                let Some(listener) = &chain.listener else {
+                    return skipped(kind, "no listener known from the files".into());
+                };
+                let connect =
+                    observe::tcp_connect(&listener.host, listener.port, &self.plan.resolve);
+                let (budgeted, _) = self.within_budget(connect).await;
+                finish(kind, listener.to_string(), budgeted, |ev| {
+                    judge::listener(listener, ev)
+                })
+            }
+            Step::Published => {
+                let Some(port) = chain.published else {
+                    return skipped(kind, "no published port known from the files".into());
+                };
+                let url = format!("http://localhost:{port}/");
+                let (budgeted, _) = self.within_budget(self.local_get(&url, false)).await;
+                finish(kind, format!("localhost:{port}"), budgeted, |ev| {
+                    judge::published(chain, port, ev)
+                })
+            }
+            Step::Healthcheck => {
+                let Some(path) = &chain.healthcheck_path else {
+                    return skipped(kind, "the app has no healthcheck".into());
+                };
+                let Some(base) = &bases.local else {
+                    return skipped(kind, "no local address to send the healthcheck to".into());
+                };
+                let url = join(base, path);
+                let (budgeted, _) = self.within_budget(self.local_get(&url, false)).await;
+                finish(kind, strip_scheme(&url), budgeted, |ev| {
+                    judge::healthcheck(chain, &url, ev)
+                })
+            }
+            Step::PublicOrigin => {
+                let Some(public) = &self.plan.public else {
+                    return skipped(
+                        kind,
+                        "outside a Coder workspace: only local links are probed".into(),
+                    );
+                };
+                let Some(origin) = &chain.public_origin else {
+                    return skipped(kind, "the app has no public origin".into());
+                };
+                let url = join(origin, "/");
+                let get = observe::public_get(
+                    &self.client,
+                    &url,
+                    token_for(chain, public),
+                    public,
+                    &self.plan.resolve,
+                );
+                let (budgeted, _) = self.within_budget(get).await;
+                let inner = judge::Inner::from_links(before);
+                let result = finish(kind, origin.clone(), budgeted, |ev| {
+                    judge::public_origin(chain, ev, &inner)
+                });
+                match result.verdict {
+                    Verdict::Ok => bases.public = Some(origin.clone()),
+                    Verdict::Skipped if result.evidence.is_some() => {
+                        bases.role_blocked = Some(result.explanation.clone())
+                    }
+                    _ => {}
+                }
+                result
+            }
+            Step::Role(probe) => {
+                if let Some(why) = &bases.role_blocked {
+                    return skipped(kind, format!("not probed: {why}"));
+                }
+                let (url, budgeted, body) = match (&bases.public, &self.plan.public) {
+                    (Some(origin), Some(public)) => {
+                        let url = join(origin, &probe.path);
+                        let token = token_for(chain, public);
+                        let get = observe::fetch(
+                            &self.client,
+                            &url,
+                            observe::How::public(public, token, true),
+                        );
+                        let (budgeted, body) = self.within_budget(get).await;
+                        (url, budgeted, body)
+                    }
+                    _ => {
+                        let Some(base) = &bases.local else {
+                            return skipped(kind, "no address to send the request to".into());
+                        };
+                        let url = join(base, &probe.path);
+                        let (budgeted, body) = self.within_budget(self.local_get(&url, true)).await;
+                        (url, budgeted, body)
+                    }
+                };
+                let target = if bases.public.is_some() {
+                    url.clone()
+                } else {
+                    strip_scheme(&url)
+                };
+                finish(kind, target, budgeted, |ev| {
+                    judge::role(probe, chain, ev, body.as_deref())
+                })
+            }
+        }
+    }
+
+    /// GET on a local address: no token, redirects not followed.
+    fn local_get<'u>(
+        &'u self,
+        url: &'u str,
+        read_body: bool,
+    ) -> impl std::future::Future<Output = observe::Fetched> + 'u {
+        observe::fetch(&self.client, url, observe::How::local(read_body))
+    }
+
+    /// Runs an observation within the link's budget: the link timeout, cut short by the deadline.
+    async fn within_budget(
+        &self,
+        observation: impl std::future::Future<Output = observe::Fetched>,
+    ) -> (Budgeted, Option<Vec<u8>>) {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return (Budgeted::DeadlinePassed, None);
+        }
+        let budget = self.plan.timeout.min(remaining);
+        let start = Instant::now();
+        match tokio::time::timeout(budget, observation).await {
+            Ok(fetched) => (
+                Budgeted::Observed(Evidence {
+                    observed: fetched.observed,
+                    elapsed_ms: elapsed_ms(start),
+                    detail: fetched.detail,
+                }),
+                fetched.body,
+            ),
+            Err(_) if budget < self.plan.timeout => (Budgeted::DeadlinePassed, None),
+            Err(_) => (
+                Budgeted::Observed(Evidence {
+                    observed: Observed::Timeout,
+                    elapsed_ms: elapsed_ms(start),
+                    detail: Some(format!("no answer within {} ms", budget.as_millis())),
+                }),
+                None,
+            ),
+        }
+    }
+}
+
+/// A link's result from its observation and the judge for its kind.
+fn finish(
+    kind: LinkKind,
+    target: String,
+    budgeted: Budgeted,
+    judge: impl FnOnce(&Evidence) -> judge::Judgement,
+) -> LinkResult {
+    match budgeted {
+        Budgeted::DeadlinePassed => LinkResult {
+            target,
+            ..skipped(kind, DEADLINE.to_string())
+        },
+        Budgeted::Observed(ev) => {
+            let j = judge(&ev);
+            LinkResult {
+                kind,
+                target,
+                verdict: j.verdict,
+                evidence: Some(ev),
+                explanation: j.explanation,
+                change: j.change,
+            }
+        }
+    }
+}
+
+/// An observation, or the deadline passed before it could finish.
+enum Budgeted {
+    Observed(Evidence),
+    DeadlinePassed,
+}
+
+const DEADLINE: &str = "deadline: the run's overall time budget ran out before this link";
+
+fn skipped(kind: LinkKind, reason: String) -> LinkResult {
+    LinkResult {
+        kind,
+        target: String::new(),
+        verdict: Verdict::Skipped,
+        evidence: None,
+        explanation: reason,
+        change: None,
+    }
+}
+
+/// The token to offer on a chain's public links: none for public apps, which must answer
+/// without a login (a backend fetching its own origin has no token either).
+fn token_for<'a>(chain: &Chain, public: &'a PublicContext) -> Option<&'a str> {
+    if chain.share == Share::Public {
+        None
+    } else {
+        public.token.as_deref()
+    }
+}
+
+fn join(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if path.starts_with('/') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+fn strip_scheme(url: &str) -> String {
+    url.strip_prefix("http://").unwrap_or(url).to_string()
+}
+
+fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(wildcard: &str) -> PublicContext {
+        PublicContext {
+            workspace: "ws".into(),
+            owner: "me".into(),
+            wildcard_domain: wildcard.into(),
+            scheme: "https".into(),
+            token: Some("secret".into()),
+            access_url: None,
+        }
+    }
+
+    #[test]
+    fn subdomain_origin_follows_the_wildcard_pattern() {
+        for (wildcard, origin) in [
+            ("coder.example.com", "https://app--ws--me.coder.example.com"),
+            (
+                "*.coder.example.com",
+                "https://app--ws--me.coder.example.com",
+            ),
+            (
+                "*--apps.example.com",
+                "https://app--ws--me--apps.example.com",
+            ),
+            (
+                "coder.example.com.",
+                "https://app--ws--me.coder.example.com",
+            ),
+        ] {
+            assert_eq!(ctx(wildcard).subdomain_origin("app"), origin, "{wildcard}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let text = format!("{:?}", ctx("coder.example.com"));
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn public_apps_are_probed_without_the_token() {
+        let c = ctx("coder.example.com");
+        let mut chain = Chain {
+            share: Share::Public,
+            ..Chain::default()
+        };
+        assert_eq!(token_for(&chain, &c), None);
+        chain.share = Share::Owner;
+        assert_eq!(token_for(&chain, &c), Some("secret"));
+    }
+
+    #[test]
+    fn join_and_strip_scheme() {
+        assert_eq!(join("http://localhost:1/", "/v"), "http://localhost:1/v");
+        assert_eq!(join("http://localhost:1", "v"), "http://localhost:1/v");
+        assert_eq!(strip_scheme("http://localhost:1/v"), "localhost:1/v");
+        assert_eq!(strip_scheme("https://a.b/v"), "https://a.b/v");
+    }
+}

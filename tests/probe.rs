@@ -1,0 +1,880 @@
+//! The probe against real servers on 127.0.0.1: a backend that answers like self-hosted Convex
+//! (`/version` on the API port, a site port that rewrites `/x` to the API's `/http/x`), a port that
+//! accepts and resets like docker's proxy with nothing inside, a closed port, a server that hangs,
+//! and a stand-in for Coder's proxy that answers 502 when its upstream is down and redirects to a
+//! login page for apps that are not public. Every port is chosen by binding port 0.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portolan::probe::{
+    self, Chain, Endpoint, Expect, LinkKind, Observed, ProbePlan, ProbeReport, PublicContext,
+    RoleProbe, Share, Verdict,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ---------------------------------------------------------------------------------------------
+// A tiny HTTP/1.1 server: one request per connection, `Connection: close`.
+
+#[derive(Debug, Clone)]
+struct Request {
+    path: String,
+    /// Header names in lowercase.
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Reply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
+type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
+
+fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<u8>> + Send + 'static,
+{
+    Arc::new(move |r| Box::pin(f(r)))
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}
+
+async fn bind() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+fn serve(listener: TcpListener, handler: Handler) {
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer(stream, handler.clone()));
+        }
+    });
+}
+
+fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, handler: Handler) {
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, handler) = (acceptor.clone(), handler.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    answer(tls, handler).await;
+                }
+            });
+        }
+    });
+}
+
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, handler: Handler) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut lines = text.split("\r\n");
+    let path = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("/")
+        .to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let reply = handler(Request { path, headers }).await;
+    let _ = stream.write_all(&reply).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Sends `GET path` to 127.0.0.1:port and returns the raw response; `None` when the upstream
+/// refuses, resets, or closes without answering.
+async fn forward(port: u16, path: &str) -> Option<Vec<u8>> {
+    let mut upstream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    upstream.write_all(request.as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    upstream.read_to_end(&mut raw).await.ok()?;
+    (!raw.is_empty()).then_some(raw)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The servers of a workspace.
+
+/// The Convex backend's API port: serves `/version`, and HTTP actions under `/http/`, where auth
+/// publishes its OpenID discovery document with the configured site origin as issuer.
+fn convex_api(listener: TcpListener, issuer: String) {
+    serve(
+        listener,
+        handler(move |req: Request| {
+            let issuer = issuer.clone();
+            async move {
+                match req.path.as_str() {
+                    "/" => response(200, &[], "This Convex deployment is running."),
+                    "/version" => response(200, &[], "1.0.0"),
+                    "/http/.well-known/openid-configuration" => response(
+                        200,
+                        &[("Content-Type", "application/json")],
+                        &format!(
+                            r#"{{"issuer":"{issuer}","jwks_uri":"{issuer}/.well-known/jwks.json"}}"#
+                        ),
+                    ),
+                    _ => response(404, &[], "No matching routes found"),
+                }
+            }
+        }),
+    );
+}
+
+/// The Convex backend's site proxy port: `/x` becomes the API port's `/http/x`.
+fn convex_site(listener: TcpListener, api_port: u16) {
+    serve(
+        listener,
+        handler(move |req: Request| async move {
+            match forward(api_port, &format!("/http{}", req.path)).await {
+                Some(raw) => raw,
+                None => response(502, &[], "site proxy: API unreachable"),
+            }
+        }),
+    );
+}
+
+/// Docker's proxy with nothing listening inside: accepts, then resets.
+fn accept_then_reset(listener: TcpListener) {
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    });
+}
+
+/// Accepts and never answers.
+fn hang(listener: TcpListener) {
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let (listener, port) = bind().await;
+    drop(listener);
+    port
+}
+
+/// Stand-in for Coder's proxy: `{slug}--ws--me.coder.test` forwards to the app's port; 502 when
+/// the upstream does not answer; a redirect to Coder's login for apps that are not public.
+fn coder_proxy(listener: TcpListener, apps: HashMap<&'static str, (u16, Share)>) {
+    serve(
+        listener,
+        handler(move |req: Request| {
+            let apps = apps.clone();
+            async move {
+                let host = req.header("host").unwrap_or("").to_string();
+                let slug = host.split("--").next().unwrap_or("");
+                let Some((port, share)) = apps.get(slug).copied() else {
+                    return response(404, &[], "Application Not Found");
+                };
+                if share != Share::Public && req.header("coder-session-token") != Some("tok") {
+                    let login = format!(
+                        "http://coder.test/api/v2/applications/auth-redirect?redirect_uri=http://{host}{}",
+                        req.path
+                    );
+                    return response(307, &[("Location", &login)], "");
+                }
+                match forward(port, &req.path).await {
+                    Some(raw) => raw,
+                    None => response(502, &[], "Bad Gateway"),
+                }
+            }
+        }),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans.
+
+fn origin(slug: &str, proxy_port: u16) -> String {
+    format!("http://{slug}--ws--me.coder.test:{proxy_port}")
+}
+
+fn public_context(scheme: &str, token: Option<&str>) -> PublicContext {
+    PublicContext {
+        workspace: "ws".into(),
+        owner: "me".into(),
+        wildcard_domain: "coder.test".into(),
+        scheme: scheme.into(),
+        token: token.map(String::from),
+        access_url: None,
+    }
+}
+
+fn local(port: u16) -> Option<Endpoint> {
+    Some(Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+    })
+}
+
+fn resolve_to_localhost(hosts: &[&str]) -> Vec<(String, SocketAddr)> {
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    hosts.iter().map(|h| (h.to_string(), addr)).collect()
+}
+
+fn api_chain(api_port: u16, proxy_port: u16) -> Chain {
+    Chain {
+        app: "convex-api".into(),
+        listener: local(api_port),
+        published: Some(api_port),
+        healthcheck_path: Some("/version".into()),
+        public_origin: Some(origin("convex-api", proxy_port)),
+        share: Share::Public,
+        role_probes: vec![RoleProbe {
+            name: "version".into(),
+            path: "/version".into(),
+            expect: Expect::StatusBelow500,
+            hint: None,
+        }],
+        source: None,
+    }
+}
+
+fn site_chain(listener: Option<Endpoint>, published: u16, proxy_port: u16) -> Chain {
+    Chain {
+        app: "convex-site".into(),
+        listener,
+        published: Some(published),
+        healthcheck_path: None,
+        public_origin: Some(origin("convex-site", proxy_port)),
+        share: Share::Public,
+        role_probes: vec![RoleProbe {
+            name: "openid-configuration".into(),
+            path: "/.well-known/openid-configuration".into(),
+            expect: Expect::JsonFieldIsOrigin {
+                field: "issuer".into(),
+            },
+            hint: Some("set CONVEX_SITE_ORIGIN (--convex-site) to the site app's origin".into()),
+        }],
+        source: None,
+    }
+}
+
+fn plan(chains: Vec<Chain>, public: Option<PublicContext>) -> ProbePlan {
+    let mut plan = ProbePlan::new(chains, public);
+    plan.timeout = Duration::from_secs(5);
+    plan.deadline = Duration::from_secs(20);
+    plan.resolve = resolve_to_localhost(&[
+        "convex-api--ws--me.coder.test",
+        "convex-site--ws--me.coder.test",
+    ]);
+    plan
+}
+
+async fn run(plan: &ProbePlan) -> ProbeReport {
+    let report = probe::run(plan, &|_| {}).await.unwrap();
+    // Every report renders in both formats.
+    assert!(!probe::report::human(&report, None).is_empty());
+    let _: serde_json::Value = serde_json::from_str(&probe::report::json(&report, None)).unwrap();
+    report
+}
+
+fn verdicts(report: &ProbeReport, app: &str) -> Vec<(String, Verdict)> {
+    report
+        .chain(app)
+        .unwrap()
+        .links
+        .iter()
+        .map(|l| (l.kind.label(), l.verdict))
+        .collect()
+}
+
+fn observed(report: &ProbeReport, app: &str, kind: &LinkKind) -> Observed {
+    let link = report.chain(app).unwrap().link(kind).unwrap();
+    link.evidence
+        .as_ref()
+        .unwrap_or_else(|| panic!("{app} {kind:?} has no evidence: {link:?}"))
+        .observed
+        .clone()
+}
+
+/// A running Convex backend behind the proxy, the site app pointed wherever `site_target` says.
+struct Workspace {
+    api: u16,
+    site: u16,
+    proxy: u16,
+}
+
+async fn convex_workspace(
+    issuer_slug: &str,
+    site_upstream: impl FnOnce(u16) -> u16,
+    site_share: Share,
+) -> Workspace {
+    let (proxy_listener, proxy) = bind().await;
+    let (api_listener, api) = bind().await;
+    let (site_listener, site) = bind().await;
+    convex_api(api_listener, origin(issuer_slug, proxy));
+    convex_site(site_listener, api);
+    let site_target = site_upstream(site);
+    coder_proxy(
+        proxy_listener,
+        HashMap::from([
+            ("convex-api", (api, Share::Public)),
+            ("convex-site", (site_target, site_share)),
+        ]),
+    );
+    Workspace { api, site, proxy }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios.
+
+/// The incident: the site app and `CONVEX_SITE_ORIGIN` point at 3212, which docker publishes but
+/// nothing serves inside the container. The site chain breaks at the published port.
+#[tokio::test]
+async fn incident_config_breaks_at_the_published_port_with_a_reset() {
+    let (reset_listener, port_3212) = bind().await;
+    accept_then_reset(reset_listener);
+    let ws = convex_workspace("convex-site", |_| port_3212, Share::Public).await;
+
+    let plan = plan(
+        vec![
+            api_chain(ws.api, ws.proxy),
+            site_chain(None, port_3212, ws.proxy),
+        ],
+        Some(public_context("http", None)),
+    );
+    let report = run(&plan).await;
+
+    assert!(
+        report.chain("convex-api").unwrap().is_whole(),
+        "{report:#?}"
+    );
+    let site = report.chain("convex-site").unwrap();
+    let broken = site.first_broken().unwrap();
+    assert_eq!(broken.kind, LinkKind::Published);
+    assert_eq!(broken.target, format!("localhost:{port_3212}"));
+    assert_eq!(
+        observed(&report, "convex-site", &LinkKind::Published),
+        Observed::AcceptedThenReset
+    );
+    assert!(
+        broken.explanation.contains("nothing listens behind it"),
+        "{broken:?}"
+    );
+    assert_eq!(
+        verdicts(&report, "convex-site"),
+        vec![
+            ("listener".into(), Verdict::Skipped),
+            ("published".into(), Verdict::Broken),
+            ("healthcheck".into(), Verdict::Skipped),
+            ("public-origin".into(), Verdict::Skipped),
+            ("role openid-configuration".into(), Verdict::Skipped),
+        ]
+    );
+    let after = site.link(&LinkKind::PublicOrigin).unwrap();
+    assert_eq!(
+        after.explanation,
+        format!("not probed: localhost:{port_3212} is broken")
+    );
+    assert_eq!(report.exit_code(), 1);
+
+    let text = probe::report::human(&report, None);
+    assert!(
+        text.contains("first broken link per chain:\n  convex-site: published"),
+        "{text}"
+    );
+}
+
+/// The fix: the site app points at the site proxy port (3211): every chain is whole and the
+/// discovery document names the site origin it is served from.
+#[tokio::test]
+async fn fixed_config_is_whole() {
+    let ws = convex_workspace("convex-site", |site| site, Share::Public).await;
+    let plan = plan(
+        vec![
+            api_chain(ws.api, ws.proxy),
+            site_chain(local(ws.site), ws.site, ws.proxy),
+        ],
+        Some(public_context("http", None)),
+    );
+    let events = AtomicUsize::new(0);
+    let report = probe::run(&plan, &|_| {
+        events.fetch_add(1, Ordering::SeqCst);
+    })
+    .await
+    .unwrap();
+
+    assert!(report.is_whole(), "{}", probe::report::human(&report, None));
+    assert_eq!(report.exit_code(), 0);
+    for app in ["convex-api", "convex-site"] {
+        let skipped: Vec<_> = verdicts(&report, app)
+            .into_iter()
+            .filter(|(_, v)| *v != Verdict::Ok)
+            .collect();
+        let expected: Vec<(String, Verdict)> = if app == "convex-site" {
+            vec![("healthcheck".into(), Verdict::Skipped)]
+        } else {
+            vec![]
+        };
+        assert_eq!(skipped, expected, "{app}");
+    }
+    let role = report
+        .chain("convex-site")
+        .unwrap()
+        .link(&LinkKind::Role("openid-configuration".into()))
+        .unwrap();
+    assert!(
+        role.explanation.contains(&origin("convex-site", ws.proxy)),
+        "{role:?}"
+    );
+    assert_eq!(events.load(Ordering::SeqCst), plan.link_count());
+}
+
+/// `CONVEX_SITE_URL`/`--convex-site` pointing at the API origin: every port answers, but the
+/// issuer of the discovery document is not the origin it is served from.
+#[tokio::test]
+async fn issuer_of_another_origin_breaks_the_role_probe() {
+    let ws = convex_workspace("convex-api", |site| site, Share::Public).await;
+    let plan = plan(
+        vec![site_chain(local(ws.site), ws.site, ws.proxy)],
+        Some(public_context("http", None)),
+    );
+    let report = run(&plan).await;
+    let broken = report.chain("convex-site").unwrap().first_broken().unwrap();
+    assert_eq!(broken.kind, LinkKind::Role("openid-configuration".into()));
+    assert!(
+        broken.explanation.contains(&format!(
+            "is {}, expected {}",
+            origin("convex-api", ws.proxy),
+            origin("convex-site", ws.proxy)
+        )),
+        "{broken:?}"
+    );
+    assert_eq!(
+        broken.change.as_deref(),
+        Some("set CONVEX_SITE_ORIGIN (--convex-site) to the site app's origin")
+    );
+}
+
+/// The site app is not public on the deployment: Coder sends the backend's self-fetch to login.
+#[tokio::test]
+async fn login_redirect_means_the_app_is_not_public() {
+    let ws = convex_workspace("convex-site", |site| site, Share::Owner).await;
+
+    // The files say public, Coder says login: broken.
+    let plan_public = plan(
+        vec![site_chain(local(ws.site), ws.site, ws.proxy)],
+        Some(public_context("http", None)),
+    );
+    let report = run(&plan_public).await;
+    let broken = report.chain("convex-site").unwrap().first_broken().unwrap();
+    assert_eq!(broken.kind, LinkKind::PublicOrigin);
+    assert!(
+        matches!(&broken.evidence.as_ref().unwrap().observed,
+            Observed::LoginRedirect { location, token_sent: false }
+                if location.contains("/api/v2/applications/auth-redirect")),
+        "{broken:?}"
+    );
+    assert!(broken.explanation.contains("is not public"), "{broken:?}");
+
+    // The files say owner and no token is given: the proxy cannot be probed, nothing is broken.
+    let mut chain = site_chain(local(ws.site), ws.site, ws.proxy);
+    chain.share = Share::Owner;
+    let report = run(&plan(vec![chain], Some(public_context("http", None)))).await;
+    assert_eq!(
+        verdicts(&report, "convex-site"),
+        vec![
+            ("listener".into(), Verdict::Ok),
+            ("published".into(), Verdict::Ok),
+            ("healthcheck".into(), Verdict::Skipped),
+            ("public-origin".into(), Verdict::Skipped),
+            ("role openid-configuration".into(), Verdict::Skipped),
+        ]
+    );
+    assert_eq!(report.exit_code(), 0);
+}
+
+/// Coder's 502 when the inner links could not be tested from here; refused ports; local-only runs.
+#[tokio::test]
+async fn refused_ports_and_unexplained_502() {
+    let closed = closed_port().await;
+    let (proxy_listener, proxy) = bind().await;
+    coder_proxy(
+        proxy_listener,
+        HashMap::from([("convex-site", (closed, Share::Public))]),
+    );
+
+    let mut unknown_inside = site_chain(None, 0, proxy);
+    unknown_inside.published = None;
+    let mut refused = site_chain(local(closed), closed, proxy);
+    refused.app = "refused".into();
+    let report = run(&plan(
+        vec![unknown_inside, refused],
+        Some(public_context("http", None)),
+    ))
+    .await;
+
+    let broken = report.chain("convex-site").unwrap().first_broken().unwrap();
+    assert_eq!(broken.kind, LinkKind::PublicOrigin);
+    assert_eq!(
+        broken.evidence.as_ref().unwrap().observed,
+        Observed::Http { status: 502 }
+    );
+    assert!(
+        broken.explanation.contains("no inner link could be tested"),
+        "{broken:?}"
+    );
+
+    let broken = report.chain("refused").unwrap().first_broken().unwrap();
+    assert_eq!(broken.kind, LinkKind::Listener);
+    assert_eq!(
+        broken.evidence.as_ref().unwrap().observed,
+        Observed::Refused
+    );
+
+    // Outside Coder: the published port is still probed (refused), the public links are not.
+    let mut published_only = site_chain(None, closed, proxy);
+    published_only.app = "local".into();
+    let report = run(&plan(vec![published_only], None)).await;
+    assert!(!report.public_probed);
+    assert_eq!(
+        observed(&report, "local", &LinkKind::Published),
+        Observed::Refused
+    );
+}
+
+/// Role probes go to the local port when no public context is known.
+#[tokio::test]
+async fn outside_coder_role_probes_use_the_local_port() {
+    let ws = convex_workspace("convex-site", |site| site, Share::Public).await;
+    let report = run(&plan(vec![api_chain(ws.api, ws.proxy)], None)).await;
+    let role = report
+        .chain("convex-api")
+        .unwrap()
+        .link(&LinkKind::Role("version".into()))
+        .unwrap();
+    assert_eq!(role.verdict, Verdict::Ok);
+    assert_eq!(role.target, format!("localhost:{}/version", ws.api));
+    let public = report
+        .chain("convex-api")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(public.verdict, Verdict::Skipped);
+    assert!(public.explanation.contains("outside a Coder workspace"));
+}
+
+/// A server that accepts and never answers: the link times out and breaks the chain.
+#[tokio::test]
+async fn hanging_server_times_out() {
+    let (hang_listener, hanging) = bind().await;
+    hang(hang_listener);
+    let ws = convex_workspace("convex-site", |site| site, Share::Public).await;
+
+    let mut plan = plan(
+        vec![
+            site_chain(None, hanging, ws.proxy),
+            api_chain(ws.api, ws.proxy),
+        ],
+        None,
+    );
+    plan.timeout = Duration::from_millis(300);
+    let start = Instant::now();
+    let report = run(&plan).await;
+
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        observed(&report, "convex-site", &LinkKind::Published),
+        Observed::Timeout
+    );
+    assert_eq!(
+        report
+            .chain("convex-site")
+            .unwrap()
+            .first_broken()
+            .unwrap()
+            .kind,
+        LinkKind::Published
+    );
+    assert!(report.chain("convex-api").unwrap().is_whole());
+}
+
+/// The overall deadline cuts a link whose own timeout is longer: it is skipped, not broken, and
+/// the chains that finished in time keep their results.
+#[tokio::test]
+async fn deadline_skips_what_it_did_not_reach() {
+    let (hang_listener, hanging) = bind().await;
+    hang(hang_listener);
+    let ws = convex_workspace("convex-site", |site| site, Share::Public).await;
+
+    let mut hanging_chain = site_chain(None, hanging, ws.proxy);
+    hanging_chain.healthcheck_path = Some("/health".into());
+    let mut plan = plan(vec![hanging_chain, api_chain(ws.api, ws.proxy)], None);
+    plan.timeout = Duration::from_secs(30);
+    plan.deadline = Duration::from_millis(500);
+    let start = Instant::now();
+    let report = run(&plan).await;
+
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let site = report.chain("convex-site").unwrap();
+    for kind in [LinkKind::Published, LinkKind::Healthcheck] {
+        let link = site.link(&kind).unwrap();
+        assert_eq!(link.verdict, Verdict::Skipped, "{link:?}");
+        assert!(link.explanation.starts_with("deadline"), "{link:?}");
+    }
+    assert!(report.chain("convex-api").unwrap().is_whole());
+    assert_eq!(report.exit_code(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token rule, over real TLS.
+
+struct Tls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    ca_pem: String,
+}
+
+fn tls_for(names: &[&str]) -> Tls {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "portolan test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+
+    let leaf_key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let leaf = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_pem: ca.pem(),
+    }
+}
+
+type Seen = Arc<Mutex<Vec<Request>>>;
+
+/// Records every request, then answers with `reply(port)`.
+fn recording(seen: Seen, reply: impl Fn() -> Vec<u8> + Send + Sync + 'static) -> Handler {
+    let reply = Arc::new(reply);
+    handler(move |req: Request| {
+        seen.lock().unwrap().push(req);
+        let reply = reply.clone();
+        async move { reply() }
+    })
+}
+
+fn tokens(seen: &Seen) -> Vec<Option<String>> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.header("coder-session-token").map(String::from))
+        .collect()
+}
+
+/// The token goes to the app's host under the wildcard domain over https, and not to the host a
+/// redirect leads to, nor to a host under the wildcard domain over plain http.
+#[tokio::test]
+async fn token_goes_to_the_proxy_host_and_not_to_a_redirect_target() {
+    let tls = tls_for(&["private--ws--me.coder.test", "elsewhere.test"]);
+    let (proxy_listener, proxy) = bind().await;
+    let (other_listener, other) = bind().await;
+    let (plain_listener, plain) = bind().await;
+    let (proxy_seen, other_seen, plain_seen): (Seen, Seen, Seen) = Default::default();
+
+    let landing = format!("https://elsewhere.test:{other}/landing");
+    serve_tls(
+        proxy_listener,
+        tls.acceptor.clone(),
+        recording(proxy_seen.clone(), move || {
+            response(302, &[("Location", &landing)], "")
+        }),
+    );
+    serve_tls(
+        other_listener,
+        tls.acceptor.clone(),
+        recording(other_seen.clone(), || response(200, &[], "welcome")),
+    );
+    serve(
+        plain_listener,
+        recording(plain_seen.clone(), || response(200, &[], "plain")),
+    );
+
+    let private = Chain {
+        app: "private".into(),
+        public_origin: Some(format!("https://private--ws--me.coder.test:{proxy}")),
+        share: Share::Owner,
+        ..Chain::default()
+    };
+    let insecure = Chain {
+        app: "insecure".into(),
+        public_origin: Some(format!("http://insecure--ws--me.coder.test:{plain}")),
+        share: Share::Owner,
+        ..Chain::default()
+    };
+    let mut plan = ProbePlan::new(
+        vec![private, insecure],
+        Some(public_context("https", Some("tok"))),
+    );
+    plan.resolve = resolve_to_localhost(&[
+        "private--ws--me.coder.test",
+        "insecure--ws--me.coder.test",
+        "elsewhere.test",
+    ]);
+    plan.extra_root_certificates = vec![tls.ca_pem.clone().into_bytes()];
+    let report = run(&plan).await;
+
+    let link = report
+        .chain("private")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(link.verdict, Verdict::Ok, "{link:?}");
+    assert_eq!(
+        link.evidence.as_ref().unwrap().observed,
+        Observed::Http { status: 200 }
+    );
+    let detail = link.evidence.as_ref().unwrap().detail.clone().unwrap();
+    assert!(
+        detail.contains("redirected to https://elsewhere.test"),
+        "{detail}"
+    );
+
+    assert_eq!(tokens(&proxy_seen), vec![Some("tok".to_string())]);
+    assert_eq!(tokens(&other_seen), vec![None]);
+    assert_eq!(tokens(&plain_seen), vec![None]);
+
+    let text = probe::report::human(&report, None) + &probe::report::json(&report, None);
+    assert!(!text.contains("tok\""), "the token leaked into a report");
+}
+
+/// An https origin whose certificate is not trusted is a TLS failure, not a token leak.
+#[tokio::test]
+async fn untrusted_certificate_is_a_tls_failure() {
+    let tls = tls_for(&["private--ws--me.coder.test"]);
+    let (listener, port) = bind().await;
+    let seen: Seen = Default::default();
+    serve_tls(
+        listener,
+        tls.acceptor,
+        recording(seen.clone(), || response(200, &[], "")),
+    );
+
+    let chain = Chain {
+        app: "private".into(),
+        public_origin: Some(format!("https://private--ws--me.coder.test:{port}")),
+        ..Chain::default()
+    };
+    let mut plan = ProbePlan::new(vec![chain], Some(public_context("https", Some("tok"))));
+    plan.resolve = resolve_to_localhost(&["private--ws--me.coder.test"]);
+    let report = run(&plan).await;
+    assert_eq!(
+        observed(&report, "private", &LinkKind::PublicOrigin),
+        Observed::TlsFailed,
+        "{:?}",
+        report
+            .chain("private")
+            .unwrap()
+            .link(&LinkKind::PublicOrigin)
+    );
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+/// Sends `greeting` (possibly nothing) on every connection; then closes it gracefully, or keeps
+/// it open and reads what comes like a server of another protocol.
+fn greet(listener: TcpListener, greeting: &'static [u8], close: bool) {
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = stream.write_all(greeting).await;
+                if close {
+                    let _ = stream.shutdown().await;
+                } else {
+                    let mut sink = Vec::new();
+                    let _ = stream.read_to_end(&mut sink).await;
+                }
+            });
+        }
+    });
+}
+
+/// A graceful close before any response counts as accepted-then-reset (docker's proxy may close
+/// instead of resetting); a server of another protocol is not HTTP.
+#[tokio::test]
+async fn graceful_close_and_other_protocols() {
+    let (closing_listener, closing) = bind().await;
+    greet(closing_listener, b"", true);
+    let (ssh_listener, ssh) = bind().await;
+    greet(ssh_listener, b"SSH-2.0-OpenSSH_9.6\r\n", false);
+
+    let chain = |app: &str, port| Chain {
+        app: app.into(),
+        published: Some(port),
+        ..Chain::default()
+    };
+    let report = run(&plan(
+        vec![chain("closing", closing), chain("ssh", ssh)],
+        None,
+    ))
+    .await;
+    assert_eq!(
+        observed(&report, "closing", &LinkKind::Published),
+        Observed::AcceptedThenReset
+    );
+    assert_eq!(
+        observed(&report, "ssh", &LinkKind::Published),
+        Observed::NotHttp,
+        "{:?}",
+        report.chain("ssh")
+    );
+    assert_eq!(report.exit_code(), 1);
+}
