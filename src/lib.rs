@@ -10,14 +10,15 @@
 //! The library never prints; `main.rs` is the only place that writes to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod check;
 pub mod diagnostic;
 pub mod knowledge;
 pub mod model;
 pub mod parse;
 pub mod probe;
 pub mod render;
-pub mod rules;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod spec;
 pub mod suppress;

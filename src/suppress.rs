@@ -39,7 +39,9 @@ pub fn scan(file: FileId, text: &str) -> Vec<Suppression> {
         }
         let code_before = code_before.trim();
         let rest = &line[pos + MARK.len()..];
-        let Some(close) = rest.find(']') else { continue };
+        let Some(close) = rest.find(']') else {
+            continue;
+        };
         let rules = rest[..close]
             .split(',')
             .map(|r| r.trim().to_owned())
@@ -48,7 +50,11 @@ pub fn scan(file: FileId, text: &str) -> Vec<Suppression> {
         let this_line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         out.push(Suppression {
             file,
-            line: if code_before.is_empty() { this_line + 1 } else { this_line },
+            line: if code_before.is_empty() {
+                this_line + 1
+            } else {
+                this_line
+            },
             rules,
         });
     }

@@ -1,5 +1,728 @@
-//! Building the model from parsed files (written once the parsers land).
+//! Building the [`Workspace`] from files: parse each, then join the facts into port chains.
+//!
+//! Order matters only where one file explains another: the `.env` beside a compose file feeds
+//! its interpolation; scripts mounted into a container listen inside that container; a
+//! Terraform `templatefile()` target is a script even without a `.sh` name.
 
-/// The parsed facts of every file, by kind.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::listen::{self, Arg, CommandLine};
+use super::url::UrlFact;
+use super::{
+    App, AppOrigin, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse, Place,
+    PublishedPort, Service, Share, Workspace,
+};
+use crate::knowledge::Knowledge;
+use crate::parse::compose::{self, ComposeFile};
+use crate::parse::dotenv::{self, EnvFile};
+use crate::parse::script::{self, Lookup, ScriptFacts, Word};
+use crate::parse::terraform::{self, TerraformModule, Value};
+use crate::source::{FileId, Span};
+
+/// One file to read: its path as reports show it, its text and its kind.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub kind: FileKind,
+}
+
+/// Where a script's text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptOrigin {
+    /// A script file.
+    File,
+    /// `coder_agent.NAME.startup_script`.
+    AgentStartup(String),
+    /// `coder_script.NAME.script`.
+    CoderScript(String),
+}
+
+/// A parsed script and where its commands run.
+#[derive(Debug)]
+pub struct ScriptUnit {
+    pub file: FileId,
+    pub origin: ScriptOrigin,
+    pub place: Place,
+    pub facts: ScriptFacts,
+}
+
+/// The parsed facts of every file, by kind. Rules that look at one kind of file in detail
+/// (provider checks, env syntax) read these.
 #[derive(Debug, Default)]
-pub struct ParsedFiles {}
+pub struct ParsedFiles {
+    pub terraform: Option<TerraformModule>,
+    pub compose: Vec<(FileId, ComposeFile)>,
+    pub env_files: Vec<(FileId, EnvFile)>,
+    pub scripts: Vec<ScriptUnit>,
+}
+
+/// Reads every file and builds the model.
+pub fn build(files: Vec<InputFile>, knowledge: Knowledge) -> Workspace {
+    let mut ws = Workspace {
+        knowledge,
+        ..Workspace::default()
+    };
+    for file in files {
+        let id = ws.sources.add(file.path, file.text);
+        ws.kinds.push((id, file.kind));
+    }
+    read_env_files(&mut ws);
+    read_terraform(&mut ws);
+    read_compose(&mut ws);
+    read_scripts(&mut ws);
+    listeners_from_modules(&mut ws);
+    ws
+}
+
+fn files_of(ws: &Workspace, kind: FileKind) -> Vec<FileId> {
+    ws.kinds
+        .iter()
+        .filter(|(_, k)| *k == kind)
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn read_env_files(ws: &mut Workspace) {
+    for id in files_of(ws, FileKind::EnvFile) {
+        let parsed = dotenv::parse(id, &ws.sources.get(id).text);
+        for entry in &parsed.entries {
+            ws.env.push(env_var(
+                &entry.key,
+                entry.key_span,
+                Some(entry.value.clone()),
+                entry.value.clone(),
+                entry.value_span,
+                EnvScope::EnvFile,
+            ));
+        }
+        ws.facts.env_files.push((id, parsed));
+    }
+}
+
+/// An env assignment with the URL in its value, if any.
+fn env_var(
+    name: &str,
+    name_span: Span,
+    value: Option<String>,
+    raw: String,
+    value_span: Span,
+    scope: EnvScope,
+) -> EnvVar {
+    // `KEY==https://...` sets `=https://...`: still read the URL, so role rules see it.
+    let url = value
+        .as_deref()
+        .and_then(|v| UrlFact::parse(v.trim().trim_start_matches('='), value_span))
+        .or_else(|| UrlFact::parse(raw.trim().trim_start_matches('='), value_span));
+    EnvVar {
+        name: name.to_owned(),
+        name_span,
+        value,
+        raw,
+        value_span,
+        scope,
+        url,
+    }
+}
+
+/// The text of a Terraform value as far as it is known: references stay as `${path}`.
+pub fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.fract() == 0.0 => Some(format!("{}", *n as i64)),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Template(parts) => Some(
+            parts
+                .iter()
+                .map(|p| match p {
+                    terraform::TemplatePart::Literal { text, .. } => text.clone(),
+                    terraform::TemplatePart::Reference(r) => format!("${{{}}}", r.path),
+                    terraform::TemplatePart::Unknown { .. } => "${?}".to_owned(),
+                })
+                .collect(),
+        ),
+        Value::Reference(r) => Some(format!("${{{}}}", r.path)),
+        _ => None,
+    }
+}
+
+fn read_terraform(ws: &mut Workspace) {
+    let ids = files_of(ws, FileKind::Terraform);
+    if ids.is_empty() {
+        return;
+    }
+    let parsed: Vec<_> = ids
+        .iter()
+        .map(|id| terraform::parse(*id, &ws.sources.get(*id).text))
+        .collect();
+    let module = TerraformModule::new(parsed);
+    ws.parse_errors.extend(module.diagnostics().cloned());
+
+    for app in module.apps() {
+        let slug_attr = app
+            .slug
+            .map(|a| (a.value.value.as_str().map(str::to_owned), a.value.span));
+        let (slug, slug_span) = match slug_attr {
+            Some((Some(slug), span)) => (slug, span),
+            _ => continue,
+        };
+        let text_of = |attr: Option<&terraform::Attribute>| {
+            attr.and_then(|a| value_text(&a.value.value).map(|t| (t, a.value.span)))
+        };
+        let url = text_of(app.url).and_then(|(t, span)| UrlFact::parse(&t, span));
+        let healthcheck = app
+            .healthcheck
+            .as_ref()
+            .and_then(|h| text_of(h.url))
+            .and_then(|(t, span)| UrlFact::parse(&t, span));
+        let share_attr = app
+            .share
+            .map(|a| (a.value.value.as_str().map(str::to_owned), a.value.span));
+        let share = match share_attr.as_ref().map(|(v, _)| v.as_deref()) {
+            None => Share::Owner,
+            Some(Some("owner")) => Share::Owner,
+            Some(Some("authenticated")) => Share::Authenticated,
+            Some(Some("public")) => Share::Public,
+            Some(_) => Share::Other,
+        };
+        ws.apps.push(App {
+            slug,
+            slug_span,
+            span: app.block.span,
+            declared_by: AppOrigin::Resource(app.name.value.clone()),
+            url,
+            share,
+            share_span: share_attr.map(|(_, span)| span),
+            subdomain: app
+                .subdomain
+                .and_then(|a| a.value.value.as_bool())
+                .unwrap_or(false),
+            healthcheck,
+            hidden: app
+                .hidden
+                .and_then(|a| a.value.value.as_bool())
+                .unwrap_or(false),
+            repeated: app.count.is_some() || app.for_each.is_some(),
+        });
+    }
+
+    for agent in module.agents() {
+        for var in &agent.env {
+            let text = value_text(&var.value.value);
+            ws.env.push(env_var(
+                &var.name.value,
+                var.name.span,
+                text.clone(),
+                text.unwrap_or_default(),
+                var.value.span,
+                EnvScope::AgentEnv,
+            ));
+        }
+    }
+    for env in module.envs() {
+        let (Some(name), Some(value)) = (env.env_name, env.value) else {
+            continue;
+        };
+        let Some(name_text) = name.value.value.as_str() else {
+            continue;
+        };
+        let text = value_text(&value.value.value);
+        ws.env.push(env_var(
+            name_text,
+            name.value.span,
+            text.clone(),
+            text.unwrap_or_default(),
+            value.value.span,
+            EnvScope::CoderEnv,
+        ));
+    }
+    for container in module.containers() {
+        for var in &container.env {
+            let text = value_text(&var.value.value);
+            ws.env.push(env_var(
+                &var.name.value,
+                var.name.span,
+                text.clone(),
+                text.unwrap_or_default(),
+                var.value.span,
+                EnvScope::Container,
+            ));
+        }
+    }
+    ws.facts.terraform = Some(module);
+}
+
+/// Variables for a compose file's interpolation: the `.env` in its folder.
+fn dotenv_beside(ws: &Workspace, compose: FileId) -> HashMap<String, String> {
+    let dir = ws
+        .sources
+        .get(compose)
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let wanted = dir.join(".env");
+    ws.facts
+        .env_files
+        .iter()
+        .find(|(id, _)| ws.sources.get(*id).path == wanted)
+        .map(|(_, env)| {
+            env.entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read_compose(ws: &mut Workspace) {
+    for id in files_of(ws, FileKind::Compose) {
+        let vars = dotenv_beside(ws, id);
+        let parsed = compose::parse(id, &ws.sources.get(id).text, &|name| {
+            vars.get(name).cloned()
+        });
+        ws.parse_errors.extend(parsed.diagnostics.iter().cloned());
+        let dir = ws
+            .sources
+            .get(id)
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for service in &parsed.services {
+            let index = ws.services.len();
+            let host_network = service
+                .network_mode
+                .as_ref()
+                .is_some_and(|m| m.value == "host");
+            let place = if host_network {
+                Place::Workspace
+            } else {
+                Place::Container(index)
+            };
+            for var in &service.environment {
+                let (value, raw, span) = match &var.value {
+                    Some(v) => (
+                        Some(v.value.clone()),
+                        v.raw.clone().unwrap_or_else(|| v.value.clone()),
+                        v.span,
+                    ),
+                    None => (None, String::new(), var.name_span),
+                };
+                ws.env.push(env_var(
+                    &var.name,
+                    var.name_span,
+                    value,
+                    raw,
+                    span,
+                    EnvScope::Compose(index),
+                ));
+            }
+            let env: Vec<(String, Option<String>, Span)> = service
+                .environment
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        v.value.as_ref().map(|t| t.value.clone()),
+                        v.name_span,
+                    )
+                })
+                .collect();
+            let words = |line: &compose::CommandLine| -> Vec<Arg> {
+                match line {
+                    compose::CommandLine::Args(args) => args
+                        .iter()
+                        .map(|a| Arg::new(a.value.clone(), a.span))
+                        .collect(),
+                    compose::CommandLine::Text(t) => listen::split_words(&t.value, t.span, false),
+                }
+            };
+            let entrypoint = service.entrypoint.as_ref().map(words).unwrap_or_default();
+            let command = service.command.as_ref().map(words).unwrap_or_default();
+            let mut known = false;
+            let mut listeners: Vec<Listener> = Vec::new();
+            // The image's own program, configured by `command` (its arguments).
+            if let Some(image) = &service.image {
+                if let Some(specs) = ws.knowledge.image(&image.value) {
+                    let program = crate::knowledge::image_repository(&image.value).to_owned();
+                    let args: Vec<Arg> = entrypoint.iter().chain(command.iter()).cloned().collect();
+                    listeners.extend(listen::listeners_of(
+                        specs, &program, image.span, &args, &env, place,
+                    ));
+                    known = true;
+                }
+            }
+            // Or a program named by the entrypoint or command.
+            if !known {
+                let words: Vec<Arg> = entrypoint.iter().chain(command.iter()).cloned().collect();
+                let (found, complete) = listen::listeners_of_command(
+                    &ws.knowledge,
+                    &CommandLine {
+                        words,
+                        env: env.clone(),
+                    },
+                    place,
+                );
+                listeners.extend(found);
+                known = complete;
+            }
+            ws.listeners.extend(listeners);
+            let mounts = service
+                .volumes
+                .iter()
+                .filter(|v| v.is_host_path())
+                .filter_map(|v| {
+                    let source = v.source.as_ref()?;
+                    let path = dir.join(source.value.trim_start_matches("./"));
+                    Some((normalize(&path).to_string_lossy().into_owned(), source.span))
+                })
+                .collect();
+            ws.services.push(Service {
+                name: service.name.clone(),
+                name_span: service.name_span,
+                file: id,
+                image: service.image.as_ref().map(|i| (i.value.clone(), i.span)),
+                published: service
+                    .ports
+                    .iter()
+                    .map(|p| PublishedPort {
+                        host: p.host_port,
+                        container: p.container_port,
+                        span: p.span,
+                    })
+                    .collect(),
+                listeners_known: known,
+                depends_on: service
+                    .depends_on
+                    .iter()
+                    .map(|d| (d.service.clone(), d.span))
+                    .collect(),
+                env_files: service
+                    .env_files
+                    .iter()
+                    .map(|e| {
+                        let path = dir.join(e.path.value.trim_start_matches("./"));
+                        (normalize(&path).to_string_lossy().into_owned(), e.path.span)
+                    })
+                    .collect(),
+                mounts,
+                network_mode_host: host_network,
+            });
+        }
+        ws.facts.compose.push((id, parsed));
+    }
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn read_scripts(ws: &mut Workspace) {
+    let mut units: Vec<(FileId, ScriptOrigin, Place, usize, String)> = Vec::new();
+    // Script files, and where they run: in a container that mounts them, else in the workspace.
+    let mut script_files = files_of(ws, FileKind::Script);
+    // templatefile()/file() targets are scripts whatever their names.
+    if let Some(module) = &ws.facts.terraform {
+        for target in template_targets(module) {
+            if let Some(id) = ws.sources.find(&target) {
+                if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
+                    script_files.push(id);
+                }
+            }
+        }
+    }
+    for id in script_files {
+        let path = normalize(&ws.sources.get(id).path)
+            .to_string_lossy()
+            .into_owned();
+        let place = ws
+            .services
+            .iter()
+            .position(|s| {
+                s.mounts
+                    .iter()
+                    .any(|(m, _)| *m == path || m.ends_with(&format!("/{path}")))
+            })
+            .map(Place::Container)
+            .unwrap_or(Place::Workspace);
+        units.push((
+            id,
+            ScriptOrigin::File,
+            place,
+            0,
+            ws.sources.get(id).text.clone(),
+        ));
+    }
+    if let Some(module) = &ws.facts.terraform {
+        for agent in module.agents() {
+            if let Some(text) = script_text(agent.startup_script) {
+                units.push((
+                    text.0,
+                    ScriptOrigin::AgentStartup(agent.name.value.clone()),
+                    Place::Workspace,
+                    text.1,
+                    text.2,
+                ));
+            }
+        }
+        for script in module.scripts() {
+            if let Some(text) = script_text(script.script) {
+                units.push((
+                    text.0,
+                    ScriptOrigin::CoderScript(script.name.value.clone()),
+                    Place::Workspace,
+                    text.1,
+                    text.2,
+                ));
+            }
+        }
+    }
+    let hcl = hcl_lookup(ws);
+    for (file, origin, place, base, text) in units {
+        let facts = script::parse_script(&text, file, base);
+        ws.parse_errors
+            .extend(facts.diagnostics.iter().filter(|d| d.is_error()).cloned());
+        let mut vars: HashMap<String, String> = HashMap::new();
+        let evaluate = |word: &Word, vars: &HashMap<String, String>| {
+            word.evaluate(&mut |lookup| match lookup {
+                Lookup::Variable(name) => vars.get(name).cloned(),
+                Lookup::Hcl(expr) => hcl.get(expr).cloned(),
+            })
+        };
+        for assignment in &facts.assignments {
+            let value = evaluate(&assignment.value, &vars);
+            if let Some(v) = &value {
+                vars.insert(assignment.name.clone(), v.clone());
+            }
+            let raw = ws.sources.slice(assignment.value.span).to_owned();
+            ws.env.push(env_var(
+                &assignment.name,
+                assignment.name_span,
+                value,
+                raw,
+                assignment.value.span,
+                EnvScope::Script,
+            ));
+        }
+        for command in &facts.commands {
+            let mut words = Vec::new();
+            for w in command
+                .wrappers
+                .iter()
+                .chain(std::iter::once(&command.program))
+                .chain(command.args.iter())
+            {
+                words.push(Arg {
+                    text: evaluate(w, &vars),
+                    span: w.span,
+                });
+            }
+            let env = command
+                .env
+                .iter()
+                .map(|a| (a.name.clone(), evaluate(&a.value, &vars), a.value.span))
+                .chain(
+                    vars.iter()
+                        .map(|(k, v)| (k.clone(), Some(v.clone()), command.span)),
+                )
+                .collect();
+            let (found, _) =
+                listen::listeners_of_command(&ws.knowledge, &CommandLine { words, env }, place);
+            ws.listeners.extend(found);
+        }
+        // Env files written by the script: their lines are env assignments too.
+        for write in &facts.file_writes {
+            let Some(body) = write
+                .body
+                .literal()
+                .or_else(|| Some(ws.sources.slice(write.body.span).to_owned()))
+            else {
+                continue;
+            };
+            if write.body.span.end - write.body.span.start != body.len() as u32 {
+                continue;
+            }
+            let parsed = dotenv::parse(file, &body);
+            let shift = |s: Span| {
+                Span::new(
+                    file,
+                    (s.start + write.body.span.start) as usize,
+                    (s.end + write.body.span.start) as usize,
+                )
+            };
+            for entry in &parsed.entries {
+                ws.env.push(env_var(
+                    &entry.key,
+                    shift(entry.key_span),
+                    Some(entry.value.clone()),
+                    entry.value.clone(),
+                    shift(entry.value_span),
+                    EnvScope::Script,
+                ));
+            }
+        }
+        ws.facts.scripts.push(ScriptUnit {
+            file,
+            origin,
+            place,
+            facts,
+        });
+    }
+}
+
+/// A script held in a Terraform attribute: (file, byte offset of its text, text).
+fn script_text(attr: Option<&terraform::Attribute>) -> Option<(FileId, usize, String)> {
+    let attr = attr?;
+    if let Some(heredoc) = &attr.heredoc {
+        let span = heredoc.body.span;
+        return Some((span.file, span.start as usize, heredoc.body.value.clone()));
+    }
+    match &attr.value.value {
+        Value::String(s) => Some((
+            attr.value.span.file,
+            attr.value.span.start as usize,
+            s.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Paths of `templatefile()` / `file()` targets, relative to the module.
+fn template_targets(module: &TerraformModule) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for block in module.blocks() {
+        for attr in block.all_attributes() {
+            if let Some(call) = attr.value.value.as_file_call() {
+                if let Some(path) = call.relative_path() {
+                    out.push(PathBuf::from(path));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Values of `local.x` / `var.y` for Terraform interpolations inside script heredocs.
+fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let Some(module) = &ws.facts.terraform else {
+        return out;
+    };
+    for block in module.blocks() {
+        match block.kind.value.as_str() {
+            "locals" => {
+                for attr in &block.attributes {
+                    if let Some(text) = value_text(&attr.value.value).filter(|t| !t.contains("${"))
+                    {
+                        out.insert(format!("local.{}", attr.name.value), text);
+                    }
+                }
+            }
+            "variable" => {
+                if let (Some(name), Some(default)) = (block.labels.first(), block.value("default"))
+                {
+                    if let Some(text) = value_text(&default.value).filter(|t| !t.contains("${")) {
+                        out.insert(format!("var.{}", name.value), text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn listeners_from_modules(ws: &mut Workspace) {
+    let Some(module) = &ws.facts.terraform else {
+        return;
+    };
+    let mut listeners = Vec::new();
+    let mut modules = Vec::new();
+    let mut apps = Vec::new();
+    for call in module.modules() {
+        let Some(source) = call.source.and_then(|s| s.value.value.as_str()) else {
+            continue;
+        };
+        let Some((name, known)) = ws.knowledge.module(source) else {
+            continue;
+        };
+        let port_input = call.input("port");
+        let (port, port_span) = match port_input {
+            Some(attr) => match attr.value.value.as_port() {
+                Some(port) => (port, attr.value.span),
+                None => continue,
+            },
+            None => (known.port, call.block.span),
+        };
+        let slug = call
+            .input("slug")
+            .and_then(|a| a.value.value.as_str().map(|s| (s.to_owned(), a.value.span)))
+            .or_else(|| known.slug.clone().map(|s| (s, call.name.span)));
+        listeners.push(Listener {
+            port,
+            place: Place::Workspace,
+            program: format!("module \"{}\"", call.name.value),
+            name: name.to_owned(),
+            role: known.role.clone(),
+            source: if port_input.is_some() {
+                ListenerSource::Flag("port".to_owned())
+            } else {
+                ListenerSource::Module(name.to_owned())
+            },
+            span: port_span,
+            health: known.health.clone(),
+            http: true,
+        });
+        if let Some((slug, slug_span)) = &slug {
+            let share_attr = call.input("share");
+            let share = match share_attr.and_then(|a| a.value.value.as_str()) {
+                Some("public") => Share::Public,
+                Some("authenticated") => Share::Authenticated,
+                Some("owner") | None => Share::Owner,
+                Some(_) => Share::Other,
+            };
+            apps.push(App {
+                slug: slug.clone(),
+                slug_span: *slug_span,
+                span: call.block.span,
+                declared_by: AppOrigin::Module(call.name.value.clone()),
+                url: UrlFact::parse(&format!("http://localhost:{port}"), port_span),
+                share,
+                share_span: share_attr.map(|a| a.value.span),
+                subdomain: call
+                    .input("subdomain")
+                    .and_then(|a| a.value.value.as_bool())
+                    .unwrap_or(false),
+                healthcheck: None,
+                hidden: false,
+                repeated: call.count.is_some() || call.for_each.is_some(),
+            });
+        }
+        modules.push(ModuleUse {
+            label: call.name.value.clone(),
+            name: name.to_owned(),
+            span: call.block.span,
+            port,
+            port_span,
+            slug: slug.map(|(s, _)| s),
+            agentapi: known.agentapi,
+        });
+    }
+    ws.listeners.extend(listeners);
+    ws.modules.extend(modules);
+    ws.apps.extend(apps);
+}

@@ -8,6 +8,7 @@
 //! [`build`] turns parsed files into a `Workspace`; rules read it and never parse anything.
 
 pub mod build;
+pub mod listen;
 pub mod url;
 
 use crate::diagnostic::Diagnostic;
@@ -199,7 +200,10 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn kind(&self, file: FileId) -> Option<FileKind> {
-        self.kinds.iter().find(|(id, _)| *id == file).map(|(_, k)| *k)
+        self.kinds
+            .iter()
+            .find(|(id, _)| *id == file)
+            .map(|(_, k)| *k)
     }
 
     /// Whether the workspace has any Coder template (a .tf file).

@@ -78,7 +78,8 @@ impl UrlFact {
             let end = start
                 + text[start..]
                     .find(|c: char| {
-                        c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',' | ';' | ')')
+                        c.is_whitespace()
+                            || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',' | ';' | ')')
                     })
                     .unwrap_or(text.len() - start);
             if let Some(url) = UrlFact::parse(&text[start..end], base.sub(start, end)) {
@@ -130,7 +131,9 @@ fn next_scheme(text: &str) -> Option<usize> {
 fn split_port(authority: &str) -> (&str, Option<u16>) {
     if authority.starts_with('[') {
         if let Some(close) = authority.find(']') {
-            let port = authority[close + 1..].strip_prefix(':').and_then(|p| p.parse().ok());
+            let port = authority[close + 1..]
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok());
             return (&authority[..=close], port);
         }
     }
@@ -202,10 +205,19 @@ mod tests {
         );
         assert_eq!(
             target("https://3210s--main--ws--me.coder.example.com"),
-            HostTarget::CoderPort { port: 3210, https: true }
+            HostTarget::CoderPort {
+                port: 3210,
+                https: true
+            }
         );
-        assert_eq!(target("http://backend:3210"), HostTarget::Other("backend".into()));
-        assert_eq!(target("https://example.com"), HostTarget::Other("example.com".into()));
+        assert_eq!(
+            target("http://backend:3210"),
+            HostTarget::Other("backend".into())
+        );
+        assert_eq!(
+            target("https://example.com"),
+            HostTarget::Other("example.com".into())
+        );
         assert!(UrlFact::parse("ftp://x", Span::default()).is_none());
         assert!(UrlFact::parse("http://", Span::default()).is_none());
     }
@@ -224,9 +236,20 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_text() {
-        for text in ["http://é:9", "https://[::1", "http://:", "http://a:99999", "https://${X:-a:b}:3"] {
+        for text in [
+            "http://é:9",
+            "https://[::1",
+            "http://:",
+            "http://a:99999",
+            "https://${X:-a:b}:3",
+        ] {
             let _ = UrlFact::find_all(text, Span::default());
         }
-        assert_eq!(UrlFact::parse("https://${X:-a:b}:3", Span::default()).unwrap().port, Some(3));
+        assert_eq!(
+            UrlFact::parse("https://${X:-a:b}:3", Span::default())
+                .unwrap()
+                .port,
+            Some(3)
+        );
     }
 }

@@ -56,7 +56,52 @@ macro_rules! rules {
     };
 }
 
-rules! {}
+rules! {
+    invalid_app_slug,
+    duplicate_app_slug,
+    invalid_agent_name,
+    app_url_with_command,
+    app_command_with_subdomain,
+    external_app_conflict,
+    incomplete_healthcheck,
+    invalid_share_or_open_in,
+    app_text_too_long,
+    removed_attribute,
+    duplicate_metadata_key,
+    coder_script_without_trigger,
+    invalid_coder_env_name,
+    agent_never_started,
+    hidden_app_display,
+    app_port_not_served,
+    healthcheck_port_mismatch,
+    published_port_without_listener,
+    host_port_published_twice,
+    port_conflict,
+    listener_without_app,
+    app_url_not_localhost,
+    path_app_needs_subdomain,
+    origin_unknown_app,
+    origin_wrong_role,
+    site_origin_equals_cloud_origin,
+    self_fetched_origin_not_public,
+    browser_var_localhost,
+    env_value_drift,
+    builtin_var_set,
+    deployment_secret_in_file,
+    env_double_equals,
+    env_duplicate_key,
+    env_space_around_equals,
+    env_unterminated_quote,
+    env_unquoted_value,
+    env_multiline_private_key,
+    env_invalid_key,
+    env_undefined_reference,
+    compose_missing_file,
+    compose_unknown_dependency,
+    compose_unset_variable,
+    public_admin_app,
+    secret_literal,
+}
 
 /// Looks a rule up by name or code.
 pub fn find(name_or_code: &str) -> Option<&'static Rule> {
@@ -80,4 +125,42 @@ pub fn run(workspace: &Workspace, rules: &[&'static Rule]) -> Vec<Diagnostic> {
         out.extend(sink.findings);
     }
     out
+}
+
+/// Table-test helpers: in-memory files in, findings as `path:line:col: severity: message` out.
+#[cfg(test)]
+pub mod test {
+    use super::Rule;
+    use crate::check::{check_files, classify};
+    use crate::knowledge::Knowledge;
+    use crate::model::build::InputFile;
+
+    /// Runs one rule over files given as (path, text); returns its findings, one line each.
+    pub fn check(rule: &'static Rule, files: &[(&str, &str)]) -> Vec<String> {
+        let inputs = files
+            .iter()
+            .map(|(path, text)| InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: classify(std::path::Path::new(path), Some(text))
+                    .unwrap_or_else(|| panic!("{path} is not a kind of file portolan reads")),
+            })
+            .collect();
+        let (workspace, findings) = check_files(inputs, &[rule], Knowledge::builtin().clone());
+        findings
+            .iter()
+            .filter(|d| d.rule == Some(rule.meta.name))
+            .map(|d| {
+                let (start, _) = workspace.sources.resolve(d.primary.span);
+                format!(
+                    "{}:{}:{}: {}: {}",
+                    workspace.sources.path(d.primary.span).display(),
+                    start.line,
+                    start.column,
+                    d.severity.as_str(),
+                    d.message
+                )
+            })
+            .collect()
+    }
 }

@@ -134,7 +134,7 @@ fn strip_location(message: &str) -> &str {
 }
 
 /// The closest candidate by edit distance, if close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(
+pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use load::{load, LoadedSpec, SpecError};
+pub use load::{did_you_mean, is_valid_env_name, is_valid_slug, load, LoadedSpec, SpecError};
 pub use located::{Located, Text};
 
 /// A map whose keys keep their location, in the order they were written.

@@ -1,0 +1,286 @@
+//! `portolan check`: find the files, group them into workspaces, build each model, run the
+//! rules, and return findings ready for a report.
+//!
+//! Grouping: a folder that holds `.tf` files is a Coder template; when a tree holds several,
+//! each template folder and everything below it is one workspace, and files outside every
+//! template folder form one more. With at most one template folder, the whole tree is one
+//! workspace (a template in `coder/` checks against `docker-compose.yml` at the root).
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::knowledge::Knowledge;
+use crate::model::build::{self, InputFile};
+use crate::model::{FileKind, Workspace};
+use crate::rules::{self, Rule};
+
+/// Largest file read; larger ones are reported and skipped.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What kind of file a path is, from its name (and, for YAML, its content).
+pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if lower == "portolan.yaml" || lower == "portolan.yml" {
+        return Some(FileKind::Spec);
+    }
+    if lower.ends_with(".tf") {
+        return Some(FileKind::Terraform);
+    }
+    if lower.ends_with(".sh") || lower.ends_with(".bash") {
+        return Some(FileKind::Script);
+    }
+    if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
+        return Some(FileKind::EnvFile);
+    }
+    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+    if yaml {
+        let stem = lower.trim_end_matches(".yml").trim_end_matches(".yaml");
+        if stem.starts_with("docker-compose") || stem.starts_with("compose") {
+            return Some(FileKind::Compose);
+        }
+        if text.is_some_and(crate::parse::compose::is_compose) {
+            return Some(FileKind::Compose);
+        }
+    }
+    None
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Rule names or codes to run; empty means all.
+    pub select: Vec<String>,
+    /// Rule names or codes to skip.
+    pub ignore: Vec<String>,
+    /// Extra knowledge, merged over the built-in knowledge base.
+    pub knowledge: Option<Knowledge>,
+}
+
+/// The outcome of `check`: every workspace's findings, on one source map per workspace.
+#[derive(Debug, Default)]
+pub struct CheckResult {
+    pub workspaces: Vec<(Workspace, Vec<Diagnostic>)>,
+    /// Files that could not be read at all (I/O), with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+impl CheckResult {
+    pub fn files(&self) -> usize {
+        self.workspaces.iter().map(|(w, _)| w.sources.len()).sum()
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.workspaces
+            .iter()
+            .flat_map(|(_, f)| f)
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// Resolves `--select` / `--ignore` into the rules to run; an unknown name is an error.
+pub fn select_rules(options: &CheckOptions) -> Result<Vec<&'static Rule>, String> {
+    for name in options.select.iter().chain(&options.ignore) {
+        if rules::find(name).is_none() {
+            let names: Vec<&str> = rules::RULES.iter().map(|r| r.meta.name).collect();
+            let hint = crate::spec::did_you_mean(name, names.iter().copied())
+                .map(|b| format!("; did you mean `{b}`?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "unknown rule `{name}`{hint} (see `portolan rules`)"
+            ));
+        }
+    }
+    let wanted = |rule: &Rule| {
+        let matches = |n: &String| rule.meta.name == n || rule.meta.code.eq_ignore_ascii_case(n);
+        (options.select.is_empty() || options.select.iter().any(matches))
+            && !options.ignore.iter().any(matches)
+    };
+    Ok(rules::RULES.iter().copied().filter(|r| wanted(r)).collect())
+}
+
+/// Checks in-memory files as one workspace: what tests and editors use.
+pub fn check_files(
+    files: Vec<InputFile>,
+    rules_to_run: &[&'static Rule],
+    knowledge: Knowledge,
+) -> (Workspace, Vec<Diagnostic>) {
+    let workspace = build::build(files, knowledge);
+    let mut findings = workspace.parse_errors.clone();
+    findings.extend(rules::run(&workspace, rules_to_run));
+    let findings = crate::suppress::apply(findings, &workspace.sources);
+    (workspace, findings)
+}
+
+/// Reads every file under `paths` (respecting .gitignore; skipping .git, .terraform and
+/// node_modules), groups them into workspaces and checks each. `root` is the folder paths in
+/// reports are relative to.
+pub fn check_paths(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+) -> Result<CheckResult, String> {
+    let rules_to_run = select_rules(options)?;
+    let mut knowledge = Knowledge::builtin().clone();
+    if let Some(extra) = &options.knowledge {
+        knowledge.extend(extra.clone());
+    }
+    let mut result = CheckResult::default();
+    let mut found: Vec<InputFile> = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+        let walker = ignore::WalkBuilder::new(path)
+            .hidden(false)
+            .git_ignore(true)
+            .require_git(false)
+            .filter_entry(|e| {
+                !matches!(
+                    e.file_name().to_str(),
+                    Some(".git" | ".terraform" | "node_modules" | ".portolan")
+                )
+            })
+            .build();
+        for entry in walker {
+            let Ok(entry) = entry else { continue };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let file = entry.path();
+            let display = file.strip_prefix(root).unwrap_or(file).to_path_buf();
+            if classify(file, None).is_none() && !is_yaml(file) {
+                continue;
+            }
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > MAX_FILE_BYTES {
+                result.unreadable.push((
+                    display,
+                    format!("larger than {} MiB; skipped", MAX_FILE_BYTES >> 20),
+                ));
+                continue;
+            }
+            let bytes = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    result.unreadable.push((display, e.to_string()));
+                    continue;
+                }
+            };
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    result
+                        .unreadable
+                        .push((display, "not UTF-8 text; skipped".to_owned()));
+                    continue;
+                }
+            };
+            let Some(kind) = classify(file, Some(&text)) else {
+                continue;
+            };
+            if kind == FileKind::Spec {
+                continue;
+            }
+            found.push(InputFile {
+                path: display,
+                text,
+                kind,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    for group in group_workspaces(found) {
+        result
+            .workspaces
+            .push(check_files(group, &rules_to_run, knowledge.clone()));
+    }
+    Ok(result)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+/// Splits files into workspaces (see the module docs).
+pub fn group_workspaces(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
+    let mut template_dirs: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f.kind == FileKind::Terraform)
+        .filter_map(|f| f.path.parent().map(Path::to_path_buf))
+        .collect();
+    template_dirs.sort();
+    template_dirs.dedup();
+    // Nested template folders belong to the outermost.
+    let roots: Vec<PathBuf> = template_dirs
+        .iter()
+        .filter(|d| !template_dirs.iter().any(|o| o != *d && d.starts_with(o)))
+        .cloned()
+        .collect();
+    if roots.len() <= 1 {
+        return if files.is_empty() {
+            Vec::new()
+        } else {
+            vec![files]
+        };
+    }
+    let mut groups: Vec<Vec<InputFile>> = (0..=roots.len()).map(|_| Vec::new()).collect();
+    for file in files {
+        let index = roots
+            .iter()
+            .position(|r| file.path.starts_with(r))
+            .unwrap_or(roots.len());
+        groups[index].push(file);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(path: &str) -> Option<FileKind> {
+        classify(Path::new(path), Some("services:\n  a: {}\n"))
+    }
+
+    #[test]
+    fn files_are_classified_by_name_and_content() {
+        assert_eq!(kind("main.tf"), Some(FileKind::Terraform));
+        assert_eq!(kind("docker-compose.convex.yml"), Some(FileKind::Compose));
+        assert_eq!(kind("deploy/stack.yaml"), Some(FileKind::Compose));
+        assert_eq!(classify(Path::new("ci.yml"), Some("jobs: {}\n")), None);
+        assert_eq!(kind(".env"), Some(FileKind::EnvFile));
+        assert_eq!(kind(".env.convex.local"), Some(FileKind::EnvFile));
+        assert_eq!(kind("backend.env"), Some(FileKind::EnvFile));
+        assert_eq!(kind("start.sh"), Some(FileKind::Script));
+        assert_eq!(kind("portolan.yaml"), Some(FileKind::Spec));
+        assert_eq!(kind("README.md"), None);
+    }
+
+    #[test]
+    fn template_folders_split_a_tree_into_workspaces() {
+        let f = |p: &str, kind| InputFile {
+            path: p.into(),
+            text: String::new(),
+            kind,
+        };
+        let one = group_workspaces(vec![
+            f("coder/main.tf", FileKind::Terraform),
+            f("docker-compose.yml", FileKind::Compose),
+        ]);
+        assert_eq!(one.len(), 1);
+        let many = group_workspaces(vec![
+            f("a/main.tf", FileKind::Terraform),
+            f("a/.env", FileKind::EnvFile),
+            f("b/main.tf", FileKind::Terraform),
+            f("b/sub/x.sh", FileKind::Script),
+            f("shared.sh", FileKind::Script),
+        ]);
+        let sizes: Vec<usize> = many.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+}

@@ -1,0 +1,305 @@
+//! Which ports a command line listens on, from the knowledge base.
+//!
+//! Works on a plain list of words (from a shell script, a compose `command`/`entrypoint`, or
+//! a Terraform container), so every source of commands shares one reading:
+//! wrappers (`exec`, `nohup`, `npx`, `pnpm exec`, `python -m`...) are skipped, the program is
+//! looked up, and each of its listeners takes its port from a flag, an env variable, or its
+//! default. An unknown program with `--port N` still counts as a listener on N.
+
+use crate::knowledge::{Knowledge, ListenerSpec};
+use crate::source::Span;
+
+use super::{Listener, ListenerSource, Place};
+
+/// One word of a command line: its value when known statically, and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    pub text: Option<String>,
+    pub span: Span,
+}
+
+impl Arg {
+    pub fn new(text: impl Into<String>, span: Span) -> Self {
+        Arg {
+            text: Some(text.into()),
+            span,
+        }
+    }
+}
+
+/// A command to read: its words and the env variables known to it (`NAME`, value, span).
+#[derive(Debug, Clone, Default)]
+pub struct CommandLine {
+    pub words: Vec<Arg>,
+    pub env: Vec<(String, Option<String>, Span)>,
+}
+
+const WRAPPERS: &[&str] = &[
+    "exec", "nohup", "sudo", "time", "command", "setsid", "stdbuf",
+];
+
+/// The index of the program word after wrappers, and its name as the knowledge base knows it.
+pub fn program(kb: &Knowledge, words: &[Arg]) -> Option<(usize, String)> {
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].text.as_deref()?;
+        let base = word.rsplit('/').next().unwrap_or(word);
+        let next = words.get(i + 1).and_then(|w| w.text.as_deref());
+        match base {
+            w if WRAPPERS.contains(&w) => i += 1,
+            "env" => {
+                i += 1;
+                while words
+                    .get(i)
+                    .and_then(|w| w.text.as_deref())
+                    .is_some_and(|w| w.contains('=') || w.starts_with('-'))
+                {
+                    i += 1;
+                }
+            }
+            "npx" | "bunx" | "uvx" => {
+                i += 1;
+                while words
+                    .get(i)
+                    .and_then(|w| w.text.as_deref())
+                    .is_some_and(|w| w.starts_with('-'))
+                {
+                    i += 1;
+                }
+            }
+            "pnpm" | "yarn" | "npm" | "bun" if matches!(next, Some("exec" | "dlx" | "x")) => i += 2,
+            "pipx" if next == Some("run") => i += 2,
+            "python" | "python3" if next == Some("-m") => i += 2,
+            _ => {
+                // Two-word names such as `jupyter lab`.
+                if let Some(next) = next {
+                    let two = format!("{base} {next}");
+                    if let Some((name, _)) = kb.program(&two) {
+                        return Some((i, name.to_owned()));
+                    }
+                }
+                let name = kb
+                    .program(base)
+                    .map(|(n, _)| n.to_owned())
+                    .unwrap_or_else(|| base.to_owned());
+                return Some((i, name));
+            }
+        }
+    }
+    None
+}
+
+/// The value of a flag among `args`: `--port 3210`, `--port=3210`, `-p3000`. The last one wins.
+pub fn flag_value<'a>(args: &'a [Arg], flag: &str) -> Option<(Option<&'a str>, Span)> {
+    let mut found = None;
+    for (i, arg) in args.iter().enumerate() {
+        let Some(text) = arg.text.as_deref() else {
+            continue;
+        };
+        if text == flag {
+            if let Some(value) = args.get(i + 1) {
+                found = Some((value.text.as_deref(), value.span));
+            }
+        } else if let Some(rest) = text.strip_prefix(flag) {
+            let value = if let Some(v) = rest.strip_prefix('=') {
+                Some(v)
+            } else if flag.len() == 2 && !flag.starts_with("--") && !rest.is_empty() {
+                Some(rest)
+            } else {
+                None
+            };
+            if let Some(v) = value {
+                let offset = text.len() - v.len();
+                let span = if arg.span.end - arg.span.start == text.len() as u32 {
+                    arg.span.sub(offset, text.len())
+                } else {
+                    arg.span
+                };
+                found = Some((Some(v), span));
+            }
+        }
+    }
+    found
+}
+
+/// A port from a flag or env value: `3210`, `:3210`, `0.0.0.0:3210`, `[::]:3210`.
+pub fn port_of(value: &str) -> Option<u16> {
+    let value = value.trim().trim_matches(['"', '\'']);
+    let tail = value.rsplit(':').next().unwrap_or(value);
+    tail.parse().ok().filter(|p| *p > 0)
+}
+
+/// The listeners of a known set of listener specs, given the args and env that configure them.
+pub fn listeners_of(
+    specs: &[ListenerSpec],
+    program: &str,
+    anchor: Span,
+    args: &[Arg],
+    env: &[(String, Option<String>, Span)],
+    place: Place,
+) -> Vec<Listener> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let from_flag = spec.flags.iter().find_map(|flag| {
+            let (value, span) = flag_value(args, flag)?;
+            Some((value.and_then(port_of), span, flag.clone()))
+        });
+        let (port, span, source) = if let Some((port, span, flag)) = from_flag {
+            match port {
+                Some(port) => (port, span, ListenerSource::Flag(flag)),
+                // Set, but not statically: nothing is known about this listener's port.
+                None => continue,
+            }
+        } else if let Some((name, value, span)) = env
+            .iter()
+            .rev()
+            .find(|(name, _, _)| spec.env.iter().any(|e| e == name))
+        {
+            match value.as_deref().and_then(port_of) {
+                Some(port) => (port, *span, ListenerSource::Env(name.clone())),
+                None => continue,
+            }
+        } else {
+            (spec.default, anchor, ListenerSource::Default)
+        };
+        out.push(Listener {
+            port,
+            place,
+            program: program.to_owned(),
+            name: spec.name.clone(),
+            role: spec.role.clone(),
+            source,
+            span,
+            health: spec.health.clone(),
+            http: spec.http,
+        });
+    }
+    out
+}
+
+/// The listeners of one command line. Returns whether the program is known (so that its
+/// listener list is complete).
+pub fn listeners_of_command(
+    kb: &Knowledge,
+    command: &CommandLine,
+    place: Place,
+) -> (Vec<Listener>, bool) {
+    let Some((index, name)) = program(kb, &command.words) else {
+        return (Vec::new(), false);
+    };
+    let anchor = command.words[index].span;
+    let args = &command.words[index + 1..];
+    if let Some((name, program)) = kb.program(&name) {
+        return (
+            listeners_of(&program.listeners, name, anchor, args, &command.env, place),
+            true,
+        );
+    }
+    // An unknown program that says `--port N`.
+    let generic = ListenerSpec {
+        name: "http".to_owned(),
+        role: None,
+        default: 0,
+        flags: vec!["--port".to_owned()],
+        env: Vec::new(),
+        health: None,
+        http: true,
+    };
+    if flag_value(args, "--port").is_none() {
+        return (Vec::new(), false);
+    }
+    let label = match args.first().and_then(|a| a.text.as_deref()) {
+        Some(sub) if !sub.starts_with('-') => format!("{name} {sub}"),
+        _ => name,
+    };
+    let listeners = listeners_of(&[generic], &label, anchor, args, &[], place)
+        .into_iter()
+        .filter(|l| l.port != 0)
+        .collect();
+    (listeners, false)
+}
+
+/// Words of a command written as one string (compose `command: "x --port 1"`), split on white
+/// space, with spans when the text maps one to one onto the file.
+pub fn split_words(text: &str, span: Span, exact: bool) -> Vec<Arg> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for word in text.split_whitespace() {
+        let start = offset + text[offset..].find(word).unwrap_or(0);
+        let end = start + word.len();
+        offset = end;
+        let word_span = if exact { span.sub(start, end) } else { span };
+        out.push(Arg::new(word.trim_matches(['"', '\'']), word_span));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn words(text: &str) -> Vec<Arg> {
+        split_words(text, Span::new(FileId(0), 0, text.len()), true)
+    }
+
+    fn ports(text: &str) -> Vec<(u16, String, String)> {
+        let kb = Knowledge::builtin();
+        let command = CommandLine {
+            words: words(text),
+            env: vec![("PORT".into(), Some("4000".into()), Span::default())],
+        };
+        listeners_of_command(kb, &command, Place::Workspace)
+            .0
+            .into_iter()
+            .map(|l| (l.port, l.program, l.name))
+            .collect()
+    }
+
+    #[test]
+    fn reads_ports_from_flags_env_and_defaults() {
+        assert_eq!(
+            ports("convex-local-backend --port 3210 --site-proxy-port=3311"),
+            vec![
+                (3210, "convex-local-backend".into(), "api".into()),
+                (3311, "convex-local-backend".into(), "site".into())
+            ]
+        );
+        assert_eq!(
+            ports("exec nohup code-server --auth none --bind-addr 0.0.0.0:13337"),
+            vec![(13337, "code-server".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("npx next dev -p3001"),
+            vec![(3001, "next".into(), "http".into())]
+        );
+        // PORT from the environment.
+        assert_eq!(
+            ports("next start"),
+            vec![(4000, "next".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("pnpm exec vite"),
+            vec![(5173, "vite".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("python -m jupyter lab --port 8890"),
+            vec![(8890, "jupyter-lab".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("pnpm dev --host 0.0.0.0 --port 5174"),
+            vec![(5174, "pnpm dev".into(), "http".into())]
+        );
+        assert!(ports("echo --portable").is_empty());
+        assert!(ports("mkdir -p /tmp/x").is_empty());
+    }
+
+    #[test]
+    fn flag_spans_point_at_the_value() {
+        let args = words("--port=3210 -p 5");
+        let (value, span) = flag_value(&args, "--port").unwrap();
+        assert_eq!((value, span.start, span.end), (Some("3210"), 7, 11));
+        let (value, span) = flag_value(&args, "-p").unwrap();
+        assert_eq!((value, span.start), (Some("5"), 15));
+    }
+}
