@@ -13,6 +13,7 @@ use crate::knowledge::Knowledge;
 use crate::model::build::{self, InputFile};
 use crate::model::{FileKind, Workspace};
 use crate::rules::{self, Rule};
+use crate::source::{FileId, SourceMap, Span};
 
 /// Largest file read; larger ones are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -55,6 +56,28 @@ pub struct CheckOptions {
     pub ignore: Vec<String>,
     /// Extra knowledge, merged over the built-in knowledge base.
     pub knowledge: Option<Knowledge>,
+    /// A spec whose rendered files are compared with the files on disk.
+    pub spec: Option<SpecInput>,
+}
+
+/// `check --spec`: the spec and where it lives.
+#[derive(Debug, Clone)]
+pub struct SpecInput {
+    /// The spec's folder (render's default output folder).
+    pub dir: PathBuf,
+    /// The spec's file name.
+    pub spec_file: String,
+    pub spec: crate::spec::Spec,
+}
+
+/// A file the spec renders, which should be on disk as rendered.
+#[derive(Debug, Clone)]
+pub struct ExpectedFile {
+    /// Relative to the checked root, like every path in a workspace.
+    pub path: PathBuf,
+    pub contents: String,
+    /// Written only with `render --full`: compared only when present.
+    pub optional: bool,
 }
 
 /// The outcome of `check`: every workspace's findings, on one source map per workspace.
@@ -66,6 +89,37 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// Every workspace's files and findings on one source map, for one report. Files that could
+    /// not be read become findings of their own.
+    pub fn merged(&self) -> (SourceMap, Vec<Diagnostic>) {
+        let mut sources = SourceMap::new();
+        let mut findings = Vec::new();
+        for (workspace, found) in &self.workspaces {
+            let offset = sources.len() as u32;
+            for (_, file) in workspace.sources.files() {
+                sources.add(file.path.clone(), file.text.clone());
+            }
+            let shift = |span: &mut Span| span.file = FileId(span.file.0 + offset);
+            for d in found {
+                let mut d = d.clone();
+                shift(&mut d.primary.span);
+                d.related.iter_mut().for_each(|l| shift(&mut l.span));
+                if let Some(fix) = &mut d.fix {
+                    fix.edits.iter_mut().for_each(|e| shift(&mut e.span));
+                }
+                findings.push(d);
+            }
+        }
+        for (path, reason) in &self.unreadable {
+            let id = sources.add(path.clone(), String::new());
+            findings.push(Diagnostic::error(
+                Span::new(id, 0, 0),
+                format!("cannot check this file: {reason}"),
+            ));
+        }
+        (sources, findings)
+    }
+
     pub fn files(&self) -> usize {
         self.workspaces.iter().map(|(w, _)| w.sources.len()).sum()
     }
@@ -106,7 +160,16 @@ pub fn check_files(
     rules_to_run: &[&'static Rule],
     knowledge: Knowledge,
 ) -> (Workspace, Vec<Diagnostic>) {
-    let workspace = build::build(files, knowledge);
+    finish(build::build(files, knowledge), rules_to_run, &[])
+}
+
+/// Runs the rules over a built workspace and applies suppressions.
+fn finish(
+    mut workspace: Workspace,
+    rules_to_run: &[&'static Rule],
+    expected: &[ExpectedFile],
+) -> (Workspace, Vec<Diagnostic>) {
+    workspace.expected = expected.to_vec();
     let mut findings = workspace.parse_errors.clone();
     findings.extend(rules::run(&workspace, rules_to_run));
     let findings = crate::suppress::apply(findings, &workspace.sources);
@@ -180,7 +243,7 @@ pub fn check_paths(
             let Some(kind) = classify(file, Some(&text)) else {
                 continue;
             };
-            if kind == FileKind::Spec {
+            if kind == FileKind::Spec && options.spec.is_none() {
                 continue;
             }
             found.push(InputFile {
@@ -190,13 +253,60 @@ pub fn check_paths(
             });
         }
     }
+    let expected = match &options.spec {
+        Some(spec) => expected_files(spec, root, &mut found)?,
+        None => Vec::new(),
+    };
     found.sort_by(|a, b| a.path.cmp(&b.path));
     for group in group_workspaces(found) {
+        let workspace = build::build(group, knowledge.clone());
         result
             .workspaces
-            .push(check_files(group, &rules_to_run, knowledge.clone()));
+            .push(finish(workspace, &rules_to_run, &expected));
     }
     Ok(result)
+}
+
+/// The files the spec renders, as paths relative to `root`; adds the spec itself to `found` so
+/// findings about missing files can point at it.
+fn expected_files(
+    spec: &SpecInput,
+    root: &Path,
+    found: &mut Vec<InputFile>,
+) -> Result<Vec<ExpectedFile>, String> {
+    let rendered = crate::render::render(
+        &spec.spec,
+        &crate::render::RenderOptions {
+            full: true,
+            templates: None,
+            spec_file: spec.spec_file.clone(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let dir = absolute(&spec.dir);
+    let dir = dir
+        .strip_prefix(absolute(root))
+        .map(Path::to_path_buf)
+        .unwrap_or(dir);
+    let expected = rendered
+        .into_iter()
+        .map(|file| ExpectedFile {
+            optional: file.path == Path::new(crate::render::context::MAIN_TF),
+            path: build::normalize(&dir.join(&file.path)),
+            contents: file.contents,
+        })
+        .collect();
+    let spec_path = build::normalize(&dir.join(&spec.spec_file));
+    if !found.iter().any(|f| f.path == spec_path) {
+        let text = std::fs::read_to_string(spec.dir.join(&spec.spec_file)).unwrap_or_default();
+        found.push(InputFile {
+            path: spec_path,
+            text,
+            kind: FileKind::Spec,
+        });
+    }
+    Ok(expected)
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -6,9 +6,12 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use portolan::diagnostic::Diagnostic;
+use portolan::check::{self, CheckOptions};
+use portolan::diagnostic::{Diagnostic, Severity};
 use portolan::render::write::{self, Change};
 use portolan::render::{self, header::Ownership, RenderOptions};
+use portolan::report::{self, Format, Report};
+use portolan::rules;
 use portolan::source::SourceMap;
 use portolan::spec;
 
@@ -65,6 +68,35 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
     },
+    /// Find port and origin mismatches across Coder templates, compose files, scripts and env files.
+    Check {
+        /// Files or folders to check (folders are walked, respecting .gitignore).
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// A portolan.yaml: its `ignore` list applies, and rendered files that differ are findings.
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+        /// Run only these rules (names or codes, comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        select: Vec<String>,
+        /// Skip these rules (names or codes, comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        ignore: Vec<String>,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
+        #[arg(long, value_name = "FILE")]
+        knowledge: Option<PathBuf>,
+    },
+    /// List the rules, or explain one.
+    Rules {
+        /// A rule name or code.
+        rule: Option<String>,
+    },
     /// Print the JSON Schema of portolan.yaml.
     Schema,
     /// Print shell completions.
@@ -72,6 +104,25 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+impl FormatArg {
+    fn format(self) -> Format {
+        match self {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -103,6 +154,24 @@ fn main() -> ExitCode {
             force,
             templates,
         } => render_command(&spec, out, full, check, force, templates),
+        Command::Check {
+            paths,
+            spec,
+            format,
+            select,
+            ignore,
+            strict,
+            knowledge,
+        } => check_command(
+            paths,
+            spec,
+            format.format(),
+            select,
+            ignore,
+            strict,
+            knowledge,
+        ),
+        Command::Rules { rule } => rules_command(rule.as_deref()),
         Command::Schema => {
             let schema = spec::json_schema();
             println!(
@@ -280,5 +349,134 @@ fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
         if let Some(help) = &d.help {
             eprintln!("      = help: {help}");
         }
+    }
+}
+
+fn check_command(
+    paths: Vec<PathBuf>,
+    spec_path: Option<PathBuf>,
+    format: Format,
+    select: Vec<String>,
+    mut ignore: Vec<String>,
+    strict: bool,
+    knowledge: Option<PathBuf>,
+) -> u8 {
+    let mut options = CheckOptions {
+        select,
+        ..CheckOptions::default()
+    };
+    if let Some(path) = knowledge {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return FAILED;
+            }
+        };
+        match portolan::knowledge::Knowledge::parse(&text) {
+            Ok(k) => options.knowledge = Some(k),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return FAILED;
+            }
+        }
+    }
+    if let Some(spec_path) = &spec_path {
+        let text = match std::fs::read_to_string(spec_path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", spec_path.display());
+                return FAILED;
+            }
+        };
+        let mut sources = SourceMap::new();
+        match spec::load(spec_path, &text, &mut sources) {
+            Ok(loaded) => {
+                ignore.extend(loaded.spec.ignore.iter().map(|r| r.value.clone()));
+                options.spec = Some(check::SpecInput {
+                    dir: spec_path
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default(),
+                    spec_file: spec_path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    spec: loaded.spec,
+                });
+            }
+            Err(err) => {
+                print_diagnostics(&err.diagnostics, &sources);
+                return FAILED;
+            }
+        }
+    }
+    options.ignore = ignore;
+    let root = std::env::current_dir().unwrap_or_default();
+    let root = match paths.as_slice() {
+        [one] if one.is_dir() => one.clone(),
+        _ => root,
+    };
+    let result = match check::check_paths(&paths, &root, &options) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    };
+    let (sources, findings) = result.merged();
+    let metas = rules::metas();
+    let report = Report {
+        findings: &findings,
+        sources: &sources,
+        files_checked: sources.len(),
+        rules: &metas,
+    };
+    let color = format == Format::Human && std::io::stdout().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = report::write(format, &report, color, &mut stdout) {
+        eprintln!("error: cannot write the report: {e}");
+        return FAILED;
+    }
+    let errors = findings.iter().any(|d| d.severity == Severity::Error);
+    let warnings = findings.iter().any(|d| d.severity == Severity::Warning);
+    if errors || (strict && warnings) {
+        FOUND
+    } else {
+        OK
+    }
+}
+
+fn rules_command(rule: Option<&str>) -> u8 {
+    match rule {
+        None => {
+            for r in rules::RULES {
+                println!(
+                    "{:<6} {:<33} {:<8} {}",
+                    r.meta.code,
+                    r.meta.name,
+                    r.meta.default_severity.as_str(),
+                    r.meta.summary
+                );
+            }
+            OK
+        }
+        Some(name) => match rules::find(name) {
+            Some(r) => {
+                println!("# {} ({})\n", r.meta.name, r.meta.code);
+                println!("{}\n", r.meta.summary);
+                println!("Default severity: {}\n", r.meta.default_severity.as_str());
+                println!("{}", r.meta.explanation.trim_end());
+                OK
+            }
+            None => {
+                let names: Vec<&str> = rules::RULES.iter().map(|r| r.meta.name).collect();
+                let hint = spec::did_you_mean(name, names.iter().copied())
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
+                eprintln!("error: unknown rule `{name}`{hint}");
+                FAILED
+            }
+        },
     }
 }

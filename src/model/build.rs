@@ -494,8 +494,17 @@ fn read_scripts(ws: &mut Workspace) {
     let hcl = hcl_lookup(ws);
     for (file, origin, place, base, text) in units {
         let facts = script::parse_script(&text, file, base);
+        // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
         ws.parse_errors
-            .extend(facts.diagnostics.iter().filter(|d| d.is_error()).cloned());
+            .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
+                let mut d = d.clone();
+                d.severity = crate::diagnostic::Severity::Warning;
+                d.message = format!(
+                    "{} (portolan's shell parser could not read this; `bash -n` may)",
+                    d.message
+                );
+                d
+            }));
         let mut vars: HashMap<String, String> = HashMap::new();
         let evaluate = |word: &Word, vars: &HashMap<String, String>| {
             word.evaluate(&mut |lookup| match lookup {

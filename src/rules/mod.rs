@@ -29,7 +29,7 @@ impl Sink {
     }
 
     /// Reports a finding at the rule's default severity.
-    pub fn report(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn report(&mut self, span: Span, message: impl Into<String>) -> Finding<'_> {
         self.report_as(self.meta.default_severity, span, message)
     }
 
@@ -39,12 +39,53 @@ impl Sink {
         severity: Severity,
         span: Span,
         message: impl Into<String>,
-    ) -> &mut Diagnostic {
+    ) -> Finding<'_> {
         let mut d = Diagnostic::new(severity, span, message);
         d.rule = Some(self.meta.name);
         d.code = Some(self.meta.code);
         self.findings.push(d);
-        self.findings.last_mut().expect("just pushed")
+        Finding(self.findings.last_mut().expect("just pushed"))
+    }
+}
+
+/// A reported finding, to add labels, related locations, help and a fix to:
+/// `sink.report(span, "...").with_related(other, "...").with_help("...")`.
+pub struct Finding<'a>(&'a mut Diagnostic);
+
+impl Finding<'_> {
+    pub fn with_label(self, message: impl Into<String>) -> Self {
+        self.0.primary.message = message.into();
+        self
+    }
+
+    pub fn with_related(self, span: Span, message: impl Into<String>) -> Self {
+        self.0
+            .related
+            .push(crate::diagnostic::Label::new(span, message));
+        self
+    }
+
+    pub fn with_help(self, help: impl Into<String>) -> Self {
+        self.0.help = Some(help.into());
+        self
+    }
+
+    pub fn with_fix(self, fix: crate::diagnostic::Fix) -> Self {
+        self.0.fix = Some(fix);
+        self
+    }
+}
+
+impl std::ops::Deref for Finding<'_> {
+    type Target = Diagnostic;
+    fn deref(&self) -> &Diagnostic {
+        self.0
+    }
+}
+
+impl std::ops::DerefMut for Finding<'_> {
+    fn deref_mut(&mut self) -> &mut Diagnostic {
+        self.0
     }
 }
 
@@ -101,6 +142,7 @@ rules! {
     compose_unset_variable,
     public_admin_app,
     secret_literal,
+    rendered_file_drift,
 }
 
 /// Looks a rule up by name or code.
