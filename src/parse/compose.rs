@@ -279,8 +279,17 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Inter
 /// With `backslash_escapes`, `\$` is not a reference (double-quoted env values).
 pub fn variable_references(text: &str, backslash_escapes: bool) -> Vec<VariableReference> {
     let mut found = Vec::new();
-    collect_references(text, 0..text.len(), backslash_escapes, 0, &mut found);
+    for_each_variable_reference(text, backslash_escapes, &mut |r| found.push(r));
     found
+}
+
+/// Calls `f` with each reference [`variable_references`] would return, without collecting them.
+pub fn for_each_variable_reference(
+    text: &str,
+    backslash_escapes: bool,
+    f: &mut dyn FnMut(VariableReference),
+) {
+    visit_references(text, 0..text.len(), backslash_escapes, 0, f);
 }
 
 enum Token {
@@ -491,12 +500,12 @@ fn missing(out: &mut Interpolated, name: &str, error: Option<String>) {
     }
 }
 
-fn collect_references(
+fn visit_references(
     text: &str,
     range: Range<usize>,
     backslash_escapes: bool,
     depth: usize,
-    found: &mut Vec<VariableReference>,
+    f: &mut dyn FnMut(VariableReference),
 ) {
     let Some(scope) = text.get(..range.end) else {
         return;
@@ -506,9 +515,9 @@ fn collect_references(
         i = token.range().end;
         if let Token::Reference(r) = token {
             let argument = r.argument.clone();
-            found.push(r);
+            f(r);
             if depth < MAX_INTERPOLATION_DEPTH && !argument.is_empty() {
-                collect_references(text, argument, backslash_escapes, depth + 1, found);
+                visit_references(text, argument, backslash_escapes, depth + 1, f);
             }
         }
     }
