@@ -279,8 +279,17 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Inter
 /// With `backslash_escapes`, `\$` is not a reference (double-quoted env values).
 pub fn variable_references(text: &str, backslash_escapes: bool) -> Vec<VariableReference> {
     let mut found = Vec::new();
-    collect_references(text, 0..text.len(), backslash_escapes, 0, &mut found);
+    for_each_variable_reference(text, backslash_escapes, &mut |r| found.push(r));
     found
+}
+
+/// Calls `f` with each reference [`variable_references`] would return, without collecting them.
+pub fn for_each_variable_reference(
+    text: &str,
+    backslash_escapes: bool,
+    f: &mut dyn FnMut(VariableReference),
+) {
+    visit_references(text, 0..text.len(), backslash_escapes, 0, f);
 }
 
 enum Token {
@@ -491,12 +500,12 @@ fn missing(out: &mut Interpolated, name: &str, error: Option<String>) {
     }
 }
 
-fn collect_references(
+fn visit_references(
     text: &str,
     range: Range<usize>,
     backslash_escapes: bool,
     depth: usize,
-    found: &mut Vec<VariableReference>,
+    f: &mut dyn FnMut(VariableReference),
 ) {
     let Some(scope) = text.get(..range.end) else {
         return;
@@ -506,9 +515,9 @@ fn collect_references(
         i = token.range().end;
         if let Token::Reference(r) = token {
             let argument = r.argument.clone();
-            found.push(r);
+            f(r);
             if depth < MAX_INTERPOLATION_DEPTH && !argument.is_empty() {
-                collect_references(text, argument, backslash_escapes, depth + 1, found);
+                visit_references(text, argument, backslash_escapes, depth + 1, f);
             }
         }
     }
@@ -835,18 +844,16 @@ impl Reader<'_> {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let span = match err.location() {
-            Some(location) if location != Location::UNKNOWN => {
-                let r = self.range(Loc::of(location, location));
-                if r.start == 0 && location.line() > 1 {
-                    let at = line_col_to_byte(self.text, location.line(), location.column());
-                    Span::new(self.file, at, at)
-                } else {
-                    Span::new(self.file, r.start, r.end)
-                }
+        let range = match err.location() {
+            Some(location) if location == Location::UNKNOWN => 0..0,
+            Some(location) if location.span() == serde_saphyr::Span::UNKNOWN => {
+                let at = line_col_to_byte(self.text, location.line(), location.column());
+                at..at
             }
-            _ => Span::new(self.file, 0, 0),
+            Some(location) => self.range(Loc::of(location, location)),
+            None => 0..0,
         };
+        let span = Span::new(self.file, range.start, range.end);
         self.error(span, format!("invalid YAML: {message}"));
     }
 
@@ -876,10 +883,10 @@ impl Reader<'_> {
         }
     }
 
-    /// A scalar, or an error at `node` saying what was expected.
+    /// A scalar, or an error at `node` saying what was expected (`None` without one for null).
     fn expect_text(&mut self, node: &Node, what: &str) -> Option<ComposeText> {
         let text = self.text(node);
-        if text.is_none() {
+        if text.is_none() && !matches!(node.value, NodeValue::Null) {
             let span = self.extent(node);
             self.error(span, format!("{what} must be a string"));
         }
@@ -1050,22 +1057,12 @@ impl Reader<'_> {
             self.error(span, "a port in long syntax needs `target`");
             return (Vec::new(), span, raw);
         };
-        let result = (|| {
-            let protocol = match &protocol {
-                Some(p) => parse_protocol(&p.value)?,
-                None => Protocol::Tcp,
-            };
-            let host = match &published {
-                Some(p) if !p.value.trim().is_empty() => Some(parse_port_range(&p.value)?),
-                _ => None,
-            };
-            pair_ranges(
-                host_ip.filter(|ip| !ip.is_empty()),
-                host,
-                parse_port_range(&target.value)?,
-                protocol,
-            )
-        })();
+        let result = parse_long_port(
+            &target.value,
+            published.as_ref().map(|p| p.value.as_str()),
+            host_ip,
+            protocol.as_ref().map(|p| p.value.as_str()),
+        );
         match result {
             Ok(mappings) => (mappings, span, raw),
             Err(message) => {
@@ -1296,9 +1293,13 @@ impl Reader<'_> {
 
     fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
         let span = self.extent(node);
-        if !matches!(node.value, NodeValue::Map(_)) {
-            self.error(span, "`healthcheck` must be a mapping");
-            return None;
+        match node.value {
+            NodeValue::Map(_) => {}
+            NodeValue::Null => return None,
+            _ => {
+                self.error(span, "`healthcheck` must be a mapping");
+                return None;
+            }
         }
         let test = node
             .get("test")
@@ -1382,6 +1383,29 @@ fn parse_port_spec(spec: &str) -> Result<Vec<PortMapping>, String> {
         host_ip.filter(|ip| !ip.is_empty()).map(str::to_owned),
         host,
         parse_port_range(container)?,
+        protocol,
+    )
+}
+
+/// Reads the fields of the long port syntax (already interpolated).
+fn parse_long_port(
+    target: &str,
+    published: Option<&str>,
+    host_ip: Option<String>,
+    protocol: Option<&str>,
+) -> Result<Vec<PortMapping>, String> {
+    let protocol = match protocol {
+        Some(p) => parse_protocol(p)?,
+        None => Protocol::Tcp,
+    };
+    let host = match published {
+        Some(p) if !p.trim().is_empty() => Some(parse_port_range(p)?),
+        _ => None,
+    };
+    pair_ranges(
+        host_ip.filter(|ip| !ip.is_empty()),
+        host,
+        parse_port_range(target)?,
         protocol,
     )
 }
@@ -1991,6 +2015,8 @@ volumes:
         assert!(parse_str("").diagnostics.is_empty());
         assert_eq!(parse_str("- a\n").diagnostics.len(), 1);
         assert!(parse_str("services:\n").diagnostics.is_empty());
+        let nulls = parse_str("services:\n  a:\n    image:\n    healthcheck:\n    ports:\n");
+        assert!(nulls.diagnostics.is_empty(), "{:?}", nulls.diagnostics);
     }
 
     #[test]
@@ -2014,6 +2040,7 @@ volumes:
         }
         let huge = "#".repeat(MAX_INPUT_BYTES + 1);
         for text in [deep_block, deep_flow, bomb, huge] {
+            // Refused, not expanded (an unbounded expansion would not finish).
             let file = parse_str(&text);
             assert_eq!(file.diagnostics.len(), 1, "{}", &text[..40]);
         }

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use crate::parse::compose::{variable_references, Operator};
+use crate::parse::compose::{for_each_variable_reference, Operator};
 use crate::source::{FileId, Span};
 
 /// Everything read from one env file.
@@ -149,7 +149,6 @@ pub fn parse(file: FileId, text: &str) -> EnvFile {
         text,
         bytes: text.as_bytes(),
         out: EnvFile::default(),
-        first_seen: HashMap::new(),
     }
     .run()
 }
@@ -159,8 +158,6 @@ struct Parser<'t> {
     text: &'t str,
     bytes: &'t [u8],
     out: EnvFile,
-    /// First key span of every key, to report duplicates.
-    first_seen: HashMap<&'t str, Span>,
 }
 
 /// One line: `start..end` is its content without the line ending, `next` where the next begins.
@@ -182,9 +179,11 @@ fn is_valid_key(key: &str) -> bool {
 }
 
 fn contains_private_key(value: &str) -> bool {
-    value
-        .find("-----BEGIN")
-        .is_some_and(|at| value[at..].contains("PRIVATE KEY-----"))
+    const SHORTEST: usize = "-----BEGIN PRIVATE KEY-----".len();
+    value.len() >= SHORTEST
+        && value
+            .find("-----BEGIN")
+            .is_some_and(|at| value[at..].contains("PRIVATE KEY-----"))
 }
 
 fn is_pem_body(line: &str) -> bool {
@@ -210,9 +209,10 @@ impl<'t> Parser<'t> {
     }
 
     fn line_at(&self, start: usize) -> Line {
-        let newline = self.bytes[start.min(self.bytes.len())..]
-            .iter()
-            .position(|&b| b == b'\n')
+        let newline = self
+            .text
+            .get(start..)
+            .and_then(|rest| rest.find('\n'))
             .map(|p| start + p);
         let (end, next) = match newline {
             Some(nl) => (nl, nl + 1),
@@ -234,6 +234,10 @@ impl<'t> Parser<'t> {
     }
 
     fn run(mut self) -> EnvFile {
+        // At most one entry per line: reserving spares big files the copies of a growing Vec
+        // (untouched capacity costs no memory, and is given back below).
+        let lines = self.bytes.iter().filter(|&&b| b == b'\n').count();
+        self.out.entries.reserve_exact(lines + 1);
         let mut pos = if self.text.starts_with('\u{feff}') {
             3
         } else {
@@ -243,6 +247,8 @@ impl<'t> Parser<'t> {
             let line = self.line_at(pos);
             pos = self.line(line);
         }
+        self.out.entries.shrink_to_fit();
+        report_duplicates(&self.out.entries, &mut self.out.problems);
         self.out
     }
 
@@ -311,18 +317,6 @@ impl<'t> Parser<'t> {
         if contains_private_key(&value.text) {
             let (start, end) = (value.raw_start, value.problem_end);
             self.problem(EnvProblemKind::MultilinePrivateKey, start, end);
-        }
-
-        if !key.is_empty() {
-            match self.first_seen.get(key) {
-                Some(&first) => self.out.problems.push(EnvProblem {
-                    kind: EnvProblemKind::DuplicateKey { first },
-                    span: key_span,
-                }),
-                None => {
-                    self.first_seen.insert(key, key_span);
-                }
-            }
         }
 
         let references = match value.quote {
@@ -477,19 +471,58 @@ impl<'t> Parser<'t> {
 
     fn references(&self, start: usize, end: usize, backslash_escapes: bool) -> Vec<EnvReference> {
         let content = self.slice(start, end);
-        if !content.contains('$') {
-            return Vec::new();
+        let mut found = Vec::new();
+        if content.contains('$') {
+            for_each_variable_reference(content, backslash_escapes, &mut |r| {
+                found.push(EnvReference {
+                    span: self.span(start + r.range.start, start + r.range.end),
+                    argument: content.get(r.argument).unwrap_or("").to_owned(),
+                    operator: r.operator,
+                    name: r.name,
+                })
+            });
         }
-        variable_references(content, backslash_escapes)
-            .into_iter()
-            .map(|r| EnvReference {
-                span: self.span(start + r.range.start, start + r.range.end),
-                argument: content.get(r.argument).unwrap_or("").to_owned(),
-                operator: r.operator,
-                name: r.name,
-            })
-            .collect()
+        found
     }
+}
+
+/// Adds a [`EnvProblemKind::DuplicateKey`] for every key set again, then puts all problems in
+/// file order. Sorting `(hash of key, entry index)` pairs instead of filling a hash map of keys
+/// keeps memory access sequential, which matters for files with millions of keys.
+fn report_duplicates(entries: &[EnvEntry], problems: &mut Vec<EnvProblem>) {
+    let mut by_hash: Vec<(u64, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.key.is_empty())
+        .map(|(i, e)| (fnv1a(&e.key), i))
+        .collect();
+    by_hash.sort_unstable();
+    let before = problems.len();
+    // Keys sharing a hash, in file order; almost always one key, so `distinct` stays tiny.
+    let mut distinct: Vec<usize> = Vec::new();
+    for run in by_hash.chunk_by(|a, b| a.0 == b.0) {
+        distinct.clear();
+        for &(_, i) in run {
+            match distinct.iter().find(|&&d| entries[d].key == entries[i].key) {
+                Some(&first) => problems.push(EnvProblem {
+                    kind: EnvProblemKind::DuplicateKey {
+                        first: entries[first].key_span,
+                    },
+                    span: entries[i].key_span,
+                }),
+                None => distinct.push(i),
+            }
+        }
+    }
+    if problems.len() > before {
+        problems.sort_by_key(|p| p.span.start);
+    }
+}
+
+fn fnv1a(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A value as read, with the offsets its entry needs.
@@ -730,6 +763,22 @@ mod tests {
         );
         assert_eq!(env.value("A"), Some("4"));
         assert_eq!(env.variables().get("A"), Some(&"4"));
+    }
+
+    #[test]
+    fn many_copies_of_one_key_stay_linear() {
+        let text = "A=1\n".repeat(200_000);
+        let env = parse_str(&text);
+        assert_eq!(env.problems.len(), 199_999);
+        let first = Span::new(FileId(0), 0, 1);
+        assert!(env
+            .problems
+            .iter()
+            .all(|p| p.kind == DuplicateKey { first }));
+        assert!(env
+            .problems
+            .windows(2)
+            .all(|w| w[0].span.start < w[1].span.start));
     }
 
     #[test]
