@@ -30,6 +30,9 @@ pub struct Knowledge {
     pub self_fetched_roles: BTreeMap<String, String>,
     #[serde(default)]
     pub admin_roles: Vec<String>,
+    /// Roles of servers that need an origin of their own (a subdomain app).
+    #[serde(default)]
+    pub own_origin_roles: Vec<String>,
     #[serde(default)]
     pub modules: BTreeMap<String, Module>,
 }
@@ -158,6 +161,7 @@ impl Knowledge {
         self.browser_prefixes.extend(other.browser_prefixes);
         self.self_fetched_roles.extend(other.self_fetched_roles);
         self.admin_roles.extend(other.admin_roles);
+        self.own_origin_roles.extend(other.own_origin_roles);
         self.modules.extend(other.modules);
     }
 

@@ -549,8 +549,14 @@ fn read_scripts(ws: &mut Workspace) {
                         .map(|(k, v)| (k.clone(), Some(v.clone()), command.span)),
                 )
                 .collect();
-            let (found, _) =
+            let (found, known_program) =
                 listen::listeners_of_command(&ws.knowledge, &CommandLine { words, env }, place);
+            // A known program in a script a container runs: its listeners are known.
+            if let (true, Place::Container(index)) = (known_program, place) {
+                if let Some(service) = ws.services.get_mut(index) {
+                    service.listeners_known = true;
+                }
+            }
             ws.listeners.extend(found);
         }
         // Env files written by the script: their lines are env assignments too.

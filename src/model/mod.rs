@@ -8,6 +8,7 @@
 //! [`build`] turns parsed files into a `Workspace`; rules read it and never parse anything.
 
 pub mod build;
+pub mod chain;
 pub mod listen;
 pub mod url;
 

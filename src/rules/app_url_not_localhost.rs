@@ -1,7 +1,7 @@
-//! `app-url-not-localhost` (PT207): A coder_app url that does not point at the agent's localhost over http.
+//! `app-url-not-localhost` (PT207): a coder_app url that does not point at the agent's localhost over http.
 
-use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::Workspace;
+use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
+use crate::model::{HostTarget, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -10,11 +10,123 @@ pub static RULE: Rule = Rule {
         code: "PT207",
         default_severity: Severity::Warning,
         summary: "A coder_app url that does not point at the agent's localhost over http",
-        explanation: "UNWRITTEN",
+        explanation: "## What it does
+Checks that a `coder_app` url is `http://localhost:PORT` (or 127.0.0.1). It is an error when the
+host is the name of a compose service, which the agent cannot resolve; a warning for
+`https://localhost` and for other hosts.
+
+## Why is this bad?
+The agent proxies the app from inside the workspace. A compose service name only resolves on the
+compose network, not on the agent's host: the proxy fails with `connection reset` or a DNS error
+and Coder answers 502. Most development servers speak plain http, so `https://localhost` fails
+the TLS handshake.
+
+## Example
+```hcl
+url = \"http://convex-backend:3210\"
+```
+Publish the port in compose and use `url = \"http://localhost:3210\"`.
+",
     },
     check,
 };
 
-fn check(_workspace: &Workspace, _sink: &mut Sink) {
-    // UNWRITTEN
+fn check(workspace: &Workspace, sink: &mut Sink) {
+    for app in &workspace.apps {
+        let Some(url) = &app.url else { continue };
+        match &url.target {
+            HostTarget::Localhost(_) if url.scheme == "https" => {
+                sink.report(
+                    url.span,
+                    format!("coder_app {} uses https://{}: the agent will speak TLS to the server", app.slug, url.host),
+                )
+                .with_help("development servers usually serve plain http: use http://");
+            }
+            HostTarget::Other(host) if !host.contains("${") => {
+                let service = workspace.services.iter().find(|s| s.name.eq_ignore_ascii_case(host));
+                match service {
+                    Some(service) => {
+                        let port = url.port.unwrap_or(80);
+                        let published = service
+                            .published
+                            .iter()
+                            .find(|p| p.container == port)
+                            .and_then(|p| p.host);
+                        let mut finding = sink
+                            .report_as(
+                                Severity::Error,
+                                url.span,
+                                format!(
+                                    "coder_app {} points at compose service `{host}`, which the agent cannot resolve: it proxies from the workspace, not from the compose network",
+                                    app.slug
+                                ),
+                            )
+                            .with_related(service.name_span, format!("compose service {host}"));
+                        if let Some(published) = published {
+                            let text = workspace.sources.slice(url.span);
+                            if let Some(at) = text.find(host.as_str()) {
+                                let end = text[at..].find(['/', '"']).map_or(text.len(), |i| at + i);
+                                finding = finding.with_fix(Fix {
+                                    title: format!("use localhost:{published}"),
+                                    applicability: Applicability::Unsafe,
+                                    edits: vec![Edit {
+                                        span: url.span.sub(at, end),
+                                        replacement: format!("localhost:{published}"),
+                                    }],
+                                });
+                            }
+                            finding.with_help(format!("compose publishes it on localhost:{published}: use that"));
+                        } else {
+                            finding.with_help(format!("publish {port} in compose and use http://localhost:{port}"));
+                        }
+                    }
+                    None => {
+                        sink.report(
+                            url.span,
+                            format!("coder_app {} points at {host}; the agent proxies apps running in the workspace, at localhost", app.slug),
+                        )
+                        .with_help("for a site outside the workspace use `external = true`");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test::check;
+
+    fn tf(url: &str) -> String {
+        format!("resource \"coder_app\" \"a\" {{\n  slug = \"a\"\n  url  = \"{url}\"\n}}\n")
+    }
+
+    #[test]
+    fn compose_service_names_are_errors() {
+        let compose = "services:\n  convex-backend:\n    image: x\n    ports: [\"3210:3210\"]\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf("http://convex-backend:3210")), ("docker-compose.yml", compose)]),
+            vec!["main.tf:3:10: error: coder_app a points at compose service `convex-backend`, which the agent cannot resolve: it proxies from the workspace, not from the compose network"]
+        );
+    }
+
+    #[test]
+    fn https_localhost_and_other_hosts_warn() {
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf("https://localhost:8443"))]),
+            vec!["main.tf:3:10: warning: coder_app a uses https://localhost: the agent will speak TLS to the server"]
+        );
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf("http://10.0.0.5:80"))]),
+            vec!["main.tf:3:10: warning: coder_app a points at 10.0.0.5; the agent proxies apps running in the workspace, at localhost"]
+        );
+    }
+
+    #[test]
+    fn localhost_over_http_is_fine() {
+        assert!(check(&RULE, &[("main.tf", &tf("http://localhost:3000"))]).is_empty());
+        assert!(check(&RULE, &[("main.tf", &tf("http://127.0.0.1:3000/x"))]).is_empty());
+    }
 }

@@ -1,7 +1,9 @@
-//! `listener-without-app` (PT206): A port an origin needs that no coder_app exposes.
+//! `listener-without-app` (PT206): a port an origin needs that no coder_app exposes.
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::Workspace;
+use crate::knowledge::EnvKind;
+use crate::model::chain::describe;
+use crate::model::{Listener, Place, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -10,11 +12,113 @@ pub static RULE: Rule = Rule {
         code: "PT206",
         default_severity: Severity::Warning,
         summary: "A port an origin needs that no coder_app exposes",
-        explanation: "UNWRITTEN",
+        explanation: "## What it does
+For every env variable that must hold the public origin of a listener (the knowledge base gives
+roles: `CONVEX_SITE_ORIGIN` needs the Convex backend's site proxy, `VITE_CONVEX_URL` its API),
+checks that a `coder_app` exposes that listener in the template.
+
+## Why is this bad?
+A public origin in a Coder workspace is an app's subdomain. Without an app for the port there
+is no origin to put in the variable, so it ends up holding another app's origin or a localhost
+URL that browsers cannot reach.
+
+## Example
+`CONVEX_SITE_ORIGIN` is set, the backend's site proxy listens on 3211, and no `coder_app` has
+`url = \"http://localhost:3211\"`: add one (`share = \"public\"` for auth discovery).
+",
     },
     check,
 };
 
-fn check(_workspace: &Workspace, _sink: &mut Sink) {
-    // UNWRITTEN
+fn check(workspace: &Workspace, sink: &mut Sink) {
+    if !workspace.is_coder_template() {
+        return;
+    }
+    let kb = &workspace.knowledge;
+    let mut reported: Vec<(&str, u16)> = Vec::new();
+    for var in &workspace.env {
+        let Some(role) = kb.env_role(&var.name) else { continue };
+        if role.kind != EnvKind::PublicOrigin {
+            continue;
+        }
+        let Some(wanted) = role.role.as_deref() else { continue };
+        for listener in workspace.listeners.iter().filter(|l| l.role.as_deref() == Some(wanted)) {
+            if reported.contains(&(wanted, listener.port)) || exposed(workspace, listener) {
+                continue;
+            }
+            reported.push((wanted, listener.port));
+            let (where_, host_port) = match listener.place {
+                Place::Workspace => ("in the workspace".to_owned(), Some(listener.port)),
+                Place::Container(index) => {
+                    let service = &workspace.services[index];
+                    let host = service
+                        .published
+                        .iter()
+                        .find(|p| p.container == listener.port)
+                        .and_then(|p| p.host);
+                    (format!("in {}", service.name), host)
+                }
+            };
+            let help = match host_port {
+                Some(port) => format!("add a coder_app with url = \"http://localhost:{port}\""),
+                None => format!("publish {} in compose, then add a coder_app for it", listener.port),
+            };
+            sink.report(
+                var.name_span,
+                format!(
+                    "{} needs the public origin of {} {where_} (port {}, {wanted}), but no coder_app exposes it",
+                    var.name,
+                    listener.program,
+                    describe(listener)
+                ),
+            )
+            .with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)))
+            .with_help(help);
+        }
+    }
+}
+
+/// Whether some app's url reaches this listener.
+fn exposed(workspace: &Workspace, listener: &Listener) -> bool {
+    workspace.apps.iter().any(|app| {
+        app.url
+            .as_ref()
+            .and_then(|u| u.local_port())
+            .is_some_and(|port| {
+                workspace
+                    .behind_local_port(port)
+                    .listeners()
+                    .iter()
+                    .any(|l| l.place == listener.place && l.port == listener.port)
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test::check;
+
+    const COMPOSE: &str = "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3210:3210\", \"3211:3211\"]\n";
+    const ENV: &str = "CONVEX_SITE_ORIGIN=https://convex-site--ws--me.coder.example.com\n";
+
+    #[test]
+    fn fires_when_the_site_port_has_no_app() {
+        let tf = "resource \"coder_app\" \"api\" {\n  slug = \"convex-api\"\n  url  = \"http://localhost:3210\"\n}\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", tf), ("docker-compose.yml", COMPOSE), (".env", ENV)]),
+            vec![".env:1:1: warning: CONVEX_SITE_ORIGIN needs the public origin of ghcr.io/get-convex/convex-backend in backend (port 3211 (default), convex-site), but no coder_app exposes it"]
+        );
+    }
+
+    #[test]
+    fn an_app_on_the_port_satisfies_it() {
+        let tf = "resource \"coder_app\" \"site\" {\n  slug = \"convex-site\"\n  url  = \"http://localhost:3211\"\n}\n";
+        assert!(check(&RULE, &[("main.tf", tf), ("docker-compose.yml", COMPOSE), (".env", ENV)]).is_empty());
+    }
+
+    #[test]
+    fn without_a_template_there_are_no_apps_to_expect() {
+        assert!(check(&RULE, &[("docker-compose.yml", COMPOSE), (".env", ENV)]).is_empty());
+    }
 }

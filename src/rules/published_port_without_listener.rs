@@ -1,7 +1,8 @@
-//! `published-port-without-listener` (PT203): A compose published port whose container port has no listener.
+//! `published-port-without-listener` (PT203): a compose published port whose container port has no listener.
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::Workspace;
+use crate::model::chain::{and_list, describe};
+use crate::model::{Place, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -10,11 +11,96 @@ pub static RULE: Rule = Rule {
         code: "PT203",
         default_severity: Severity::Error,
         summary: "A compose published port whose container port has no listener",
-        explanation: "UNWRITTEN",
+        explanation: "## What it does
+For compose services whose listeners portolan knows (a known image, a known program in its
+command, or a mounted start script that runs one), checks that every published container port
+has a process listening on it.
+
+## Why is this bad?
+Docker publishes the port whether or not anything listens behind it. A connection to the host
+port is accepted by docker's proxy and then reset (`connection reset by peer`), which looks like
+a flaky server rather than a wrong port, and a Coder app on that port answers 502.
+
+## Example
+```yaml
+convex-backend:
+  image: ghcr.io/get-convex/convex-backend:latest
+  ports:
+    - \"3212:3212\" # the backend listens on 3210 and 3211 only
+```
+Remove the mapping, or publish a port the backend serves.
+",
     },
     check,
 };
 
-fn check(_workspace: &Workspace, _sink: &mut Sink) {
-    // UNWRITTEN
+fn check(workspace: &Workspace, sink: &mut Sink) {
+    for (index, service) in workspace.services.iter().enumerate() {
+        if !service.listeners_known || service.network_mode_host {
+            continue;
+        }
+        let listeners = workspace.container_listeners(index);
+        for published in &service.published {
+            if workspace
+                .listeners_at(Place::Container(index), published.container)
+                .next()
+                .is_some()
+            {
+                continue;
+            }
+            let host = published
+                .host
+                .map(|h| format!("localhost:{h}"))
+                .unwrap_or_else(|| "a random host port".to_owned());
+            let ports: Vec<String> = listeners.iter().map(|l| describe(l)).collect();
+            let listens = if ports.is_empty() {
+                "nothing in it is known to listen".to_owned()
+            } else {
+                format!("it listens only on {}", and_list(&ports))
+            };
+            let mut finding = sink
+                .report(
+                    published.span,
+                    format!(
+                        "{} publishes {host} to container port {}, but {listens}; connections to {host} will be reset",
+                        service.name, published.container
+                    ),
+                )
+                .with_label(format!("nothing listens on {}", published.container));
+            for listener in &listeners {
+                finding = finding.with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)));
+            }
+            finding.with_help("remove this mapping or publish a port the service listens on");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test::check;
+
+    #[test]
+    fn fires_on_the_incident_mapping() {
+        let compose = "services:\n  convex-backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports:\n      - \"3210:3210\"\n      - \"3211:3211\"\n      - \"3212:3212\"\n";
+        assert_eq!(
+            check(&RULE, &[("docker-compose.yml", compose)]),
+            vec!["docker-compose.yml:7:9: error: convex-backend publishes localhost:3212 to container port 3212, but it listens only on 3210 (default) and 3211 (default); connections to localhost:3212 will be reset"]
+        );
+    }
+
+    #[test]
+    fn flags_move_listeners() {
+        let compose = "services:\n  web:\n    image: node:20\n    command: [\"npx\", \"vite\", \"--port\", \"4000\"]\n    ports: [\"5173:5173\", \"4000:4000\"]\n";
+        assert_eq!(
+            check(&RULE, &[("docker-compose.yml", compose)]),
+            vec!["docker-compose.yml:5:13: error: web publishes localhost:5173 to container port 5173, but it listens only on 4000 (--port); connections to localhost:5173 will be reset"]
+        );
+    }
+
+    #[test]
+    fn unknown_images_and_served_ports_do_not_fire() {
+        let compose = "services:\n  a:\n    image: example/thing\n    ports: [\"1:2\"]\n  b:\n    image: postgres:16\n    ports: [\"15432:5432\"]\n";
+        assert!(check(&RULE, &[("docker-compose.yml", compose)]).is_empty());
+    }
 }

@@ -1,0 +1,98 @@
+//! Walking a port chain: what answers `http://localhost:P` on the agent's side.
+
+use super::{Listener, Place, PublishedPort, Workspace};
+
+/// One way `localhost:P` is reached: compose publishes it into a container, or a process on
+/// the workspace listens on it.
+#[derive(Debug, Clone)]
+pub enum Hop<'a> {
+    /// Compose publishes `P` to `service:container`; `listeners` are those on that container port.
+    Published {
+        service: usize,
+        port: &'a PublishedPort,
+        listeners: Vec<&'a Listener>,
+    },
+    /// A process on the workspace itself.
+    Process(&'a Listener),
+}
+
+/// Everything behind `localhost:P`.
+#[derive(Debug, Clone)]
+pub struct LocalPort<'a> {
+    pub port: u16,
+    pub hops: Vec<Hop<'a>>,
+}
+
+impl<'a> LocalPort<'a> {
+    /// Listeners that actually answer on this port.
+    pub fn listeners(&self) -> Vec<&'a Listener> {
+        self.hops
+            .iter()
+            .flat_map(|hop| match hop {
+                Hop::Published { listeners, .. } => listeners.clone(),
+                Hop::Process(l) => vec![*l],
+            })
+            .collect()
+    }
+
+    /// Whether something is known to answer.
+    pub fn is_served(&self) -> bool {
+        !self.listeners().is_empty()
+    }
+}
+
+impl Workspace {
+    /// Walks `localhost:P` to the listeners behind it.
+    pub fn behind_local_port(&self, port: u16) -> LocalPort<'_> {
+        let mut hops = Vec::new();
+        for (service, published) in self.published_on(port) {
+            if self.services[service].network_mode_host {
+                continue;
+            }
+            hops.push(Hop::Published {
+                service,
+                port: published,
+                listeners: self
+                    .listeners_at(Place::Container(service), published.container)
+                    .collect(),
+            });
+        }
+        hops.extend(self.listeners_at(Place::Workspace, port).map(Hop::Process));
+        LocalPort { port, hops }
+    }
+
+    /// Listeners of a container, deduplicated by port (the same process may be known from its
+    /// image and from its command line), in port order.
+    pub fn container_listeners(&self, service: usize) -> Vec<&Listener> {
+        let mut out: Vec<&Listener> = self
+            .listeners
+            .iter()
+            .filter(|l| l.place == Place::Container(service))
+            .collect();
+        // Prefer the most specific source (a flag) for each port.
+        out.sort_by_key(|l| (l.port, matches!(l.source, super::ListenerSource::Default)));
+        out.dedup_by_key(|l| l.port);
+        out
+    }
+}
+
+/// `3210 (--port)`, `6791 (image default)`: how a listener is described in messages.
+pub fn describe(listener: &Listener) -> String {
+    use super::ListenerSource;
+    let how = match &listener.source {
+        ListenerSource::Flag(flag) => flag.clone(),
+        ListenerSource::Env(var) => var.clone(),
+        ListenerSource::Default => "default".to_owned(),
+        ListenerSource::Module(name) => format!("{name} module default"),
+    };
+    format!("{} ({how})", listener.port)
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
