@@ -61,6 +61,25 @@ impl Workspace {
         LocalPort { port, hops }
     }
 
+    /// Every listener once per place and port, preferring the most specific source (a flag
+    /// over an image default) when the same process is known twice.
+    pub fn distinct_listeners(&self) -> Vec<&Listener> {
+        let mut out: Vec<&Listener> = self.listeners.iter().collect();
+        out.sort_by_key(|l| {
+            let place = match l.place {
+                Place::Workspace => 0,
+                Place::Container(i) => i + 1,
+            };
+            (
+                place,
+                l.port,
+                matches!(l.source, super::ListenerSource::Default),
+            )
+        });
+        out.dedup_by(|a, b| a.place == b.place && a.port == b.port);
+        out
+    }
+
     /// Listeners of a container, deduplicated by port (the same process may be known from its
     /// image and from its command line), in port order.
     pub fn container_listeners(&self, service: usize) -> Vec<&Listener> {

@@ -72,10 +72,11 @@ pub struct ComposeService {
 #[derive(Debug, Serialize)]
 pub struct Process {
     pub name: String,
+    /// The folder, escaped for bash double quotes.
     pub workdir: String,
     /// `export KEY="value"` lines.
     pub exports: Vec<String>,
-    /// The command, single-quoted for `bash -c`.
+    /// The command as shell code, references expanded.
     pub command: String,
 }
 
@@ -278,13 +279,15 @@ impl Context {
                 let code = value::shell_code(&resolve(run));
                 processes.push(Process {
                     name: name.value.clone(),
-                    workdir: service
-                        .workdir
-                        .as_ref()
-                        .map(|w| w.value.clone())
-                        .unwrap_or_else(|| ".".to_owned()),
+                    workdir: value::bash(&[Piece::Literal(
+                        service
+                            .workdir
+                            .as_ref()
+                            .map(|w| w.value.clone())
+                            .unwrap_or_else(|| ".".to_owned()),
+                    )]),
                     exports,
-                    command: format!("'{}'", code.replace('\'', r"'\''")),
+                    command: code,
                 });
             }
         }

@@ -42,7 +42,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         let Some(wanted) = role.role.as_deref() else { continue };
-        for listener in workspace.listeners.iter().filter(|l| l.role.as_deref() == Some(wanted)) {
+        let listeners = workspace.distinct_listeners();
+        for listener in listeners.into_iter().filter(|l| l.role.as_deref() == Some(wanted)) {
             if reported.contains(&(wanted, listener.port)) || exposed(workspace, listener) {
                 continue;
             }
@@ -66,7 +67,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             sink.report(
                 var.name_span,
                 format!(
-                    "{} needs the public origin of {} {where_} (port {}, {wanted}), but no coder_app exposes it",
+                    "{} needs the public origin of {wanted}: {} {where_} listens on {}, but no coder_app exposes it",
                     var.name,
                     listener.program,
                     describe(listener)
@@ -107,7 +108,7 @@ mod tests {
         let tf = "resource \"coder_app\" \"api\" {\n  slug = \"convex-api\"\n  url  = \"http://localhost:3210\"\n}\n";
         assert_eq!(
             check(&RULE, &[("main.tf", tf), ("docker-compose.yml", COMPOSE), (".env", ENV)]),
-            vec![".env:1:1: warning: CONVEX_SITE_ORIGIN needs the public origin of ghcr.io/get-convex/convex-backend in backend (port 3211 (default), convex-site), but no coder_app exposes it"]
+            vec![".env:1:1: warning: CONVEX_SITE_ORIGIN needs the public origin of convex-site: ghcr.io/get-convex/convex-backend in backend listens on 3211 (default), but no coder_app exposes it"]
         );
     }
 

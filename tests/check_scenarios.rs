@@ -1,0 +1,146 @@
+//! `portolan check` on whole scenario folders under tests/fixtures/, with golden findings, and
+//! the round trip: everything `render` writes checks clean, and a port changed by hand is found.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use portolan::check::{check_paths, CheckOptions, CheckResult, SpecInput};
+use portolan::diagnostic::Severity;
+
+fn check_dir(dir: &Path, options: &CheckOptions) -> CheckResult {
+    check_paths(&[dir.to_path_buf()], dir, options).expect("check runs")
+}
+
+/// One line per finding: `path:line:col: severity[rule]: message`, sorted.
+fn lines(result: &CheckResult) -> Vec<String> {
+    let (sources, findings) = result.merged();
+    let mut out: Vec<String> = findings
+        .iter()
+        .map(|d| {
+            let (start, _) = sources.resolve(d.primary.span);
+            format!(
+                "{}:{}:{}: {}[{}]: {}",
+                sources.path(d.primary.span).display(),
+                start.line,
+                start.column,
+                d.severity.as_str(),
+                d.rule.unwrap_or("parse"),
+                d.message
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn fixture(name: &str) -> PathBuf {
+    common::root().join("tests/fixtures").join(name)
+}
+
+fn rules_fired(result: &CheckResult, severity: Severity) -> Vec<&'static str> {
+    let (_, findings) = result.merged();
+    let mut rules: Vec<&str> = findings
+        .iter()
+        .filter(|d| d.severity == severity)
+        .filter_map(|d| d.rule)
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
+}
+
+#[test]
+fn the_incident_is_found_in_every_file() {
+    let result = check_dir(&fixture("convex-incident"), &CheckOptions::default());
+    insta::assert_snapshot!("convex-incident", lines(&result).join("\n"));
+    let errors = rules_fired(&result, Severity::Error);
+    // The coder_app on 3212, and the compose mapping behind it.
+    for rule in ["app-port-not-served", "published-port-without-listener"] {
+        assert!(errors.contains(&rule), "{rule} missing from {errors:?}");
+    }
+}
+
+#[test]
+fn the_corrected_setup_has_no_errors() {
+    let result = check_dir(&fixture("convex-fixed"), &CheckOptions::default());
+    insta::assert_snapshot!("convex-fixed", lines(&result).join("\n"));
+    assert_eq!(result.count(Severity::Error), 0, "{:#?}", lines(&result));
+}
+
+#[test]
+fn templates_shaped_like_coders_official_ones_are_clean() {
+    for name in ["docker-template", "kubernetes-template"] {
+        let result = check_dir(&fixture(name), &CheckOptions::default());
+        assert_eq!(
+            result.count(Severity::Error),
+            0,
+            "{name}: {:#?}",
+            lines(&result)
+        );
+        insta::assert_snapshot!(name, lines(&result).join("\n"));
+    }
+}
+
+fn spec_options(dir: &Path) -> CheckOptions {
+    let text = std::fs::read_to_string(dir.join("portolan.yaml")).unwrap();
+    let mut sources = portolan::source::SourceMap::new();
+    let loaded = portolan::spec::load(Path::new("portolan.yaml"), &text, &mut sources).unwrap();
+    CheckOptions {
+        spec: Some(SpecInput {
+            dir: dir.to_path_buf(),
+            spec_file: "portolan.yaml".into(),
+            spec: loaded.spec,
+        }),
+        ..CheckOptions::default()
+    }
+}
+
+#[test]
+fn every_rendered_example_checks_clean() {
+    for example in common::EXAMPLES {
+        let out = common::render_example(example, &["--full"]);
+        std::fs::copy(
+            common::root()
+                .join("examples")
+                .join(example)
+                .join("portolan.yaml"),
+            out.path().join("portolan.yaml"),
+        )
+        .unwrap();
+        let result = check_dir(out.path(), &spec_options(out.path()));
+        assert_eq!(lines(&result), Vec::<String>::new(), "{example}");
+    }
+}
+
+#[test]
+fn a_port_changed_by_hand_in_one_rendered_file_is_found() {
+    let out = common::render_example("convex-selfhosted", &[]);
+    let compose = out.path().join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(&compose, text.replace("\"3211:3211\"", "\"3212:3211\"")).unwrap();
+    // Without the spec: the chain itself is broken.
+    let result = check_dir(out.path(), &CheckOptions::default());
+    let found = lines(&result);
+    assert!(
+        found.iter().any(|l| l.starts_with("coder-apps.tf:")
+            && l.contains(
+                "error[app-port-not-served]: coder_app convex-site targets localhost:3211"
+            )),
+        "{found:#?}"
+    );
+    // With the spec: the drift is named too.
+    std::fs::copy(
+        common::root().join("examples/convex-selfhosted/portolan.yaml"),
+        out.path().join("portolan.yaml"),
+    )
+    .unwrap();
+    let result = check_dir(out.path(), &spec_options(out.path()));
+    assert!(
+        lines(&result)
+            .iter()
+            .any(|l| l.starts_with("docker-compose.yml:") && l.contains("[rendered-file-drift]")),
+        "{:#?}",
+        lines(&result)
+    );
+}
