@@ -1,0 +1,209 @@
+//! `portolan check` end to end on the binary: every format, exit codes, rule selection and
+//! suppression comments.
+
+mod common;
+
+use std::process::Output;
+
+use common::{portolan, root};
+
+fn check(dir: &str, args: &[&str]) -> Output {
+    portolan()
+        .current_dir(root().join("tests/fixtures").join(dir))
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn human_format_shows_code_frames_and_exits_1_on_errors() {
+    let out = check("convex-incident", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("human", stdout(&out));
+}
+
+#[test]
+fn json_format_follows_the_contract() {
+    let out = check("convex-incident", &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "app-port-not-served")
+        .expect("app-port-not-served");
+    assert_eq!(finding["code"], "PT201");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["location"]["path"], "main.tf");
+    assert_eq!(finding["location"]["line"], 46);
+    assert_eq!(finding["location"]["column"], 15);
+    let related: Vec<&str> = finding["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["location"]["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        related.contains(&"docker-compose.convex.yml"),
+        "{related:?}"
+    );
+    assert!(related.contains(&"start-convex-backend.sh"), "{related:?}");
+    let summary = &json["summary"];
+    assert_eq!(summary["files"], 6);
+    assert!(summary["errors"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn sarif_format_validates_and_names_every_rule() {
+    let out = check("convex-incident", &["--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let named = rules.iter().filter(|r| r["id"] != "parse-error").count();
+    assert_eq!(named, portolan::rules::RULES.len());
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "published-port-without-listener"));
+    // The schema check itself (python jsonschema against the official schema).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("check.sarif");
+    std::fs::write(&log, &out.stdout).unwrap();
+    let helper = root().join("tests/validate_sarif.py");
+    if let Ok(run) = std::process::Command::new("python3")
+        .arg(helper)
+        .arg(&log)
+        .output()
+    {
+        let code = run.status.code();
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            code == Some(0) || (code == Some(77) && !ci),
+            "SARIF schema check: {}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
+#[test]
+fn github_format_writes_workflow_commands() {
+    let out = check("convex-incident", &["--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("::error file=main.tf,line=46,col=15,")
+                && l.contains("title=app-port-not-served (PT201)::")),
+        "{text}"
+    );
+    insta::assert_snapshot!("github", text);
+}
+
+#[test]
+fn exit_0_when_clean_and_strict_fails_on_warnings() {
+    let out = check("convex-fixed", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // The incident has a warning (listener-without-app) besides its errors; alone it is exit 0,
+    // with --strict exit 1.
+    let only_warning = check("convex-incident", &["--select", "listener-without-app"]);
+    assert_eq!(
+        only_warning.status.code(),
+        Some(0),
+        "{}",
+        stdout(&only_warning)
+    );
+    let strict = check("convex-incident", &["--select", "PT206", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn select_and_ignore_take_names_and_codes() {
+    let out = check(
+        "convex-incident",
+        &[
+            "--format",
+            "json",
+            "--select",
+            "PT201,published-port-without-listener",
+            "--ignore",
+            "PT203",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(rules, vec!["app-port-not-served"]);
+}
+
+#[test]
+fn exit_2_when_the_command_cannot_run() {
+    let unknown_rule = check("convex-incident", &["--select", "app-port-not-servd"]);
+    assert_eq!(unknown_rule.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown_rule.stderr)
+        .contains("did you mean `app-port-not-served`?"));
+    let missing = check("convex-incident", &["no/such/dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let bad_flag = check("convex-incident", &["--format", "xml"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+#[test]
+fn suppression_comments_silence_one_rule_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("tests/fixtures/convex-incident");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let compose = dir.path().join("docker-compose.convex.yml");
+    let text = std::fs::read_to_string(&compose).unwrap().replace(
+        "      - \"3212:3212\" # HTTP actions",
+        "      # portolan: ignore[published-port-without-listener] kept for an old client\n      - \"3212:3212\"",
+    );
+    std::fs::write(&compose, text).unwrap();
+    let out = portolan()
+        .current_dir(dir.path())
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(
+        !rules.contains(&"published-port-without-listener"),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&"app-port-not-served"), "{rules:?}");
+}
+
+#[test]
+fn rules_lists_and_explains() {
+    let list = portolan().arg("rules").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).lines().count(),
+        portolan::rules::RULES.len()
+    );
+    let one = portolan().args(["rules", "PT201"]).output().unwrap();
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(text.starts_with("# app-port-not-served (PT201)"), "{text}");
+    assert!(text.contains("## Why is this bad?"));
+}
