@@ -210,3 +210,41 @@ fn completions_are_generated() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("portolan"));
 }
+
+#[test]
+fn templates_can_be_overridden_from_a_folder() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("env-file.j2"),
+        "# custom\n{% for line in env_file.local_lines %}{{ line }}\n{% endfor %}",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = templates.path().to_str().unwrap();
+    let result = render(&convex_spec(), out.path(), &["--templates", dir]);
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    let env = std::fs::read_to_string(out.path().join(".env.local")).unwrap();
+    let body: Vec<&str> = env.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        vec![
+            "# custom",
+            "VITE_CONVEX_URL=http://localhost:3210",
+            "VITE_CONVEX_SITE_URL=http://localhost:3211"
+        ]
+    );
+    // Files without an override keep the built-in template.
+    let compose = std::fs::read_to_string(out.path().join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("\"3211:3211\""));
+    // A broken override is a clear error, and nothing is written.
+    std::fs::write(templates.path().join("env-file.j2"), "{% for x in %}").unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let broken = render(&convex_spec(), empty.path(), &["--templates", dir]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        stderr(&broken).contains("template env-file.j2"),
+        "{}",
+        stderr(&broken)
+    );
+    assert!(files_below(empty.path()).is_empty());
+}
