@@ -3,7 +3,8 @@
 //!
 //! It is data (`knowledge.yaml`, embedded in the binary), not code: rules ask it questions such
 //! as "what listens in `ghcr.io/get-convex/convex-backend:latest`?" or "which port must
-//! `CONVEX_SITE_ORIGIN` reach?". Users extend it with a file of the same shape.
+//! `CONVEX_SITE_ORIGIN` reach?", and `portolan probe` asks it what a service in a role must
+//! answer. Users extend it with a file of the same shape.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -35,6 +36,9 @@ pub struct Knowledge {
     pub own_origin_roles: Vec<String>,
     #[serde(default)]
     pub modules: BTreeMap<String, Module>,
+    /// Requests a service in a listener role must answer, by role (`convex-site`).
+    #[serde(default)]
+    pub probes: BTreeMap<String, Vec<RoleRequest>>,
 }
 
 /// A program and the ports it listens on.
@@ -136,6 +140,37 @@ pub struct Module {
     pub agentapi: bool,
 }
 
+/// A request a service in a role must answer, for `portolan probe`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    /// Short name for reports: `openid-configuration`.
+    pub name: String,
+    /// Path requested on the service's origin.
+    pub path: String,
+    #[serde(default)]
+    pub expect: Expectation,
+    /// The route may be absent: a 404 means "not set up" (this text says what), not broken.
+    #[serde(default)]
+    pub optional: Option<String>,
+    /// What to change when the answer is wrong.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+/// What the answer to a [`RoleRequest`] must look like.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Expectation {
+    /// Any HTTP status below 500.
+    #[default]
+    StatusBelow500,
+    /// A 2xx JSON answer whose field (a key or a JSON pointer) is the origin it is served from.
+    JsonFieldIsOrigin(String),
+    /// A 2xx JSON answer whose field equals a value.
+    JsonFieldEquals { field: String, value: String },
+}
+
 impl Knowledge {
     /// The embedded knowledge base.
     pub fn builtin() -> &'static Knowledge {
@@ -163,6 +198,12 @@ impl Knowledge {
         self.admin_roles.extend(other.admin_roles);
         self.own_origin_roles.extend(other.own_origin_roles);
         self.modules.extend(other.modules);
+        self.probes.extend(other.probes);
+    }
+
+    /// The requests a service in `role` must answer; none for an unknown role.
+    pub fn probes_for(&self, role: &str) -> &[RoleRequest] {
+        self.probes.get(role).map_or(&[], Vec::as_slice)
     }
 
     /// A program by the name it is run with (`npx vite` → `vite`); resolves aliases.
@@ -323,6 +364,42 @@ mod tests {
             19999
         );
         assert!(kb.module("github.com/x/y").is_none());
+    }
+
+    #[test]
+    fn probes_by_role() {
+        let kb = Knowledge::builtin();
+        let site = kb.probes_for("convex-site");
+        assert_eq!(site.len(), 1);
+        assert_eq!(site[0].path, "/.well-known/openid-configuration");
+        assert_eq!(
+            site[0].expect,
+            Expectation::JsonFieldIsOrigin("issuer".into())
+        );
+        assert!(site[0].optional.is_some());
+        let api = kb.probes_for("convex-api");
+        assert_eq!(
+            (api[0].path.as_str(), &api[0].expect, &api[0].optional),
+            ("/version", &Expectation::StatusBelow500, &None)
+        );
+        assert_eq!(kb.probes_for("code-server")[0].path, "/healthz");
+        assert!(kb.probes_for("dev-server").is_empty());
+
+        let user = Knowledge::parse(
+            "probes:\n  api:\n    - { name: ready, path: /ready, expect: { json-field-equals: { field: status, value: ok } } }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            user.probes_for("api")[0].expect,
+            Expectation::JsonFieldEquals {
+                field: "status".into(),
+                value: "ok".into()
+            }
+        );
+        assert!(
+            Knowledge::parse("probes:\n  api:\n    - { name: x, path: /, expect: nope }\n")
+                .is_err()
+        );
     }
 
     #[test]

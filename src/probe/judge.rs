@@ -234,6 +234,9 @@ pub fn role(probe: &RoleProbe, chain: &Chain, ev: &Evidence, body: Option<&[u8]>
             )
         }
     };
+    if let (404, Some(reason)) = (status, &probe.optional) {
+        return skipped(format!("{request} answers 404: {reason}"));
+    }
     let (field, expected, as_origin) = match &probe.expect {
         Expect::StatusBelow500 if status < 500 => {
             return ok(format!("{request} answers {status}"));
@@ -504,6 +507,7 @@ mod tests {
                 field: "issuer".into(),
             },
             hint: Some("set CONVEX_SITE_ORIGIN to the site app's origin".into()),
+            optional: None,
         };
         let c = chain(Share::Public);
         let http = ev(Observed::Http { status: 200 });
@@ -553,6 +557,40 @@ mod tests {
                 assert_eq!(j.change, probe.hint);
             }
         }
+    }
+
+    #[test]
+    fn optional_role_probe_treats_404_as_not_set_up() {
+        let probe = RoleProbe {
+            name: "openid-configuration".into(),
+            path: "/.well-known/openid-configuration".into(),
+            expect: Expect::JsonFieldIsOrigin {
+                field: "issuer".into(),
+            },
+            hint: None,
+            optional: Some("no auth routes deployed".into()),
+        };
+        let c = chain(Share::Public);
+        let cases = [
+            (
+                404,
+                Verdict::Skipped,
+                "answers 404: no auth routes deployed",
+            ),
+            (500, Verdict::Broken, "answers 500"),
+            (403, Verdict::Broken, "answers 403"),
+        ];
+        for (status, verdict, words) in cases {
+            let j = role(&probe, &c, &ev(Observed::Http { status }), Some(b"x"));
+            assert_eq!(j.verdict, verdict, "{status}");
+            assert!(j.explanation.contains(words), "{}", j.explanation);
+        }
+        let required = RoleProbe {
+            optional: None,
+            ..probe
+        };
+        let j = role(&required, &c, &ev(Observed::Http { status: 404 }), None);
+        assert_eq!(j.verdict, Verdict::Broken);
     }
 
     #[test]

@@ -17,11 +17,12 @@
 //! rule holds on every hop; nothing is written to disk; the library never prints (progress goes
 //! through the `on_link` callback of [`run`]).
 //!
-//! Not handled here: building the plan from the Workspace model (the caller does that), HTTP
-//! proxies (every connection is direct, as the agent's own would be), HTTP/2, websockets.
+//! [`plan`] builds the plan from the Workspace model or a spec. Not handled here: HTTP proxies
+//! (every connection is direct, as the agent's own would be), HTTP/2, websockets.
 
 pub mod judge;
 pub mod observe;
+pub mod plan;
 pub mod report;
 
 use std::net::SocketAddr;
@@ -150,7 +151,8 @@ impl Share {
 pub struct Chain {
     /// The app's slug, or the env var whose value names the chain.
     pub app: String,
-    /// The process's own address (container IP or service name and container port).
+    /// The process's own address where the probe can reach it: `localhost:P` for a process on the
+    /// workspace, a container's address when the probe runs beside it; `None` otherwise.
     pub listener: Option<Endpoint>,
     /// The port the app's url names on the workspace's localhost: docker's published host port,
     /// or the process's own port when it runs on the workspace itself.
@@ -175,6 +177,9 @@ pub struct RoleProbe {
     pub expect: Expect,
     /// What to change when the answer is wrong (shown as the "change" line).
     pub hint: Option<String>,
+    /// The route may be absent: a 404 is reported as skipped with this reason (e.g. "no auth
+    /// routes deployed") instead of broken.
+    pub optional: Option<String>,
 }
 
 /// What a role probe's answer must look like.
@@ -515,7 +520,10 @@ impl Walker<'_> {
         match step {
             Step::Listener => {
                 let Some(listener) = &chain.listener else {
-                    return skipped(kind, "no listener known from the files".into());
+                    return skipped(
+                        kind,
+                        "no address to reach the process at from here (it runs in a container, or the files do not say)".into(),
+                    );
                 };
                 let connect =
                     observe::tcp_connect(&listener.host, listener.port, &self.plan.resolve);

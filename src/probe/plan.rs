@@ -1,0 +1,830 @@
+//! Probe plans: which port chains `portolan probe` walks, read from the Workspace model that
+//! `portolan check` builds ([`plan_from_workspace`]) or from a spec ([`plan_from_spec`]).
+//!
+//! Produces a [`ProbePlan`] with one [`Chain`] per app whose url is on the workspace's localhost,
+//! then one per env var whose URL names such an app in a role that the app's chain does not
+//! already probe (`VITE_CONVEX_SITE_URL` pointing at the API app gets its own chain with the site
+//! role's probes; `CONVEX_SITE_ORIGIN` pointing at the site app adds nothing and is skipped).
+//! Each link of a chain is filled in like this:
+//!
+//! - `published`: the port `P` of the app's url `http://localhost:P`, which the agent proxies.
+//! - `listener`: where the process listens, when the probe can reach it from the workspace. A
+//!   compose service publishing `P:C` runs in its own network; its container is not reachable by
+//!   name from the workspace, so the listener stays `None` and docker's "accepted, then reset"
+//!   shows on the published link. A process on the workspace itself (startup script, registry
+//!   module, compose service with host networking) listens on `localhost:P`, so its listener link
+//!   is that same port, by TCP. That is the clearest report: a dead process reads "nothing listens
+//!   on localhost:P ... start the service" instead of advice to publish a compose port, and a live
+//!   one shows both the accepted connection and the HTTP answer. The host is `localhost`, as in
+//!   the app's url, not `127.0.0.1`: every address it resolves to is tried, so a server bound to
+//!   `::1` only (Node's default for `localhost`) is not reported as refused.
+//! - `healthcheck_path`: the path of the app's healthcheck url; without one, the spec service's
+//!   own healthcheck on that port, then the knowledge base's health path of the listener behind
+//!   the port (`/version` for the Convex API, `/healthz` for code-server).
+//! - `public_origin`: subdomain apps only, when a [`PublicContext`] is given:
+//!   `{slug}--{workspace}--{owner}.{wildcard}`, or `{slug}--{agent}--...` when the origins are built
+//!   with the agent's name (the spec's `agent_in_host`; in files, the text `{slug}--{agent}--`
+//!   anywhere), so that an OpenID `issuer` is compared with the origin the backend was given.
+//! - `share`: the app's; a value not known statically counts as `owner` (never a false "not public").
+//! - `role_probes`: the knowledge base's `probes:` for the role of the listener behind the port.
+//!
+//! Not handled: path-based apps get no public origin (their local links are still probed); apps
+//! whose url is not on localhost get no chain (rules report them); a healthcheck url on another
+//! port than the app's is probed on the app's port; env vars naming a port that no app names.
+
+use std::path::Path;
+
+use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, Share};
+use crate::knowledge::{Expectation, Knowledge, ListenerSpec, RoleRequest};
+use crate::model::build::normalize;
+use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
+use crate::source::{FileId, Span};
+use crate::spec::reference::{self, Part, RefKind};
+use crate::spec::{self, Spec};
+
+/// How a plan is built.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Only these chains, by app slug or env var name; an app's slug also keeps the env var
+    /// chains that name that app. Empty: every chain.
+    pub only: Vec<String>,
+}
+
+/// The plan for a workspace read from files: its apps on localhost and the env vars naming them.
+pub fn plan_from_workspace(
+    ws: &Workspace,
+    public: Option<PublicContext>,
+    options: &PlanOptions,
+) -> ProbePlan {
+    let kb = &ws.knowledge;
+    let mut apps: Vec<Chain> = Vec::new();
+    for app in &ws.apps {
+        let Some(port) = app.url.as_ref().and_then(model::UrlFact::local_port) else {
+            continue;
+        };
+        if apps.iter().any(|c| c.app == app.slug) {
+            continue;
+        }
+        let (listener, known) = behind_port(ws, port);
+        let healthcheck_path = app
+            .healthcheck
+            .as_ref()
+            .map(|h| url_path(&h.path))
+            .or_else(|| known.and_then(|l| l.health.clone()));
+        let public_origin = public
+            .as_ref()
+            .filter(|_| app.subdomain)
+            .map(|p| subdomain_origin(p, &app.slug, agent_in_host(ws, &app.slug).as_deref()));
+        apps.push(Chain {
+            app: app.slug.clone(),
+            listener,
+            published: Some(port),
+            healthcheck_path,
+            public_origin,
+            share: match app.share {
+                model::Share::Public => Share::Public,
+                model::Share::Authenticated => Share::Authenticated,
+                model::Share::Owner | model::Share::Other => Share::Owner,
+            },
+            role_probes: role_probes(kb, known.and_then(|l| l.role.as_deref())),
+            source: Some(app.span),
+        });
+    }
+    let mut vars: Vec<(Chain, String)> = Vec::new();
+    for var in &ws.env {
+        let Some(url) = &var.url else { continue };
+        let target = match &url.target {
+            HostTarget::CoderApp(slug) => apps.iter().find(|c| &c.app == slug),
+            HostTarget::Localhost(port) if on_workspace(ws, var) => {
+                apps.iter().find(|c| c.published == Some(*port))
+            }
+            _ => None,
+        };
+        let Some(app) = target else { continue };
+        let role = kb.env_role(&var.name).and_then(|r| r.role.as_deref());
+        let probes = role_probes(kb, role);
+        if let Some(chain) = env_chain(app, &var.name, probes, var.value_span, &vars) {
+            vars.push((chain, app.app.clone()));
+        }
+    }
+    finish(apps, vars, public, options)
+}
+
+/// The plan for a workspace rendered from a spec; `file` is the spec's id in the source map, for
+/// the chains' "what to change" locations.
+pub fn plan_from_spec(
+    spec: &Spec,
+    file: FileId,
+    knowledge: &Knowledge,
+    public: Option<PublicContext>,
+    options: &PlanOptions,
+) -> ProbePlan {
+    let agent = spec
+        .coder
+        .agent_in_host
+        .then(|| spec.coder.agent.to_ascii_lowercase());
+    let mut apps: Vec<Chain> = Vec::new();
+    for (slug, app) in &spec.apps {
+        let Ok((service_name, port_name, port)) = spec.port(&app.target) else {
+            continue;
+        };
+        let Some(service) = spec.services.get(service_name.as_str()) else {
+            continue;
+        };
+        let known = spec_listener(knowledge, service, port_name, port.container());
+        let own_health = service
+            .healthcheck
+            .as_ref()
+            .and_then(spec::Healthcheck::http)
+            .filter(|(name, _)| *name == port_name.as_str())
+            .map(|(_, path)| url_path(path));
+        let healthcheck_path = app
+            .healthcheck
+            .as_ref()
+            .map(|path| url_path(path))
+            .or(own_health)
+            .or_else(|| known.and_then(|l| l.health.clone()));
+        apps.push(Chain {
+            app: slug.value.clone(),
+            listener: (!service.is_compose()).then(|| localhost(port.container())),
+            published: Some(port.host()),
+            healthcheck_path,
+            public_origin: public
+                .as_ref()
+                .filter(|_| app.subdomain)
+                .map(|p| subdomain_origin(p, slug, agent.as_deref())),
+            share: match app.share.value {
+                spec::Share::Owner => Share::Owner,
+                spec::Share::Authenticated => Share::Authenticated,
+                spec::Share::Public => Share::Public,
+            },
+            role_probes: role_probes(knowledge, known.and_then(|l| l.role.as_deref())),
+            source: Some(slug.span(file)),
+        });
+    }
+    let values = spec
+        .services
+        .values()
+        .flat_map(|s| s.env.iter())
+        .chain(spec.env_files.values().flat_map(|f| f.iter()));
+    let mut vars: Vec<(Chain, String)> = Vec::new();
+    for (name, value) in values {
+        let Ok(parts) = reference::parse(&value.0) else {
+            continue;
+        };
+        for part in parts {
+            let Part::Ref(r) = part else { continue };
+            if !matches!(r.kind, RefKind::Origin | RefKind::Url) {
+                continue;
+            }
+            let Some(slug) = spec.app_slug_for(&r.target) else {
+                continue;
+            };
+            let Some(app) = apps.iter().find(|c| c.app == slug) else {
+                continue;
+            };
+            let role = knowledge.env_role(name).and_then(|r| r.role.as_deref());
+            let probes = role_probes(knowledge, role);
+            if let Some(chain) = env_chain(app, name, probes, value.span(file), &vars) {
+                vars.push((chain, app.app.clone()));
+            }
+        }
+    }
+    finish(apps, vars, public, options)
+}
+
+/// Where the workspace's public origins live, from the agent's environment: the workspace
+/// (`CODER_WORKSPACE_NAME`) and its owner (`CODER_WORKSPACE_OWNER_NAME`), the wildcard domain
+/// (`PORTOLAN_WILDCARD_DOMAIN`, set by portolan's rendered agent env), the scheme
+/// (`PORTOLAN_SCHEME`, else the access URL's, else https), the access URL (`CODER_AGENT_URL`, or
+/// the older `CODER_URL`) and a session token (`CODER_SESSION_TOKEN`). `None` when the workspace,
+/// owner or wildcard domain is missing. Flags override variables by answering in `lookup` first.
+pub fn public_context_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<PublicContext> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let workspace = get("CODER_WORKSPACE_NAME")?;
+    let owner = get("CODER_WORKSPACE_OWNER_NAME")?;
+    let wildcard_domain = get("PORTOLAN_WILDCARD_DOMAIN")?;
+    let access_url = get("CODER_AGENT_URL").or_else(|| get("CODER_URL"));
+    let scheme_of = |text: &str| {
+        let scheme = text.split_once("://")?.0.to_ascii_lowercase();
+        matches!(scheme.as_str(), "http" | "https").then_some(scheme)
+    };
+    let scheme = get("PORTOLAN_SCHEME")
+        .and_then(|s| scheme_of(&format!("{s}://")))
+        .or_else(|| access_url.as_deref().and_then(scheme_of))
+        .unwrap_or_else(|| "https".to_owned());
+    Some(PublicContext {
+        workspace,
+        owner,
+        wildcard_domain,
+        scheme,
+        token: get("CODER_SESSION_TOKEN"),
+        access_url,
+    })
+}
+
+/// Keeps the chains `options.only` asks for and wraps them in a plan.
+fn finish(
+    apps: Vec<Chain>,
+    vars: Vec<(Chain, String)>,
+    public: Option<PublicContext>,
+    options: &PlanOptions,
+) -> ProbePlan {
+    let wanted = |name: &str, slug: &str| {
+        options.only.is_empty() || options.only.iter().any(|o| o == name || o == slug)
+    };
+    let chains = apps
+        .into_iter()
+        .filter(|c| wanted(&c.app, &c.app))
+        .chain(
+            vars.into_iter()
+                .filter(|(c, slug)| wanted(&c.app, slug))
+                .map(|(c, _)| c),
+        )
+        .collect();
+    ProbePlan::new(chains, public)
+}
+
+/// An env var's chain: the chain of the app its URL names, probed for the var's role. `None`
+/// when those probes add nothing to the app's chain or to another var's chain for that app.
+fn env_chain(
+    app: &Chain,
+    name: &str,
+    probes: Vec<RoleProbe>,
+    source: Span,
+    vars: &[(Chain, String)],
+) -> Option<Chain> {
+    let covered = |chain: &Chain| {
+        probes.iter().all(|p| {
+            chain
+                .role_probes
+                .iter()
+                .any(|q| q.name == p.name && q.path == p.path)
+        })
+    };
+    if probes.is_empty()
+        || covered(app)
+        || vars.iter().any(|(c, slug)| *slug == app.app && covered(c))
+    {
+        return None;
+    }
+    Some(Chain {
+        app: name.to_owned(),
+        role_probes: probes,
+        source: Some(source),
+        ..app.clone()
+    })
+}
+
+/// What listens behind the workspace's `localhost:port`: the address the probe can reach it at
+/// (none for a container's own port) and the known listener, preferring one with a role.
+fn behind_port(ws: &Workspace, port: u16) -> (Option<Endpoint>, Option<&Listener>) {
+    let container = ws.published_on(port).find_map(|(i, published)| {
+        let bridged = ws.services.get(i).is_some_and(|s| !s.network_mode_host);
+        bridged.then_some((i, published.container))
+    });
+    match container {
+        Some((i, inside)) => (
+            None,
+            ws.listeners_at(Place::Container(i), inside)
+                .min_by_key(|l| l.role.is_none()),
+        ),
+        None => (
+            Some(localhost(port)),
+            ws.listeners_at(Place::Workspace, port)
+                .min_by_key(|l| l.role.is_none()),
+        ),
+    }
+}
+
+/// Whether `localhost` in this assignment means the workspace, not a container's own network:
+/// compose `environment`, env files a compose service reads and scripts mounted into a container
+/// run inside it (unless it uses host networking).
+fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
+    let bridged = |i: usize| ws.services.get(i).is_some_and(|s| !s.network_mode_host);
+    let file = var.name_span.file;
+    match var.scope {
+        EnvScope::Compose(i) => !bridged(i),
+        EnvScope::EnvFile => {
+            let path = normalize(&ws.sources.get(file).path);
+            !ws.services
+                .iter()
+                .enumerate()
+                .any(|(i, s)| bridged(i) && s.env_files.iter().any(|(p, _)| Path::new(p) == path))
+        }
+        EnvScope::Script => !ws
+            .facts
+            .scripts
+            .iter()
+            .any(|u| u.file == file && matches!(u.place, Place::Container(i) if bridged(i))),
+        _ => true,
+    }
+}
+
+/// The agent name the files put in `slug`'s subdomain host (`{slug}--{agent}--...`), if any.
+fn agent_in_host(ws: &Workspace, slug: &str) -> Option<String> {
+    let module = ws.facts.terraform.as_ref()?;
+    let agents: Vec<String> = module
+        .agents()
+        .iter()
+        .map(|a| a.name.value.to_ascii_lowercase())
+        .collect();
+    agents.into_iter().find(|agent| {
+        let written = format!("{slug}--{agent}--");
+        ws.sources
+            .files()
+            .any(|(_, f)| f.text.to_ascii_lowercase().contains(&written))
+    })
+}
+
+/// A subdomain app's origin, with the agent's name in the host when the files put it there.
+fn subdomain_origin(public: &PublicContext, slug: &str, agent: Option<&str>) -> String {
+    match agent {
+        Some(agent) => public.subdomain_origin(&format!("{slug}--{agent}")),
+        None => public.subdomain_origin(slug),
+    }
+}
+
+/// The knowledge base's listener behind a spec service's port: by the port's name (`api`), by
+/// its default port, or the program's only listener.
+fn spec_listener<'k>(
+    kb: &'k Knowledge,
+    service: &spec::Service,
+    port_name: &str,
+    port: u16,
+) -> Option<&'k ListenerSpec> {
+    let listeners: &[ListenerSpec] = match (&service.image, &service.run) {
+        (Some(image), _) => kb.image(image).unwrap_or_default(),
+        (None, Some(run)) => run
+            .split_whitespace()
+            .find_map(|word| kb.program(word))
+            .map_or(&[], |(_, p)| p.listeners.as_slice()),
+        (None, None) => &[],
+    };
+    listeners
+        .iter()
+        .find(|l| l.name == port_name)
+        .or_else(|| listeners.iter().find(|l| l.default == port))
+        .or(match listeners {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+/// The knowledge base's requests for a role, as the engine's role probes.
+fn role_probes(kb: &Knowledge, role: Option<&str>) -> Vec<RoleProbe> {
+    let requests: &[RoleRequest] = role.map_or(&[], |r| kb.probes_for(r));
+    requests
+        .iter()
+        .map(|r| RoleProbe {
+            name: r.name.clone(),
+            path: url_path(&r.path),
+            expect: match &r.expect {
+                Expectation::StatusBelow500 => Expect::StatusBelow500,
+                Expectation::JsonFieldIsOrigin(field) => Expect::JsonFieldIsOrigin {
+                    field: field.clone(),
+                },
+                Expectation::JsonFieldEquals { field, value } => Expect::JsonFieldEquals {
+                    field: field.clone(),
+                    value: value.clone(),
+                },
+            },
+            hint: r.hint.clone(),
+            optional: r.optional.clone(),
+        })
+        .collect()
+}
+
+/// A URL's path as a request path: no fragment, `/` when empty.
+fn url_path(path: &str) -> String {
+    let path = path.split('#').next().unwrap_or("");
+    match path {
+        "" => "/".to_owned(),
+        p if p.starts_with('/') => p.to_owned(),
+        p => format!("/{p}"),
+    }
+}
+
+fn localhost(port: u16) -> Endpoint {
+    Endpoint {
+        host: "localhost".to_owned(),
+        port,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_files, classify};
+    use crate::model::build::InputFile;
+    use crate::source::SourceMap;
+
+    const INCIDENT_TF: &str = include_str!("../../tests/fixtures/convex-incident/main.tf");
+    const INCIDENT_COMPOSE: &str =
+        include_str!("../../tests/fixtures/convex-incident/docker-compose.convex.yml");
+    const INCIDENT_SCRIPT: &str =
+        include_str!("../../tests/fixtures/convex-incident/start-convex-backend.sh");
+
+    fn workspace(files: &[(&str, &str)]) -> Workspace {
+        let inputs = files
+            .iter()
+            .map(|(path, text)| InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: classify(Path::new(path), Some(text)).expect(path),
+            })
+            .collect();
+        check_files(inputs, &[], Knowledge::builtin().clone()).0
+    }
+
+    fn incident(tf: &str) -> Workspace {
+        workspace(&[
+            ("main.tf", tf),
+            ("docker-compose.convex.yml", INCIDENT_COMPOSE),
+            ("start-convex-backend.sh", INCIDENT_SCRIPT),
+        ])
+    }
+
+    fn public() -> PublicContext {
+        PublicContext {
+            workspace: "ws".into(),
+            owner: "me".into(),
+            wildcard_domain: "coder.example.com".into(),
+            scheme: "https".into(),
+            token: None,
+            access_url: None,
+        }
+    }
+
+    /// One line per chain: `app listener published health origin share probes`.
+    fn rows(plan: &ProbePlan) -> Vec<String> {
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        plan.chains
+            .iter()
+            .map(|c| {
+                let probes: Vec<String> = c
+                    .role_probes
+                    .iter()
+                    .map(|p| match &p.optional {
+                        Some(_) => format!("{}?", p.name),
+                        None => p.name.clone(),
+                    })
+                    .collect();
+                format!(
+                    "{} {} {} {} {} {} {}",
+                    c.app,
+                    or_dash(c.listener.as_ref().map(Endpoint::to_string)),
+                    or_dash(c.published.map(|p| p.to_string())),
+                    or_dash(c.healthcheck_path.clone()),
+                    or_dash(c.public_origin.clone()),
+                    c.share.as_str(),
+                    or_dash((!probes.is_empty()).then(|| probes.join(","))),
+                )
+            })
+            .collect()
+    }
+
+    fn source_line(sources: &SourceMap, chain: &Chain) -> String {
+        let span = chain.source.expect("source");
+        let (start, _) = sources.resolve(span);
+        format!("{}:{}", sources.path(span).display(), start.line)
+    }
+
+    #[test]
+    fn incident_files_give_one_chain_per_localhost_app() {
+        let ws = incident(INCIDENT_TF);
+        let plan = plan_from_workspace(&ws, Some(public()), &PlanOptions::default());
+        assert_eq!(
+            rows(&plan),
+            vec![
+                "convex-api - 3210 /version https://convex-api--ws--me.coder.example.com public version",
+                "convex-site - 3212 - https://convex-site--ws--me.coder.example.com public -",
+                "convex - 6791 - https://convex--ws--me.coder.example.com owner -",
+                "app localhost:5173 5173 - https://app--ws--me.coder.example.com owner -",
+            ]
+        );
+        let site = &plan.chains[1];
+        assert_eq!(source_line(&ws.sources, site), "main.tf:43");
+        assert!(plan.public.is_some());
+
+        // Outside Coder: the same chains without public origins.
+        let local = plan_from_workspace(&ws, None, &PlanOptions::default());
+        assert!(local.chains.iter().all(|c| c.public_origin.is_none()));
+        assert!(local.public.is_none());
+        assert_eq!(local.chains.len(), 4);
+    }
+
+    #[test]
+    fn the_fixed_site_app_reaches_the_site_listener_and_its_role_probe() {
+        let fixed = INCIDENT_TF.replace("localhost:3212", "localhost:3211");
+        let ws = incident(&fixed);
+        let only = PlanOptions {
+            only: vec!["convex-site".into()],
+        };
+        let plan = plan_from_workspace(&ws, Some(public()), &only);
+        assert_eq!(
+            rows(&plan),
+            vec![
+                "convex-site - 3211 - https://convex-site--ws--me.coder.example.com public openid-configuration?"
+            ]
+        );
+        let probe = &plan.chains[0].role_probes[0];
+        assert_eq!(probe.path, "/.well-known/openid-configuration");
+        assert_eq!(
+            probe.expect,
+            Expect::JsonFieldIsOrigin {
+                field: "issuer".into()
+            }
+        );
+    }
+
+    const TF: &str = r#"
+resource "coder_agent" "main" {
+  os   = "linux"
+  arch = "amd64"
+  env = {
+    VITE_CONVEX_SITE_URL = "https://convex-api--main--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+    CONVEX_SITE_ORIGIN   = "https://convex-site--main--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+  }
+}
+
+resource "coder_app" "api" {
+  agent_id  = coder_agent.main.id
+  slug      = "convex-api"
+  url       = "http://localhost:3210"
+  subdomain = true
+  share     = var.share
+  healthcheck {
+    url       = "http://localhost:3210/version?full=1#top"
+    interval  = 5
+    threshold = 6
+  }
+}
+
+resource "coder_app" "site" {
+  agent_id  = coder_agent.main.id
+  slug      = "convex-site"
+  url       = "http://localhost:3211"
+  subdomain = true
+  share     = "public"
+}
+
+resource "coder_app" "sidecar" {
+  agent_id  = coder_agent.main.id
+  slug      = "sidecar"
+  url       = "http://backend:3211"
+  subdomain = true
+}
+
+resource "coder_app" "editor" {
+  agent_id = coder_agent.main.id
+  slug     = "editor"
+  url      = "http://localhost:8080"
+}
+
+module "code-server" {
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.main.id
+}
+"#;
+
+    const COMPOSE: &str = r#"services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    ports: ["3210:3210", "3211:3211"]
+    env_file: backend.env
+    environment:
+      CONVEX_SELF_HOSTED_URL: http://localhost:3211
+  editor:
+    image: codercom/code-server:latest
+    network_mode: host
+    ports: ["8080:8080"]
+"#;
+
+    #[test]
+    fn env_vars_add_chains_only_for_roles_their_app_does_not_probe() {
+        let ws = workspace(&[
+            ("main.tf", TF),
+            ("docker-compose.yml", COMPOSE),
+            (
+                ".env.local",
+                "NEXT_PUBLIC_CONVEX_URL=http://localhost:3211\n",
+            ),
+        ]);
+        let plan = plan_from_workspace(&ws, Some(public()), &PlanOptions::default());
+        let api = "https://convex-api--main--ws--me.coder.example.com";
+        let site = "https://convex-site--main--ws--me.coder.example.com";
+        assert_eq!(
+            rows(&plan),
+            vec![
+                format!("convex-api - 3210 /version?full=1 {api} owner version"),
+                format!("convex-site - 3211 - {site} public openid-configuration?"),
+                // Host networking: the container's process listens on the workspace itself.
+                "editor localhost:8080 8080 /healthz - owner healthz".to_owned(),
+                "code-server localhost:13337 13337 /healthz - owner healthz".to_owned(),
+                // localhost:3211 in a workspace env file names the site app, in the API role.
+                format!("NEXT_PUBLIC_CONVEX_URL - 3211 - {site} public version"),
+                // Names the API app in the site role: its own chain, with the site probe.
+                format!(
+                    "VITE_CONVEX_SITE_URL - 3210 /version?full=1 {api} owner openid-configuration?"
+                ),
+            ]
+        );
+        // Not there: `sidecar` (url not on localhost), CONVEX_SITE_ORIGIN (the site chain
+        // already probes its role).
+        assert_eq!(
+            source_line(&ws.sources, &plan.chains[5]),
+            "main.tf:6",
+            "an env var chain points at the var's value"
+        );
+
+        // The same URL inside the backend container (its `env_file`, its `environment`) is the
+        // container's own localhost: no chain.
+        let inside = workspace(&[
+            ("main.tf", TF),
+            ("docker-compose.yml", COMPOSE),
+            (
+                "backend.env",
+                "NEXT_PUBLIC_CONVEX_URL=http://localhost:3211\n",
+            ),
+        ]);
+        let names: Vec<String> = plan_from_workspace(&inside, None, &PlanOptions::default())
+            .chains
+            .into_iter()
+            .map(|c| c.app)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "convex-api",
+                "convex-site",
+                "editor",
+                "code-server",
+                "VITE_CONVEX_SITE_URL"
+            ]
+        );
+
+        let only_api = PlanOptions {
+            only: vec!["convex-api".into()],
+        };
+        let names: Vec<String> = plan_from_workspace(&ws, None, &only_api)
+            .chains
+            .into_iter()
+            .map(|c| c.app)
+            .collect();
+        assert_eq!(names, vec!["convex-api", "VITE_CONVEX_SITE_URL"]);
+    }
+
+    fn spec_plan(text: &str, public: Option<PublicContext>) -> Vec<String> {
+        let mut sources = SourceMap::new();
+        let loaded = crate::spec::load(Path::new("portolan.yaml"), text, &mut sources)
+            .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        let plan = plan_from_spec(
+            &loaded.spec,
+            loaded.file,
+            Knowledge::builtin(),
+            public,
+            &PlanOptions::default(),
+        );
+        for chain in &plan.chains {
+            let source = sources.slice(chain.source.expect("source"));
+            let is_app = loaded.spec.apps.contains_key(chain.app.as_str());
+            if is_app {
+                assert_eq!(source, chain.app, "an app chain points at its slug");
+            } else {
+                assert!(source.starts_with("${"), "an env chain points at the value");
+            }
+        }
+        rows(&plan)
+    }
+
+    #[test]
+    fn spec_apps_follow_their_target_ports() {
+        let convex = include_str!("../../examples/convex-selfhosted/portolan.yaml");
+        assert_eq!(
+            spec_plan(convex, Some(public())),
+            vec![
+                "convex-api - 3210 /version https://convex-api--ws--me.coder.example.com public version",
+                "convex-site - 3211 - https://convex-site--ws--me.coder.example.com public openid-configuration?",
+                "convex - 6791 / https://convex--ws--me.coder.example.com owner -",
+                "app localhost:5173 5173 / https://app--ws--me.coder.example.com owner -",
+            ]
+        );
+        // `agent_in_host` defaults to true: the agent `dev` is in every host.
+        let webapp = include_str!("../../examples/code-server-nextjs/portolan.yaml");
+        assert_eq!(
+            spec_plan(webapp, Some(public())),
+            vec![
+                "code-server localhost:13337 13337 /healthz https://code-server--dev--ws--me.coder.example.com owner healthz",
+                "web localhost:3000 3000 / https://web--dev--ws--me.coder.example.com owner -",
+            ]
+        );
+        let minio = include_str!("../../examples/minio-worker/portolan.yaml");
+        // Outside Coder; health paths from the services' own healthchecks.
+        assert_eq!(
+            spec_plan(minio, None),
+            vec![
+                "api localhost:8000 8000 /health - owner -",
+                "s3 - 9000 /minio/health/live - authenticated -",
+                "minio - 9001 - - owner -",
+            ]
+        );
+    }
+
+    #[test]
+    fn spec_env_vars_in_another_role_get_a_chain() {
+        let spec = r#"
+name: p
+services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    ports: { api: 3210, site: { port: 3211, host: 13211 } }
+    env:
+      CONVEX_CLOUD_ORIGIN: ${origin:backend.api}
+      CONVEX_SITE_ORIGIN: ${origin:convex-api}
+apps:
+  convex-api: { target: backend.api, subdomain: false }
+  convex-site: { target: backend.site, share: public }
+"#;
+        assert_eq!(
+            spec_plan(spec, None),
+            vec![
+                "convex-api - 3210 /version - owner version",
+                "convex-site - 13211 - - public openid-configuration?",
+                "CONVEX_SITE_ORIGIN - 3210 /version - owner openid-configuration?",
+            ]
+        );
+    }
+
+    #[test]
+    fn public_context_comes_from_the_agents_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let full = public_context_from_env(env(&[
+            ("CODER_WORKSPACE_NAME", "ws"),
+            ("CODER_WORKSPACE_OWNER_NAME", "me"),
+            ("PORTOLAN_WILDCARD_DOMAIN", "*.coder.example.com"),
+            ("CODER_AGENT_URL", "http://coder.internal:3000/"),
+            ("CODER_SESSION_TOKEN", "secret"),
+        ]))
+        .expect("inside a workspace");
+        assert_eq!(
+            (
+                full.subdomain_origin("app"),
+                full.token.as_deref(),
+                full.access_url.as_deref()
+            ),
+            (
+                "http://app--ws--me.coder.example.com".to_owned(),
+                Some("secret"),
+                Some("http://coder.internal:3000/")
+            )
+        );
+        let scheme = public_context_from_env(env(&[
+            ("CODER_WORKSPACE_NAME", "ws"),
+            ("CODER_WORKSPACE_OWNER_NAME", "me"),
+            ("PORTOLAN_WILDCARD_DOMAIN", "coder.example.com"),
+            ("PORTOLAN_SCHEME", "HTTPS"),
+            ("CODER_URL", "http://coder.example.com"),
+        ]))
+        .expect("inside a workspace");
+        assert_eq!((scheme.scheme.as_str(), scheme.token), ("https", None));
+        for missing in [
+            env(&[
+                ("CODER_WORKSPACE_NAME", "ws"),
+                ("CODER_WORKSPACE_OWNER_NAME", "me"),
+            ]),
+            env(&[
+                ("CODER_WORKSPACE_NAME", " "),
+                ("CODER_WORKSPACE_OWNER_NAME", "me"),
+                ("PORTOLAN_WILDCARD_DOMAIN", "coder.example.com"),
+            ]),
+            env(&[]),
+        ] {
+            assert!(public_context_from_env(missing).is_none());
+        }
+    }
+
+    #[test]
+    fn request_paths() {
+        for (path, request) in [
+            ("", "/"),
+            ("/version", "/version"),
+            ("/v?x=1#frag", "/v?x=1"),
+            ("healthz", "/healthz"),
+            ("#", "/"),
+        ] {
+            assert_eq!(url_path(path), request, "{path:?}");
+        }
+    }
+}
