@@ -119,18 +119,31 @@ pub(crate) mod tests {
         assert_eq!(with_fixes(&RULE, ".env", "A==1\nB==\n"), "A=1\nB=\n");
     }
 
-    /// Runs `rule` over one file and applies every fix it offers (shared by the env and compose
-    /// rules' tests).
-    pub(crate) fn with_fixes(rule: &'static crate::rules::Rule, path: &str, text: &str) -> String {
+    /// Runs `rule` over files given as (path, text); returns its diagnostics (shared by the env
+    /// and compose rules' tests, for what `check` does not show: help, related, fixes).
+    pub(crate) fn diagnostics(
+        rule: &'static crate::rules::Rule,
+        files: &[(&str, &str)],
+    ) -> Vec<crate::diagnostic::Diagnostic> {
         use crate::check::{check_files, classify};
         use crate::knowledge::Knowledge;
         use crate::model::build::InputFile;
-        let input = InputFile {
-            path: path.into(),
-            text: text.to_owned(),
-            kind: classify(std::path::Path::new(path), Some(text)).expect("a file portolan reads"),
-        };
-        let (_, findings) = check_files(vec![input], &[rule], Knowledge::builtin().clone());
+        let inputs = files
+            .iter()
+            .map(|(path, text)| InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: classify(std::path::Path::new(path), Some(text))
+                    .expect("a file portolan reads"),
+            })
+            .collect();
+        let (_, findings) = check_files(inputs, &[rule], Knowledge::builtin().clone());
+        findings
+    }
+
+    /// Runs `rule` over one file and applies every fix it offers.
+    pub(crate) fn with_fixes(rule: &'static crate::rules::Rule, path: &str, text: &str) -> String {
+        let findings = diagnostics(rule, &[(path, text)]);
         let mut edits: Vec<_> = findings
             .iter()
             .filter_map(|d| d.fix.as_ref())

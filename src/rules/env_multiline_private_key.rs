@@ -106,4 +106,15 @@ mod tests {
         let env = "PUB=\"-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\"\nCERT='-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'\nJWKS={\"keys\":[{\"kty\":\"RSA\",\"n\":\"u1\",\"e\":\"AQAB\"}]}\n";
         assert_eq!(check(&RULE, &[(".env", env)]), Vec::<String>::new());
     }
+
+    #[test]
+    fn deployment_variables_say_where_they_belong() {
+        let env = "JWT_PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"\n";
+        let found = crate::rules::env_double_equals::tests::diagnostics(&RULE, &[(".env", env)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("JWT_PRIVATE_KEY is a deployment variable: set it with `npx convex env set`, not in a container or .env file")
+        );
+    }
 }
