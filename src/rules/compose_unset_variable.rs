@@ -60,7 +60,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             let source = if dotenv_read {
                 format!("{} beside {} does not set {name}", dotenv.display(), compose_path.display())
             } else {
-                format!("there is no .env beside {} to set it", compose_path.display())
+                format!("no .env beside {} was checked to set it", compose_path.display())
             };
             let d = match &missing.error {
                 Some(error) => {
@@ -150,7 +150,7 @@ mod tests {
         let compose = "services:\n  web:\n    image: nginx:${TAG}\n";
         assert_eq!(
             check(&RULE, &[("deploy/compose.yaml", compose), (".env", DOTENV)]),
-            vec!["deploy/compose.yaml:3:18: warning: `${TAG}` has no value: there is no .env beside deploy/compose.yaml to set it and there is no default, so compose uses an empty string"]
+            vec!["deploy/compose.yaml:3:18: warning: `${TAG}` has no value: no .env beside deploy/compose.yaml was checked to set it and there is no default, so compose uses an empty string"]
         );
         assert_eq!(
             check(&RULE, &[("deploy/compose.yaml", compose), ("deploy/.env", DOTENV)]),
