@@ -416,14 +416,19 @@ fn read_compose(ws: &mut Workspace) {
     }
 }
 
-/// `a/./b/../c` → `a/c`, without touching the file system.
+/// `a/./b/../c` → `a/c`, `../a` stays `../a`; without touching the file system.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
             std::path::Component::CurDir => {}
+            // `..` past the start stays: `../x` is outside the folder, not `x`.
             std::path::Component::ParentDir => {
-                out.pop();
+                if out.file_name().is_some() {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
             }
             other => out.push(other),
         }

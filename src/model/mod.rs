@@ -12,8 +12,12 @@ pub mod chain;
 pub mod listen;
 pub mod url;
 
+use std::borrow::Cow;
+
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
+use crate::parse::dotenv::{self, EnvFile};
+use crate::parse::script::WriteKind;
 use crate::source::{FileId, SourceMap, Span};
 
 pub use url::{HostTarget, UrlFact};
@@ -182,6 +186,31 @@ pub struct ModuleUse {
     pub agentapi: bool,
 }
 
+/// Variables the Coder agent sets in every process it starts (startup scripts, apps, shells).
+pub const AGENT_VARIABLES: &[&str] = &[
+    "CODER",
+    "CODER_WORKSPACE_NAME",
+    "CODER_WORKSPACE_OWNER_NAME",
+    "CODER_AGENT_URL",
+    "CODER_WORKSPACE_AGENT_NAME",
+    "HOME",
+    "USER",
+    "PATH",
+    "PWD",
+    "SHELL",
+    "HOSTNAME",
+];
+
+/// Env-file text as portolan read it: an env file, or what a script writes into one.
+#[derive(Debug, Clone)]
+pub struct EnvText<'w> {
+    pub file: FileId,
+    /// Entries and problems; spans point into `file`.
+    pub env: Cow<'w, EnvFile>,
+    /// The statement that writes it, when a script does (`cat > .env <<EOF`).
+    pub written_by: Option<Span>,
+}
+
 /// Everything portolan knows about one workspace.
 #[derive(Debug, Default)]
 pub struct Workspace {
@@ -233,5 +262,53 @@ impl Workspace {
 
     pub fn app(&self, slug: &str) -> Option<&App> {
         self.apps.iter().find(|a| a.slug == slug)
+    }
+
+    /// Every env file, then every env-file body a script writes (`cat > .env <<EOF`, `echo
+    /// K=v >> app.env`; targets named like env files only). In script bodies a problem whose
+    /// text holds a shell expansion (`$X`, `$(cmd)`, a backquote) is dropped: what the script
+    /// writes there is known only when it runs.
+    pub fn env_texts(&self) -> Vec<EnvText<'_>> {
+        let mut out: Vec<EnvText<'_>> = self
+            .facts
+            .env_files
+            .iter()
+            .map(|(file, env)| EnvText {
+                file: *file,
+                env: Cow::Borrowed(env),
+                written_by: None,
+            })
+            .collect();
+        for write in self.facts.scripts.iter().flat_map(|s| &s.facts.file_writes) {
+            let target = self.sources.slice(write.target.span);
+            let name = target
+                .trim_matches(['"', '\''])
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            let is_env_file =
+                crate::check::classify(std::path::Path::new(name), None) == Some(FileKind::EnvFile);
+            let span = write.body.span;
+            // Only text whose bytes are the file's bytes, so that spans map one to one: a
+            // heredoc body, or an unquoted `echo K=v`.
+            let body = match write.kind {
+                WriteKind::Heredoc { .. } => Some(self.sources.slice(span).to_owned()),
+                _ => write.body.literal(),
+            };
+            let Some(body) = body.filter(|b| is_env_file && b.len() == span.range().len()) else {
+                continue;
+            };
+            let mut env = dotenv::parse_at(span.file, &body, span.start as usize);
+            env.problems.retain(|p| {
+                let text = self.sources.slice(p.span);
+                !text.contains(['$', '`'])
+            });
+            out.push(EnvText {
+                file: span.file,
+                env: Cow::Owned(env),
+                written_by: Some(write.span),
+            });
+        }
+        out
     }
 }

@@ -41,6 +41,15 @@ impl EnvFile {
         self.get(key).map(|e| e.value.as_str())
     }
 
+    /// The entry whose lines hold `span` (a problem's span, say).
+    pub fn entry_at(&self, span: Span) -> Option<&EnvEntry> {
+        self.entries.iter().find(|e| {
+            e.line_span.file == span.file
+                && e.line_span.start <= span.start
+                && span.start <= e.line_span.end
+        })
+    }
+
     /// Every key and its value; later entries override earlier ones.
     pub fn variables(&self) -> HashMap<&str, &str> {
         self.entries
@@ -144,8 +153,15 @@ pub enum EnvProblemKind {
 
 /// Parses an env file. Never fails: what cannot be read becomes an [`EnvProblem`].
 pub fn parse(file: FileId, text: &str) -> EnvFile {
+    parse_at(file, text, 0)
+}
+
+/// Parses env-file text that starts at byte `base` of `file` (a heredoc body in a script):
+/// every span points into `file`.
+pub fn parse_at(file: FileId, text: &str, base: usize) -> EnvFile {
     Parser {
         file,
+        base,
         text,
         bytes: text.as_bytes(),
         out: EnvFile::default(),
@@ -155,6 +171,8 @@ pub fn parse(file: FileId, text: &str) -> EnvFile {
 
 struct Parser<'t> {
     file: FileId,
+    /// Offset of `text` in the file.
+    base: usize,
     text: &'t str,
     bytes: &'t [u8],
     out: EnvFile,
@@ -195,7 +213,7 @@ fn is_pem_body(line: &str) -> bool {
 
 impl<'t> Parser<'t> {
     fn span(&self, start: usize, end: usize) -> Span {
-        Span::new(self.file, start, end)
+        Span::new(self.file, self.base + start, self.base + end)
     }
 
     fn problem(&mut self, kind: EnvProblemKind, start: usize, end: usize) {
@@ -779,6 +797,25 @@ mod tests {
             .problems
             .windows(2)
             .all(|w| w[0].span.start < w[1].span.start));
+    }
+
+    #[test]
+    fn embedded_text_keeps_spans_in_its_file() {
+        let file = "cat > .env <<EOF\nA==1\nA=2\nEOF\n";
+        let body = "A==1\nA=2\n";
+        let env = parse_at(FileId(0), body, 17);
+        assert_eq!(slice(file, env.entries[0].key_span), "A");
+        assert_eq!(slice(file, env.problems[0].span), "==");
+        assert_eq!(
+            env.problems[1].kind,
+            DuplicateKey {
+                first: Span::new(FileId(0), 17, 18)
+            }
+        );
+        assert_eq!(slice(file, env.problems[1].span), "A");
+        let second = env.entry_at(env.problems[1].span).map(|e| e.value.as_str());
+        assert_eq!(second, Some("2"));
+        assert_eq!(env.entry_at(Span::new(FileId(0), 0, 1)), None);
     }
 
     #[test]
