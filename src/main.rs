@@ -92,6 +92,40 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         knowledge: Option<PathBuf>,
     },
+    /// Walk every port chain of a running workspace and say which link is broken.
+    Probe {
+        /// Folder with the workspace's files (ignored with --spec).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Build the chains from a portolan.yaml instead of the files.
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
+        /// Workspace name (default: CODER_WORKSPACE_NAME).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Workspace owner (default: CODER_WORKSPACE_OWNER_NAME).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Wildcard app domain (default: PORTOLAN_WILDCARD_DOMAIN, or the spec's).
+        #[arg(long, value_name = "DOMAIN")]
+        wildcard_domain: Option<String>,
+        /// Coder session token for apps that are not public (default: CODER_SESSION_TOKEN); sent only over
+        /// https to hosts under the wildcard domain or the access URL.
+        #[arg(long)]
+        token: Option<String>,
+        /// Probe only these apps or env variables (repeatable, or comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "APP")]
+        only: Vec<String>,
+        /// Seconds each probe may take.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+        /// Seconds the whole run may take.
+        #[arg(long, default_value_t = 30)]
+        deadline: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ProbeFormat::Human)]
+        format: ProbeFormat,
+    },
     /// List the rules, or explain one.
     Rules {
         /// A rule name or code.
@@ -123,6 +157,12 @@ impl FormatArg {
             FormatArg::Github => Format::Github,
         }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProbeFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -172,6 +212,29 @@ fn main() -> ExitCode {
             knowledge,
         ),
         Command::Rules { rule } => rules_command(rule.as_deref()),
+        Command::Probe {
+            path,
+            spec,
+            workspace,
+            owner,
+            wildcard_domain,
+            token,
+            only,
+            timeout,
+            deadline,
+            format,
+        } => probe_command(ProbeArgs {
+            path,
+            spec,
+            workspace,
+            owner,
+            wildcard_domain,
+            token,
+            only,
+            timeout,
+            deadline,
+            format,
+        }),
         Command::Schema => {
             let schema = spec::json_schema();
             println!(
@@ -478,5 +541,163 @@ fn rules_command(rule: Option<&str>) -> u8 {
                 FAILED
             }
         },
+    }
+}
+
+struct ProbeArgs {
+    path: PathBuf,
+    spec: Option<PathBuf>,
+    workspace: Option<String>,
+    owner: Option<String>,
+    wildcard_domain: Option<String>,
+    token: Option<String>,
+    only: Vec<String>,
+    timeout: u64,
+    deadline: u64,
+    format: ProbeFormat,
+}
+
+fn probe_command(args: ProbeArgs) -> u8 {
+    use portolan::probe::{self, plan};
+    let options = plan::PlanOptions {
+        only: args.only.clone(),
+    };
+    let knowledge = portolan::knowledge::Knowledge::builtin().clone();
+    let mut spec_defaults: (Option<String>, Option<String>) = (None, None);
+    let mut sources = SourceMap::new();
+    let loaded = match &args.spec {
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    return FAILED;
+                }
+            };
+            match spec::load(path, &text, &mut sources) {
+                Ok(loaded) => {
+                    spec_defaults = (
+                        loaded
+                            .spec
+                            .coder
+                            .wildcard_domain
+                            .as_ref()
+                            .map(|d| d.value.clone()),
+                        Some(loaded.spec.coder.scheme.as_str().to_owned()),
+                    );
+                    Some(loaded)
+                }
+                Err(err) => {
+                    print_diagnostics(&err.diagnostics, &sources);
+                    return FAILED;
+                }
+            }
+        }
+        None => None,
+    };
+    // Flags win over the agent's environment; the spec's domain and scheme come last.
+    let flag = |key: &str| -> Option<String> {
+        match key {
+            "CODER_WORKSPACE_NAME" => args.workspace.clone(),
+            "CODER_WORKSPACE_OWNER_NAME" => args.owner.clone(),
+            "PORTOLAN_WILDCARD_DOMAIN" => args.wildcard_domain.clone(),
+            "CODER_SESSION_TOKEN" => args.token.clone(),
+            _ => None,
+        }
+    };
+    let lookup = |key: &str| {
+        flag(key)
+            .or_else(|| std::env::var(key).ok().filter(|v| !v.is_empty()))
+            .or_else(|| match key {
+                "PORTOLAN_WILDCARD_DOMAIN" => spec_defaults.0.clone(),
+                "PORTOLAN_SCHEME" => spec_defaults.1.clone(),
+                _ => None,
+            })
+    };
+    let public = plan::public_context_from_env(lookup);
+    if public.is_none() {
+        if lookup("CODER_WORKSPACE_NAME").is_some() && lookup("PORTOLAN_WILDCARD_DOMAIN").is_none()
+        {
+            eprintln!("note: in a Coder workspace, but the wildcard app domain is unknown: pass --wildcard-domain to probe public origins");
+        } else {
+            eprintln!("note: outside a Coder workspace: probing local links only (pass --workspace, --owner and --wildcard-domain to probe public origins)");
+        }
+    }
+    let (mut probe_plan, sources) = match loaded {
+        Some(loaded) => (
+            plan::plan_from_spec(&loaded.spec, loaded.file, &knowledge, public, &options),
+            sources,
+        ),
+        None => {
+            let root = if args.path.is_dir() {
+                args.path.clone()
+            } else {
+                std::env::current_dir().unwrap_or_default()
+            };
+            let result =
+                match check::check_paths(&[args.path.clone()], &root, &CheckOptions::default()) {
+                    Ok(result) => result,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return FAILED;
+                    }
+                };
+            let Some((workspace, _)) = result.workspaces.into_iter().next() else {
+                eprintln!(
+                    "error: no Coder template, compose file, script or env file under {}",
+                    args.path.display()
+                );
+                return FAILED;
+            };
+            (
+                plan::plan_from_workspace(&workspace, public, &options),
+                workspace.sources,
+            )
+        }
+    };
+    if probe_plan.chains.is_empty() {
+        if args.only.is_empty() {
+            eprintln!("error: no app with a localhost url to probe");
+        } else {
+            eprintln!("error: no app or variable named {}", args.only.join(", "));
+        }
+        return FAILED;
+    }
+    probe_plan.timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    probe_plan.deadline = std::time::Duration::from_secs(args.deadline.max(1));
+    let total = probe_plan.link_count();
+    let progress = std::io::stderr().is_terminal();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let on_link = |event: probe::LinkFinished<'_>| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if progress {
+            eprint!("\r\x1b[2Kprobing: {n}/{total} links ({})", event.app);
+        }
+    };
+    let report = match probe::run_blocking(&probe_plan, &on_link) {
+        Ok(report) => report,
+        Err(e) => {
+            if progress {
+                eprintln!();
+            }
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    };
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let text = match args.format {
+        ProbeFormat::Human => probe::report::human(&report, Some(&sources)),
+        ProbeFormat::Json => probe::report::json(&report, Some(&sources)),
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    if report.exit_code() == 0 {
+        OK
+    } else {
+        FOUND
     }
 }
