@@ -634,14 +634,17 @@ fn probe_command(args: ProbeArgs) -> u8 {
             } else {
                 std::env::current_dir().unwrap_or_default()
             };
-            let result =
-                match check::check_paths(&[args.path.clone()], &root, &CheckOptions::default()) {
-                    Ok(result) => result,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return FAILED;
-                    }
-                };
+            let result = match check::check_paths(
+                std::slice::from_ref(&args.path),
+                &root,
+                &CheckOptions::default(),
+            ) {
+                Ok(result) => result,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return FAILED;
+                }
+            };
             let Some((workspace, _)) = result.workspaces.into_iter().next() else {
                 eprintln!(
                     "error: no Coder template, compose file, script or env file under {}",
