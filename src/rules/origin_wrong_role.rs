@@ -71,8 +71,12 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                 .filter(|l| l.place == reached.place && l.role.as_deref() == Some(wanted)),
         );
         // `<api origin>/http`: the API serves HTTP actions under /http, as the site proxy does.
+        // Accepted for every variable of a role that one knowledge base entry allows it for.
         let http_path = url.path == "/http" || url.path.starts_with("/http/");
-        if http_path && target.is_some() && role.also.iter().any(|a| a == "http-path") {
+        let allows_http_path = ws.knowledge.env.iter().any(|r| {
+            r.role.as_deref() == Some(wanted) && r.also.iter().any(|a| a == "http-path")
+        });
+        if http_path && target.is_some() && allows_http_path {
             continue;
         }
 
@@ -129,7 +133,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
         ));
         let advice = target.map(|t| {
             related.push(Label::new(t.span, format!("the {} port: {}", t.name, t.port)));
-            advice(ws, &var.name, url, t)
+            advice(ws, &var.name, url, wanted, t)
         });
         let d = sink.report(url.span, message);
         d.primary.message = format!("must reach {wanted}");
@@ -143,7 +147,13 @@ fn check(ws: &Workspace, sink: &mut Sink) {
 
 /// What to change: point the variable at the app that reaches `target` (with a fix when
 /// exactly one app does), or give `target` an app first.
-fn advice(ws: &Workspace, var: &str, url: &UrlFact, target: &Listener) -> (String, Option<Fix>) {
+fn advice(
+    ws: &Workspace,
+    var: &str,
+    url: &UrlFact,
+    wanted: &str,
+    target: &Listener,
+) -> (String, Option<Fix>) {
     let reaching: Vec<_> = ws
         .apps
         .iter()
@@ -193,10 +203,30 @@ fn advice(ws: &Workspace, var: &str, url: &UrlFact, target: &Listener) -> (Strin
                     return (help, None);
                 }
             };
-            let help = format!(
-                "no app reaches {owner}'s {} port {} yet: give an app url = \"http://localhost:{port}\" and point {var} at that app",
-                target.name, target.port
-            );
+            // An app meant for this role (another variable of the role names it) that reaches
+            // nothing: the incident's convex-site app on 3212.
+            let stray = ws.apps.iter().find_map(|app| {
+                let app_url = app.url.as_ref()?;
+                if !ws.listeners_behind_url(app_url).listeners.is_empty() {
+                    return None;
+                }
+                let namer = ws.env.iter().find(|v| {
+                    v.url.as_ref().and_then(UrlFact::slug) == Some(app.slug.as_str())
+                        && ws.knowledge.env_role(&v.name).and_then(|r| r.role.as_deref())
+                            == Some(wanted)
+                })?;
+                Some((app, app_url, namer))
+            });
+            let help = match stray {
+                Some((app, app_url, namer)) => format!(
+                    "app {}, which {} names, targets {} where nothing listens: give it url = \"http://localhost:{port}\" ({owner}'s {} port) and point {var} at it",
+                    app.slug, namer.name, app_url.origin(), target.name
+                ),
+                None => format!(
+                    "no app reaches {owner}'s {} port {} yet: give an app url = \"http://localhost:{port}\" and point {var} at that app",
+                    target.name, target.port
+                ),
+            };
             (help, None)
         }
         _ => {
@@ -327,7 +357,8 @@ JWT_ISSUER=https://convex-api--chat--alice.coder.example.com
 CONVEX_SITE_ORIGIN=https://convex-site--chat--alice.coder.example.com
 VITE_CONVEX_URL=http://localhost:3210
 ";
-        let http_path = "CONVEX_SITE_ORIGIN=https://convex-api--chat--alice.coder.example.com/http\n";
+        let http_path = "CONVEX_SITE_ORIGIN=https://convex-api--chat--alice.coder.example.com/http\n\
+                         JWT_ISSUER=https://convex-api--chat--alice.coder.example.com/http\n";
         for env in [env, http_path] {
             assert_eq!(
                 check(
@@ -353,36 +384,53 @@ VITE_CONVEX_URL=http://localhost:3210
         );
     }
 
+    /// Runs rules over files; returns the workspace and their findings.
+    fn run(
+        rules: &[&'static Rule],
+        files: &[(&str, &str)],
+    ) -> (Workspace, Vec<crate::diagnostic::Diagnostic>) {
+        let inputs = files
+            .iter()
+            .map(|(path, text)| crate::model::build::InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: crate::check::classify(std::path::Path::new(path), Some(text))
+                    .expect("a file portolan reads"),
+            })
+            .collect();
+        crate::check::check_files(inputs, rules, crate::knowledge::Knowledge::builtin().clone())
+    }
+
+    #[test]
+    fn the_help_names_the_app_meant_for_the_role() {
+        let (_, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", TF),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                (".env.convex.local", ENV),
+            ],
+        );
+        assert_eq!(
+            findings[1].help.as_deref(),
+            Some("app convex-site, which CONVEX_SITE_ORIGIN names, targets http://localhost:3212 where nothing listens: give it url = \"http://localhost:3211\" (convex-backend's site port) and point JWT_ISSUER at it")
+        );
+        assert!(findings[1].fix.is_none());
+    }
+
     #[test]
     fn the_fix_names_the_app_that_reaches_the_right_port() {
         let tf = TF.replace("localhost:3212", "localhost:3211");
         let env = "JWT_ISSUER=https://convex-api--chat--alice.coder.example.com\n";
-        let inputs = vec![
-            crate::model::build::InputFile {
-                path: "main.tf".into(),
-                text: tf,
-                kind: crate::model::FileKind::Terraform,
-            },
-            crate::model::build::InputFile {
-                path: "docker-compose.yml".into(),
-                text: COMPOSE.to_owned(),
-                kind: crate::model::FileKind::Compose,
-            },
-            crate::model::build::InputFile {
-                path: "start.sh".into(),
-                text: START.to_owned(),
-                kind: crate::model::FileKind::Script,
-            },
-            crate::model::build::InputFile {
-                path: ".env".into(),
-                text: env.to_owned(),
-                kind: crate::model::FileKind::EnvFile,
-            },
-        ];
-        let (ws, findings) = crate::check::check_files(
-            inputs,
+        let (ws, findings) = run(
             &[&RULE],
-            crate::knowledge::Knowledge::builtin().clone(),
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                (".env", env),
+            ],
         );
         let [finding] = findings.as_slice() else {
             panic!("{findings:?}")
@@ -395,5 +443,86 @@ VITE_CONVEX_URL=http://localhost:3210
             finding.help.as_deref(),
             Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211")
         );
+    }
+
+    /// The incident (tests/fixtures/convex-incident) through every origin and env-role rule,
+    /// then the same files fixed.
+    #[test]
+    fn the_incident_fixture_and_its_fix() {
+        let files = [
+            ("main.tf", include_str!("../../tests/fixtures/convex-incident/main.tf")),
+            (
+                "docker-compose.convex.yml",
+                include_str!("../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
+            ),
+            (
+                "start-convex-backend.sh",
+                include_str!("../../tests/fixtures/convex-incident/start-convex-backend.sh"),
+            ),
+            (".env", include_str!("../../tests/fixtures/convex-incident/.env")),
+            (
+                ".env.convex.local",
+                include_str!("../../tests/fixtures/convex-incident/.env.convex.local"),
+            ),
+            (".env.local", include_str!("../../tests/fixtures/convex-incident/.env.local")),
+        ];
+        let rules: Vec<&'static Rule> = [
+            "origin-unknown-app",
+            "origin-wrong-role",
+            "site-origin-equals-cloud-origin",
+            "self-fetched-origin-not-public",
+            "browser-var-localhost",
+            "env-value-drift",
+            "builtin-var-set",
+            "deployment-secret-in-file",
+            "public-admin-app",
+            "secret-literal",
+        ]
+        .iter()
+        .filter_map(|name| crate::rules::find(name))
+        .collect();
+        let lines = |files: &[(&str, &str)]| -> Vec<String> {
+            let (ws, findings) = run(&rules, files);
+            findings
+                .iter()
+                .filter(|d| d.rule.is_some())
+                .map(|d| {
+                    let (start, _) = ws.sources.resolve(d.primary.span);
+                    format!(
+                        "{}:{}:{}: {}",
+                        ws.sources.path(d.primary.span).display(),
+                        start.line,
+                        start.column,
+                        d.rule.unwrap_or_default()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            lines(&files),
+            vec![
+                ".env.convex.local:4:17: origin-wrong-role",
+                ".env.convex.local:5:12: origin-wrong-role",
+                ".env.convex.local:4:1: builtin-var-set",
+            ]
+        );
+
+        let main = files[0].1.replace("localhost:3212", "localhost:3211");
+        let compose = files[1].1.replace("      - \"3212:3212\" # HTTP actions\n", "");
+        let env: String = files[4]
+            .1
+            .lines()
+            .filter(|l| !l.starts_with("CONVEX_SITE_URL"))
+            .map(|l| format!("{}\n", l.replace("JWT_ISSUER=https://convex-api", "JWT_ISSUER=https://convex-site")))
+            .collect();
+        let fixed = [
+            ("main.tf", main.as_str()),
+            ("docker-compose.convex.yml", compose.as_str()),
+            files[2],
+            files[3],
+            (".env.convex.local", env.as_str()),
+            files[5],
+        ];
+        assert_eq!(lines(&fixed), Vec::<String>::new());
     }
 }
