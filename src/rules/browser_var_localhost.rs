@@ -81,7 +81,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
 }
 
 /// Whether the value is only a fallback that the workspace replaces when it starts.
-fn is_fallback(ws: &Workspace, var: &EnvVar, rewritten: &[PathBuf]) -> bool {
+fn is_fallback(ws: &Workspace, var: &EnvVar, rewritten: &[WrittenFile]) -> bool {
     let file = var.value_span.file;
     match var.scope {
         EnvScope::EnvFile => {
@@ -106,23 +106,37 @@ fn is_fallback(ws: &Workspace, var: &EnvVar, rewritten: &[PathBuf]) -> bool {
     }
 }
 
-fn is_written(ws: &Workspace, file: FileId, rewritten: &[PathBuf]) -> bool {
+fn is_written(ws: &Workspace, file: FileId, rewritten: &[WrittenFile]) -> bool {
     written_path(&normalize(&ws.sources.get(file).path), rewritten)
 }
 
-/// Whether one of the written paths is this file: one path ends with the other, so that
-/// `/home/coder/app/.env.local` and `.env.local` (after a `cd`) both count.
-fn written_path(path: &Path, rewritten: &[PathBuf]) -> bool {
-    rewritten
-        .iter()
-        .any(|t| !t.as_os_str().is_empty() && (path.ends_with(t) || t.ends_with(path)))
+/// A file a script writes at start.
+struct WrittenFile {
+    path: PathBuf,
+    /// Resolved against the folder of the script file that writes it: it must match exactly.
+    /// Otherwise (absolute, after a variable, or from a Terraform script whose working folder is
+    /// unknown) one path must end with the other.
+    exact: bool,
+}
+
+fn written_path(path: &Path, rewritten: &[WrittenFile]) -> bool {
+    rewritten.iter().any(|w| {
+        if w.exact {
+            w.path == path
+        } else {
+            !w.path.as_os_str().is_empty() && (path.ends_with(&w.path) || w.path.ends_with(path))
+        }
+    })
 }
 
 /// Paths that scripts write: redirections and heredocs, and portolan's `write_managed PATH`.
 /// Leading parts made of variables (`$DIR/.env`) are dropped; the rest must match.
-fn rewritten_at_start(ws: &Workspace) -> Vec<PathBuf> {
+fn rewritten_at_start(ws: &Workspace) -> Vec<WrittenFile> {
     let mut out = Vec::new();
     for unit in &ws.facts.scripts {
+        let script_dir = (unit.origin == ScriptOrigin::File)
+            .then(|| ws.sources.get(unit.file).path.parent().map(Path::to_path_buf))
+            .flatten();
         let writes = unit.facts.file_writes.iter().map(|w| w.target.to_string());
         let managed = unit
             .facts
@@ -131,17 +145,27 @@ fn rewritten_at_start(ws: &Workspace) -> Vec<PathBuf> {
             .filter(|c| c.program_name.as_deref() == Some("write_managed"))
             .filter_map(|c| c.args.first().map(|a| a.to_string()));
         for target in writes.chain(managed) {
-            let path: PathBuf = Path::new(&target)
+            let written = Path::new(&target);
+            let parts: Vec<Component> = written
                 .components()
                 .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
                 .collect();
-            let parts: Vec<_> = path.components().collect();
             let keep = parts
                 .iter()
                 .rposition(|c| c.as_os_str().to_string_lossy().contains(['$', '{', '}']))
                 .map_or(0, |i| i + 1);
             let rest: PathBuf = parts.get(keep..).unwrap_or(&[]).iter().collect();
-            out.push(normalize(&rest));
+            let relative = keep == 0 && written.is_relative();
+            out.push(match &script_dir {
+                Some(dir) if relative => WrittenFile {
+                    path: normalize(&dir.join(rest)),
+                    exact: true,
+                },
+                _ => WrittenFile {
+                    path: normalize(&rest),
+                    exact: false,
+                },
+            });
         }
     }
     out
@@ -237,6 +261,21 @@ resource "coder_app" "convex-api" {
                     ("docker-compose.yml", compose),
                 ]
             ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_script_writes_files_relative_to_its_folder() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n}\n";
+        let start = "#!/bin/bash\ncat > .env.local <<EOF\nVITE_CONVEX_URL=$ORIGIN\nEOF\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", tf), ("scripts/start.sh", start), ("web/.env.local", ENV)]),
+            vec!["web/.env.local:1:17: warning: VITE_CONVEX_URL is http://localhost:3210, but the browser that reads it is not in the workspace: localhost there is the user's own machine"]
+        );
+        let start = start.replace("> .env.local", "> ../web/.env.local");
+        assert_eq!(
+            check(&RULE, &[("main.tf", tf), ("scripts/start.sh", &start), ("web/.env.local", ENV)]),
             Vec::<String>::new()
         );
     }

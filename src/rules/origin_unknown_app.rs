@@ -238,6 +238,38 @@ resource "coder_app" "convex-site" {
     }
 
     #[test]
+    fn the_fix_replaces_the_slug_with_the_suggestion() {
+        let env = "CONVEX_SITE_ORIGIN=https://convex-sit--chat--alice.coder.example.com\n";
+        let inputs = vec![
+            crate::model::build::InputFile {
+                path: "main.tf".into(),
+                text: TF.to_owned(),
+                kind: crate::model::FileKind::Terraform,
+            },
+            crate::model::build::InputFile {
+                path: ".env".into(),
+                text: env.to_owned(),
+                kind: crate::model::FileKind::EnvFile,
+            },
+        ];
+        let (ws, findings) = crate::check::check_files(
+            inputs,
+            &[&RULE],
+            crate::knowledge::Knowledge::builtin().clone(),
+        );
+        let [finding] = findings.as_slice() else {
+            panic!("{findings:?}")
+        };
+        let edit = &finding.fix.as_ref().expect("a fix").edits[0];
+        assert_eq!(ws.sources.slice(edit.span), "convex-sit");
+        assert_eq!(edit.replacement, "convex-site");
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("the apps are: convex-api, convex-site")
+        );
+    }
+
+    #[test]
     fn unknown_modules_make_it_a_warning() {
         let tf = format!(
             "{TF}\nmodule \"tools\" {{\n  source   = \"./modules/tools\"\n  agent_id = coder_agent.main.id\n}}\n"
