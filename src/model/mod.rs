@@ -271,6 +271,14 @@ impl Workspace {
             .listeners
             .extend(self.listeners_at(Place::Workspace, port));
         for (service, published) in self.published_on(port) {
+            // A host-network service's listeners are already in the workspace.
+            if self
+                .services
+                .get(service)
+                .is_some_and(|s| s.network_mode_host)
+            {
+                continue;
+            }
             route.published.push((service, published));
             route
                 .listeners
