@@ -55,8 +55,14 @@ fn the_incident_is_found_in_every_file() {
     let result = check_dir(&fixture("convex-incident"), &CheckOptions::default());
     insta::assert_snapshot!("convex-incident", lines(&result).join("\n"));
     let errors = rules_fired(&result, Severity::Error);
-    // The coder_app on 3212, and the compose mapping behind it.
-    for rule in ["app-port-not-served", "published-port-without-listener"] {
+    // The coder_app on 3212 and the compose mapping behind it; `CONVEX_SITE_URL==`; the site
+    // role (CONVEX_SITE_URL, JWT_ISSUER) pointing at the API app.
+    for rule in [
+        "app-port-not-served",
+        "published-port-without-listener",
+        "env-double-equals",
+        "origin-wrong-role",
+    ] {
         assert!(errors.contains(&rule), "{rule} missing from {errors:?}");
     }
 }

@@ -114,7 +114,11 @@ fn env_var(
     let url = value
         .as_deref()
         .and_then(|v| UrlFact::parse(v.trim().trim_start_matches('='), value_span))
-        .or_else(|| UrlFact::parse(raw.trim().trim_start_matches('='), value_span));
+        .or_else(|| {
+            // A script value as written keeps its quotes: `"https://app--${WS}--${OWNER}.x"`.
+            let unquoted = raw.trim().trim_matches(['"', '\'']);
+            UrlFact::parse(unquoted.trim_start_matches('='), value_span)
+        });
     EnvVar {
         name: name.to_owned(),
         name_span,

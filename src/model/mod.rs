@@ -311,4 +311,185 @@ impl Workspace {
         }
         out
     }
+
+    /// Walks the port chain behind a URL: a subdomain app URL names the app with that slug,
+    /// whose `url` is `http://localhost:P`; a localhost or port-forward URL names `P` itself.
+    /// `P` reaches listeners in the workspace on `P`, and through every compose mapping `P:C`
+    /// the listeners on `C` in that container.
+    pub fn listeners_behind_url(&self, url: &UrlFact) -> UrlRoute<'_> {
+        self.listeners_behind_url_from(url, Place::Workspace)
+    }
+
+    /// [`Self::listeners_behind_url`] for a URL used at `from`: inside a container,
+    /// `localhost:P` is the container's own port `P`.
+    pub fn listeners_behind_url_from(&self, url: &UrlFact, from: Place) -> UrlRoute<'_> {
+        let mut route = UrlRoute::default();
+        let port = match &url.target {
+            HostTarget::CoderApp(slug) => {
+                route.app = self.app(slug);
+                route
+                    .app
+                    .and_then(|app| app.url.as_ref())
+                    .and_then(|u| u.local_port().map(|p| (p, u.span)))
+            }
+            HostTarget::Localhost(port) if from != Place::Workspace => {
+                route.local_port = Some((*port, url.span));
+                route.listeners.extend(self.listeners_at(from, *port));
+                return route;
+            }
+            HostTarget::Localhost(port) | HostTarget::CoderPort { port, .. } => {
+                Some((*port, url.span))
+            }
+            HostTarget::Other(_) => None,
+        };
+        let Some(local) = port else {
+            return route;
+        };
+        route.local_port = Some(local);
+        let port = local.0;
+        route
+            .listeners
+            .extend(self.listeners_at(Place::Workspace, port));
+        for (service, published) in self.published_on(port) {
+            // A host-network service's listeners are already in the workspace.
+            if self
+                .services
+                .get(service)
+                .is_some_and(|s| s.network_mode_host)
+            {
+                continue;
+            }
+            route.published.push((service, published));
+            route
+                .listeners
+                .extend(self.listeners_at(Place::Container(service), published.container));
+        }
+        route
+    }
+
+    /// Where the values of an env scope are used: a compose service's container (unless it
+    /// shares the host's network), else the workspace.
+    pub fn place_of(&self, scope: &EnvScope) -> Place {
+        match scope {
+            EnvScope::Compose(i) if self.services.get(*i).is_some_and(|s| !s.network_mode_host) => {
+                Place::Container(*i)
+            }
+            _ => Place::Workspace,
+        }
+    }
+
+    /// Who a place is in messages: the compose service, or the workspace.
+    pub fn place_name(&self, place: Place) -> &str {
+        match place {
+            Place::Container(i) => self
+                .services
+                .get(i)
+                .map(|s| s.name.as_str())
+                .unwrap_or("a container"),
+            Place::Workspace => "the workspace",
+        }
+    }
+}
+
+/// The links a URL takes to the processes that answer it ([`Workspace::listeners_behind_url`]).
+#[derive(Debug, Default)]
+pub struct UrlRoute<'a> {
+    /// The Coder app the URL names by slug, if it exists.
+    pub app: Option<&'a App>,
+    /// The port on the agent's localhost the request reaches, and where that port is written
+    /// (the app's `url`, or the URL itself).
+    pub local_port: Option<(u16, Span)>,
+    /// Compose ports published on that port: (index into [`Workspace::services`], port).
+    pub published: Vec<(usize, &'a PublishedPort)>,
+    /// The processes that answer, in the workspace or behind a published port.
+    pub listeners: Vec<&'a Listener>,
+}
+
+impl UrlRoute<'_> {
+    /// Whether the route proves the URL reaches something else than `role`: it reaches
+    /// listeners, each has a known role, and none has this one.
+    pub fn reaches_only_other_roles(&self, role: &str) -> bool {
+        !self.listeners.is_empty()
+            && self
+                .listeners
+                .iter()
+                .all(|l| l.role.as_deref().is_some_and(|r| r != role))
+    }
+}
+
+impl EnvVar {
+    /// Whether the value as written takes part of its text from elsewhere: `${X}`, `$X`.
+    pub fn interpolates(&self) -> bool {
+        let bytes = self.raw.as_bytes();
+        bytes
+            .windows(2)
+            .any(|w| w[0] == b'$' && (w[1] == b'{' || w[1] == b'_' || w[1].is_ascii_alphabetic()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::build::{build, InputFile};
+
+    fn workspace(files: &[(&str, &str, FileKind)]) -> Workspace {
+        let inputs = files
+            .iter()
+            .map(|(path, text, kind)| InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: *kind,
+            })
+            .collect();
+        build(inputs, Knowledge::builtin().clone())
+    }
+
+    #[test]
+    fn a_url_reaches_listeners_through_its_app_and_compose() {
+        let ws = workspace(&[
+            (
+                "main.tf",
+                "resource \"coder_app\" \"site\" {\n  slug = \"site\"\n  url  = \"http://localhost:8211\"\n}\n",
+                FileKind::Terraform,
+            ),
+            (
+                "compose.yml",
+                "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"8211:3211\"]\n",
+                FileKind::Compose,
+            ),
+        ]);
+        let url = |text: &str| UrlFact::parse(text, Span::default()).unwrap();
+        let route = ws.listeners_behind_url(&url("https://site--ws--me.example.com"));
+        assert_eq!(route.app.map(|a| a.slug.as_str()), Some("site"));
+        assert_eq!(route.local_port.map(|(p, _)| p), Some(8211));
+        assert_eq!(route.published.len(), 1);
+        let found: Vec<(u16, Option<&str>)> = route
+            .listeners
+            .iter()
+            .map(|l| (l.port, l.role.as_deref()))
+            .collect();
+        assert_eq!(found, vec![(3211, Some("convex-site"))]);
+        assert!(route.reaches_only_other_roles("convex-api"));
+        assert!(!route.reaches_only_other_roles("convex-site"));
+
+        // A localhost URL skips the app; inside the container, localhost is the container.
+        assert_eq!(
+            ws.listeners_behind_url(&url("http://localhost:8211"))
+                .listeners
+                .len(),
+            1
+        );
+        let inside =
+            ws.listeners_behind_url_from(&url("http://localhost:3210"), Place::Container(0));
+        assert_eq!(inside.listeners.len(), 1);
+        assert!(ws
+            .listeners_behind_url(&url("http://localhost:3210"))
+            .listeners
+            .is_empty());
+
+        // Unknown apps and other hosts reach nothing, and prove nothing.
+        let none = ws.listeners_behind_url(&url("https://nope--ws--me.example.com"));
+        assert!(none.app.is_none() && none.listeners.is_empty());
+        assert!(!none.reaches_only_other_roles("convex-api"));
+    }
 }

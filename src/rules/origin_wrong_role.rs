@@ -1,8 +1,10 @@
 //! `origin-wrong-role` (PT302): An env variable that points at the wrong listener for its role.
 
-use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::Workspace;
+use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
+use crate::knowledge::EnvKind;
+use crate::model::{HostTarget, Listener, ListenerSource, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
+use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -10,11 +12,517 @@ pub static RULE: Rule = Rule {
         code: "PT302",
         default_severity: Severity::Error,
         summary: "An env variable that points at the wrong listener for its role",
-        explanation: "UNWRITTEN",
+        explanation: r#"## What it does
+Follows the URL in an env variable whose role portolan knows (`CONVEX_SITE_ORIGIN`,
+`VITE_CONVEX_URL`, `JWT_ISSUER`, ...) along the port chain: the Coder app its host names, the
+app's `localhost` port, the compose port mapping, and the process listening behind it. It
+reports the variable when that process is known and serves another role: the variable names
+the API port where it needs the site port, or the reverse.
+
+A site origin written as the API origin plus `/http` (`https://convex-api--ws--me.example.com/http`)
+is accepted where the knowledge base allows that form.
+
+## Why is this bad?
+Each origin has one job. Convex Auth issues and validates tokens against the *site* origin
+(the backend's `--site-proxy-port`, 3211): a `CONVEX_SITE_URL` or `JWT_ISSUER` that names the API
+app (port 3210) sends discovery requests to the API, which answers "No matching routes found".
+The files look plausible, and the failure shows up only at sign-in.
+
+## Example
+```dotenv
+# .env.convex.local: convex-api reaches the backend's --port 3210
+JWT_ISSUER=https://convex-api--chat--alice.coder.example.com
+```
+Use the app that reaches `--site-proxy-port` 3211:
+```dotenv
+JWT_ISSUER=https://convex-site--chat--alice.coder.example.com
+```
+"#,
     },
     check,
 };
 
-fn check(_workspace: &Workspace, _sink: &mut Sink) {
-    // UNWRITTEN
+fn check(ws: &Workspace, sink: &mut Sink) {
+    for var in &ws.env {
+        let Some(url) = &var.url else { continue };
+        let Some(role) = ws.knowledge.env_role(&var.name) else {
+            continue;
+        };
+        let Some(wanted) = role.role.as_deref() else {
+            continue;
+        };
+        // Browsers resolve `localhost` on their own machine, which a port-forward maps to the
+        // workspace; a server in a container resolves it to the container.
+        let from = if ws.knowledge.is_browser_var(&var.name) {
+            Place::Workspace
+        } else {
+            ws.place_of(&var.scope)
+        };
+        let route = ws.listeners_behind_url_from(url, from);
+        if !route.reaches_only_other_roles(wanted) {
+            continue;
+        }
+        let Some(reached) = best(route.listeners.iter().copied()) else {
+            continue;
+        };
+        let target = best(
+            ws.listeners
+                .iter()
+                .filter(|l| l.place == reached.place && l.role.as_deref() == Some(wanted)),
+        );
+        // `<api origin>/http`: the API serves HTTP actions under /http, as the site proxy does.
+        // Accepted for every variable of a role that one knowledge base entry allows it for.
+        let http_path = url.path == "/http" || url.path.starts_with("/http/");
+        let allows_http_path = ws.knowledge.env.iter().any(|r| {
+            r.role.as_deref() == Some(wanted) && r.also.iter().any(|a| a == "http-path")
+        });
+        if http_path && target.is_some() && allows_http_path {
+            continue;
+        }
+
+        let owner = owner_name(ws, reached);
+        let mut message = format!(
+            "{} points at {}, which reaches {owner}'s {} port {} ({})",
+            var.name,
+            destination(url),
+            reached.name,
+            reached.port,
+            source_text(&reached.source)
+        );
+        match target {
+            // Any URL that reaches the port will do (`CONVEX_SELF_HOSTED_URL`).
+            Some(t) if role.kind == EnvKind::AnyOrigin => message.push_str(&format!(
+                "; it must reach the {} port ({}, {})",
+                t.name,
+                t.port,
+                source_text(&t.source)
+            )),
+            Some(t) => message.push_str(&format!(
+                "; it must be the {} origin (port {}, {})",
+                t.name,
+                t.port,
+                source_text(&t.source)
+            )),
+            None => message.push_str(&format!("; it must reach a {wanted} listener")),
+        }
+
+        let mut related = Vec::new();
+        if let Some(app) = route.app {
+            if let Some(app_url) = &app.url {
+                related.push(Label::new(
+                    app_url.span,
+                    format!("app {} targets {}", app.slug, app_url.origin()),
+                ));
+            }
+        }
+        for (service, published) in &route.published {
+            if let (Some(host), Some(s)) = (published.host, ws.services.get(*service)) {
+                related.push(Label::new(
+                    published.span,
+                    format!("compose publishes {host} to {}:{}", s.name, published.container),
+                ));
+            }
+        }
+        related.push(Label::new(
+            reached.span,
+            format!(
+                "{owner} listens on {} ({})",
+                reached.port,
+                source_text(&reached.source)
+            ),
+        ));
+        let advice = target.map(|t| {
+            related.push(Label::new(t.span, format!("the {} port: {}", t.name, t.port)));
+            advice(ws, &var.name, url, wanted, t)
+        });
+        let mut d = sink.report(url.span, message);
+        d.primary.message = format!("must reach {wanted}");
+        d.related = related;
+        if let Some((help, fix)) = advice {
+            d.help = Some(help);
+            d.fix = fix;
+        }
+    }
+}
+
+/// What to change: point the variable at the app that reaches `target` (with a fix when
+/// exactly one app does), or give `target` an app first.
+fn advice(
+    ws: &Workspace,
+    var: &str,
+    url: &UrlFact,
+    wanted: &str,
+    target: &Listener,
+) -> (String, Option<Fix>) {
+    let reaching: Vec<_> = ws
+        .apps
+        .iter()
+        .filter(|app| {
+            app.url.as_ref().is_some_and(|u| {
+                ws.listeners_behind_url(u)
+                    .listeners
+                    .iter()
+                    .any(|l| l.place == target.place && l.port == target.port)
+            })
+        })
+        .collect();
+    let owner = owner_name(ws, target);
+    match reaching.as_slice() {
+        [app] => {
+            let help = format!(
+                "point {var} at app {}, which reaches {owner}'s {} port {}",
+                app.slug, target.name, target.port
+            );
+            let fix = slug_span(ws, url).map(|span| Fix {
+                title: format!("use app {}", app.slug),
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit {
+                    span,
+                    replacement: app.slug.clone(),
+                }],
+            });
+            (help, fix)
+        }
+        [] => {
+            let host = ws
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| target.place == Place::Container(*i))
+                .flat_map(|(_, s)| s.published.iter())
+                .find(|p| p.container == target.port)
+                .and_then(|p| p.host);
+            let port = match (target.place, host) {
+                (Place::Workspace, _) => target.port,
+                (_, Some(host)) => host,
+                (_, None) => {
+                    let help = format!(
+                        "publish {owner}'s port {} in compose, give an app that port, and point {var} at the app",
+                        target.port
+                    );
+                    return (help, None);
+                }
+            };
+            // An app meant for this role (another variable of the role names it) that reaches
+            // nothing: the incident's convex-site app on 3212.
+            let stray = ws.apps.iter().find_map(|app| {
+                let app_url = app.url.as_ref()?;
+                if !ws.listeners_behind_url(app_url).listeners.is_empty() {
+                    return None;
+                }
+                let namer = ws.env.iter().find(|v| {
+                    v.url.as_ref().and_then(UrlFact::slug) == Some(app.slug.as_str())
+                        && ws.knowledge.env_role(&v.name).and_then(|r| r.role.as_deref())
+                            == Some(wanted)
+                })?;
+                Some((app, app_url, namer))
+            });
+            let help = match stray {
+                Some((app, app_url, namer)) => format!(
+                    "app {}, which {} names, targets {} where nothing listens: give it url = \"http://localhost:{port}\" ({owner}'s {} port) and point {var} at it",
+                    app.slug, namer.name, app_url.origin(), target.name
+                ),
+                None => format!(
+                    "no app reaches {owner}'s {} port {} yet: give an app url = \"http://localhost:{port}\" and point {var} at that app",
+                    target.name, target.port
+                ),
+            };
+            (help, None)
+        }
+        _ => {
+            let help = format!(
+                "point {var} at an app that reaches {owner}'s {} port {}",
+                target.name, target.port
+            );
+            (help, None)
+        }
+    }
+}
+
+/// Prefers listeners set explicitly (flag, env, module input) over image defaults.
+fn best<'a>(listeners: impl Iterator<Item = &'a Listener>) -> Option<&'a Listener> {
+    listeners.min_by_key(|l| matches!(l.source, ListenerSource::Default))
+}
+
+/// `app convex-api`, `localhost:3210`, `port-forward 3210`.
+fn destination(url: &UrlFact) -> String {
+    match &url.target {
+        HostTarget::CoderApp(slug) => format!("app {slug}"),
+        HostTarget::Localhost(port) => format!("localhost:{port}"),
+        HostTarget::CoderPort { port, .. } => format!("the port-forward of {port}"),
+        HostTarget::Other(host) => host.clone(),
+    }
+}
+
+/// The compose service a listener runs in, or the program in the workspace.
+fn owner_name<'a>(ws: &'a Workspace, listener: &'a Listener) -> &'a str {
+    match listener.place {
+        Place::Container(_) => ws.place_name(listener.place),
+        Place::Workspace => &listener.program,
+    }
+}
+
+/// How a listener's port is set, for messages: `--port`, `PORT`, `default`.
+fn source_text(source: &ListenerSource) -> &str {
+    match source {
+        ListenerSource::Flag(flag) => flag,
+        ListenerSource::Env(var) => var,
+        ListenerSource::Default => "default",
+        ListenerSource::Module(_) => "module default",
+    }
+}
+
+/// The span of the slug in a subdomain app URL as written (`convex-api` in
+/// `https://convex-api--ws--me.example.com`).
+fn slug_span(ws: &Workspace, url: &UrlFact) -> Option<Span> {
+    let slug = url.slug()?;
+    let text = ws.sources.slice(url.span);
+    let start = text.find("://")? + 3;
+    let written = text.get(start..start + slug.len())?;
+    written
+        .eq_ignore_ascii_case(slug)
+        .then(|| url.span.sub(start, start + slug.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test::check;
+
+    const TF: &str = r#"resource "coder_agent" "main" {
+  os   = "linux"
+  arch = "amd64"
+}
+
+resource "coder_app" "convex-api" {
+  agent_id  = coder_agent.main.id
+  slug      = "convex-api"
+  url       = "http://localhost:3210"
+  subdomain = true
+  share     = "public"
+}
+
+resource "coder_app" "convex-site" {
+  agent_id  = coder_agent.main.id
+  slug      = "convex-site"
+  url       = "http://localhost:3212"
+  subdomain = true
+  share     = "public"
+}
+"#;
+
+    const COMPOSE: &str = r#"services:
+  convex-backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    entrypoint: ["/start.sh"]
+    ports:
+      - "3210:3210"
+      - "3211:3211"
+      - "3212:3212"
+    volumes:
+      - ./start.sh:/start.sh:ro
+"#;
+
+    const START: &str = "#!/bin/sh\nexec convex-local-backend --port 3210 --site-proxy-port 3211\n";
+
+    const ENV: &str = "CONVEX_CLOUD_ORIGIN=https://convex-api--chat--alice.coder.example.com
+CONVEX_SITE_ORIGIN=https://convex-site--chat--alice.coder.example.com
+CONVEX_SITE_URL==https://convex-api--chat--alice.coder.example.com
+JWT_ISSUER=https://convex-api--chat--alice.coder.example.com
+";
+
+    #[test]
+    fn site_roles_at_the_api_app_are_errors() {
+        assert_eq!(
+            check(
+                &RULE,
+                &[
+                    ("main.tf", TF),
+                    ("docker-compose.yml", COMPOSE),
+                    ("start.sh", START),
+                    (".env.convex.local", ENV),
+                ]
+            ),
+            vec![
+                ".env.convex.local:3:17: error: CONVEX_SITE_URL points at app convex-api, which reaches convex-backend's api port 3210 (--port); it must be the site origin (port 3211, --site-proxy-port)",
+                ".env.convex.local:4:12: error: JWT_ISSUER points at app convex-api, which reaches convex-backend's api port 3210 (--port); it must be the site origin (port 3211, --site-proxy-port)",
+            ]
+        );
+    }
+
+    #[test]
+    fn right_roles_unserved_apps_and_http_paths_pass() {
+        // The site app reaches 3212, where nothing listens: that is app-port-not-served's.
+        let env = "CONVEX_CLOUD_ORIGIN=https://convex-api--chat--alice.coder.example.com
+CONVEX_SITE_ORIGIN=https://convex-site--chat--alice.coder.example.com
+VITE_CONVEX_URL=http://localhost:3210
+";
+        let http_path = "CONVEX_SITE_ORIGIN=https://convex-api--chat--alice.coder.example.com/http\n\
+                         JWT_ISSUER=https://convex-api--chat--alice.coder.example.com/http\n";
+        for env in [env, http_path] {
+            assert_eq!(
+                check(
+                    &RULE,
+                    &[
+                        ("main.tf", TF),
+                        ("docker-compose.yml", COMPOSE),
+                        ("start.sh", START),
+                        (".env", env),
+                    ]
+                ),
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn localhost_urls_and_image_defaults_are_followed() {
+        let compose = "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3210:3210\", \"3211:3211\"]\n    environment:\n      CONVEX_CLOUD_ORIGIN: http://localhost:3211\n";
+        assert_eq!(
+            check(&RULE, &[("docker-compose.yml", compose)]),
+            vec!["docker-compose.yml:6:28: error: CONVEX_CLOUD_ORIGIN points at localhost:3211, which reaches backend's site port 3211 (default); it must be the api origin (port 3210, default)"]
+        );
+    }
+
+    /// Runs rules over files; returns the workspace and their findings.
+    fn run(
+        rules: &[&'static Rule],
+        files: &[(&str, &str)],
+    ) -> (Workspace, Vec<crate::diagnostic::Diagnostic>) {
+        let inputs = files
+            .iter()
+            .map(|(path, text)| crate::model::build::InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: crate::check::classify(std::path::Path::new(path), Some(text))
+                    .expect("a file portolan reads"),
+            })
+            .collect();
+        crate::check::check_files(inputs, rules, crate::knowledge::Knowledge::builtin().clone())
+    }
+
+    #[test]
+    fn the_help_names_the_app_meant_for_the_role() {
+        let (_, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", TF),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                (".env.convex.local", ENV),
+            ],
+        );
+        assert_eq!(
+            findings[1].help.as_deref(),
+            Some("app convex-site, which CONVEX_SITE_ORIGIN names, targets http://localhost:3212 where nothing listens: give it url = \"http://localhost:3211\" (convex-backend's site port) and point JWT_ISSUER at it")
+        );
+        assert!(findings[1].fix.is_none());
+    }
+
+    #[test]
+    fn the_fix_names_the_app_that_reaches_the_right_port() {
+        let tf = TF.replace("localhost:3212", "localhost:3211");
+        let env = "JWT_ISSUER=https://convex-api--chat--alice.coder.example.com\n";
+        let (ws, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                (".env", env),
+            ],
+        );
+        let [finding] = findings.as_slice() else {
+            panic!("{findings:?}")
+        };
+        let fix = finding.fix.as_ref().expect("a fix");
+        assert_eq!(fix.applicability, Applicability::Unsafe);
+        assert_eq!(ws.sources.slice(fix.edits[0].span), "convex-api");
+        assert_eq!(fix.edits[0].replacement, "convex-site");
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211")
+        );
+    }
+
+    /// The incident (tests/fixtures/convex-incident) through every origin and env-role rule,
+    /// then the same files fixed.
+    #[test]
+    fn the_incident_fixture_and_its_fix() {
+        let files = [
+            ("main.tf", include_str!("../../tests/fixtures/convex-incident/main.tf")),
+            (
+                "docker-compose.convex.yml",
+                include_str!("../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
+            ),
+            (
+                "start-convex-backend.sh",
+                include_str!("../../tests/fixtures/convex-incident/start-convex-backend.sh"),
+            ),
+            (".env", include_str!("../../tests/fixtures/convex-incident/.env")),
+            (
+                ".env.convex.local",
+                include_str!("../../tests/fixtures/convex-incident/.env.convex.local"),
+            ),
+            (".env.local", include_str!("../../tests/fixtures/convex-incident/.env.local")),
+        ];
+        let rules: Vec<&'static Rule> = [
+            "origin-unknown-app",
+            "origin-wrong-role",
+            "site-origin-equals-cloud-origin",
+            "self-fetched-origin-not-public",
+            "browser-var-localhost",
+            "env-value-drift",
+            "builtin-var-set",
+            "deployment-secret-in-file",
+            "public-admin-app",
+            "secret-literal",
+        ]
+        .iter()
+        .filter_map(|name| crate::rules::find(name))
+        .collect();
+        let lines = |files: &[(&str, &str)]| -> Vec<String> {
+            let (ws, findings) = run(&rules, files);
+            findings
+                .iter()
+                .filter(|d| d.rule.is_some())
+                .map(|d| {
+                    let (start, _) = ws.sources.resolve(d.primary.span);
+                    format!(
+                        "{}:{}:{}: {}",
+                        ws.sources.path(d.primary.span).display(),
+                        start.line,
+                        start.column,
+                        d.rule.unwrap_or_default()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            lines(&files),
+            vec![
+                ".env.convex.local:4:17: origin-wrong-role",
+                ".env.convex.local:5:12: origin-wrong-role",
+                ".env.convex.local:4:1: builtin-var-set",
+            ]
+        );
+
+        let main = files[0].1.replace("localhost:3212", "localhost:3211");
+        let compose = files[1].1.replace("      - \"3212:3212\" # HTTP actions\n", "");
+        let env: String = files[4]
+            .1
+            .lines()
+            .filter(|l| !l.starts_with("CONVEX_SITE_URL"))
+            .map(|l| format!("{}\n", l.replace("JWT_ISSUER=https://convex-api", "JWT_ISSUER=https://convex-site")))
+            .collect();
+        let fixed = [
+            ("main.tf", main.as_str()),
+            ("docker-compose.convex.yml", compose.as_str()),
+            files[2],
+            files[3],
+            (".env.convex.local", env.as_str()),
+            files[5],
+        ];
+        assert_eq!(lines(&fixed), Vec::<String>::new());
+    }
 }
