@@ -346,23 +346,18 @@ impl Workspace {
             return route;
         };
         route.local_port = Some(local);
-        let port = local.0;
-        route
-            .listeners
-            .extend(self.listeners_at(Place::Workspace, port));
-        for (service, published) in self.published_on(port) {
-            // A host-network service's listeners are already in the workspace.
-            if self
-                .services
-                .get(service)
-                .is_some_and(|s| s.network_mode_host)
-            {
-                continue;
+        for hop in self.behind_local_port(local.0).hops {
+            match hop {
+                chain::Hop::Published {
+                    service,
+                    port,
+                    listeners,
+                } => {
+                    route.published.push((service, port));
+                    route.listeners.extend(listeners);
+                }
+                chain::Hop::Process(listener) => route.listeners.push(listener),
             }
-            route.published.push((service, published));
-            route
-                .listeners
-                .extend(self.listeners_at(Place::Container(service), published.container));
         }
         route
     }
