@@ -45,16 +45,24 @@ resource "docker_container" "workspace" {
 };
 
 /// Resource types (or prefixes) that run a machine or container, and so could run an agent.
-const COMPUTE: [&str; 18] = [
+const COMPUTE: [&str; 26] = [
     "docker_container",
     "docker_service",
-    "kubernetes_",
+    "kubernetes_pod",
+    "kubernetes_deployment",
+    "kubernetes_stateful_set",
+    "kubernetes_daemon",
+    "kubernetes_job",
+    "kubernetes_cron_job",
     "aws_instance",
     "aws_launch_template",
     "aws_spot_instance_request",
     "aws_ecs_task_definition",
     "google_compute_instance",
-    "azurerm_",
+    "azurerm_linux_virtual_machine",
+    "azurerm_windows_virtual_machine",
+    "azurerm_virtual_machine",
+    "azurerm_container_group",
     "digitalocean_droplet",
     "hcloud_server",
     "linode_instance",
@@ -255,7 +263,7 @@ resource "kubernetes_pod" "main" {
 
     #[test]
     fn a_template_without_compute_is_a_warning() {
-        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n}\n";
+        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n}\nresource \"kubernetes_secret\" \"s\" {}\n";
         assert_eq!(
             check(&RULE, &[("main.tf", tf)]),
             vec!["main.tf:1:25: warning: nothing runs coder_agent.main.init_script and the template has no container or VM that could (is it incomplete?); as it stands, the workspace never connects"]
