@@ -1,7 +1,8 @@
 //! `duplicate-app-slug` (PT102): Two apps with the same slug in one template.
 
-use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::Workspace;
+use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::{App, AppOrigin, Workspace};
+use crate::parse::terraform::{Block, TerraformModule, Value};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -10,11 +11,228 @@ pub static RULE: Rule = Rule {
         code: "PT102",
         default_severity: Severity::Error,
         summary: "Two apps with the same slug in one template",
-        explanation: "UNWRITTEN",
+        explanation: r#"## What it does
+Finds two apps with the same slug: two `coder_app` resources, a `coder_app` and a Coder
+registry module that creates an app (code-server's default slug is `code-server`), or the same
+module used twice.
+
+## Why is this bad?
+An app's slug names it in its URL, so Coder requires slugs to be unique across the whole
+template, not only per agent: the workspace build fails. One resource with `count` or
+`for_each` is not reported (its instances repeat by design and usually take their slug from
+`each.key`). When both apps are created conditionally (`count = var.x ? 1 : 0`) they may never
+exist together, so that case is a warning.
+
+## Example
+```hcl
+module "code-server" {
+  source = "registry.coder.com/coder/code-server/coder"
+}
+module "code-server-docs" {
+  source = "registry.coder.com/coder/code-server/coder"
+  folder = "/home/coder/docs"
+}
+```
+Use instead:
+```hcl
+module "code-server-docs" {
+  source = "registry.coder.com/coder/code-server/coder"
+  folder = "/home/coder/docs"
+  slug   = "code-server-docs"
+}
+```"#,
     },
     check,
 };
 
-fn check(_workspace: &Workspace, _sink: &mut Sink) {
-    // UNWRITTEN
+/// When an app exists, judged from its `count` / `for_each`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// No `count`, `count = 1` (or more), or `count = data.coder_workspace.me.start_count`.
+    Always,
+    /// `count = 0`.
+    Never,
+    /// Any other `count` or a `for_each`: it may not exist.
+    Conditional,
+}
+
+fn check(workspace: &Workspace, sink: &mut Sink) {
+    let module = workspace.facts.terraform.as_ref();
+    let mut apps: Vec<(&App, Presence)> = workspace
+        .apps
+        .iter()
+        .filter(|app| app.declared_by != AppOrigin::Spec)
+        .map(|app| (app, module.map_or(Presence::Always, |m| presence(m, app))))
+        .filter(|(_, presence)| *presence != Presence::Never)
+        .collect();
+    apps.sort_by_key(|(app, _)| app.slug_span);
+    for (i, (app, presence)) in apps.iter().enumerate() {
+        let Some((first, first_presence)) = apps[..i]
+            .iter()
+            .find(|(other, _)| other.slug == app.slug && other.declared_by != app.declared_by)
+        else {
+            continue;
+        };
+        let both_sure = *presence == Presence::Always && *first_presence == Presence::Always;
+        let severity = if both_sure {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let mut message = format!(
+            "{} {} `{}`, already used by {}: Coder requires app slugs to be unique across the template",
+            declarer(app),
+            if default_slug(module, app) {
+                "creates an app with its default slug"
+            } else {
+                "has slug"
+            },
+            app.slug,
+            declarer(first)
+        );
+        if !both_sure {
+            message.push_str(" (unless their `count`/`for_each` never create both)");
+        }
+        let d = sink.report_as(severity, app.slug_span, message);
+        d.primary.message = "duplicate slug".to_owned();
+        d.related.push(Label::new(
+            first.slug_span,
+            format!("`{}` is first used here", first.slug),
+        ));
+        d.help = Some(match &app.declared_by {
+            AppOrigin::Module(_) => "give the module a different `slug` input".to_owned(),
+            _ => "give one of the apps a different slug".to_owned(),
+        });
+    }
+}
+
+/// `coder_app.NAME` or `module.NAME`.
+fn declarer(app: &App) -> String {
+    match &app.declared_by {
+        AppOrigin::Resource(name) => format!("coder_app.{name}"),
+        AppOrigin::Module(name) => format!("module.{name}"),
+        AppOrigin::Spec => format!("app `{}`", app.slug),
+    }
+}
+
+/// The block that declares an app.
+fn block_of<'a>(module: &'a TerraformModule, app: &App) -> Option<&'a Block> {
+    module.blocks().find(|b| b.span == app.span)
+}
+
+/// A registry module app whose slug is the module's default (no `slug` input).
+fn default_slug(module: Option<&TerraformModule>, app: &App) -> bool {
+    matches!(app.declared_by, AppOrigin::Module(_))
+        && module
+            .and_then(|m| block_of(m, app))
+            .is_some_and(|b| b.attribute("slug").is_none())
+}
+
+fn presence(module: &TerraformModule, app: &App) -> Presence {
+    block_of(module, app).map_or(Presence::Always, presence_of)
+}
+
+fn presence_of(block: &Block) -> Presence {
+    if block.attribute("for_each").is_some() {
+        return Presence::Conditional;
+    }
+    let Some(count) = block.value("count") else {
+        return Presence::Always;
+    };
+    match &count.value {
+        Value::Number(n) if *n < 1.0 => Presence::Never,
+        Value::Number(_) => Presence::Always,
+        Value::Reference(r)
+            if r.names.first().is_some_and(|n| n == "data")
+                && r.names.get(1).is_some_and(|n| n == "coder_workspace")
+                && r.names.last().is_some_and(|n| n == "start_count") =>
+        {
+            Presence::Always
+        }
+        _ => Presence::Conditional,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test::check;
+
+    #[test]
+    fn a_module_used_twice_with_its_default_slug() {
+        let tf = r#"data "coder_workspace" "me" {}
+
+module "code-server" {
+  count    = data.coder_workspace.me.start_count
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.main.id
+}
+
+module "code-server-docs" {
+  count    = data.coder_workspace.me.start_count
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.main.id
+  port     = 13340
+}
+"#;
+        assert_eq!(
+            check(&RULE, &[("main.tf", tf)]),
+            vec!["main.tf:9:9: error: module.code-server-docs creates an app with its default slug `code-server`, already used by module.code-server: Coder requires app slugs to be unique across the template"]
+        );
+    }
+
+    #[test]
+    fn two_resources_with_one_slug_across_agents() {
+        let tf = r#"resource "coder_app" "api" {
+  agent_id = coder_agent.main.id
+  slug     = "api"
+}
+resource "coder_app" "api-on-gpu" {
+  agent_id = coder_agent.gpu.id
+  slug     = "api"
+}
+resource "coder_app" "maybe" {
+  count    = var.enabled ? 1 : 0
+  agent_id = coder_agent.main.id
+  slug     = "api"
+}
+resource "coder_app" "never" {
+  count    = 0
+  agent_id = coder_agent.main.id
+  slug     = "api"
+}
+"#;
+        assert_eq!(
+            check(&RULE, &[("main.tf", tf)]),
+            vec![
+                "main.tf:7:14: error: coder_app.api-on-gpu has slug `api`, already used by coder_app.api: Coder requires app slugs to be unique across the template",
+                "main.tf:12:14: warning: coder_app.maybe has slug `api`, already used by coder_app.api: Coder requires app slugs to be unique across the template (unless their `count`/`for_each` never create both)",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_resource_that_repeats_and_distinct_slugs_are_fine() {
+        let tf = r#"resource "coder_app" "ports" {
+  count    = 2
+  agent_id = coder_agent.main.id
+  slug     = "port-${count.index}"
+}
+resource "coder_app" "web" {
+  for_each = toset(["a", "b"])
+  agent_id = coder_agent.main.id
+  slug     = "web"
+}
+module "code-server" {
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.main.id
+  slug     = "code"
+}
+resource "coder_app" "code-server" {
+  agent_id = coder_agent.main.id
+  slug     = "code-server"
+}
+"#;
+        assert_eq!(check(&RULE, &[("main.tf", tf)]), Vec::<String>::new());
+    }
 }

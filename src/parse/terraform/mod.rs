@@ -105,6 +105,29 @@ pub struct Heredoc {
     pub body: Spanned<String>,
 }
 
+impl Attribute {
+    /// Whether the attribute holds a value, as far as is known statically: `Some(false)` for
+    /// `null`, `None` for a bare reference or an expression that is not evaluated (either may
+    /// turn out null).
+    pub fn is_set(&self) -> Option<bool> {
+        match self.value.value {
+            Value::Null => Some(false),
+            Value::Reference(_) | Value::Unknown => None,
+            _ => Some(true),
+        }
+    }
+
+    /// The span of the text between the quotes when the value is written as a plain string
+    /// literal without escapes (`"Public"`): the bytes a fix may replace.
+    pub fn string_literal_span(&self) -> Option<Span> {
+        let Expression::String(text) = &self.expr else {
+            return None;
+        };
+        let span = self.value.span;
+        (span.range().len() == text.len() + 2).then(|| span.sub(1, 1 + text.len()))
+    }
+}
+
 impl Block {
     /// The first attribute with this name.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
@@ -554,6 +577,28 @@ mod tests {
         let url = after.value("url").unwrap();
         assert_eq!(url.value.as_str(), Some("http://localhost:3210"));
         assert_eq!(text(src, url.span), "\"http://localhost:${local.port}\"");
+    }
+
+    #[test]
+    fn attributes_know_whether_they_are_set_and_where_a_literal_is() {
+        let src = "locals {\n  a = \"Public\"\n  b = null\n  c = var.x\n  d = \"a\\\"b\"\n  e = \"${var.y}\"\n  f = false\n}\n";
+        let f = parse(FILE, src);
+        let locals = &f.blocks[0];
+        // name, is_set, literal text
+        let cases: &[(&str, Option<bool>, Option<&str>)] = &[
+            ("a", Some(true), Some("Public")),
+            ("b", Some(false), None),
+            ("c", None, None),
+            ("d", Some(true), None), // escapes: the value and the text differ
+            ("e", Some(true), None),
+            ("f", Some(true), None),
+        ];
+        for (name, set, literal) in cases {
+            let attr = locals.attribute(name).unwrap();
+            assert_eq!(attr.is_set(), *set, "{name}");
+            let got = attr.string_literal_span().map(|s| text(src, s));
+            assert_eq!(got, *literal, "{name}");
+        }
     }
 
     #[test]
