@@ -90,8 +90,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         }
         let token = token_refs.iter().find(|r| r.agent == name);
         let consequences = consequences(workspace, module, &agent);
-        let d = if let Some(token) = token {
-            let d = sink.report_as(
+        let mut d = if let Some(token) = token {
+            let mut d = sink.report_as(
                 Severity::Warning,
                 agent.name.span,
                 format!("nothing runs coder_agent.{name}.init_script; its token is used, so the agent may be started another way, but if not, {consequences}"),
@@ -106,7 +106,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 format!("nothing runs coder_agent.{name}.init_script and the template has no container or VM that could (is it incomplete?); as it stands, {consequences}"),
             )
         } else {
-            let d = sink.report(
+            let mut d = sink.report(
                 agent.name.span,
                 format!("coder_agent.{name} is never started: nothing runs coder_agent.{name}.init_script, so {consequences}"),
             );

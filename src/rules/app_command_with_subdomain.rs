@@ -52,7 +52,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         let name = &app.name.value;
-        let d = match subdomain.value.value.as_bool() {
+        let mut d = match subdomain.value.value.as_bool() {
             Some(true) => sink.report(
                 subdomain.span,
                 format!("coder_app.{name} runs a `command` and sets `subdomain = true`; the Coder provider rejects the pair"),

@@ -75,7 +75,7 @@ fn report(sink: &mut Sink, owner: &str, name: &str, limit: usize, attr: &Attribu
     } else {
         "bytes (UTF-8)"
     };
-    let d = sink.report(
+    let mut d = sink.report(
         attr.value.span,
         format!("the {name} of {owner} is {bytes} {unit} long; Coder allows at most {limit}"),
     );

@@ -50,7 +50,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         if url.is_set() != Some(true) || command.is_set() != Some(true) {
             continue;
         }
-        let d = sink.report(
+        let mut d = sink.report(
             command.span,
             format!(
                 "coder_app.{} sets both `url` and `command`; the Coder provider accepts only one of them",

@@ -90,7 +90,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             },
         };
         if [on_start, on_stop, cron].iter().all(|s| *s == Setting::Off) {
-            let d = sink.report(
+            let mut d = sink.report(
                 script.name.span,
                 format!("coder_script.{name} sets none of `run_on_start`, `run_on_stop` or `cron`, so it never runs; the Coder provider rejects it"),
             );
@@ -99,7 +99,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         }
         if let Some(blocks) = script.start_blocks_login {
             if flag(Some(blocks)) == Setting::On && on_start == Setting::Off {
-                let d = sink.report(
+                let mut d = sink.report(
                     blocks.span,
                     format!("coder_script.{name} sets `start_blocks_login = true` without `run_on_start = true`; the Coder provider rejects it"),
                 );
@@ -135,7 +135,7 @@ fn check_cron(sink: &mut Sink, script: &CoderScript<'_>) {
     };
     if first.starts_with('@') {
         if !DESCRIPTORS.contains(first) && *first != "@every" {
-            let d = sink.report(
+            let mut d = sink.report(
                 attr.value.span,
                 format!("coder_script.{name} has cron `{cron}`, an unknown descriptor; the Coder provider rejects it"),
             );
@@ -150,7 +150,7 @@ fn check_cron(sink: &mut Sink, script: &CoderScript<'_>) {
     match fields.len() {
         6 => {}
         5 => {
-            let d = sink.report_as(
+            let mut d = sink.report_as(
                 Severity::Warning,
                 attr.value.span,
                 format!(
@@ -173,7 +173,7 @@ fn check_cron(sink: &mut Sink, script: &CoderScript<'_>) {
             }
         }
         n => {
-            let d = sink.report(
+            let mut d = sink.report(
                 attr.value.span,
                 format!("coder_script.{name} has cron `{cron}` with {n} fields; Coder expects 6, seconds first (`second minute hour day month weekday`)"),
             );

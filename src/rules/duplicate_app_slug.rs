@@ -93,7 +93,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         if !both_sure {
             message.push_str(" (unless their `count`/`for_each` never create both)");
         }
-        let d = sink.report_as(severity, app.slug_span, message);
+        let mut d = sink.report_as(severity, app.slug_span, message);
         d.primary.message = "duplicate slug".to_owned();
         d.related.push(Label::new(
             first.slug_span,

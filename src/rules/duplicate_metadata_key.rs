@@ -52,7 +52,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             let Some((_, first)) = keys[..i].iter().find(|(other, _)| other == key) else {
                 continue;
             };
-            let d = sink.report(
+            let mut d = sink.report(
                 *span,
                 format!(
                     "coder_agent.{} has two metadata blocks with key `{key}`; the Coder provider requires each key once per agent",

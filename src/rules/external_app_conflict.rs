@@ -70,7 +70,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         }
         conflicts.sort_by_key(|(_, span)| *span);
         for (name, span) in conflicts {
-            let d = sink.report(
+            let mut d = sink.report(
                 span,
                 format!(
                     "coder_app.{} is external (a link opened on the user's machine) and also sets `{name}`, which the Coder provider rejects for external apps",

@@ -64,7 +64,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             if !shown {
                 continue;
             }
-            let d = sink.report(
+            let mut d = sink.report(
                 attr.span,
                 format!(
                     "coder_app.{} is hidden, so its `{name}` is never shown",

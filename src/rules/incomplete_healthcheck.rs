@@ -62,7 +62,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .map(|m| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(" and ");
-        let d = sink.report(
+        let mut d = sink.report(
             hc.block.kind.span,
             format!(
                 "the healthcheck of coder_app.{} has no {list}; the Coder provider requires url, interval and threshold",

@@ -57,7 +57,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         } else {
             "only letters, digits and single hyphens are allowed"
         };
-        let d = sink.report(
+        let mut d = sink.report(
             agent.name.span,
             format!("coder_agent name `{name}` is rejected by Coder when the template is pushed: {reason}"),
         );

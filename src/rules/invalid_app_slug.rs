@@ -65,7 +65,7 @@ fn report(sink: &mut Sink, owner: &str, attr: &Attribute) {
         return;
     }
     let suggestion = slugify(slug);
-    let d = sink.report(
+    let mut d = sink.report(
         attr.value.span,
         format!(
             "{owner} has slug `{slug}`, which Coder rejects: {}",

@@ -50,7 +50,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         };
         if !is_valid_env_name(name) {
-            let d = sink.report(
+            let mut d = sink.report(
                 attr.value.span,
                 format!(
                     "coder_env.{} sets `{name}`, which is not a valid environment variable name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); the Coder provider rejects it",
@@ -79,7 +79,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(same) = agent.env.iter().find(|e| e.name.value == name) else {
             continue;
         };
-        let d = sink.report_as(
+        let mut d = sink.report_as(
             Severity::Warning,
             attr.value.span,
             format!(

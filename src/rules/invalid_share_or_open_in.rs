@@ -87,7 +87,7 @@ fn report(sink: &mut Sink, owner: &str, name: &str, attr: &Attribute, valid: &[&
     if let Some(s) = suggestion {
         message.push_str(&format!("; did you mean `{s}`?"));
     }
-    let d = sink.report(attr.value.span, message);
+    let mut d = sink.report(attr.value.span, message);
     d.primary.message = format!("not a valid {name}");
     let Some(suggestion) = suggestion else {
         d.help = Some(format!("set {name} to one of {listed}"));

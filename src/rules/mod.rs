@@ -206,3 +206,36 @@ pub mod test {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod list_tests {
+    use super::RULES;
+
+    #[test]
+    fn every_rule_is_documented_and_uniquely_named() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.meta.name).collect();
+        let mut codes: Vec<&str> = RULES.iter().map(|r| r.meta.code).collect();
+        names.sort();
+        codes.sort();
+        names.dedup();
+        codes.dedup();
+        assert_eq!(names.len(), RULES.len(), "duplicate rule name");
+        assert_eq!(codes.len(), RULES.len(), "duplicate rule code");
+        for rule in RULES {
+            let m = &rule.meta;
+            assert!(
+                crate::spec::is_valid_slug(m.name),
+                "{} is not kebab-case",
+                m.name
+            );
+            assert!(m.code.starts_with("PT") && m.code.len() == 5, "{}", m.code);
+            for section in ["## What it does", "## Why is this bad?", "## Example"] {
+                assert!(
+                    m.explanation.contains(section),
+                    "{} lacks {section}",
+                    m.name
+                );
+            }
+        }
+    }
+}

@@ -105,7 +105,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             let what = format!(
                 "`{attribute}` of {resource_type}.{name} was removed in version 2 of the Coder provider"
             );
-            let d = match &pin {
+            let mut d = match &pin {
                 Pin::Missing => sink.report(
                     attr.name.span,
                     format!("{what}; nothing pins the provider below 2, so Terraform installs a newer one and rejects the template"),
