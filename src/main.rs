@@ -328,6 +328,7 @@ fn render_command(
             return FAILED;
         }
     };
+    report_rendered_findings(&loaded.spec, &files);
     let planned = match write::plan(&files, &out) {
         Ok(p) => p,
         Err(e) => {
@@ -456,6 +457,11 @@ fn check_command(
         match spec::load(spec_path, &text, &mut sources) {
             Ok(loaded) => {
                 ignore.extend(loaded.spec.ignore.iter().map(|r| r.value.clone()));
+                if let Some(extra) = loaded.spec.knowledge.clone() {
+                    let mut knowledge = options.knowledge.take().unwrap_or_default();
+                    knowledge.extend(extra);
+                    options.knowledge = Some(knowledge);
+                }
                 options.spec = Some(check::SpecInput {
                     dir: spec_path
                         .parent()
@@ -562,7 +568,7 @@ fn probe_command(args: ProbeArgs) -> u8 {
     let options = plan::PlanOptions {
         only: args.only.clone(),
     };
-    let knowledge = portolan::knowledge::Knowledge::builtin().clone();
+    let mut knowledge = portolan::knowledge::Knowledge::builtin().clone();
     let mut spec_defaults: (Option<String>, Option<String>) = (None, None);
     let mut sources = SourceMap::new();
     let loaded = match &args.spec {
@@ -576,6 +582,9 @@ fn probe_command(args: ProbeArgs) -> u8 {
             };
             match spec::load(path, &text, &mut sources) {
                 Ok(loaded) => {
+                    if let Some(extra) = loaded.spec.knowledge.clone() {
+                        knowledge.extend(extra);
+                    }
                     spec_defaults = (
                         loaded
                             .spec
@@ -703,4 +712,55 @@ fn probe_command(args: ProbeArgs) -> u8 {
     } else {
         FOUND
     }
+}
+
+/// Checks what was rendered, as `check` would, and prints what it finds: the spec is valid, but
+/// its ports may not be the ones its images or programs listen on.
+fn report_rendered_findings(spec: &spec::Spec, files: &[render::RenderedFile]) {
+    let inputs = files
+        .iter()
+        .filter_map(|f| {
+            let kind = check::classify(&f.path, Some(&f.contents))?;
+            Some(portolan::model::build::InputFile {
+                path: f.path.clone(),
+                text: f.contents.clone(),
+                kind,
+            })
+        })
+        .collect();
+    let mut knowledge = portolan::knowledge::Knowledge::builtin().clone();
+    if let Some(extra) = spec.knowledge.clone() {
+        knowledge.extend(extra);
+    }
+    let ignore: Vec<String> = spec.ignore.iter().map(|r| r.value.clone()).collect();
+    let rules: Vec<_> = rules::RULES
+        .iter()
+        .copied()
+        .filter(|r| {
+            !ignore
+                .iter()
+                .any(|i| i == r.meta.name || i.eq_ignore_ascii_case(r.meta.code))
+        })
+        .collect();
+    let (workspace, findings) = check::check_files(inputs, &rules, knowledge);
+    if findings.is_empty() {
+        return;
+    }
+    let metas = rules::metas();
+    let report = Report {
+        findings: &findings,
+        sources: &workspace.sources,
+        files_checked: workspace.sources.len(),
+        rules: &metas,
+    };
+    eprintln!(
+        "the rendered files have problems the spec cannot see; `portolan check` would report:"
+    );
+    let mut stderr = std::io::stderr().lock();
+    let _ = report::write(
+        Format::Human,
+        &report,
+        std::io::stderr().is_terminal(),
+        &mut stderr,
+    );
 }

@@ -248,3 +248,43 @@ fn templates_can_be_overridden_from_a_folder() {
     );
     assert!(files_below(empty.path()).is_empty());
 }
+
+/// A valid spec can still name ports its images do not listen on: render says so, from the same
+/// rules `check` runs, and the spec's own `knowledge` teaches it about images it does not know.
+#[test]
+fn render_reports_ports_the_images_do_not_listen_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name: x\nservices:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: { api: 3210, site: 3212 }\n  api:\n    image: example/my-api:1\n    ports: { http: 9000 }\napps:\n  convex-site: { target: backend.site, share: public }\n  api: { target: api.http }\nknowledge:\n  images:\n    example/my-api:\n      listeners:\n        - { name: http, default: 8080 }\n";
+    std::fs::write(dir.path().join("portolan.yaml"), spec).unwrap();
+    let out = portolan()
+        .current_dir(dir.path())
+        .arg("render")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.contains("backend publishes localhost:3212 to container port 3212, but it listens only on 3210 (default) and 3211 (default)"), "{err}");
+    assert!(err.contains("api publishes localhost:9000 to container port 9000, but it listens only on 8080 (default)"), "{err}");
+    // The same findings from check --spec.
+    let check = portolan()
+        .current_dir(dir.path())
+        .args(["check", ".", "--spec", "portolan.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| **r == "published-port-without-listener")
+            .count(),
+        2,
+        "{rules:?}"
+    );
+}

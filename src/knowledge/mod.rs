@@ -14,7 +14,7 @@ use serde::Deserialize;
 /// The embedded knowledge base, as text.
 pub const BUILTIN: &str = include_str!("knowledge.yaml");
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Knowledge {
     #[serde(default)]
@@ -42,14 +42,14 @@ pub struct Knowledge {
 }
 
 /// A program and the ports it listens on.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
     pub listeners: Vec<ListenerSpec>,
 }
 
 /// One port a program listens on, and how it is set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerSpec {
     pub name: String,
@@ -77,7 +77,7 @@ fn yes() -> bool {
 }
 
 /// A container image: a known program, or listeners of its own.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct Image {
 }
 
 /// What an env variable holds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvRole {
     #[serde(default)]
@@ -109,7 +109,7 @@ pub struct EnvRole {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnvKind {
     /// The public origin of a listener (through its Coder app).
@@ -125,7 +125,7 @@ pub enum EnvKind {
 }
 
 /// A Coder registry module's defaults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Module {
     pub port: u16,
@@ -141,7 +141,7 @@ pub struct Module {
 }
 
 /// A request a service in a role must answer, for `portolan probe`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     /// Short name for reports: `openid-configuration`.
@@ -159,7 +159,7 @@ pub struct RoleRequest {
 }
 
 /// What the answer to a [`RoleRequest`] must look like.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Expectation {
     /// Any HTTP status below 500.

@@ -42,6 +42,10 @@ pub struct Spec {
     /// Rules `portolan check` skips for the files rendered from this spec.
     #[serde(default)]
     pub ignore: Vec<Located<String>>,
+    /// Knowledge added to the built-in knowledge base for `check --spec` and `probe --spec`:
+    /// programs, images, env roles and modules, in the shape of `src/knowledge/knowledge.yaml`.
+    #[serde(default)]
+    pub knowledge: Option<crate::knowledge::Knowledge>,
 }
 
 /// Coder settings.
