@@ -14,7 +14,7 @@
 //! Peak memory is `VmHWM` from `/proc/self/status`, reset before each phase by writing `5` to
 //! `/proc/self/clear_refs` (when the kernel refuses, the figure is the peak so far).
 //! A plain binary (`harness = false`), no criterion: the dependency tree stays lean. Set
-//! `PORTOLAN_BENCH_QUICK=1` for fewer runs.
+//! `PORTOLAN_BENCH_QUICK=1` for fewer runs, `PORTOLAN_BENCH_ENV_MB=N` for another env file size.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,7 @@ use portolan::source::FileId;
 
 const FIXTURE: &str = "tests/fixtures/convex-incident";
 const FOLDERS: usize = 1_000;
+/// Size of the generated env file; `PORTOLAN_BENCH_ENV_MB` overrides it.
 const ENV_MEGABYTES: usize = 50;
 /// The ports of the incident fixture; each generated folder shifts them all by one offset.
 const PORTS: &[u16] = &[3210, 3211, 3212, 6791, 5173];
@@ -44,6 +45,10 @@ fn main() {
             full
         }
     };
+    let env_mb: usize = std::env::var("PORTOLAN_BENCH_ENV_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ENV_MEGABYTES);
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
     let mut table = Table::default();
 
@@ -111,14 +116,14 @@ fn main() {
     }
     drop(tree);
 
-    // 3. A 50 MB env file.
+    // 3. A large env file.
     let env_dir = tempfile::tempdir().expect("a temporary folder");
-    let text = large_env_file(ENV_MEGABYTES);
+    let text = large_env_file(env_mb);
     let env_path = env_dir.path().join(".env");
     std::fs::write(&env_path, &text).expect("write the env file");
     let _ = reset_peak_memory();
     let parse = time(runs(5), || dotenv::parse(FileId(0), &text));
-    table.row(&format!("{ENV_MEGABYTES} MB env file: parse"), &parse);
+    table.row(&format!("{env_mb} MB env file: parse"), &parse);
     let entries = dotenv::parse(FileId(0), &text).entries.len();
     let env_input = InputFile {
         path: PathBuf::from(".env"),
@@ -129,15 +134,12 @@ fn main() {
     let env_build = time(runs(3), || {
         build::build(vec![env_input.clone()], Knowledge::builtin().clone())
     });
-    table.row(
-        &format!("{ENV_MEGABYTES} MB env file: build model"),
-        &env_build,
-    );
+    table.row(&format!("{env_mb} MB env file: build model"), &env_build);
     drop(env_input);
     let env_root = env_dir.path().to_path_buf();
     let _ = reset_peak_memory();
     let env_check = time(runs(3), || check(&env_root));
-    table.row(&format!("{ENV_MEGABYTES} MB env file: check"), &env_check);
+    table.row(&format!("{env_mb} MB env file: check"), &env_check);
 
     table.print();
     println!();
