@@ -11,8 +11,9 @@
 //! 3. **50 MB env file**: `dotenv::parse` alone, the model built from it, and `check_paths` on
 //!    a folder holding it.
 //!
-//! Peak memory is `VmHWM` from `/proc/self/status`, reset before each phase by writing `5` to
-//! `/proc/self/clear_refs` (when the kernel refuses, the figure is the peak so far).
+//! Memory: `VmRSS` when a phase starts and `VmHWM` (peak) when it ends, from `/proc/self/status`;
+//! the peak is reset before each phase by writing `5` to `/proc/self/clear_refs` (when the kernel
+//! refuses, it is the peak so far). The `terraform` child process is not measured.
 //! A plain binary (`harness = false`), no criterion: the dependency tree stays lean. Set
 //! `PORTOLAN_BENCH_QUICK=1` for fewer runs, `PORTOLAN_BENCH_ENV_MB=N` for another env file size.
 
@@ -65,10 +66,10 @@ fn main() {
     println!();
 
     // 1. One workspace folder.
-    let _ = reset_peak_memory();
+    let before = start_phase();
     let one = time(runs(500), || check(&fixture));
     let files = check(&fixture).map(|r| r.files()).unwrap_or(0);
-    table.row(&format!("one folder ({files} files)"), &one);
+    table.row(&format!("one folder ({files} files)"), &one, memory(before));
     let breakdown = breakdown(&fixture, runs(500));
 
     // 2. A tree of 1,000 template folders.
@@ -77,7 +78,7 @@ fn main() {
     let written = write_tree(tree.path(), &fixture);
     let generated = started.elapsed();
     let root = tree.path().to_path_buf();
-    let _ = reset_peak_memory();
+    let before = start_phase();
     let check_once = || check(&root).expect("check the tree");
     let result = check_once();
     let (workspaces, findings) = (
@@ -105,14 +106,18 @@ fn main() {
             fmt_status = status.ok().and_then(|s| s.code());
         }
     }
-    let tree_peak = peak_memory();
-    table.row_with_peak(
+    let tree_memory = memory(before);
+    table.row(
         &format!("{FOLDERS} folders ({written} files)"),
         &ours,
-        tree_peak,
+        tree_memory,
     );
     if terraform.is_some() {
-        table.row_with_peak("terraform fmt -check -recursive", &theirs, None);
+        table.row(
+            "terraform fmt -check -recursive",
+            &theirs,
+            Memory::default(),
+        );
     }
     drop(tree);
 
@@ -121,25 +126,37 @@ fn main() {
     let text = large_env_file(env_mb);
     let env_path = env_dir.path().join(".env");
     std::fs::write(&env_path, &text).expect("write the env file");
-    let _ = reset_peak_memory();
+    let before = start_phase();
     let parse = time(runs(5), || dotenv::parse(FileId(0), &text));
-    table.row(&format!("{env_mb} MB env file: parse"), &parse);
+    table.row(
+        &format!("{env_mb} MB env file: parse"),
+        &parse,
+        memory(before),
+    );
     let entries = dotenv::parse(FileId(0), &text).entries.len();
     let env_input = InputFile {
         path: PathBuf::from(".env"),
         text: text.clone(),
         kind: FileKind::EnvFile,
     };
-    let _ = reset_peak_memory();
+    let before = start_phase();
     let env_build = time(runs(3), || {
         build::build(vec![env_input.clone()], Knowledge::builtin().clone())
     });
-    table.row(&format!("{env_mb} MB env file: build model"), &env_build);
+    table.row(
+        &format!("{env_mb} MB env file: build model"),
+        &env_build,
+        memory(before),
+    );
     drop(env_input);
     let env_root = env_dir.path().to_path_buf();
-    let _ = reset_peak_memory();
+    let before = start_phase();
     let env_check = time(runs(3), || check(&env_root));
-    table.row(&format!("{env_mb} MB env file: check"), &env_check);
+    table.row(
+        &format!("{env_mb} MB env file: check"),
+        &env_check,
+        memory(before),
+    );
 
     table.print();
     println!();
@@ -225,16 +242,37 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Resets the peak resident set size (`VmHWM`) of this process, where the kernel allows it.
-/// Returns whether it did.
+/// Resident memory of one phase, in KiB: before it started, and its peak.
+#[derive(Default, Clone, Copy)]
+struct Memory {
+    before: Option<u64>,
+    peak: Option<u64>,
+}
+
+/// Resets the peak resident set size (`VmHWM`) where the kernel allows it, and returns the
+/// resident size now (`VmRSS`). Freed heap is not always given back to the system, so a phase
+/// starts from what earlier phases left resident.
+fn start_phase() -> Option<u64> {
+    let _ = reset_peak_memory();
+    status_kib("VmRSS:")
+}
+
+fn memory(before: Option<u64>) -> Memory {
+    Memory {
+        before,
+        peak: status_kib("VmHWM:"),
+    }
+}
+
+/// Whether writing `5` to `/proc/self/clear_refs` reset the peak resident set size.
 fn reset_peak_memory() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-/// Peak resident set size since the last reset, in KiB.
-fn peak_memory() -> Option<u64> {
+/// A `KiB` field of `/proc/self/status`.
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -253,15 +291,14 @@ fn build_kind() -> &'static str {
 /// The result table: one row per phase.
 #[derive(Default)]
 struct Table {
-    rows: Vec<[String; 6]>,
+    rows: Vec<[String; 7]>,
 }
 
 impl Table {
-    fn row(&mut self, name: &str, runs: &[Duration]) {
-        self.row_with_peak(name, runs, peak_memory());
-    }
-
-    fn row_with_peak(&mut self, name: &str, runs: &[Duration], peak_kib: Option<u64>) {
+    fn row(&mut self, name: &str, runs: &[Duration], memory: Memory) {
+        let mib = |kib: Option<u64>| {
+            kib.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        };
         self.rows.push([
             name.to_owned(),
             runs.len().to_string(),
@@ -271,12 +308,21 @@ impl Table {
                 "{:.3} ms",
                 ms(sorted(runs).first().copied().unwrap_or_default())
             ),
-            peak_kib.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            mib(memory.before),
+            mib(memory.peak),
         ]);
     }
 
     fn print(&self) {
-        let head = ["phase", "runs", "median", "p95", "min", "peak RSS"];
+        let head = [
+            "phase",
+            "runs",
+            "median",
+            "p95",
+            "min",
+            "RSS before",
+            "peak RSS",
+        ];
         let width = |i: usize| {
             self.rows
                 .iter()
@@ -286,7 +332,7 @@ impl Table {
                 .unwrap_or(0)
         };
         let widths: Vec<usize> = (0..head.len()).map(width).collect();
-        let line = |cells: [&str; 6]| {
+        let line = |cells: [&str; 7]| {
             let mut out = format!("| {:<w$} |", cells[0], w = widths[0]);
             for (cell, w) in cells.iter().zip(&widths).skip(1) {
                 out.push_str(&format!(" {cell:>w$} |"));
@@ -297,7 +343,9 @@ impl Table {
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         println!("|-{}-|", rule.join("-|-"));
         for row in &self.rows {
-            line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
+            line([
+                &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &row[6],
+            ]);
         }
     }
 }
