@@ -6,6 +6,7 @@
 //! template folder form one more. With at most one template folder, the whole tree is one
 //! workspace (a template in `coder/` checks against `docker-compose.yml` at the root).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -317,19 +318,21 @@ fn is_yaml(path: &Path) -> bool {
 
 /// Splits files into workspaces (see the module docs).
 pub fn group_workspaces(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
-    let mut template_dirs: Vec<PathBuf> = files
-        .iter()
-        .filter(|f| f.kind == FileKind::Terraform)
-        .filter_map(|f| f.path.parent().map(Path::to_path_buf))
-        .collect();
-    template_dirs.sort();
-    template_dirs.dedup();
-    // Nested template folders belong to the outermost.
-    let roots: Vec<PathBuf> = template_dirs
-        .iter()
-        .filter(|d| !template_dirs.iter().any(|o| o != *d && d.starts_with(o)))
-        .cloned()
-        .collect();
+    // Looked up by ancestor, not compared pairwise: a tree of 1,000 templates stays linear.
+    let mut roots: Vec<PathBuf> = {
+        let template_dirs: HashSet<&Path> = files
+            .iter()
+            .filter(|f| f.kind == FileKind::Terraform)
+            .filter_map(|f| f.path.parent())
+            .collect();
+        // Nested template folders belong to the outermost.
+        template_dirs
+            .iter()
+            .filter(|d| !d.ancestors().skip(1).any(|a| template_dirs.contains(a)))
+            .map(|d| d.to_path_buf())
+            .collect()
+    };
+    roots.sort();
     if roots.len() <= 1 {
         return if files.is_empty() {
             Vec::new()
@@ -337,11 +340,17 @@ pub fn group_workspaces(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
             vec![files]
         };
     }
+    let root_index: HashMap<&Path, usize> = roots
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.as_path(), i))
+        .collect();
     let mut groups: Vec<Vec<InputFile>> = (0..=roots.len()).map(|_| Vec::new()).collect();
     for file in files {
-        let index = roots
-            .iter()
-            .position(|r| file.path.starts_with(r))
+        let index = file
+            .path
+            .ancestors()
+            .find_map(|a| root_index.get(a).copied())
             .unwrap_or(roots.len());
         groups[index].push(file);
     }
@@ -388,9 +397,21 @@ mod tests {
             f("a/.env", FileKind::EnvFile),
             f("b/main.tf", FileKind::Terraform),
             f("b/sub/x.sh", FileKind::Script),
+            f("b/sub/nested.tf", FileKind::Terraform),
+            f("bb/x.sh", FileKind::Script),
             f("shared.sh", FileKind::Script),
         ]);
-        let sizes: Vec<usize> = many.iter().map(Vec::len).collect();
-        assert_eq!(sizes, vec![2, 2, 1]);
+        let paths: Vec<Vec<&str>> = many
+            .iter()
+            .map(|g| g.iter().map(|f| f.path.to_str().unwrap_or("")).collect())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                vec!["a/main.tf", "a/.env"],
+                vec!["b/main.tf", "b/sub/x.sh", "b/sub/nested.tf"],
+                vec!["bb/x.sh", "shared.sh"],
+            ]
+        );
     }
 }

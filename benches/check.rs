@@ -1,0 +1,587 @@
+//! Benchmark of `portolan check` (issue 3, "A benchmark"). Run with `cargo bench --bench check`.
+//!
+//! Phases, one table row each (runs, median, p95, peak memory):
+//! 1. **one folder**: `check_paths` on `tests/fixtures/convex-incident/`, many times, and a
+//!    breakdown of where one check spends its time (walk and read, knowledge base, each parser,
+//!    model, rules, suppressions);
+//! 2. **1,000 folders**: a generated tree of template folders (copies of the incident fixture
+//!    with shifted ports and renamed slugs, so rules have work), `check_paths` on the whole tree
+//!    against `terraform fmt -check -recursive` on the same tree, interleaved so both see the
+//!    same machine load; the ratio is printed (skipped with a note when terraform is missing);
+//! 3. **50 MB env file**: `dotenv::parse` alone, the model built from it, and `check_paths` on
+//!    a folder holding it.
+//!
+//! Memory: `VmRSS` when a phase starts and `VmHWM` (peak) when it ends, from `/proc/self/status`;
+//! the peak is reset before each phase by writing `5` to `/proc/self/clear_refs` (when the kernel
+//! refuses, it is the peak so far). The `terraform` child process is not measured.
+//! A plain binary (`harness = false`), no criterion: the dependency tree stays lean. Set
+//! `PORTOLAN_BENCH_QUICK=1` for fewer runs, `PORTOLAN_BENCH_ENV_MB=N` for another env file size.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use portolan::check::{check_files, check_paths, classify, CheckOptions, CheckResult};
+use portolan::knowledge::Knowledge;
+use portolan::model::build::{self, InputFile};
+use portolan::model::FileKind;
+use portolan::parse::{compose, dotenv, script, terraform};
+use portolan::rules::{self, RULES};
+use portolan::source::FileId;
+
+const FIXTURE: &str = "tests/fixtures/convex-incident";
+const FOLDERS: usize = 1_000;
+/// Size of the generated env file; `PORTOLAN_BENCH_ENV_MB` overrides it.
+const ENV_MEGABYTES: usize = 50;
+/// The ports of the incident fixture; each generated folder shifts them all by one offset.
+const PORTS: &[u16] = &[3210, 3211, 3212, 6791, 5173];
+
+fn main() {
+    let quick = std::env::var_os("PORTOLAN_BENCH_QUICK").is_some();
+    let runs = |full: usize| {
+        if quick {
+            full.div_ceil(10).max(2)
+        } else {
+            full
+        }
+    };
+    let env_mb: usize = std::env::var("PORTOLAN_BENCH_ENV_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ENV_MEGABYTES);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let mut table = Table::default();
+
+    println!("portolan check benchmark ({} build)", build_kind());
+    println!("cores: {}", cores());
+    println!(
+        "peak RSS: {}",
+        if reset_peak_memory() {
+            "reset before each phase"
+        } else {
+            "cannot be reset here: each figure is the peak so far"
+        }
+    );
+    println!();
+
+    // 1. One workspace folder.
+    let before = start_phase();
+    let one = time(runs(500), || check(&fixture));
+    let files = check(&fixture).map(|r| r.files()).unwrap_or(0);
+    table.row(&format!("one folder ({files} files)"), &one, memory(before));
+    let breakdown = breakdown(&fixture, runs(500));
+
+    // 2. A tree of 1,000 template folders.
+    let tree = tempfile::tempdir().expect("a temporary folder");
+    let started = Instant::now();
+    let written = write_tree(tree.path(), &fixture);
+    let generated = started.elapsed();
+    let root = tree.path().to_path_buf();
+    let before = start_phase();
+    let check_once = || check(&root).expect("check the tree");
+    let result = check_once();
+    let (workspaces, findings) = (
+        result.workspaces.len(),
+        result
+            .workspaces
+            .iter()
+            .map(|(_, f)| f.len())
+            .sum::<usize>(),
+    );
+    drop(result);
+    let terraform = terraform_binary();
+    let (mut ours, mut theirs, mut fmt_status) = (Vec::new(), Vec::new(), None);
+    for _ in 0..runs(5) {
+        ours.push(timed(check_once));
+        if let Some(bin) = &terraform {
+            let started = Instant::now();
+            let status = Command::new(bin)
+                .args(["fmt", "-check", "-recursive"])
+                .current_dir(&root)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            theirs.push(started.elapsed());
+            fmt_status = status.ok().and_then(|s| s.code());
+        }
+    }
+    let tree_memory = memory(before);
+    table.row(
+        &format!("{FOLDERS} folders ({written} files)"),
+        &ours,
+        tree_memory,
+    );
+    if terraform.is_some() {
+        table.row(
+            "terraform fmt -check -recursive",
+            &theirs,
+            Memory::default(),
+        );
+    }
+    drop(tree);
+
+    // 3. A large env file.
+    let env_dir = tempfile::tempdir().expect("a temporary folder");
+    let text = large_env_file(env_mb);
+    let env_path = env_dir.path().join(".env");
+    std::fs::write(&env_path, &text).expect("write the env file");
+    let before = start_phase();
+    let parse = time(runs(5), || dotenv::parse(FileId(0), &text));
+    table.row(
+        &format!("{env_mb} MB env file: parse"),
+        &parse,
+        memory(before),
+    );
+    let entries = dotenv::parse(FileId(0), &text).entries.len();
+    let env_input = InputFile {
+        path: PathBuf::from(".env"),
+        text: text.clone(),
+        kind: FileKind::EnvFile,
+    };
+    let before = start_phase();
+    let env_build = time(runs(3), || {
+        build::build(vec![env_input.clone()], Knowledge::builtin().clone())
+    });
+    table.row(
+        &format!("{env_mb} MB env file: build model"),
+        &env_build,
+        memory(before),
+    );
+    drop(env_input);
+    let env_root = env_dir.path().to_path_buf();
+    let before = start_phase();
+    let env_check = time(runs(3), || check(&env_root));
+    table.row(
+        &format!("{env_mb} MB env file: check"),
+        &env_check,
+        memory(before),
+    );
+
+    table.print();
+    println!();
+    println!("Aims (issue 3):");
+    let one_ms = ms(median(&one));
+    println!(
+        "  one folder under 5 ms: median {one_ms:.3} ms, p95 {:.3} ms -> {}",
+        ms(p95(&one)),
+        if one_ms < 5.0 { "met" } else { "MISSED" }
+    );
+    if terraform.is_some() {
+        let ratio = ms(median(&ours)) / ms(median(&theirs));
+        println!(
+            "  {FOLDERS} folders faster than terraform fmt: portolan / terraform = {ratio:.2} \
+             (medians) -> {}",
+            if ratio < 1.0 { "met" } else { "MISSED" }
+        );
+        println!(
+            "    terraform fmt exit code {} (3 = some files not formatted; it still read all)",
+            fmt_status.map_or("?".to_owned(), |c| c.to_string())
+        );
+    } else {
+        println!("  {FOLDERS} folders vs terraform fmt: skipped, terraform is not on PATH");
+    }
+    println!(
+        "  tree: {workspaces} workspaces, {findings} findings, {:.3} ms per folder; generated in \
+         {:.0} ms",
+        ms(median(&ours)) / FOLDERS as f64,
+        ms(generated)
+    );
+    println!(
+        "  env file: {:.1} MB, {entries} entries, parse {:.0} MB/s",
+        text.len() as f64 / 1e6,
+        text.len() as f64 / 1e6 / median(&parse).as_secs_f64()
+    );
+    println!();
+    breakdown.print();
+}
+
+/// `portolan check DIR` with default options, paths relative to `DIR`.
+fn check(dir: &Path) -> Result<CheckResult, String> {
+    check_paths(&[dir.to_path_buf()], dir, &CheckOptions::default())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing and memory
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `f` a few times to warm caches, then `runs` times, and returns each run's duration.
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Vec<Duration> {
+    for _ in 0..(runs / 10).clamp(1, 20) {
+        black_box(f());
+    }
+    (0..runs).map(|_| timed(&mut f)).collect()
+}
+
+fn timed<T>(mut f: impl FnMut() -> T) -> Duration {
+    let started = Instant::now();
+    black_box(f());
+    started.elapsed()
+}
+
+fn sorted(runs: &[Duration]) -> Vec<Duration> {
+    let mut sorted = runs.to_vec();
+    sorted.sort();
+    sorted
+}
+
+fn median(runs: &[Duration]) -> Duration {
+    sorted(runs)
+        .get(runs.len() / 2)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The 95th percentile (nearest rank).
+fn p95(runs: &[Duration]) -> Duration {
+    let rank = (runs.len() * 95).div_ceil(100).max(1);
+    sorted(runs).get(rank - 1).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Resident memory of one phase, in KiB: before it started, and its peak.
+#[derive(Default, Clone, Copy)]
+struct Memory {
+    before: Option<u64>,
+    peak: Option<u64>,
+}
+
+/// Resets the peak resident set size (`VmHWM`) where the kernel allows it, and returns the
+/// resident size now (`VmRSS`). Freed heap is not always given back to the system, so a phase
+/// starts from what earlier phases left resident.
+fn start_phase() -> Option<u64> {
+    let _ = reset_peak_memory();
+    status_kib("VmRSS:")
+}
+
+fn memory(before: Option<u64>) -> Memory {
+    Memory {
+        before,
+        peak: status_kib("VmHWM:"),
+    }
+}
+
+/// Whether writing `5` to `/proc/self/clear_refs` reset the peak resident set size.
+fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// A `KiB` field of `/proc/self/status`.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+/// The result table: one row per phase.
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 7]>,
+}
+
+impl Table {
+    fn row(&mut self, name: &str, runs: &[Duration], memory: Memory) {
+        let mib = |kib: Option<u64>| {
+            kib.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        };
+        self.rows.push([
+            name.to_owned(),
+            runs.len().to_string(),
+            format!("{:.3} ms", ms(median(runs))),
+            format!("{:.3} ms", ms(p95(runs))),
+            format!(
+                "{:.3} ms",
+                ms(sorted(runs).first().copied().unwrap_or_default())
+            ),
+            mib(memory.before),
+            mib(memory.peak),
+        ]);
+    }
+
+    fn print(&self) {
+        let head = [
+            "phase",
+            "runs",
+            "median",
+            "p95",
+            "min",
+            "RSS before",
+            "peak RSS",
+        ];
+        let width = |i: usize| {
+            self.rows
+                .iter()
+                .map(|r| r[i].len())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..head.len()).map(width).collect();
+        let line = |cells: [&str; 7]| {
+            let mut out = format!("| {:<w$} |", cells[0], w = widths[0]);
+            for (cell, w) in cells.iter().zip(&widths).skip(1) {
+                out.push_str(&format!(" {cell:>w$} |"));
+            }
+            println!("{out}");
+        };
+        line(head);
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        println!("|-{}-|", rule.join("-|-"));
+        for row in &self.rows {
+            line([
+                &row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &row[6],
+            ]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where one check spends its time
+// ---------------------------------------------------------------------------------------------
+
+/// Median time of each step of one check of the fixture folder.
+struct Breakdown {
+    steps: Vec<(String, Duration)>,
+    rules: Vec<(&'static str, Duration)>,
+}
+
+impl Breakdown {
+    fn print(&self) {
+        println!("Where one check of the fixture folder goes (medians):");
+        for (step, d) in &self.steps {
+            println!("  {step:<44} {:>9.3} ms", ms(*d));
+        }
+        let total: Duration = self.rules.iter().map(|(_, d)| *d).sum();
+        println!(
+            "  {:<44} {:>9.3} ms; slowest:",
+            format!("each of the {} rules alone, summed", self.rules.len()),
+            ms(total)
+        );
+        for (name, d) in self.rules.iter().take(5) {
+            println!("    {name:<42} {:>9.3} ms", ms(*d));
+        }
+    }
+}
+
+fn breakdown(fixture: &Path, runs: usize) -> Breakdown {
+    let inputs = read_folder(fixture);
+    let knowledge = Knowledge::builtin();
+    let text_of = |kind: FileKind| -> Vec<&str> {
+        inputs
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.text.as_str())
+            .collect()
+    };
+    let (tf, yml, env, sh) = (
+        text_of(FileKind::Terraform),
+        text_of(FileKind::Compose),
+        text_of(FileKind::EnvFile),
+        text_of(FileKind::Script),
+    );
+    let mut steps = Vec::new();
+    let mut step = |name: &str, d: Vec<Duration>| steps.push((name.to_owned(), median(&d)));
+
+    step(
+        "check_paths (walk, read, build, rules)",
+        time(runs, || check(fixture)),
+    );
+    step(
+        "check_files (build, rules, suppressions)",
+        time(runs, || {
+            check_files(inputs.clone(), RULES, knowledge.clone())
+        }),
+    );
+    step(
+        "  clone the knowledge base",
+        time(runs, || knowledge.clone()),
+    );
+    step(
+        "  build the model (parse every file)",
+        time(runs, || build::build(inputs.clone(), knowledge.clone())),
+    );
+    step(
+        "    terraform: parse + evaluate .tf",
+        time(runs, || {
+            let files = tf.iter().map(|t| terraform::parse(FileId(0), t)).collect();
+            terraform::TerraformModule::new(files)
+        }),
+    );
+    step(
+        "    compose: parse",
+        time(runs, || {
+            yml.iter()
+                .map(|t| compose::parse(FileId(0), t, &|_| None))
+                .collect::<Vec<_>>()
+        }),
+    );
+    step(
+        "    env files: parse",
+        time(runs, || {
+            env.iter()
+                .map(|t| dotenv::parse(FileId(0), t))
+                .collect::<Vec<_>>()
+        }),
+    );
+    step(
+        "    scripts: parse (.sh files only)",
+        time(runs, || {
+            sh.iter()
+                .map(|t| script::parse_script(t, FileId(0), 0))
+                .collect::<Vec<_>>()
+        }),
+    );
+    let workspace = build::build(inputs.clone(), knowledge.clone());
+    step(
+        "  run every rule",
+        time(runs, || rules::run(&workspace, RULES)),
+    );
+    let findings = rules::run(&workspace, RULES);
+    step(
+        "  apply suppressions",
+        time(runs, || {
+            portolan::suppress::apply(findings.clone(), &workspace.sources)
+        }),
+    );
+    let mut by_rule: Vec<(&'static str, Duration)> = RULES
+        .iter()
+        .map(|rule| {
+            let one = [*rule];
+            (
+                rule.meta.name,
+                median(&time(runs, || rules::run(&workspace, &one))),
+            )
+        })
+        .collect();
+    by_rule.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+    Breakdown {
+        steps,
+        rules: by_rule,
+    }
+}
+
+/// The fixture's files as `check` reads them.
+fn read_folder(dir: &Path) -> Vec<InputFile> {
+    let mut files: Vec<InputFile> = std::fs::read_dir(dir)
+        .expect("the fixture folder")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let text = std::fs::read_to_string(&path).ok()?;
+            let kind = classify(&path, Some(&text))?;
+            let name = PathBuf::from(path.file_name()?);
+            Some(InputFile {
+                path: name,
+                text,
+                kind,
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated inputs
+// ---------------------------------------------------------------------------------------------
+
+/// Writes `FOLDERS` copies of the fixture under `root`, each in its own folder with its ports
+/// shifted by a multiple of 10 and its workspace name changed; every fourth has the incident's
+/// port fixed, every fifth a renamed site slug. Returns how many files were written.
+fn write_tree(root: &Path, fixture: &Path) -> usize {
+    let files = read_folder(fixture);
+    let mut written = 0;
+    for i in 0..FOLDERS {
+        let dir = root
+            .join(format!("team-{:02}", i % 20))
+            .join(format!("tpl-{i:04}"));
+        std::fs::create_dir_all(&dir).expect("create a template folder");
+        let offset = 10 * (i % 500) as u16;
+        for file in &files {
+            let mut text =
+                shift_ports(&file.text, offset).replace("convex-ai-chat", &format!("chat-{i}"));
+            if file.kind == FileKind::Terraform && i % 4 == 0 {
+                let (wrong, right) = (3212 + offset, 3211 + offset);
+                text = text.replace(&format!("localhost:{wrong}"), &format!("localhost:{right}"));
+            }
+            if file.kind == FileKind::Terraform && i % 5 == 0 {
+                text = text.replace("\"convex-site\"", &format!("\"site-{i}\""));
+            }
+            std::fs::write(dir.join(&file.path), text).expect("write a template file");
+            written += 1;
+        }
+    }
+    written
+}
+
+/// Replaces every number in `text` that is one of [`PORTS`] with that port plus `offset`.
+fn shift_ports(text: &str, offset: u16) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        match digits.parse::<u16>() {
+            Ok(p) if PORTS.contains(&p) => out.push_str(&(p + offset).to_string()),
+            _ => out.push_str(digits),
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+/// An env file of about `megabytes` MB with every shape of line `dotenv` reads.
+fn large_env_file(megabytes: usize) -> String {
+    let mut text = String::with_capacity(megabytes * 1_000_000 + 256);
+    let mut i = 0usize;
+    while text.len() < megabytes * 1_000_000 {
+        let line = match i % 8 {
+            0 => "# a comment about the next lines\n".to_owned(),
+            1 => format!("export SERVICE_{i}_PORT={}\n", 1024 + i % 60000),
+            2 => format!(
+                "SERVICE_{i}_URL=\"http://localhost:{}/path\"\n",
+                1024 + i % 60000
+            ),
+            3 => format!("SERVICE_{i}_ORIGIN==https://app-{i}--ws--owner.coder.example.com\r\n"),
+            4 => format!("SERVICE_{i}_NAME='single quoted ${{NOT_EXPANDED}}'\n"),
+            5 => format!("SERVICE_{i}_MULTI=\"first line\nsecond line\"\n"),
+            6 => format!(
+                "SERVICE_{i}_REF=${{SERVICE_{}_PORT:-3000}} # comment\n",
+                i - 5
+            ),
+            _ => "DUPLICATED=again\n".to_owned(),
+        };
+        text.push_str(&line);
+        i += 1;
+    }
+    text
+}
+
+fn terraform_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/local/bin")])
+        .map(|dir| dir.join("terraform"))
+        .find(|p| p.is_file())
+}
