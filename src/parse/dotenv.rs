@@ -43,11 +43,13 @@ impl EnvFile {
 
     /// The entry whose lines hold `span` (a problem's span, say).
     pub fn entry_at(&self, span: Span) -> Option<&EnvEntry> {
-        self.entries.iter().find(|e| {
-            e.line_span.file == span.file
-                && e.line_span.start <= span.start
-                && span.start <= e.line_span.end
-        })
+        // Entries are in file order and do not overlap: binary search, not a scan per problem.
+        let after = self
+            .entries
+            .partition_point(|e| e.line_span.start <= span.start);
+        self.entries[..after]
+            .last()
+            .filter(|e| e.line_span.file == span.file && span.start <= e.line_span.end)
     }
 
     /// Every key and its value; later entries override earlier ones.

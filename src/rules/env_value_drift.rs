@@ -46,17 +46,15 @@ Write the value once and reference it, or make the copies equal.
 const MODES: &[&str] = &["production", "development", "test", "staging", "prod", "dev"];
 
 fn check(ws: &Workspace, sink: &mut Sink) {
-    let mut names: Vec<&str> = Vec::new();
+    // Grouped in one pass, in first-seen order: a scan of `ws.env` per name is quadratic.
+    let mut by_name: indexmap::IndexMap<&str, Vec<&EnvVar>> = indexmap::IndexMap::new();
     for var in &ws.env {
-        if !names.contains(&var.name.as_str()) {
-            names.push(&var.name);
-        }
+        by_name.entry(var.name.as_str()).or_default().push(var);
     }
-    for name in names {
-        let values: Vec<(&EnvVar, String)> = ws
-            .env
-            .iter()
-            .filter(|v| v.name == name && compared(ws, v))
+    for (name, vars) in by_name {
+        let values: Vec<(&EnvVar, String)> = vars
+            .into_iter()
+            .filter(|v| compared(ws, v))
             .filter_map(|v| static_value(v).map(|value| (v, value)))
             .collect();
         if !should_agree(ws, name, &values) {
