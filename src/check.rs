@@ -76,9 +76,17 @@ pub struct SpecInput {
 pub struct ExpectedFile {
     /// Relative to the checked root, like every path in a workspace.
     pub path: PathBuf,
-    pub contents: String,
-    /// Written only with `render --full`: compared only when present.
-    pub optional: bool,
+    /// What render writes (its own path is relative to the spec's folder).
+    pub file: crate::render::RenderedFile,
+}
+
+impl ExpectedFile {
+    /// Whether the file on disk (`None`: missing) is drift. `main.tf` is written only with
+    /// `render --full`, so it is compared only when present.
+    pub fn drifted(&self, on_disk: Option<&str>) -> bool {
+        let full_only = self.file.path == Path::new(crate::render::context::MAIN_TF);
+        !(on_disk.is_none() && full_only) && self.file.drifted(on_disk)
+    }
 }
 
 /// The outcome of `check`: every workspace's findings, on one source map per workspace.
@@ -293,9 +301,8 @@ fn expected_files(
     let expected = rendered
         .into_iter()
         .map(|file| ExpectedFile {
-            optional: file.path == Path::new(crate::render::context::MAIN_TF),
             path: build::normalize(&dir.join(&file.path)),
-            contents: file.contents,
+            file,
         })
         .collect();
     let spec_path = build::normalize(&dir.join(&spec.spec_file));

@@ -340,7 +340,7 @@ fn render_command(
         let mut drift = false;
         let mut stdout = std::io::stdout().lock();
         for p in &planned {
-            if p.change != Change::Unchanged {
+            if p.file.drifted(p.current.as_deref()) {
                 drift = true;
                 let _ = write!(
                     stdout,

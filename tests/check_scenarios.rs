@@ -150,3 +150,30 @@ fn a_port_changed_by_hand_in_one_rendered_file_is_found() {
         lines(&result)
     );
 }
+
+#[test]
+fn env_files_are_drift_only_when_edited_by_hand() {
+    let out = common::render_example("convex-selfhosted", &[]);
+    std::fs::copy(
+        common::root().join("examples/convex-selfhosted/portolan.yaml"),
+        out.path().join("portolan.yaml"),
+    )
+    .unwrap();
+    // Missing (gitignored, written at workspace start): not drift.
+    std::fs::remove_file(out.path().join(".env.local")).unwrap();
+    assert_eq!(
+        lines(&check_dir(out.path(), &spec_options(out.path()))),
+        Vec::<String>::new()
+    );
+    // Edited by hand: drift.
+    let env = out.path().join(".env.convex.local");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, text.replace("3210", "3212")).unwrap();
+    let found = lines(&check_dir(out.path(), &spec_options(out.path())));
+    assert!(
+        found
+            .iter()
+            .any(|l| l.starts_with(".env.convex.local:") && l.contains("[rendered-file-drift]")),
+        "{found:#?}"
+    );
+}

@@ -42,7 +42,13 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
     let compose = out.path().join("docker-compose.yml");
     let text = std::fs::read_to_string(&compose).unwrap();
     std::fs::write(&compose, text.replace("\"3211:3211\"", "\"3212:3212\"")).unwrap();
+    std::fs::remove_file(out.path().join("start-workspace.sh")).unwrap();
+    // Env files are written at workspace start: a missing one is not drift (they are
+    // gitignored), but one edited by hand is.
     std::fs::remove_file(out.path().join(".env.local")).unwrap();
+    let convex_env = out.path().join(".env.convex.local");
+    let env_text = std::fs::read_to_string(&convex_env).unwrap();
+    std::fs::write(&convex_env, env_text.replace("3210", "3212")).unwrap();
 
     let result = render(&convex_spec(), out.path(), &["--check"]);
     assert_eq!(result.status.code(), Some(1));
@@ -55,9 +61,15 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
         diff.contains("-      - \"3212:3212\"\n+      - \"3211:3211\""),
         "{diff}"
     );
-    assert!(diff.contains("--- /dev/null\n+++ b/.env.local"), "{diff}");
+    assert!(
+        diff.contains("--- /dev/null\n+++ b/start-workspace.sh"),
+        "{diff}"
+    );
+    assert!(diff.contains("+++ b/.env.convex.local"), "{diff}");
+    assert!(!diff.contains("+++ b/.env.local\n"), "{diff}");
     // --check wrote nothing.
     assert!(!out.path().join(".env.local").exists());
+    assert!(!out.path().join("start-workspace.sh").exists());
     assert!(std::fs::read_to_string(&compose)
         .unwrap()
         .contains("3212:3212"));

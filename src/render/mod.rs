@@ -51,6 +51,22 @@ pub struct RenderedFile {
     pub contents: String,
     /// Unix permission bits.
     pub mode: u32,
+    /// Rewritten by the start script at workspace start (the env files): missing, or as the
+    /// script wrote it, is not drift.
+    pub runtime: bool,
+}
+
+impl RenderedFile {
+    /// Whether the file on disk (`None`: missing) counts as drift from this rendering.
+    pub fn drifted(&self, on_disk: Option<&str>) -> bool {
+        match on_disk {
+            None => !self.runtime,
+            Some(text) if text == self.contents => false,
+            Some(text) => {
+                !(self.runtime && header::ownership(text) == header::Ownership::Untouched)
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -118,24 +134,40 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
         Ok(text)
     };
     let mut files = Vec::new();
-    let mut push = |path: &str, body: String, mode: u32| {
+    let mut push = |path: &str, body: String, mode: u32, runtime: bool| {
         files.push(RenderedFile {
             path: PathBuf::from(path),
             contents: header::stamp(&body, &stamp),
             mode,
+            runtime,
         })
     };
-    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644);
+    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, false);
     if options.full {
-        push(MAIN_TF, run("main.tf.j2", None)?, 0o644);
+        push(MAIN_TF, run("main.tf.j2", None)?, 0o644, false);
     }
     if !context.compose_services.is_empty() {
-        push(COMPOSE_FILE, run("docker-compose.yml.j2", None)?, 0o644);
+        push(
+            COMPOSE_FILE,
+            run("docker-compose.yml.j2", None)?,
+            0o644,
+            false,
+        );
     }
-    push(START_SCRIPT, run("start-workspace.sh.j2", None)?, 0o755);
+    push(
+        START_SCRIPT,
+        run("start-workspace.sh.j2", None)?,
+        0o755,
+        false,
+    );
     for env_file in &context.env_files {
         let extra = minijinja::context! { env_file => minijinja::Value::from_serialize(env_file) };
-        push(&env_file.path, run("env-file.j2", Some(extra))?, 0o600);
+        push(
+            &env_file.path,
+            run("env-file.j2", Some(extra))?,
+            0o600,
+            true,
+        );
     }
     Ok(files)
 }

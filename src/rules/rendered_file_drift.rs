@@ -13,7 +13,8 @@ pub static RULE: Rule = Rule {
         summary: "A file portolan renders from the spec is missing or differs",
         explanation: "## What it does
 With `portolan check --spec portolan.yaml`, renders the spec in memory and compares every file
-it would write with the file on disk.
+it would write with the file on disk. Env files are rewritten by the start script at workspace
+start: one that is missing, or as the script wrote it, is not drift; one edited by hand is.
 
 ## Why is this bad?
 The files were rendered consistent with each other. A file edited by hand, or a spec changed
@@ -38,23 +39,24 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         .find(|(_, k)| *k == FileKind::Spec)
         .map(|(id, _)| *id);
     for expected in &workspace.expected {
-        let Some(id) = workspace.sources.find(&expected.path) else {
-            if !expected.optional {
-                if let Some(spec) = spec_file {
-                    sink.report(
-                        Span::new(spec, 0, 0),
-                        format!("{} is missing: the spec renders it", expected.path.display()),
-                    )
-                    .with_help("run `portolan render` and commit the result");
-                }
+        let on_disk = workspace
+            .sources
+            .find(&expected.path)
+            .map(|id| (id, workspace.sources.get(id).text.as_str()));
+        if !expected.drifted(on_disk.map(|(_, text)| text)) {
+            continue;
+        }
+        let Some((id, actual)) = on_disk else {
+            if let Some(spec) = spec_file {
+                sink.report(
+                    Span::new(spec, 0, 0),
+                    format!("{} is missing: the spec renders it", expected.path.display()),
+                )
+                .with_help("run `portolan render` and commit the result");
             }
             continue;
         };
-        let actual = &workspace.sources.get(id).text;
-        if *actual == expected.contents {
-            continue;
-        }
-        let (line, offset, want) = first_difference(actual, &expected.contents);
+        let (line, offset, want) = first_difference(actual, &expected.file.contents);
         let line_end = actual[offset..].find('\n').map_or(actual.len(), |i| offset + i);
         let finding = sink
             .report(
