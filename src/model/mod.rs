@@ -264,6 +264,26 @@ impl Workspace {
         self.apps.iter().find(|a| a.slug == slug)
     }
 
+    /// Every env-file problem of one kind, with the entry it sits on (problems that sit on no
+    /// entry are left out): the loop every env-syntax rule starts with.
+    pub fn env_problems(
+        &self,
+        kind: impl Fn(&crate::parse::dotenv::EnvProblemKind) -> bool,
+    ) -> Vec<(
+        crate::parse::dotenv::EnvProblem,
+        crate::parse::dotenv::EnvEntry,
+    )> {
+        let mut out = Vec::new();
+        for text in self.env_texts() {
+            for problem in text.env.problems.iter().filter(|p| kind(&p.kind)) {
+                if let Some(entry) = text.env.entry_at(problem.span) {
+                    out.push((problem.clone(), entry.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// Every env file, then every env-file body a script writes (`cat > .env <<EOF`, `echo
     /// K=v >> app.env`; targets named like env files only). In script bodies a problem whose
     /// text holds a shell expansion (`$X`, `$(cmd)`, a backquote) is dropped: what the script

@@ -35,33 +35,25 @@ CONVEX_SITE_URL=https://convex-site--dev--alice.coder.example.com
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for text in workspace.env_texts() {
-        for problem in &text.env.problems {
-            if problem.kind != EnvProblemKind::DoubleEquals {
-                continue;
-            }
-            let Some(entry) = text.env.entry_at(problem.span) else {
-                continue;
-            };
-            let key = &entry.key;
-            let value = &entry.value;
-            let message = if shows_value(value) {
-                format!("`{key}=={rest}` sets {key} to `{value}`, with a leading `=`", rest = value.get(1..).unwrap_or(""))
-            } else {
-                format!("`{key}==...` sets {key} to a value that starts with `=`")
-            };
-            let mut d = sink.report(problem.span, message);
-            d.primary.message = "one `=` too many".to_owned();
-            d.help = Some(format!("write `{key}=` with a single `=`"));
-            d.fix = Some(Fix {
-                title: "Remove the extra `=`".to_owned(),
-                applicability: Applicability::Safe,
-                edits: vec![Edit {
-                    span: problem.span.sub(1, 2),
-                    replacement: String::new(),
-                }],
-            });
-        }
+    for (problem, entry) in workspace.env_problems(|k| *k == EnvProblemKind::DoubleEquals) {
+        let key = &entry.key;
+        let value = &entry.value;
+        let message = if shows_value(value) {
+            format!("`{key}=={rest}` sets {key} to `{value}`, with a leading `=`", rest = value.get(1..).unwrap_or(""))
+        } else {
+            format!("`{key}==...` sets {key} to a value that starts with `=`")
+        };
+        let mut d = sink.report(problem.span, message);
+        d.primary.message = "one `=` too many".to_owned();
+        d.help = Some(format!("write `{key}=` with a single `=`"));
+        d.fix = Some(Fix {
+            title: "Remove the extra `=`".to_owned(),
+            applicability: Applicability::Safe,
+            edits: vec![Edit {
+                span: problem.span.sub(1, 2),
+                replacement: String::new(),
+            }],
+        });
     }
 }
 

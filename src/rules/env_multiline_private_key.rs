@@ -41,42 +41,34 @@ and pass its path.
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for text in workspace.env_texts() {
-        for problem in &text.env.problems {
-            if problem.kind != EnvProblemKind::MultilinePrivateKey {
-                continue;
-            }
-            let Some(entry) = text.env.entry_at(problem.span) else {
-                continue;
-            };
-            let key = &entry.key;
-            let mut d = if entry.quote == Quote::None {
-                sink.report(
-                    problem.span,
-                    format!(
-                        "{key} holds a PEM private key without quotes: readers take only `{}` as its value and fail on the lines after it",
-                        first_line(&entry.value)
-                    ),
-                )
-            } else {
-                sink.report_as(
-                    Severity::Warning,
-                    problem.span,
-                    format!(
-                        "{key} holds a PEM private key: `docker run --env-file` reads only its first line, and bash keeps `\\n` escapes as they are"
-                    ),
-                )
-            };
-            d.primary.message = "a private key".to_owned();
-            let role = workspace.knowledge.env_role(key);
-            d.help = Some(match role.filter(|r| r.kind == EnvKind::DeploymentSecret) {
-                Some(r) => format!(
-                    "{key} is a deployment variable: {}",
-                    r.note.as_deref().unwrap_or("set it in the deployment, not in a file")
+    for (problem, entry) in workspace.env_problems(|k| *k == EnvProblemKind::MultilinePrivateKey) {
+        let key = &entry.key;
+        let mut d = if entry.quote == Quote::None {
+            sink.report(
+                problem.span,
+                format!(
+                    "{key} holds a PEM private key without quotes: readers take only `{}` as its value and fail on the lines after it",
+                    first_line(&entry.value)
                 ),
-                None => "mount the key as a file and pass its path, or set it where the program reads it".to_owned(),
-            });
-        }
+            )
+        } else {
+            sink.report_as(
+                Severity::Warning,
+                problem.span,
+                format!(
+                    "{key} holds a PEM private key: `docker run --env-file` reads only its first line, and bash keeps `\\n` escapes as they are"
+                ),
+            )
+        };
+        d.primary.message = "a private key".to_owned();
+        let role = workspace.knowledge.env_role(key);
+        d.help = Some(match role.filter(|r| r.kind == EnvKind::DeploymentSecret) {
+            Some(r) => format!(
+                "{key} is a deployment variable: {}",
+                r.note.as_deref().unwrap_or("set it in the deployment, not in a file")
+            ),
+            None => "mount the key as a file and pass its path, or set it where the program reads it".to_owned(),
+        });
     }
 }
 

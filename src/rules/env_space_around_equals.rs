@@ -34,51 +34,43 @@ PORT=3000
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for text in workspace.env_texts() {
-        for problem in &text.env.problems {
-            if problem.kind != EnvProblemKind::SpaceAroundEquals {
-                continue;
-            }
-            let Some(entry) = text.env.entry_at(problem.span) else {
-                continue;
-            };
-            // The span holds the blanks and the `=`: find the `=` to delete around it.
-            let written = workspace.sources.slice(problem.span);
-            let Some(eq) = written.find('=') else {
-                continue;
-            };
-            let key = &entry.key;
-            let message = if eq > 0 {
-                format!(
-                    "blank before the `=` of {key}: compose ignores it, but bash runs `{key}` as a command and never sets {key}"
-                )
-            } else {
-                format!(
-                    "blank after `{key}=`: compose ignores it, but bash sets {key} to an empty value and runs the value as a command"
-                )
-            };
-            let mut edits = Vec::new();
-            if eq > 0 {
-                edits.push(Edit {
-                    span: problem.span.sub(0, eq),
-                    replacement: String::new(),
-                });
-            }
-            if written.len() > eq + 1 {
-                edits.push(Edit {
-                    span: problem.span.sub(eq + 1, written.len()),
-                    replacement: String::new(),
-                });
-            }
-            let mut d = sink.report(problem.span, message);
-            d.primary.message = "remove these blanks".to_owned();
-            d.help = Some(format!("write `{key}=value` with nothing around the `=`"));
-            d.fix = Some(Fix {
-                title: "Remove the blanks around `=`".to_owned(),
-                applicability: Applicability::Safe,
-                edits,
+    for (problem, entry) in workspace.env_problems(|k| *k == EnvProblemKind::SpaceAroundEquals) {
+        // The span holds the blanks and the `=`: find the `=` to delete around it.
+        let written = workspace.sources.slice(problem.span);
+        let Some(eq) = written.find('=') else {
+            continue;
+        };
+        let key = &entry.key;
+        let message = if eq > 0 {
+            format!(
+                "blank before the `=` of {key}: compose ignores it, but bash runs `{key}` as a command and never sets {key}"
+            )
+        } else {
+            format!(
+                "blank after `{key}=`: compose ignores it, but bash sets {key} to an empty value and runs the value as a command"
+            )
+        };
+        let mut edits = Vec::new();
+        if eq > 0 {
+            edits.push(Edit {
+                span: problem.span.sub(0, eq),
+                replacement: String::new(),
             });
         }
+        if written.len() > eq + 1 {
+            edits.push(Edit {
+                span: problem.span.sub(eq + 1, written.len()),
+                replacement: String::new(),
+            });
+        }
+        let mut d = sink.report(problem.span, message);
+        d.primary.message = "remove these blanks".to_owned();
+        d.help = Some(format!("write `{key}=value` with nothing around the `=`"));
+        d.fix = Some(Fix {
+            title: "Remove the blanks around `=`".to_owned(),
+            applicability: Applicability::Safe,
+            edits,
+        });
     }
 }
 

@@ -39,52 +39,44 @@ PORT=3000
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for text in workspace.env_texts() {
-        for problem in &text.env.problems {
-            if problem.kind != EnvProblemKind::UnquotedSpaceOrHash {
-                continue;
-            }
-            let Some(entry) = text.env.entry_at(problem.span) else {
-                continue;
-            };
-            let key = &entry.key;
-            let written = workspace.sources.slice(problem.span);
-            // A comment starts at a `#` that begins the value or follows a blank.
-            let comment = written.char_indices().find_map(|(i, c)| {
-                let after_blank = written[..i].ends_with([' ', '\t']);
-                (c == '#' && (i == 0 || after_blank)).then_some(i)
+    for (problem, entry) in workspace.env_problems(|k| *k == EnvProblemKind::UnquotedSpaceOrHash) {
+        let key = &entry.key;
+        let written = workspace.sources.slice(problem.span);
+        // A comment starts at a `#` that begins the value or follows a blank.
+        let comment = written.char_indices().find_map(|(i, c)| {
+            let after_blank = written[..i].ends_with([' ', '\t']);
+            (c == '#' && (i == 0 || after_blank)).then_some(i)
+        });
+        let value = written[..comment.unwrap_or(written.len())].trim_end_matches([' ', '\t']);
+        let mut d;
+        if value.contains([' ', '\t']) {
+            d = sink.report(
+                problem.span,
+                format!(
+                    "the value of {key} holds a blank but is not quoted: compose reads all of it, but bash sets {key} to the text before the blank and runs the rest as a command"
+                ),
+            );
+            let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+            d.fix = Some(Fix {
+                title: "Put the value in double quotes".to_owned(),
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit {
+                    span: problem.span.sub(0, value.len()),
+                    replacement: quoted,
+                }],
             });
-            let value = written[..comment.unwrap_or(written.len())].trim_end_matches([' ', '\t']);
-            let mut d;
-            if value.contains([' ', '\t']) {
-                d = sink.report(
-                    problem.span,
-                    format!(
-                        "the value of {key} holds a blank but is not quoted: compose reads all of it, but bash sets {key} to the text before the blank and runs the rest as a command"
-                    ),
-                );
-                let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
-                d.fix = Some(Fix {
-                    title: "Put the value in double quotes".to_owned(),
-                    applicability: Applicability::Unsafe,
-                    edits: vec![Edit {
-                        span: problem.span.sub(0, value.len()),
-                        replacement: quoted,
-                    }],
-                });
-                d.help = Some(format!("quote the value: {key}=\"...\""));
-            } else if let Some(at) = comment {
-                d = sink.report(
-                    problem.span,
-                    format!(
-                        "the ` #` after {key}= starts a comment for compose and bash, but `docker run --env-file` reads it as part of the value"
-                    ),
-                );
-                d.fix = move_comment_above(workspace, entry.line_span, problem.span, at);
-                d.help = Some("put the comment on its own line".to_owned());
-            } else {
-                continue;
-            }
+            d.help = Some(format!("quote the value: {key}=\"...\""));
+        } else if let Some(at) = comment {
+            d = sink.report(
+                problem.span,
+                format!(
+                    "the ` #` after {key}= starts a comment for compose and bash, but `docker run --env-file` reads it as part of the value"
+                ),
+            );
+            d.fix = move_comment_above(workspace, entry.line_span, problem.span, at);
+            d.help = Some("put the comment on its own line".to_owned());
+        } else {
+            continue;
         }
     }
 }

@@ -36,39 +36,31 @@ SITE_URL="https://app--dev--alice.coder.example.com"
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for text in workspace.env_texts() {
-        for problem in &text.env.problems {
-            if problem.kind != EnvProblemKind::UnterminatedQuote {
-                continue;
-            }
-            let Some(entry) = text.env.entry_at(problem.span) else {
-                continue;
-            };
-            let written = workspace.sources.slice(problem.span);
-            let Some(quote) = written.chars().next() else {
-                continue;
-            };
-            let key = &entry.key;
-            let mut d = sink.report(
-                problem.span,
-                format!(
-                    "the {quote} that opens the value of {key} is never closed: compose refuses the file (unterminated quoted value) and bash cannot source it"
-                ),
-            );
-            d.primary.message = format!("no closing {quote}");
-            d.help = Some(format!("end the value with {quote}"));
-            // Closing at the end of the line is likely right, unless a comment ends the line.
-            if !written.contains(" #") && !written.contains("\t#") {
-                let end = Span::new(problem.span.file, problem.span.end as usize, problem.span.end as usize);
-                d.fix = Some(Fix {
-                    title: "Close the quote at the end of the line".to_owned(),
-                    applicability: Applicability::Unsafe,
-                    edits: vec![Edit {
-                        span: end,
-                        replacement: quote.to_string(),
-                    }],
-                });
-            }
+    for (problem, entry) in workspace.env_problems(|k| *k == EnvProblemKind::UnterminatedQuote) {
+        let written = workspace.sources.slice(problem.span);
+        let Some(quote) = written.chars().next() else {
+            continue;
+        };
+        let key = &entry.key;
+        let mut d = sink.report(
+            problem.span,
+            format!(
+                "the {quote} that opens the value of {key} is never closed: compose refuses the file (unterminated quoted value) and bash cannot source it"
+            ),
+        );
+        d.primary.message = format!("no closing {quote}");
+        d.help = Some(format!("end the value with {quote}"));
+        // Closing at the end of the line is likely right, unless a comment ends the line.
+        if !written.contains(" #") && !written.contains("\t#") {
+            let end = Span::new(problem.span.file, problem.span.end as usize, problem.span.end as usize);
+            d.fix = Some(Fix {
+                title: "Close the quote at the end of the line".to_owned(),
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit {
+                    span: end,
+                    replacement: quote.to_string(),
+                }],
+            });
         }
     }
 }
