@@ -367,6 +367,7 @@ fn read_compose(ws: &mut Workspace) {
                     &CommandLine {
                         words,
                         env: env.clone(),
+                        prefix: Vec::new(),
                     },
                     place,
                 );
@@ -549,17 +550,22 @@ fn read_scripts(ws: &mut Workspace) {
                     span: w.span,
                 });
             }
-            let env = command
+            let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
                 .map(|a| (a.name.clone(), evaluate(&a.value, &vars), a.value.span))
-                .chain(
-                    vars.iter()
-                        .map(|(k, v)| (k.clone(), Some(v.clone()), command.span)),
-                )
                 .collect();
-            let (found, known_program) =
-                listen::listeners_of_command(&ws.knowledge, &CommandLine { words, env }, place);
+            // The script's variables, then the command's own prefix (the last one wins).
+            let env = vars
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone()), command.span))
+                .chain(prefix.iter().cloned())
+                .collect();
+            let (found, known_program) = listen::listeners_of_command(
+                &ws.knowledge,
+                &CommandLine { words, env, prefix },
+                place,
+            );
             // A known program in a script a container runs: its listeners are known.
             if let (true, Place::Container(index)) = (known_program, place) {
                 if let Some(service) = ws.services.get_mut(index) {

@@ -32,6 +32,9 @@ impl Arg {
 pub struct CommandLine {
     pub words: Vec<Arg>,
     pub env: Vec<(String, Option<String>, Span)>,
+    /// Assignments written before the command itself (`PORT=3000 npm run dev`): for a program
+    /// portolan does not know, `PORT` there still names the port it listens on.
+    pub prefix: Vec<(String, Option<String>, Span)>,
 }
 
 const WRAPPERS: &[&str] = &[
@@ -205,8 +208,32 @@ pub fn listeners_of_command(
         health: None,
         http: true,
     };
+    let port_from_prefix = command
+        .prefix
+        .iter()
+        .rev()
+        .find(|(name, _, _)| name == "PORT")
+        .and_then(|(_, value, span)| Some((value.as_deref().and_then(port_of)?, *span)));
     if flag_value(args, "--port").is_none() {
-        return (Vec::new(), false);
+        let Some((port, span)) = port_from_prefix else {
+            return (Vec::new(), false);
+        };
+        let label = match args.first().and_then(|a| a.text.as_deref()) {
+            Some(sub) if !sub.starts_with('-') => format!("{name} {sub}"),
+            _ => name,
+        };
+        let listener = Listener {
+            port,
+            place,
+            program: label,
+            name: "http".to_owned(),
+            role: None,
+            source: ListenerSource::Env("PORT".to_owned()),
+            span,
+            health: None,
+            http: true,
+        };
+        return (vec![listener], false);
     }
     let label = match args.first().and_then(|a| a.text.as_deref()) {
         Some(sub) if !sub.starts_with('-') => format!("{name} {sub}"),
@@ -248,6 +275,7 @@ mod tests {
         let command = CommandLine {
             words: words(text),
             env: vec![("PORT".into(), Some("4000".into()), Span::default())],
+            prefix: Vec::new(),
         };
         listeners_of_command(kb, &command, Place::Workspace)
             .0
@@ -291,6 +319,21 @@ mod tests {
             vec![(5174, "pnpm dev".into(), "http".into())]
         );
         assert!(ports("echo --portable").is_empty());
+        // PORT written before an unknown program names its port; a PORT from elsewhere does not.
+        let kb = Knowledge::builtin();
+        let prefixed = CommandLine {
+            words: words("npm run dev"),
+            env: vec![("PORT".into(), Some("4000".into()), Span::default())],
+            prefix: vec![("PORT".into(), Some("3000".into()), Span::default())],
+        };
+        let found = listeners_of_command(kb, &prefixed, Place::Workspace).0;
+        assert_eq!(
+            found
+                .iter()
+                .map(|l| (l.port, l.program.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(3000, "npm run")]
+        );
         assert!(ports("mkdir -p /tmp/x").is_empty());
     }
 
