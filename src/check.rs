@@ -167,7 +167,7 @@ pub fn select_rules(options: &CheckOptions) -> Result<Vec<&'static Rule>, String
 pub fn check_files(
     files: Vec<InputFile>,
     rules_to_run: &[&'static Rule],
-    knowledge: Knowledge,
+    knowledge: impl Into<std::sync::Arc<Knowledge>>,
 ) -> (Workspace, Vec<Diagnostic>) {
     finish(build::build(files, knowledge), rules_to_run, &[])
 }
@@ -198,6 +198,8 @@ pub fn check_paths(
     if let Some(extra) = &options.knowledge {
         knowledge.extend(extra.clone());
     }
+    // One knowledge base shared by every workspace of the run.
+    let knowledge = std::sync::Arc::new(knowledge);
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
     for path in paths {

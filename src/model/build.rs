@@ -59,9 +59,9 @@ pub struct ParsedFiles {
 }
 
 /// Reads every file and builds the model.
-pub fn build(files: Vec<InputFile>, knowledge: Knowledge) -> Workspace {
+pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledge>>) -> Workspace {
     let mut ws = Workspace {
-        knowledge,
+        knowledge: knowledge.into(),
         ..Workspace::default()
     };
     for file in files {

@@ -225,7 +225,7 @@ pub struct Workspace {
     /// Files that could not be parsed, and other problems found while reading.
     pub parse_errors: Vec<Diagnostic>,
     pub facts: build::ParsedFiles,
-    pub knowledge: Knowledge,
+    pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::check::ExpectedFile>,
 }
