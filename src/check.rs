@@ -200,6 +200,7 @@ pub fn check_paths(
     }
     // One knowledge base shared by every workspace of the run.
     let knowledge = std::sync::Arc::new(knowledge);
+    let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
     for path in paths {
@@ -223,7 +224,7 @@ pub fn check_paths(
                 continue;
             }
             let file = entry.path();
-            let display = file.strip_prefix(root).unwrap_or(file).to_path_buf();
+            let display = display_path(file, &root_abs);
             if classify(file, None).is_none() && !is_yaml(file) {
                 continue;
             }
@@ -317,6 +318,16 @@ fn expected_files(
         });
     }
     Ok(expected)
+}
+
+/// A file's path as reports show it: relative to `root` when it is below it, else as given
+/// (without `./`).
+fn display_path(file: &Path, root: &Path) -> PathBuf {
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    match absolute.strip_prefix(root) {
+        Ok(relative) => build::normalize(relative),
+        Err(_) => build::normalize(file),
+    }
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -481,10 +481,13 @@ fn check_command(
         }
     }
     options.ignore = ignore;
-    let root = std::env::current_dir().unwrap_or_default();
-    let root = match paths.as_slice() {
-        [one] if one.is_dir() => one.clone(),
-        _ => root,
+    // Paths are relative to the folder given (DESIGN.md), except for the formats GitHub reads:
+    // code scanning and annotations need paths from the repository root, where CI runs.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = match (format, paths.as_slice()) {
+        (Format::Sarif | Format::Github, _) => cwd,
+        (_, [one]) if one.is_dir() => one.clone(),
+        _ => cwd,
     };
     let result = match check::check_paths(&paths, &root, &options) {
         Ok(result) => result,

@@ -207,3 +207,42 @@ fn rules_lists_and_explains() {
     assert!(text.starts_with("# app-port-not-served (PT201)"), "{text}");
     assert!(text.contains("## Why is this bad?"));
 }
+
+#[test]
+fn github_and_sarif_paths_start_at_the_working_directory() {
+    let fixtures = root().join("tests/fixtures");
+    let run = |format: &str| {
+        portolan()
+            .current_dir(&fixtures)
+            .args(["check", "convex-incident", "--format", format])
+            .output()
+            .unwrap()
+    };
+    let github = stdout(&run("github"));
+    assert!(
+        github.contains("::error file=convex-incident/main.tf,line=46,col=15,"),
+        "{github}"
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(&run("sarif").stdout).unwrap();
+    let uris: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        uris.iter().all(|u| u.starts_with("convex-incident/")),
+        "{uris:?}"
+    );
+    // JSON and human stay relative to the folder checked.
+    let json: serde_json::Value = serde_json::from_slice(&run("json").stdout).unwrap();
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["location"]["path"] == "main.tf"));
+}
