@@ -270,13 +270,62 @@ pub fn check_paths(
         None => Vec::new(),
     };
     found.sort_by(|a, b| a.path.cmp(&b.path));
-    for group in group_workspaces(found) {
-        let workspace = build::build(group, knowledge.clone());
-        result
-            .workspaces
-            .push(finish(workspace, &rules_to_run, &expected));
-    }
+    let groups = group_workspaces(found);
+    result.workspaces = check_groups(groups, &knowledge, &rules_to_run, &expected);
     Ok(result)
+}
+
+/// Checks independent workspaces on every core, keeping their order.
+fn check_groups(
+    groups: Vec<Vec<InputFile>>,
+    knowledge: &std::sync::Arc<Knowledge>,
+    rules_to_run: &[&'static Rule],
+    expected: &[ExpectedFile],
+) -> Vec<(Workspace, Vec<Diagnostic>)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(groups.len());
+    if workers <= 1 {
+        return groups
+            .into_iter()
+            .map(|group| {
+                finish(
+                    build::build(group, knowledge.clone()),
+                    rules_to_run,
+                    expected,
+                )
+            })
+            .collect();
+    }
+    let mut queues: Vec<Vec<(usize, Vec<InputFile>)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (index, group) in groups.into_iter().enumerate() {
+        queues[index % workers].push((index, group));
+    }
+    let mut done: Vec<(usize, (Workspace, Vec<Diagnostic>))> = std::thread::scope(|scope| {
+        let handles: Vec<_> = queues
+            .into_iter()
+            .map(|queue| {
+                scope.spawn(move || {
+                    queue
+                        .into_iter()
+                        .map(|(index, group)| {
+                            let workspace = build::build(group, knowledge.clone());
+                            (index, finish(workspace, rules_to_run, expected))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, checked)| checked).collect()
 }
 
 /// The files the spec renders, as paths relative to `root`; adds the spec itself to `found` so
