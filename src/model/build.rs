@@ -212,15 +212,24 @@ fn read_terraform(ws: &mut Workspace) {
         });
     }
 
+    // An env assignment written in Terraform: the value as far as it is known.
+    let tf_env = |name: &str, name_span: Span, value: &terraform::Spanned<Value>, scope| {
+        let text = value_text(&value.value);
+        env_var(
+            name,
+            name_span,
+            text.clone(),
+            text.unwrap_or_default(),
+            value.span,
+            scope,
+        )
+    };
     for agent in module.agents() {
         for var in &agent.env {
-            let text = value_text(&var.value.value);
-            ws.env.push(env_var(
+            ws.env.push(tf_env(
                 &var.name.value,
                 var.name.span,
-                text.clone(),
-                text.unwrap_or_default(),
-                var.value.span,
+                &var.value,
                 EnvScope::AgentEnv,
             ));
         }
@@ -232,25 +241,19 @@ fn read_terraform(ws: &mut Workspace) {
         let Some(name_text) = name.value.value.as_str() else {
             continue;
         };
-        let text = value_text(&value.value.value);
-        ws.env.push(env_var(
+        ws.env.push(tf_env(
             name_text,
             name.value.span,
-            text.clone(),
-            text.unwrap_or_default(),
-            value.value.span,
+            &value.value,
             EnvScope::CoderEnv,
         ));
     }
     for container in module.containers() {
         for var in &container.env {
-            let text = value_text(&var.value.value);
-            ws.env.push(env_var(
+            ws.env.push(tf_env(
                 &var.name.value,
                 var.name.span,
-                text.clone(),
-                text.unwrap_or_default(),
-                var.value.span,
+                &var.value,
                 EnvScope::Container,
             ));
         }

@@ -126,25 +126,8 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Who may open an app through Coder's proxy (`coder_app.share`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Share {
-    #[default]
-    Owner,
-    Authenticated,
-    Public,
-}
-
-impl Share {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Share::Owner => "owner",
-            Share::Authenticated => "authenticated",
-            Share::Public => "public",
-        }
-    }
-}
+/// Who may open an app through Coder's proxy (`coder_app.share`): the spec's type.
+pub use crate::spec::Share;
 
 /// One port chain: public origin → coder_app → localhost:H → container port → listener.
 #[derive(Debug, Clone, Default)]

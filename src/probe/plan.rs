@@ -153,11 +153,7 @@ pub fn plan_from_spec(
                 .as_ref()
                 .filter(|_| app.subdomain)
                 .map(|p| subdomain_origin(p, slug, agent.as_deref())),
-            share: match app.share.value {
-                spec::Share::Owner => Share::Owner,
-                spec::Share::Authenticated => Share::Authenticated,
-                spec::Share::Public => Share::Public,
-            },
+            share: app.share.value,
             role_probes: role_probes(knowledge, known.and_then(|l| l.role.as_deref())),
             source: Some(slug.span(file)),
         });
