@@ -93,39 +93,7 @@ enum Command {
         knowledge: Option<PathBuf>,
     },
     /// Walk every port chain of a running workspace and say which link is broken.
-    Probe {
-        /// Folder with the workspace's files (ignored with --spec).
-        #[arg(default_value = ".")]
-        path: PathBuf,
-        /// Build the chains from a portolan.yaml instead of the files.
-        #[arg(long, value_name = "FILE")]
-        spec: Option<PathBuf>,
-        /// Workspace name (default: CODER_WORKSPACE_NAME).
-        #[arg(long)]
-        workspace: Option<String>,
-        /// Workspace owner (default: CODER_WORKSPACE_OWNER_NAME).
-        #[arg(long)]
-        owner: Option<String>,
-        /// Wildcard app domain (default: PORTOLAN_WILDCARD_DOMAIN, or the spec's).
-        #[arg(long, value_name = "DOMAIN")]
-        wildcard_domain: Option<String>,
-        /// Coder session token for apps that are not public (default: CODER_SESSION_TOKEN); sent only over
-        /// https to hosts under the wildcard domain or the access URL.
-        #[arg(long)]
-        token: Option<String>,
-        /// Probe only these apps or env variables (repeatable, or comma-separated).
-        #[arg(long, value_delimiter = ',', value_name = "APP")]
-        only: Vec<String>,
-        /// Seconds each probe may take.
-        #[arg(long, default_value_t = 5)]
-        timeout: u64,
-        /// Seconds the whole run may take.
-        #[arg(long, default_value_t = 30)]
-        deadline: u64,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ProbeFormat::Human)]
-        format: ProbeFormat,
-    },
+    Probe(ProbeArgs),
     /// List the rules, or explain one.
     Rules {
         /// A rule name or code.
@@ -212,29 +180,7 @@ fn main() -> ExitCode {
             knowledge,
         ),
         Command::Rules { rule } => rules_command(rule.as_deref()),
-        Command::Probe {
-            path,
-            spec,
-            workspace,
-            owner,
-            wildcard_domain,
-            token,
-            only,
-            timeout,
-            deadline,
-            format,
-        } => probe_command(ProbeArgs {
-            path,
-            spec,
-            workspace,
-            owner,
-            wildcard_domain,
-            token,
-            only,
-            timeout,
-            deadline,
-            format,
-        }),
+        Command::Probe(args) => probe_command(args),
         Command::Schema => {
             let schema = spec::json_schema();
             println!(
@@ -553,16 +499,38 @@ fn rules_command(rule: Option<&str>) -> u8 {
     }
 }
 
+#[derive(clap::Args)]
 struct ProbeArgs {
+    /// Folder with the workspace's files (ignored with --spec).
+    #[arg(default_value = ".")]
     path: PathBuf,
+    /// Build the chains from a portolan.yaml instead of the files.
+    #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    /// Workspace name (default: CODER_WORKSPACE_NAME).
+    #[arg(long)]
     workspace: Option<String>,
+    /// Workspace owner (default: CODER_WORKSPACE_OWNER_NAME).
+    #[arg(long)]
     owner: Option<String>,
+    /// Wildcard app domain (default: PORTOLAN_WILDCARD_DOMAIN, or the spec's).
+    #[arg(long, value_name = "DOMAIN")]
     wildcard_domain: Option<String>,
+    /// Coder session token for apps that are not public (default: CODER_SESSION_TOKEN); sent only over
+    /// https to hosts under the wildcard domain or the access URL.
+    #[arg(long)]
     token: Option<String>,
+    /// Probe only these apps or env variables (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "APP")]
     only: Vec<String>,
+    /// Seconds each probe may take.
+    #[arg(long, default_value_t = 5)]
     timeout: u64,
+    /// Seconds the whole run may take.
+    #[arg(long, default_value_t = 30)]
     deadline: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Human)]
     format: ProbeFormat,
 }
 

@@ -101,6 +101,16 @@ impl UrlFact {
         }
     }
 
+    /// The span of the slug in a subdomain app URL as written (`convex-api` in
+    /// `https://convex-api--ws--me.example.com`); `written` is the text at [`UrlFact::span`].
+    pub fn slug_span(&self, written: &str) -> Option<Span> {
+        let slug = self.slug()?;
+        let start = written.find("://")? + 3;
+        let text = written.get(start..start + slug.len())?;
+        text.eq_ignore_ascii_case(slug)
+            .then(|| self.span.sub(start, start + slug.len()))
+    }
+
     /// The port on localhost this URL reaches, if it is a localhost URL.
     pub fn local_port(&self) -> Option<u16> {
         match self.target {

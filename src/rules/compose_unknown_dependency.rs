@@ -96,7 +96,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::env_double_equals::tests::with_fixes;
+    use crate::rules::test::with_fixes;
     use crate::rules::test::check;
 
     const COMPOSE: &str = "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n  dashboard:\n    image: ghcr.io/get-convex/convex-dashboard:latest\n    depends_on: [\"backnd\"]\n  frontend:\n    image: node:20\n    depends_on:\n      backend:\n        condition: service_healthy\n      db:\n        condition: service_started\n      search: {}\n";

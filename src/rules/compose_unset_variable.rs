@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn a_value_in_another_env_file_is_pointed_at() {
         let files = [("docker-compose.yml", COMPOSE), (".env", DOTENV), ("backend.env", BACKEND_ENV)];
-        let found = crate::rules::env_double_equals::tests::diagnostics(&RULE, &files);
+        let found = crate::rules::test::diagnostics(&RULE, &files);
         let related: Vec<&str> = found[0].related.iter().map(|l| l.message.as_str()).collect();
         assert_eq!(
             related,

@@ -68,9 +68,9 @@ pub(crate) fn shows_value(value: &str) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::RULE;
-    use crate::rules::test::check;
+    use crate::rules::test::{check, with_fixes};
 
     #[test]
     fn a_double_equals_in_an_env_file() {
@@ -109,43 +109,5 @@ pub(crate) mod tests {
     #[test]
     fn the_fix_removes_one_equals() {
         assert_eq!(with_fixes(&RULE, ".env", "A==1\nB==\n"), "A=1\nB=\n");
-    }
-
-    /// Runs `rule` over files given as (path, text); returns its diagnostics (shared by the env
-    /// and compose rules' tests, for what `check` does not show: help, related, fixes).
-    pub(crate) fn diagnostics(
-        rule: &'static crate::rules::Rule,
-        files: &[(&str, &str)],
-    ) -> Vec<crate::diagnostic::Diagnostic> {
-        use crate::check::{check_files, classify};
-        use crate::knowledge::Knowledge;
-        use crate::model::build::InputFile;
-        let inputs = files
-            .iter()
-            .map(|(path, text)| InputFile {
-                path: (*path).into(),
-                text: (*text).to_owned(),
-                kind: classify(std::path::Path::new(path), Some(text))
-                    .expect("a file portolan reads"),
-            })
-            .collect();
-        let (_, findings) = check_files(inputs, &[rule], Knowledge::builtin().clone());
-        findings
-    }
-
-    /// Runs `rule` over one file and applies every fix it offers.
-    pub(crate) fn with_fixes(rule: &'static crate::rules::Rule, path: &str, text: &str) -> String {
-        let findings = diagnostics(rule, &[(path, text)]);
-        let mut edits: Vec<_> = findings
-            .iter()
-            .filter_map(|d| d.fix.as_ref())
-            .flat_map(|f| f.edits.iter())
-            .collect();
-        edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
-        let mut fixed = text.to_owned();
-        for edit in edits {
-            fixed.replace_range(edit.span.range(), &edit.replacement);
-        }
-        fixed
     }
 }

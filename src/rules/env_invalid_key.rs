@@ -75,7 +75,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::env_double_equals::tests::with_fixes;
+    use crate::rules::test::with_fixes;
     use crate::rules::test::check;
 
     const ENV: &str = "convex-url=http://localhost:3210\n1PORT=3000\n=orphan\n  KÉY=x\n_PRIVATE=1\nlower_case=2\nexport A=1\nexport=3\n";

@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn deployment_variables_say_where_they_belong() {
         let env = "JWT_PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"\n";
-        let found = crate::rules::env_double_equals::tests::diagnostics(&RULE, &[(".env", env)]);
+        let found = crate::rules::test::diagnostics(&RULE, &[(".env", env)]);
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].help.as_deref(),

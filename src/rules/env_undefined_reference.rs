@@ -148,7 +148,7 @@ fn is_defined(workspace: &Workspace, file: FileId, entry: &EnvEntry, name: &str)
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::env_double_equals::tests::with_fixes;
+    use crate::rules::test::with_fixes;
     use crate::rules::test::check;
 
     const ENV: &str = "CONVEX_CLOUD_ORIGIN=http://localhost:3210\nVITE_CONVEX_URL=${CONVEX_CLOUD_ORIGIN}\nVITE_CONVEX_SITE_URL=${CONVEX_SITE_ORIGN}\nDATA=$HOME/data\nA=\"${LATER}/x\"\nLATER=x\nD=\"${MISSING:-fallback} ${M2:+alt} ${M3:-${M4}}\"\nE='${LITERAL}'\nF=$WS_NAME-$FROM_COMPOSE\nG=${ADMIN_TOKEN:?set it}\nH=\"\\$ESCAPED $$\"\nLOOP_DIR=${LOOP_DIR}:x\n";

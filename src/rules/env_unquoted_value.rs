@@ -114,7 +114,7 @@ fn move_comment_above(workspace: &Workspace, line: Span, value: Span, at: usize)
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::env_double_equals::tests::with_fixes;
+    use crate::rules::test::with_fixes;
     use crate::rules::test::check;
 
     const ENV: &str = "APP_NAME=My App\nPORT=3000 # the API port\nEMPTY= # nothing yet\nTITLE=a \"b\" # c\nOK=\"a b\"\nURL=http://x/#top\nCOLOR=#fff\nQ='x' # fine\n";

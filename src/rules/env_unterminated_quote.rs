@@ -68,7 +68,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::env_double_equals::tests::with_fixes;
+    use crate::rules::test::with_fixes;
     use crate::rules::test::check;
 
     #[test]

@@ -198,17 +198,8 @@ module "local" {
 
     #[test]
     fn the_fix_replaces_only_a_literal_slug() {
-        let workspace = crate::model::build::build(
-            vec![crate::model::build::InputFile {
-                path: "main.tf".into(),
-                text: TF.to_owned(),
-                kind: crate::model::FileKind::Terraform,
-            }],
-            crate::knowledge::Knowledge::builtin().clone(),
-        );
-        let mut sink = Sink::new(&RULE.meta);
-        (RULE.check)(&workspace, &mut sink);
-        let fix = sink.findings[0].fix.as_ref().expect("a fix");
+        let (workspace, findings) = crate::rules::test::run(&RULE, &[("main.tf", TF)]);
+        let fix = findings[0].fix.as_ref().expect("a fix");
         assert_eq!(fix.applicability, Applicability::Unsafe);
         assert_eq!(workspace.sources.slice(fix.edits[0].span), "Convex_Site");
         assert_eq!(fix.edits[0].replacement, "convex-site");

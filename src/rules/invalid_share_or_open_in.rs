@@ -155,18 +155,8 @@ module "code-server" {
 
     #[test]
     fn a_case_only_typo_gets_a_safe_fix_and_others_an_unsafe_one() {
-        let workspace = crate::model::build::build(
-            vec![crate::model::build::InputFile {
-                path: "main.tf".into(),
-                text: TF.to_owned(),
-                kind: crate::model::FileKind::Terraform,
-            }],
-            crate::knowledge::Knowledge::builtin().clone(),
-        );
-        let mut sink = Sink::new(&RULE.meta);
-        (RULE.check)(&workspace, &mut sink);
-        let fixes: Vec<Option<(Applicability, &str, &str)>> = sink
-            .findings
+        let (workspace, findings) = crate::rules::test::run(&RULE, &[("main.tf", TF)]);
+        let fixes: Vec<Option<(Applicability, &str, &str)>> = findings
             .iter()
             .map(|d| {
                 let fix = d.fix.as_ref()?;

@@ -174,11 +174,16 @@ pub fn run(workspace: &Workspace, rules: &[&'static Rule]) -> Vec<Diagnostic> {
 pub mod test {
     use super::Rule;
     use crate::check::{check_files, classify};
+    use crate::diagnostic::Diagnostic;
     use crate::knowledge::Knowledge;
     use crate::model::build::InputFile;
 
-    /// Runs one rule over files given as (path, text); returns its findings, one line each.
-    pub fn check(rule: &'static Rule, files: &[(&str, &str)]) -> Vec<String> {
+    /// Runs one rule over files given as (path, text); returns its findings with the workspace
+    /// they point into (for what the one-line form does not show: help, related, fixes).
+    pub fn run(
+        rule: &'static Rule,
+        files: &[(&str, &str)],
+    ) -> (crate::model::Workspace, Vec<Diagnostic>) {
         let inputs = files
             .iter()
             .map(|(path, text)| InputFile {
@@ -189,9 +194,23 @@ pub mod test {
             })
             .collect();
         let (workspace, findings) = check_files(inputs, &[rule], Knowledge::builtin().clone());
+        let findings = findings
+            .into_iter()
+            .filter(|d| d.rule == Some(rule.meta.name))
+            .collect();
+        (workspace, findings)
+    }
+
+    /// The rule's findings alone.
+    pub fn diagnostics(rule: &'static Rule, files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        run(rule, files).1
+    }
+
+    /// Runs one rule over files given as (path, text); returns its findings, one line each.
+    pub fn check(rule: &'static Rule, files: &[(&str, &str)]) -> Vec<String> {
+        let (workspace, findings) = run(rule, files);
         findings
             .iter()
-            .filter(|d| d.rule == Some(rule.meta.name))
             .map(|d| {
                 let (start, _) = workspace.sources.resolve(d.primary.span);
                 format!(
@@ -204,6 +223,22 @@ pub mod test {
                 )
             })
             .collect()
+    }
+
+    /// Runs one rule over one file and applies every fix it offers.
+    pub fn with_fixes(rule: &'static Rule, path: &str, text: &str) -> String {
+        let findings = diagnostics(rule, &[(path, text)]);
+        let mut edits: Vec<_> = findings
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .flat_map(|f| f.edits.iter())
+            .collect();
+        edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+        let mut fixed = text.to_owned();
+        for edit in edits {
+            fixed.replace_range(edit.span.range(), &edit.replacement);
+        }
+        fixed
     }
 }
 

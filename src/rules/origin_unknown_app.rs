@@ -1,7 +1,7 @@
 //! `origin-unknown-app` (PT301): A URL that names a Coder app slug no app has.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
-use crate::model::{AppOrigin, UrlFact, Workspace};
+use crate::model::{AppOrigin, Workspace};
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
 
@@ -57,7 +57,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
         if ws.app(slug).is_some() || !names_workspace_app(&url.host) {
             continue;
         }
-        let span = slug_span(ws, url).unwrap_or(url.span);
+        let span = url.slug_span(ws.sources.slice(url.span)).unwrap_or(url.span);
         report(ws, sink, span, slug, &format!("{} names", var.name), complete);
         reported.push(var.value_span);
     }
@@ -158,16 +158,6 @@ fn names_workspace_app(host: &str) -> bool {
     (3..=4).contains(&parts) && end < host.len()
 }
 
-/// The span of the slug in a URL as written, when the text there is the slug.
-fn slug_span(ws: &Workspace, url: &UrlFact) -> Option<Span> {
-    let slug = url.slug()?;
-    let text = ws.sources.slice(url.span);
-    let start = text.find("://")? + 3;
-    let written = text.get(start..start + slug.len())?;
-    written
-        .eq_ignore_ascii_case(slug)
-        .then(|| url.span.sub(start, start + slug.len()))
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,6 @@ use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use crate::knowledge::EnvKind;
 use crate::model::{HostTarget, Listener, ListenerSource, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
-use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -173,7 +172,7 @@ fn advice(
                 "point {var} at app {}, which reaches {owner}'s {} port {}",
                 app.slug, target.name, target.port
             );
-            let fix = slug_span(ws, url).map(|span| Fix {
+            let fix = url.slug_span(ws.sources.slice(url.span)).map(|span| Fix {
                 title: format!("use app {}", app.slug),
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit {
@@ -272,17 +271,6 @@ fn source_text(source: &ListenerSource) -> &str {
     }
 }
 
-/// The span of the slug in a subdomain app URL as written (`convex-api` in
-/// `https://convex-api--ws--me.example.com`).
-fn slug_span(ws: &Workspace, url: &UrlFact) -> Option<Span> {
-    let slug = url.slug()?;
-    let text = ws.sources.slice(url.span);
-    let start = text.find("://")? + 3;
-    let written = text.get(start..start + slug.len())?;
-    written
-        .eq_ignore_ascii_case(slug)
-        .then(|| url.span.sub(start, start + slug.len()))
-}
 
 #[cfg(test)]
 mod tests {
