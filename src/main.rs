@@ -678,10 +678,25 @@ fn probe_command(args: ProbeArgs) -> u8 {
     if !text.ends_with('\n') {
         println!();
     }
-    if report.exit_code() == 0 {
-        OK
-    } else {
-        FOUND
+    if !report.is_complete() {
+        let missed: Vec<String> = report
+            .chains
+            .iter()
+            .flat_map(|c| {
+                c.not_reached()
+                    .map(|l| format!("{} {}", c.app, probe::report::link_name(l)))
+            })
+            .collect();
+        eprintln!(
+            "error: could not finish within the {} s deadline (--deadline); not reached: {}",
+            probe_plan.deadline.as_secs(),
+            missed.join(", ")
+        );
+    }
+    match report.exit_code() {
+        0 => OK,
+        1 => FOUND,
+        _ => FAILED,
     }
 }
 

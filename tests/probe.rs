@@ -420,10 +420,12 @@ async fn hanging_server_times_out() {
     assert!(report.chain("convex-api").unwrap().is_whole());
 }
 
-/// The overall deadline cuts a link whose own timeout is longer: it is skipped, not broken, and
-/// the chains that finished in time keep their results.
+/// The overall deadline cuts a link whose own timeout is longer: that link and the ones after it
+/// are not reached, which is neither ok nor broken: the run could not finish, so it is not whole
+/// and exits 2, and both reports name the links not reached. The chains that finished in time
+/// keep their results, and a link with nothing to probe is still skipped for its own reason.
 #[tokio::test]
-async fn deadline_skips_what_it_did_not_reach() {
+async fn deadline_leaves_links_not_reached_and_the_run_unfinished() {
     let (hang_listener, hanging) = bind().await;
     hang(hang_listener);
     let ws = convex_workspace("convex-site", |site| site, Share::Public).await;
@@ -437,14 +439,80 @@ async fn deadline_skips_what_it_did_not_reach() {
     let report = run(&plan).await;
 
     assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        verdicts(&report, "convex-site"),
+        vec![
+            ("listener".into(), Verdict::Skipped),
+            ("published".into(), Verdict::NotReached),
+            ("healthcheck".into(), Verdict::NotReached),
+            ("public-origin".into(), Verdict::Skipped),
+            ("role openid-configuration".into(), Verdict::NotReached),
+        ]
+    );
     let site = report.chain("convex-site").unwrap();
     for kind in [LinkKind::Published, LinkKind::Healthcheck] {
         let link = site.link(&kind).unwrap();
-        assert_eq!(link.verdict, Verdict::Skipped, "{link:?}");
         assert!(link.explanation.starts_with("deadline"), "{link:?}");
+        assert!(link.evidence.is_none(), "{link:?}");
     }
+    assert!(site.first_broken().is_none());
+    assert!(!site.is_whole());
+    let not_reached: Vec<String> = site.not_reached().map(|l| l.kind.label()).collect();
+    assert_eq!(
+        not_reached,
+        vec!["published", "healthcheck", "role openid-configuration"]
+    );
     assert!(report.chain("convex-api").unwrap().is_whole());
-    assert_eq!(report.exit_code(), 0);
+    assert!(!report.is_whole());
+    assert!(!report.is_complete());
+    assert_eq!(report.exit_code(), 2);
+
+    let text = probe::report::human(&report, None);
+    assert!(!text.contains("every chain is whole"), "{text}");
+    assert!(
+        text.starts_with("probe: 2 chains, 1 whole, 0 broken, 1 not finished"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "not reached before the deadline:\n  convex-site: published localhost:{hanging}\n  convex-site: healthcheck localhost:{hanging}/health\n"
+        )),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&probe::report::json(&report, None)).unwrap();
+    assert_eq!(json["whole"], false);
+    assert_eq!(json["complete"], false);
+    assert_eq!(json["summary"]["not_finished"], 1);
+    assert_eq!(json["summary"]["links"]["not_reached"], 3);
+    assert_eq!(json["chains"][0]["links"][1]["verdict"], "not_reached");
+    assert_eq!(json["chains"][1]["complete"], true);
+}
+
+/// A run whose deadline passes before it starts reaches nothing, and says so.
+#[tokio::test]
+async fn deadline_already_passed_reaches_nothing() {
+    let (hang_listener, hanging) = bind().await;
+    hang(hang_listener);
+    let chain = Chain {
+        app: "web".into(),
+        listener: local(hanging),
+        published: Some(hanging),
+        ..Chain::default()
+    };
+    let mut plan = plan(vec![chain], None);
+    plan.deadline = Duration::ZERO;
+    let report = run(&plan).await;
+    assert_eq!(
+        verdicts(&report, "web"),
+        vec![
+            ("listener".into(), Verdict::NotReached),
+            ("published".into(), Verdict::NotReached),
+            ("healthcheck".into(), Verdict::Skipped),
+            ("public-origin".into(), Verdict::Skipped),
+        ]
+    );
+    assert_eq!(report.exit_code(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

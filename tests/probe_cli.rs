@@ -107,3 +107,83 @@ fn exit_2_when_there_is_nothing_to_probe() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no app or variable named nope"));
 }
+
+/// A server that accepts connections and never answers, for as long as the test runs.
+fn hanging_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().take(64).collect();
+        drop(held);
+    });
+    port
+}
+
+/// The deadline passes while the published port hangs: the run could not finish, so it is not
+/// whole, exits 2 and names the links it did not reach, in both formats.
+#[test]
+fn deadline_that_cuts_the_run_short_exits_2_naming_the_links_not_reached() {
+    let port = hanging_server();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("s.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: p\nservices:\n  api:\n    run: serve --port ${{port:api.http}}\n    ports:\n      http: {port}\napps:\n  api:\n    target: api.http\n    healthcheck: /health\n"
+        ),
+    )
+    .unwrap();
+    let probe = |format: &str| {
+        common::portolan()
+            .args([
+                "probe",
+                "--timeout",
+                "5",
+                "--deadline",
+                "2",
+                "--format",
+                format,
+                "--spec",
+            ])
+            .arg(&spec)
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap()
+    };
+
+    let human = probe("human");
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert_eq!(human.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("every chain is whole"), "{stdout}");
+    assert!(stderr.contains("could not finish"), "{stderr}");
+    let not_reached = stdout
+        .split_once("not reached before the deadline:\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no list of links not reached: {stdout}"));
+    assert!(
+        not_reached.contains(&format!("api: published localhost:{port}")),
+        "{stdout}"
+    );
+    assert!(
+        not_reached.contains(&format!("api: healthcheck localhost:{port}/health")),
+        "{stdout}"
+    );
+    assert!(stderr.contains("api published"), "{stderr}");
+
+    let json = probe("json");
+    assert_eq!(json.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["whole"], false, "{value}");
+    assert_eq!(value["complete"], false, "{value}");
+    assert_eq!(value["summary"]["links"]["not_reached"], 2, "{value}");
+    let chain = &value["chains"][0];
+    assert_eq!(chain["whole"], false, "{chain}");
+    assert_eq!(
+        chain["not_reached"],
+        serde_json::json!(["published", "healthcheck"]),
+        "{chain}"
+    );
+    assert_eq!(chain["links"][1]["verdict"], "not_reached", "{chain}");
+    assert_eq!(chain["links"][0]["verdict"], "ok", "{chain}");
+}

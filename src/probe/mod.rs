@@ -7,10 +7,12 @@
 //! `/.well-known/openid-configuration` whose `issuer` must be that origin).
 //!
 //! Produces a [`ProbeReport`]: per chain, per link, [`Verdict::Ok`] / [`Verdict::Broken`] /
-//! [`Verdict::Skipped`], with the [`Evidence`] (what the network said, how long it took) and a
-//! one-line explanation and what to change. Links are tested from the inside out and a chain stops
-//! at its first broken link: the links after it are skipped with the reason. Chains run
-//! concurrently; each link has a timeout and the whole run a deadline.
+//! [`Verdict::Skipped`] / [`Verdict::NotReached`], with the [`Evidence`] (what the network said,
+//! how long it took) and a one-line explanation and what to change. Links are tested from the
+//! inside out and a chain stops at its first broken link: the links after it are skipped with the
+//! reason. Chains run concurrently; each link has a timeout and the whole run a deadline. A link
+//! the deadline cut short, or never let start, is not reached: the run could not finish, so it is
+//! not whole ([`ProbeReport::exit_code`] 2).
 //!
 //! Safety: a Coder session token is sent only over https, only to hosts under the wildcard domain
 //! or the access URL's host ([`observe::may_send_token`]); redirects are followed by hand so that
@@ -40,7 +42,7 @@ pub struct ProbePlan {
     pub public: Option<PublicContext>,
     /// Budget of one link (one TCP connect, or one HTTP exchange with its redirects).
     pub timeout: Duration,
-    /// Budget of the whole run; links not reached by then are skipped.
+    /// Budget of the whole run; links not finished by then are [`Verdict::NotReached`].
     pub deadline: Duration,
     /// Host name overrides, like `curl --resolve`: the port of the address is ignored.
     pub resolve: Vec<(String, SocketAddr)>,
@@ -216,20 +218,26 @@ impl LinkKind {
 
 /// The judgement on one link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Ok,
     Broken,
-    /// Not tested: unknown, unreachable from here, after a broken link, or past the deadline.
+    /// Not tested, for a reason the run can state: nothing to probe, unreachable from here, or
+    /// after a broken link.
     Skipped,
+    /// Not tested because the run's deadline passed first (or cut the probe short): nobody knows
+    /// whether this link is ok, so the run could not finish.
+    NotReached,
 }
 
 impl Verdict {
+    /// `ok`, `broken`, `skipped` or `not reached`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
             Verdict::Broken => "broken",
             Verdict::Skipped => "skipped",
+            Verdict::NotReached => "not reached",
         }
     }
 }
@@ -277,7 +285,7 @@ pub struct LinkResult {
     /// What was probed: `localhost:3212`, `https://…/version`; empty when there was nothing to probe.
     pub target: String,
     pub verdict: Verdict,
-    /// `None` when the link was not tested.
+    /// `None` when the link was not tested (skipped or not reached).
     pub evidence: Option<Evidence>,
     /// One line: what the evidence means.
     pub explanation: String,
@@ -299,8 +307,21 @@ impl ChainResult {
         self.links.iter().find(|l| l.verdict == Verdict::Broken)
     }
 
+    /// The links the deadline kept from finishing, inside out.
+    pub fn not_reached(&self) -> impl Iterator<Item = &LinkResult> {
+        self.links
+            .iter()
+            .filter(|l| l.verdict == Verdict::NotReached)
+    }
+
+    /// Every link was judged in time.
+    pub fn is_complete(&self) -> bool {
+        self.not_reached().next().is_none()
+    }
+
+    /// Nothing broken, and every link judged in time: a chain the deadline cut short is not whole.
     pub fn is_whole(&self) -> bool {
-        self.first_broken().is_none()
+        self.first_broken().is_none() && self.is_complete()
     }
 
     /// The result of one kind of link.
@@ -318,14 +339,24 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
-    /// True when no link is broken (skipped links do not count as broken).
+    /// True when no link is broken and every link was judged before the deadline (skipped links
+    /// do not count against it; links not reached do).
     pub fn is_whole(&self) -> bool {
         self.chains.iter().all(ChainResult::is_whole)
     }
 
-    /// Process exit status: 0 when every chain is whole, 1 when any link is broken.
+    /// True when the deadline left no link unjudged.
+    pub fn is_complete(&self) -> bool {
+        self.chains.iter().all(ChainResult::is_complete)
+    }
+
+    /// Process exit status: 0 when every chain is whole; 2 when the run could not finish (a link
+    /// was not reached before the deadline), whatever else it found, since nobody knows what the
+    /// links not reached would say; otherwise 1 when any link is broken.
     pub fn exit_code(&self) -> i32 {
-        if self.is_whole() {
+        if !self.is_complete() {
+            2
+        } else if self.is_whole() {
             0
         } else {
             1
@@ -460,22 +491,21 @@ impl Walker<'_> {
         };
         let mut links: Vec<LinkResult> = Vec::new();
         let mut stopped: Option<String> = None;
+        // Past the deadline the walk goes on: every link that needs the network is then not
+        // reached ([`Walker::within_budget`] starts nothing), and one with nothing to probe is
+        // still skipped for its own reason, so the report names exactly what was left unjudged.
         for step in steps {
             let result = match &stopped {
                 Some(reason) => skipped(step.kind(), reason.clone()),
                 None => self.link(chain, step, &links, &mut bases).await,
             };
-            if stopped.is_none() {
-                if result.verdict == Verdict::Broken {
-                    let what = if result.target.is_empty() {
-                        result.kind.label()
-                    } else {
-                        result.target.clone()
-                    };
-                    stopped = Some(format!("not probed: {what} is broken"));
-                } else if result.explanation == DEADLINE {
-                    stopped = Some(DEADLINE.to_string());
-                }
+            if stopped.is_none() && result.verdict == Verdict::Broken {
+                let what = if result.target.is_empty() {
+                    result.kind.label()
+                } else {
+                    result.target.clone()
+                };
+                stopped = Some(format!("not probed: {what} is broken"));
             }
             (self.on_link)(LinkFinished {
                 chain_index: index,
@@ -658,8 +688,12 @@ fn finish(
 ) -> LinkResult {
     match budgeted {
         Budgeted::DeadlinePassed => LinkResult {
+            kind,
             target,
-            ..skipped(kind, DEADLINE.to_string())
+            verdict: Verdict::NotReached,
+            evidence: None,
+            explanation: DEADLINE.to_string(),
+            change: None,
         },
         Budgeted::Observed(ev) => {
             let j = judge(&ev);
@@ -681,7 +715,8 @@ enum Budgeted {
     DeadlinePassed,
 }
 
-const DEADLINE: &str = "deadline: the run's overall time budget ran out before this link";
+const DEADLINE: &str =
+    "deadline: the run's overall time budget ran out before this link was judged";
 
 fn skipped(kind: LinkKind, reason: String) -> LinkResult {
     LinkResult {

@@ -2,7 +2,8 @@
 //!
 //! Both group by app and list every link inside out with its verdict and evidence; the text ends
 //! with the first broken link per chain and what to change, pointing at the app's definition when
-//! a [`SourceMap`] is given to resolve its span.
+//! a [`SourceMap`] is given to resolve its span, and with the links the deadline left unreached
+//! (the run could not finish). Only a run with neither says that every chain is whole.
 
 use std::fmt::Write as _;
 
@@ -15,20 +16,26 @@ use crate::source::{SourceMap, Span};
 /// The report as text for a terminal.
 pub fn human(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
     let mut out = String::new();
-    let broken = report.chains.iter().filter(|c| !c.is_whole()).count();
+    let counts = Counts::of(report);
     let scope = if report.public_probed {
         "local links and public origins"
     } else {
         "local links only: outside a Coder workspace"
     };
+    let unfinished = if counts.not_finished > 0 {
+        format!(", {} not finished", counts.not_finished)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "probe: {} chain{}, {} whole, {} broken ({scope})",
+        "probe: {} chain{}, {} whole, {} broken{unfinished} ({scope})",
         report.chains.len(),
         if report.chains.len() == 1 { "" } else { "s" },
-        report.chains.len() - broken,
-        broken
+        counts.whole,
+        counts.broken,
     );
+    let verdict_width = width(report, |l| l.verdict.as_str().to_string()).max(8);
     let label_width = width(report, |l| l.kind.label());
     let target_width = width(report, |l| l.target.clone());
     for chain in &report.chains {
@@ -44,7 +51,7 @@ pub fn human(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:<8} {:<label_width$}  {:<target_width$}  {summary}",
+                "  {:<verdict_width$} {:<label_width$}  {:<target_width$}  {summary}",
                 link.verdict.as_str(),
                 link.kind.label(),
                 link.target,
@@ -62,9 +69,10 @@ pub fn human(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
         .iter()
         .filter_map(|c| c.first_broken().map(|l| (c, l)))
         .collect();
-    if firsts.is_empty() {
+    if report.is_whole() {
         let _ = writeln!(out, "\nevery chain is whole");
-    } else {
+    }
+    if !firsts.is_empty() {
         let _ = writeln!(out, "\nfirst broken link per chain:");
         for (chain, link) in firsts {
             let _ = writeln!(
@@ -84,7 +92,47 @@ pub fn human(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
             }
         }
     }
+    if !report.is_complete() {
+        let _ = writeln!(out, "\nnot reached before the deadline:");
+        for chain in &report.chains {
+            for link in chain.not_reached() {
+                let _ = writeln!(out, "  {}: {}", chain.app, link_name(link));
+            }
+        }
+    }
     out
+}
+
+/// `published localhost:3212`, or the label alone when there is no target.
+pub fn link_name(link: &LinkResult) -> String {
+    if link.target.is_empty() {
+        link.kind.label()
+    } else {
+        format!("{} {}", link.kind.label(), link.target)
+    }
+}
+
+/// How many chains are whole, broken, or cut short by the deadline without a broken link.
+struct Counts {
+    whole: usize,
+    broken: usize,
+    not_finished: usize,
+}
+
+impl Counts {
+    fn of(report: &ProbeReport) -> Self {
+        let broken = report
+            .chains
+            .iter()
+            .filter(|c| c.first_broken().is_some())
+            .count();
+        let whole = report.chains.iter().filter(|c| c.is_whole()).count();
+        Counts {
+            whole,
+            broken,
+            not_finished: report.chains.len() - whole - broken,
+        }
+    }
 }
 
 /// The report as JSON (`version` 1): chains with their links, and a summary.
@@ -96,8 +144,10 @@ pub fn json(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
             json!({
                 "app": chain.app,
                 "whole": chain.is_whole(),
+                "complete": chain.is_complete(),
                 "location": chain.source.and_then(|s| json_location(s, sources)),
                 "first_broken": chain.first_broken().map(|l| l.kind.label()),
+                "not_reached": chain.not_reached().map(|l| l.kind.label()).collect::<Vec<_>>(),
                 "links": chain.links.iter().map(json_link).collect::<Vec<_>>(),
             })
         })
@@ -110,20 +160,23 @@ pub fn json(report: &ProbeReport, sources: Option<&SourceMap>) -> String {
             .filter(|l| l.verdict == verdict)
             .count()
     };
-    let broken = report.chains.iter().filter(|c| !c.is_whole()).count();
+    let counts = Counts::of(report);
     let value = json!({
         "version": 1,
         "whole": report.is_whole(),
+        "complete": report.is_complete(),
         "public_probed": report.public_probed,
         "chains": chains,
         "summary": {
             "chains": report.chains.len(),
-            "whole": report.chains.len() - broken,
-            "broken": broken,
+            "whole": counts.whole,
+            "broken": counts.broken,
+            "not_finished": counts.not_finished,
             "links": {
                 "ok": count(Verdict::Ok),
                 "broken": count(Verdict::Broken),
                 "skipped": count(Verdict::Skipped),
+                "not_reached": count(Verdict::NotReached),
             },
         },
     });
@@ -210,6 +263,7 @@ mod tests {
             explanation: match verdict {
                 Verdict::Broken => "localhost:3212 accepts connections and resets them".into(),
                 Verdict::Skipped => "not probed: localhost:3212 is broken".into(),
+                Verdict::NotReached => "deadline".into(),
                 Verdict::Ok => "fine".into(),
             },
             change: (verdict == Verdict::Broken).then(|| "map 3212 to 3211".to_string()),
