@@ -513,11 +513,13 @@ struct ProbeArgs {
     /// Workspace owner (default: CODER_WORKSPACE_OWNER_NAME).
     #[arg(long)]
     owner: Option<String>,
-    /// Wildcard app domain (default: PORTOLAN_WILDCARD_DOMAIN, or the spec's).
+    /// Wildcard app domain (default: PORTOLAN_WILDCARD_DOMAIN, or the spec's, which builds the
+    /// origins but never receives the token).
     #[arg(long, value_name = "DOMAIN")]
     wildcard_domain: Option<String>,
     /// Coder session token for apps that are not public (default: CODER_SESSION_TOKEN); sent only over
-    /// https to hosts under the wildcard domain or the access URL.
+    /// https to hosts under the wildcard domain given by --wildcard-domain or
+    /// PORTOLAN_WILDCARD_DOMAIN, or to the access URL's host; after a redirect, only to the same host.
     #[arg(long)]
     token: Option<String>,
     /// Probe only these apps or env variables (repeatable, or comma-separated).
@@ -540,7 +542,7 @@ fn probe_command(args: ProbeArgs) -> u8 {
         only: args.only.clone(),
     };
     let mut knowledge = portolan::knowledge::Knowledge::builtin().clone();
-    let mut spec_defaults: (Option<String>, Option<String>) = (None, None);
+    let mut from_files = plan::FromFiles::default();
     let mut sources = SourceMap::new();
     let loaded = match &args.spec {
         Some(path) => {
@@ -556,15 +558,7 @@ fn probe_command(args: ProbeArgs) -> u8 {
                     if let Some(extra) = loaded.spec.knowledge.clone() {
                         knowledge.extend(extra);
                     }
-                    spec_defaults = (
-                        loaded
-                            .spec
-                            .coder
-                            .wildcard_domain
-                            .as_ref()
-                            .map(|d| d.value.clone()),
-                        Some(loaded.spec.coder.scheme.as_str().to_owned()),
-                    );
+                    from_files = plan::FromFiles::of_spec(&loaded.spec);
                     Some(loaded)
                 }
                 Err(err) => {
@@ -575,7 +569,8 @@ fn probe_command(args: ProbeArgs) -> u8 {
         }
         None => None,
     };
-    // Flags win over the agent's environment; the spec's domain and scheme come last.
+    // What the user named: flags win over the agent's environment. The spec's domain and scheme
+    // come last, and only for the origins: the token goes only where the user said.
     let flag = |key: &str| -> Option<String> {
         match key {
             "CODER_WORKSPACE_NAME" => args.workspace.clone(),
@@ -585,18 +580,21 @@ fn probe_command(args: ProbeArgs) -> u8 {
             _ => None,
         }
     };
-    let lookup = |key: &str| {
-        flag(key)
-            .or_else(|| std::env::var(key).ok().filter(|v| !v.is_empty()))
-            .or_else(|| match key {
-                "PORTOLAN_WILDCARD_DOMAIN" => spec_defaults.0.clone(),
-                "PORTOLAN_SCHEME" => spec_defaults.1.clone(),
-                _ => None,
-            })
-    };
-    let public = plan::public_context_from_env(lookup);
+    let lookup =
+        |key: &str| flag(key).or_else(|| std::env::var(key).ok().filter(|v| !v.is_empty()));
+    let public = plan::public_context(lookup, &from_files);
+    if let Some(p) = &public {
+        if p.token.as_ref().is_some_and(|t| t.domain.is_none()) {
+            eprintln!(
+                "note: the wildcard domain `{}` comes from the spec, so the session token is not sent there; pass --wildcard-domain (or set PORTOLAN_WILDCARD_DOMAIN) to probe apps that need a login",
+                p.wildcard_domain
+            );
+        }
+    }
     if public.is_none() {
-        if lookup("CODER_WORKSPACE_NAME").is_some() && lookup("PORTOLAN_WILDCARD_DOMAIN").is_none()
+        if lookup("CODER_WORKSPACE_NAME").is_some()
+            && lookup("PORTOLAN_WILDCARD_DOMAIN").is_none()
+            && from_files.wildcard_domain.is_none()
         {
             eprintln!("note: in a Coder workspace, but the wildcard app domain is unknown: pass --wildcard-domain to probe public origins");
         } else {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::servers::*;
 use portolan::probe::{
     self, Chain, Endpoint, Expect, LinkKind, Observed, ProbePlan, ProbeReport, PublicContext,
-    RoleProbe, Share, Verdict,
+    RoleProbe, SessionToken, Share, Verdict,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -27,7 +27,7 @@ fn public_context(scheme: &str, token: Option<&str>) -> PublicContext {
         owner: "me".into(),
         wildcard_domain: "coder.test".into(),
         scheme: scheme.into(),
-        token: token.map(String::from),
+        token: token.map(|t| SessionToken::new(t, Some("coder.test".into()), None)),
         access_url: None,
     }
 }
@@ -734,4 +734,172 @@ async fn graceful_close_and_other_protocols() {
         report.chain("ssh")
     );
     assert_eq!(report.exit_code(), 1);
+}
+
+/// A token server on 127.0.0.1 for `names`: records every request, and answers `reply`.
+fn token_server(tls: &Tls, listener: TcpListener, reply: Vec<u8>) -> Seen {
+    let seen: Seen = Default::default();
+    serve_tls(
+        listener,
+        tls.acceptor.clone(),
+        recording(seen.clone(), move || reply.clone()),
+    );
+    seen
+}
+
+/// What the user gave: workspace `ws` of `me`, the token `tok`, and `domain` when named.
+fn user_env(domain: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| match name {
+        "CODER_WORKSPACE_NAME" => Some("ws".into()),
+        "CODER_WORKSPACE_OWNER_NAME" => Some("me".into()),
+        "CODER_SESSION_TOKEN" => Some("tok".into()),
+        "PORTOLAN_WILDCARD_DOMAIN" => domain.map(String::from),
+        _ => None,
+    }
+}
+
+/// A repository's spec names `evil.test` as the wildcard domain and the user names none: the
+/// probe still walks the origin the spec implies, but without the token. When the user names the
+/// domain (flag or environment), the app host under it receives the token.
+#[tokio::test]
+async fn token_goes_only_to_the_wildcard_domain_the_user_named() {
+    let tls = tls_for(&["app--ws--me.evil.test", "app--ws--me.user.test"]);
+    let (evil_listener, evil) = bind().await;
+    let (user_listener, user) = bind().await;
+    let (local_listener, local_port) = bind().await;
+    let evil_seen = token_server(&tls, evil_listener, response(200, &[], "evil"));
+    let user_seen = token_server(&tls, user_listener, response(200, &[], "user"));
+    serve(
+        local_listener,
+        handler(|_| async { response(200, &[], "ok") }),
+    );
+
+    let text = format!(
+        "name: p\ncoder:\n  wildcard_domain: evil.test\n  agent_in_host: false\nservices:\n  web:\n    run: serve --port ${{port:web.http}}\n    ports:\n      http: {local_port}\napps:\n  app:\n    target: web.http\n    share: owner\n"
+    );
+    let mut sources = portolan::source::SourceMap::new();
+    let loaded = portolan::spec::load(std::path::Path::new("s.yaml"), &text, &mut sources)
+        .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+    let files = probe::plan::FromFiles::of_spec(&loaded.spec);
+    let probe_with = |domain: Option<&'static str>, port: u16| {
+        let public = probe::plan::public_context(user_env(domain), &files)
+            .expect("a wildcard domain from the user or the spec");
+        let mut plan = probe::plan::plan_from_spec(
+            &loaded.spec,
+            loaded.file,
+            portolan::knowledge::Knowledge::builtin(),
+            Some(public),
+            &probe::plan::PlanOptions::default(),
+        );
+        for chain in &mut plan.chains {
+            let origin = chain.public_origin.take().expect("a subdomain app");
+            chain.public_origin = Some(format!("{origin}:{port}"));
+        }
+        plan.resolve = resolve_to_localhost(&["app--ws--me.evil.test", "app--ws--me.user.test"]);
+        plan.extra_root_certificates = vec![tls.ca_pem.clone().into_bytes()];
+        plan
+    };
+
+    let report = run(&probe_with(None, evil)).await;
+    let link = report
+        .chain("app")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(link.target, format!("https://app--ws--me.evil.test:{evil}"));
+    assert_eq!(link.verdict, Verdict::Ok, "{link:?}");
+    assert_eq!(
+        tokens(&evil_seen),
+        vec![None],
+        "the spec's domain received the token"
+    );
+
+    let report = run(&probe_with(Some("user.test"), user)).await;
+    let link = report
+        .chain("app")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(link.target, format!("https://app--ws--me.user.test:{user}"));
+    assert_eq!(tokens(&user_seen), vec![Some("tok".to_string())]);
+    assert_eq!(tokens(&evil_seen), vec![None]);
+}
+
+/// After a redirect the token goes on only to the same host: not to another app host under the
+/// wildcard domain the user named, though the token may go there on a first request.
+#[tokio::test]
+async fn token_follows_a_redirect_only_to_the_same_host() {
+    let tls = tls_for(&["app--ws--me.user.test", "other--ws--me.user.test"]);
+    let (app_listener, app) = bind().await;
+    let (other_listener, other) = bind().await;
+    let (same_listener, same) = bind().await;
+    let to_other = format!("https://other--ws--me.user.test:{other}/landing");
+    let app_seen = token_server(
+        &tls,
+        app_listener,
+        response(302, &[("Location", &to_other)], ""),
+    );
+    let other_seen = token_server(&tls, other_listener, response(200, &[], "other"));
+    // Same host, same port: `/` redirects to `/landing`, which answers.
+    let same_seen: Seen = Default::default();
+    serve_tls(
+        same_listener,
+        tls.acceptor.clone(),
+        handler({
+            let seen = same_seen.clone();
+            move |req: Request| {
+                let first = req.path == "/";
+                seen.lock().unwrap().push(req);
+                async move {
+                    if first {
+                        response(302, &[("Location", "/landing")], "")
+                    } else {
+                        response(200, &[], "landed")
+                    }
+                }
+            }
+        }),
+    );
+
+    let chain = |app: &str, port: u16| Chain {
+        app: app.into(),
+        public_origin: Some(format!("https://{app}--ws--me.user.test:{port}")),
+        share: Share::Owner,
+        ..Chain::default()
+    };
+    let public = probe::plan::public_context(
+        user_env(Some("user.test")),
+        &probe::plan::FromFiles::default(),
+    )
+    .unwrap();
+    let mut plan = ProbePlan::new(vec![chain("app", app)], Some(public));
+    plan.resolve = resolve_to_localhost(&["app--ws--me.user.test", "other--ws--me.user.test"]);
+    plan.extra_root_certificates = vec![tls.ca_pem.clone().into_bytes()];
+    let report = run(&plan).await;
+    let link = report
+        .chain("app")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(link.verdict, Verdict::Ok, "{link:?}");
+    assert_eq!(tokens(&app_seen), vec![Some("tok".to_string())]);
+    assert_eq!(
+        tokens(&other_seen),
+        vec![None],
+        "the token followed a redirect to another host"
+    );
+
+    plan.chains = vec![chain("other", same)];
+    let report = run(&plan).await;
+    let link = report
+        .chain("other")
+        .unwrap()
+        .link(&LinkKind::PublicOrigin)
+        .unwrap();
+    assert_eq!(link.verdict, Verdict::Ok, "{link:?}");
+    assert_eq!(
+        tokens(&same_seen),
+        vec![Some("tok".to_string()), Some("tok".to_string())],
+        "a redirect on the same host keeps the token"
+    );
 }

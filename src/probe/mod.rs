@@ -14,10 +14,12 @@
 //! the deadline cut short, or never let start, is not reached: the run could not finish, so it is
 //! not whole ([`ProbeReport::exit_code`] 2).
 //!
-//! Safety: a Coder session token is sent only over https, only to hosts under the wildcard domain
-//! or the access URL's host ([`observe::may_send_token`]); redirects are followed by hand so that
-//! rule holds on every hop; nothing is written to disk; the library never prints (progress goes
-//! through the `on_link` callback of [`run`]).
+//! Safety: a Coder session token ([`SessionToken`]) carries the hosts it may go to, as the user
+//! named them (flag or environment), never as the checked files say: it is sent only over https,
+//! only to a host under the wildcard domain the user named or to the access URL's host
+//! ([`observe::may_send_token`]). Redirects are followed by hand, and after one the token goes on
+//! only to the same host and port. Nothing is written to disk; the library never prints
+//! (progress goes through the `on_link` callback of [`run`]).
 //!
 //! [`plan`] builds the plan from the Workspace model or a spec. Not handled here: HTTP proxies
 //! (every connection is direct, as the agent's own would be), HTTP/2, websockets.
@@ -75,13 +77,60 @@ pub struct PublicContext {
     pub workspace: String,
     pub owner: String,
     /// The wildcard app domain: `coder.example.com`, `*.coder.example.com` or `*--apps.example.com`.
+    /// The public origins are built under it; it may come from the checked files, so it says
+    /// nothing about where the token may go (that is the token's own [`SessionToken::domain`]).
     pub wildcard_domain: String,
     /// `https` or `http`: the scheme of the app origins.
     pub scheme: String,
     /// A Coder session token, sent as `Coder-Session-Token` where [`observe::may_send_token`] allows.
-    pub token: Option<String>,
+    pub token: Option<SessionToken>,
     /// The deployment's access URL, e.g. `https://coder.example.com`.
     pub access_url: Option<String>,
+}
+
+/// A Coder session token and the hosts it may be sent to, both as the user gave them (a flag or
+/// the environment), never read from the checked files: a repository's spec naming another
+/// wildcard domain must not receive the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken {
+    secret: String,
+    /// The wildcard app domain the user named; `None` when only the files name one.
+    pub domain: Option<String>,
+    /// The host of the access URL the user's environment names (lowercase).
+    pub access_host: Option<String>,
+}
+
+impl SessionToken {
+    /// `domain` and `access_url` as the user named them (flag or environment).
+    pub fn new(
+        secret: impl Into<String>,
+        domain: Option<String>,
+        access_url: Option<&str>,
+    ) -> Self {
+        SessionToken {
+            secret: secret.into(),
+            domain: domain.filter(|d| !d.trim().is_empty()),
+            access_host: access_url
+                .and_then(|a| reqwest::Url::parse(a).ok())
+                .and_then(|a| a.host_str().map(str::to_ascii_lowercase)),
+        }
+    }
+
+    /// The token itself.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// Never shows the token.
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionToken")
+            .field("value", &"<redacted>")
+            .field("domain", &self.domain)
+            .field("access_host", &self.access_host)
+            .finish()
+    }
 }
 
 impl PublicContext {
@@ -105,7 +154,7 @@ impl std::fmt::Debug for PublicContext {
             .field("owner", &self.owner)
             .field("wildcard_domain", &self.wildcard_domain)
             .field("scheme", &self.scheme)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token", &self.token)
             .field("access_url", &self.access_url)
             .finish()
     }
@@ -731,11 +780,11 @@ fn skipped(kind: LinkKind, reason: String) -> LinkResult {
 
 /// The token to offer on a chain's public links: none for public apps, which must answer
 /// without a login (a backend fetching its own origin has no token either).
-fn token_for<'a>(chain: &Chain, public: &'a PublicContext) -> Option<&'a str> {
+fn token_for<'a>(chain: &Chain, public: &'a PublicContext) -> Option<&'a SessionToken> {
     if chain.share == Share::Public {
         None
     } else {
-        public.token.as_deref()
+        public.token.as_ref()
     }
 }
 
@@ -766,7 +815,7 @@ mod tests {
             owner: "me".into(),
             wildcard_domain: wildcard.into(),
             scheme: "https".into(),
-            token: Some("secret".into()),
+            token: Some(SessionToken::new("secret", Some(wildcard.into()), None)),
             access_url: None,
         }
     }
@@ -808,7 +857,10 @@ mod tests {
         };
         assert_eq!(token_for(&chain, &c), None);
         chain.share = Share::Owner;
-        assert_eq!(token_for(&chain, &c), Some("secret"));
+        assert_eq!(
+            token_for(&chain, &c).map(SessionToken::secret),
+            Some("secret")
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use reqwest::header::{HeaderValue, LOCATION};
 use reqwest::Url;
 
-use super::{Observed, ProbeError, ProbePlan, PublicContext};
+use super::{Observed, ProbeError, ProbePlan, PublicContext, SessionToken};
 
 /// Header that carries a Coder session token.
 pub const TOKEN_HEADER: &str = "Coder-Session-Token";
@@ -92,7 +92,7 @@ pub async fn tcp_connect(host: &str, port: u16, resolve: &[(String, SocketAddr)]
 pub async fn public_get(
     client: &reqwest::Client,
     url: &str,
-    token: Option<&str>,
+    token: Option<&SessionToken>,
     public: &PublicContext,
     resolve: &[(String, SocketAddr)],
 ) -> Fetched {
@@ -120,8 +120,9 @@ pub async fn public_get(
 /// How [`fetch`] makes its request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct How<'a> {
-    /// A session token, sent only where [`may_send_token`] allows.
-    pub token: Option<&'a str>,
+    /// A session token, sent only where [`may_send_token`] allows, and after a redirect only to
+    /// the host and port of the first request.
+    pub token: Option<&'a SessionToken>,
     /// The deployment, for the token rule and to recognise its login page.
     pub public: Option<&'a PublicContext>,
     /// Follow up to 5 redirects (by hand); otherwise a redirect is the answer.
@@ -140,7 +141,11 @@ impl<'a> How<'a> {
     }
 
     /// A request through Coder's proxy: redirects followed, the token where allowed.
-    pub fn public(public: &'a PublicContext, token: Option<&'a str>, read_body: bool) -> Self {
+    pub fn public(
+        public: &'a PublicContext,
+        token: Option<&'a SessionToken>,
+        read_body: bool,
+    ) -> Self {
         How {
             token,
             public: Some(public),
@@ -150,8 +155,9 @@ impl<'a> How<'a> {
     }
 }
 
-/// One GET. Redirects are followed by hand so the token rule is checked again on every hop; a
-/// redirect to Coder's login page stops the walk as [`Observed::LoginRedirect`].
+/// One GET. Redirects are followed by hand so the token rule is checked again on every hop, and
+/// the token goes on only to the first request's host and port; a redirect to Coder's login page
+/// stops the walk as [`Observed::LoginRedirect`].
 pub async fn fetch(client: &reqwest::Client, url: &str, how: How<'_>) -> Fetched {
     let How {
         token,
@@ -163,12 +169,15 @@ pub async fn fetch(client: &reqwest::Client, url: &str, how: How<'_>) -> Fetched
         Ok(u) => u,
         Err(e) => return Fetched::new(Observed::Unreachable, format!("bad url {url}: {e}")),
     };
+    let first = url.clone();
     let mut hops: Vec<String> = Vec::new();
     let mut token_sent = false;
     loop {
         let mut request = client.get(url.clone());
-        let token_here = match (token, public) {
-            (Some(t), Some(p)) if may_send_token(&url, p) => HeaderValue::from_str(t).ok(),
+        let token_here = match token {
+            Some(t) if may_send_token(&url, t) && same_host(&first, &url) => {
+                HeaderValue::from_str(t.secret()).ok()
+            }
             _ => None,
         };
         if let Some(mut value) = token_here {
@@ -226,21 +235,28 @@ pub async fn fetch(client: &reqwest::Client, url: &str, how: How<'_>) -> Fetched
     }
 }
 
-/// Whether a Coder session token may be sent to `url`: only over https, and only to a host under
-/// the wildcard app domain (one label in place of the `*`) or to the access URL's host.
-pub fn may_send_token(url: &Url, public: &PublicContext) -> bool {
+/// Whether `token` may be sent to `url`: only over https, and only to a host under the wildcard
+/// app domain the user named (one label in place of the `*`) or to the access URL's host.
+pub fn may_send_token(url: &Url, token: &SessionToken) -> bool {
     if url.scheme() != "https" {
         return false;
     }
     let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
         return false;
     };
-    let access_host = public
-        .access_url
-        .as_deref()
-        .and_then(|a| Url::parse(a).ok())
-        .and_then(|a| a.host_str().map(str::to_ascii_lowercase));
-    access_host.as_deref() == Some(host.as_str()) || under_wildcard(&host, &public.wildcard_domain)
+    token.access_host.as_deref() == Some(host.as_str())
+        || token
+            .domain
+            .as_deref()
+            .is_some_and(|domain| under_wildcard(&host, domain))
+}
+
+/// Same host (case-insensitive) and same port: where a redirect may take the token.
+fn same_host(a: &Url, b: &Url) -> bool {
+    let host = |u: &Url| u.host_str().map(str::to_ascii_lowercase);
+    host(a).is_some()
+        && host(a) == host(b)
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// `host` is one label under `wildcard` (`coder.example.com`, `*.coder.example.com`,
@@ -411,13 +427,8 @@ fn with_hops(detail: Option<String>, hops: &[String]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn ctx(wildcard: &str, access_url: Option<&str>) -> PublicContext {
-        PublicContext {
-            wildcard_domain: wildcard.into(),
-            scheme: "https".into(),
-            access_url: access_url.map(String::from),
-            ..PublicContext::default()
-        }
+    fn token(wildcard: &str, access_url: Option<&str>) -> SessionToken {
+        SessionToken::new("secret", Some(wildcard.into()), access_url)
     }
 
     fn url(s: &str) -> Url {
@@ -510,10 +521,39 @@ mod tests {
         ];
         for (wildcard, access, request, allowed) in cases {
             assert_eq!(
-                may_send_token(&url(request), &ctx(wildcard, access)),
+                may_send_token(&url(request), &token(wildcard, access)),
                 allowed,
                 "{wildcard} {access:?} {request}"
             );
+        }
+    }
+
+    #[test]
+    fn a_token_without_a_named_domain_goes_only_to_the_access_url() {
+        let token = SessionToken::new("secret", None, Some("https://coder.example.com"));
+        assert!(may_send_token(
+            &url("https://coder.example.com/api"),
+            &token
+        ));
+        assert!(!may_send_token(
+            &url("https://app--ws--me.coder.example.com/"),
+            &token
+        ));
+        let nowhere = SessionToken::new("secret", Some(" ".into()), None);
+        assert!(!may_send_token(&url("https://a.b.example.com/"), &nowhere));
+    }
+
+    #[test]
+    fn redirects_keep_the_token_on_the_same_host_and_port() {
+        let from = url("https://app--ws--me.coder.example.com/");
+        for (to, same) in [
+            ("https://APP--ws--me.coder.example.com/landing", true),
+            ("https://app--ws--me.coder.example.com:443/x", true),
+            ("https://app--ws--me.coder.example.com:8443/x", false),
+            ("https://other--ws--me.coder.example.com/", false),
+            ("https://coder.example.com/", false),
+        ] {
+            assert_eq!(same_host(&from, &url(to)), same, "{to}");
         }
     }
 

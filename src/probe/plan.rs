@@ -34,7 +34,7 @@
 
 use std::path::Path;
 
-use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, Share};
+use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
 use crate::knowledge::{Expectation, Knowledge, ListenerSpec, RoleRequest};
 use crate::model::build::normalize;
 use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
@@ -189,36 +189,77 @@ pub fn plan_from_spec(
     finish(apps, vars, public, options)
 }
 
-/// Where the workspace's public origins live, from the agent's environment: the workspace
+/// What the checked files say about the deployment, used only where the user's environment is
+/// silent, and never to decide where the session token may go.
+#[derive(Debug, Clone, Default)]
+pub struct FromFiles {
+    /// The spec's `coder.wildcard_domain`.
+    pub wildcard_domain: Option<String>,
+    /// The spec's `coder.scheme`.
+    pub scheme: Option<String>,
+}
+
+impl FromFiles {
+    /// What a spec says: its `coder.wildcard_domain` and `coder.scheme`.
+    pub fn of_spec(spec: &Spec) -> Self {
+        FromFiles {
+            wildcard_domain: spec.coder.wildcard_domain.as_ref().map(|d| d.value.clone()),
+            scheme: Some(spec.coder.scheme.as_str().to_owned()),
+        }
+    }
+}
+
+/// Where the workspace's public origins live, from what the user gave (`user`: flags first, then
+/// the agent's environment) and, where that is silent, from the files: the workspace
 /// (`CODER_WORKSPACE_NAME`) and its owner (`CODER_WORKSPACE_OWNER_NAME`), the wildcard domain
-/// (`PORTOLAN_WILDCARD_DOMAIN`, set by portolan's rendered agent env), the scheme
-/// (`PORTOLAN_SCHEME`, else the access URL's, else https), the access URL (`CODER_AGENT_URL`, or
-/// the older `CODER_URL`) and a session token (`CODER_SESSION_TOKEN`). `None` when the workspace,
-/// owner or wildcard domain is missing. Flags override variables by answering in `lookup` first.
-pub fn public_context_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<PublicContext> {
+/// (`PORTOLAN_WILDCARD_DOMAIN`, set by portolan's rendered agent env, else the files'), the
+/// scheme (`PORTOLAN_SCHEME`, else the files', else the access URL's, else https), the access URL
+/// (`CODER_AGENT_URL`, or the older `CODER_URL`) and a session token (`CODER_SESSION_TOKEN`).
+/// `None` when the workspace, owner or wildcard domain is missing.
+///
+/// The token may go only to the wildcard domain and access URL that `user` names: a domain the
+/// files name builds the origins, and the token is then sent only to the access URL's host.
+pub fn public_context(
+    user: impl Fn(&str) -> Option<String>,
+    files: &FromFiles,
+) -> Option<PublicContext> {
     let get = |name: &str| {
-        lookup(name)
+        user(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
+    let from_files = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let workspace = get("CODER_WORKSPACE_NAME")?;
     let owner = get("CODER_WORKSPACE_OWNER_NAME")?;
-    let wildcard_domain = get("PORTOLAN_WILDCARD_DOMAIN")?;
+    let user_domain = get("PORTOLAN_WILDCARD_DOMAIN");
+    let wildcard_domain = user_domain
+        .clone()
+        .or_else(|| from_files(&files.wildcard_domain))?;
     let access_url = get("CODER_AGENT_URL").or_else(|| get("CODER_URL"));
     let scheme_of = |text: &str| {
         let scheme = text.split_once("://")?.0.to_ascii_lowercase();
         matches!(scheme.as_str(), "http" | "https").then_some(scheme)
     };
+    let named_scheme = |s: String| scheme_of(&format!("{s}://"));
     let scheme = get("PORTOLAN_SCHEME")
-        .and_then(|s| scheme_of(&format!("{s}://")))
+        .or_else(|| from_files(&files.scheme))
+        .and_then(named_scheme)
         .or_else(|| access_url.as_deref().and_then(scheme_of))
         .unwrap_or_else(|| "https".to_owned());
+    let token = get("CODER_SESSION_TOKEN")
+        .map(|secret| SessionToken::new(secret, user_domain, access_url.as_deref()));
     Some(PublicContext {
         workspace,
         owner,
         wildcard_domain,
         scheme,
-        token: get("CODER_SESSION_TOKEN"),
+        token,
         access_url,
     })
 }
@@ -758,6 +799,8 @@ apps:
 
     #[test]
     fn public_context_comes_from_the_agents_variables() {
+        let public_context_from_env =
+            |user: &dyn Fn(&str) -> Option<String>| public_context(user, &FromFiles::default());
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
                 pairs
@@ -766,7 +809,7 @@ apps:
                     .map(|(_, v)| v.to_string())
             }
         };
-        let full = public_context_from_env(env(&[
+        let full = public_context_from_env(&env(&[
             ("CODER_WORKSPACE_NAME", "ws"),
             ("CODER_WORKSPACE_OWNER_NAME", "me"),
             ("PORTOLAN_WILDCARD_DOMAIN", "*.coder.example.com"),
@@ -777,7 +820,7 @@ apps:
         assert_eq!(
             (
                 full.subdomain_origin("app"),
-                full.token.as_deref(),
+                full.token.as_ref().map(SessionToken::secret),
                 full.access_url.as_deref()
             ),
             (
@@ -786,7 +829,7 @@ apps:
                 Some("http://coder.internal:3000/")
             )
         );
-        let scheme = public_context_from_env(env(&[
+        let scheme = public_context_from_env(&env(&[
             ("CODER_WORKSPACE_NAME", "ws"),
             ("CODER_WORKSPACE_OWNER_NAME", "me"),
             ("PORTOLAN_WILDCARD_DOMAIN", "coder.example.com"),
@@ -795,6 +838,11 @@ apps:
         ]))
         .expect("inside a workspace");
         assert_eq!((scheme.scheme.as_str(), scheme.token), ("https", None));
+        assert_eq!(
+            full.token.as_ref().and_then(|t| t.domain.as_deref()),
+            Some("*.coder.example.com"),
+            "the domain the user named scopes the token"
+        );
         for missing in [
             env(&[
                 ("CODER_WORKSPACE_NAME", "ws"),
@@ -807,8 +855,48 @@ apps:
             ]),
             env(&[]),
         ] {
-            assert!(public_context_from_env(missing).is_none());
+            assert!(public_context_from_env(&missing).is_none());
         }
+    }
+
+    /// The files' wildcard domain builds the origins, but the token never goes there: it keeps
+    /// only the access URL the user's environment names.
+    #[test]
+    fn a_wildcard_domain_from_the_files_does_not_scope_the_token() {
+        let user = |name: &str| {
+            [
+                ("CODER_WORKSPACE_NAME", "ws"),
+                ("CODER_WORKSPACE_OWNER_NAME", "me"),
+                ("CODER_AGENT_URL", "https://coder.example.com"),
+                ("CODER_SESSION_TOKEN", "secret"),
+            ]
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+        };
+        let files = FromFiles {
+            wildcard_domain: Some("evil.test".into()),
+            scheme: Some("http".into()),
+        };
+        let public = public_context(user, &files).expect("the files name a domain");
+        assert_eq!(
+            public.subdomain_origin("app"),
+            "http://app--ws--me.evil.test"
+        );
+        let token = public.token.expect("a token");
+        assert_eq!(token.domain, None);
+        assert_eq!(token.access_host.as_deref(), Some("coder.example.com"));
+        // A flag or variable naming the domain wins over the files, and scopes the token.
+        let named = |name: &str| match name {
+            "PORTOLAN_WILDCARD_DOMAIN" => Some("coder.example.com".to_string()),
+            other => user(other),
+        };
+        let public = public_context(named, &files).unwrap();
+        assert_eq!(public.wildcard_domain, "coder.example.com");
+        assert_eq!(
+            public.token.and_then(|t| t.domain).as_deref(),
+            Some("coder.example.com")
+        );
     }
 
     #[test]
