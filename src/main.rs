@@ -1,6 +1,7 @@
 //! The `portolan` command line. The only place that prints.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -183,23 +184,41 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe_command(args),
         Command::Schema => {
             let schema = spec::json_schema();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).unwrap_or_default()
-            );
+            to_stdout(serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n");
             OK
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "portolan",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "portolan", &mut script);
+            to_stdout(script);
             OK
         }
     };
     ExitCode::from(code)
+}
+
+/// Writes to stdout. Every subcommand's output goes through here; a report written straight to
+/// stdout ends in [`stdout_failed`] when the write fails.
+fn to_stdout(text: impl AsRef<[u8]>) {
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_ref())
+        .and_then(|()| stdout.flush())
+    {
+        stdout_failed(&e);
+    }
+}
+
+/// Ends the process after a write to stdout failed. A closed pipe (`portolan rules | head -1`)
+/// ends it quietly with exit 0, as ripgrep does: the reader has what it wanted. Any other error
+/// is said, with exit 2.
+fn stdout_failed(e: &io::Error) -> ! {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(OK));
+    }
+    eprintln!("error: cannot write to stdout: {e}");
+    std::process::exit(i32::from(FAILED));
 }
 
 fn init(preset: Preset, force: bool, dir: &Path) -> u8 {
@@ -284,15 +303,10 @@ fn render_command(
     };
     if check {
         let mut drift = false;
-        let mut stdout = std::io::stdout().lock();
         for p in &planned {
             if p.file.drifted(p.current.as_deref()) {
                 drift = true;
-                let _ = write!(
-                    stdout,
-                    "{}",
-                    write::unified_diff(p, &p.file.path.to_string_lossy())
-                );
+                to_stdout(write::unified_diff(p, &p.file.path.to_string_lossy()));
             }
         }
         if drift {
@@ -451,10 +465,10 @@ fn check_command(
         rules: &metas,
     };
     let color = format == Format::Human && std::io::stdout().is_terminal();
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = report::write(format, &report, color, &mut stdout) {
-        eprintln!("error: cannot write the report: {e}");
-        return FAILED;
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = report::write(format, &report, color, &mut stdout).and_then(|()| stdout.flush())
+    {
+        stdout_failed(&e);
     }
     let errors = findings.iter().any(|d| d.severity == Severity::Error);
     let warnings = findings.iter().any(|d| d.severity == Severity::Warning);
@@ -468,8 +482,10 @@ fn check_command(
 fn rules_command(rule: Option<&str>) -> u8 {
     match rule {
         None => {
+            let mut text = String::new();
             for r in rules::RULES {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{:<6} {:<33} {:<8} {}",
                     r.meta.code,
                     r.meta.name,
@@ -477,14 +493,19 @@ fn rules_command(rule: Option<&str>) -> u8 {
                     r.meta.summary
                 );
             }
+            to_stdout(text);
             OK
         }
         Some(name) => match rules::find(name) {
             Some(r) => {
-                println!("# {} ({})\n", r.meta.name, r.meta.code);
-                println!("{}\n", r.meta.summary);
-                println!("Default severity: {}\n", r.meta.default_severity.as_str());
-                println!("{}", r.meta.explanation.trim_end());
+                to_stdout(format!(
+                    "# {} ({})\n\n{}\n\nDefault severity: {}\n\n{}\n",
+                    r.meta.name,
+                    r.meta.code,
+                    r.meta.summary,
+                    r.meta.default_severity.as_str(),
+                    r.meta.explanation.trim_end()
+                ));
                 OK
             }
             None => {
@@ -672,9 +693,10 @@ fn probe_command(args: ProbeArgs) -> u8 {
         ProbeFormat::Human => probe::report::human(&report, Some(&sources)),
         ProbeFormat::Json => probe::report::json(&report, Some(&sources)),
     };
-    print!("{text}");
-    if !text.ends_with('\n') {
-        println!();
+    if text.ends_with('\n') {
+        to_stdout(text);
+    } else {
+        to_stdout(text + "\n");
     }
     if !report.is_complete() {
         let missed: Vec<String> = report
