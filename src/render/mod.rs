@@ -54,6 +54,8 @@ pub struct RenderedFile {
     /// Rewritten by the start script at workspace start (the env files): missing, or as the
     /// script wrote it, is not drift.
     pub runtime: bool,
+    /// Holds values that may be secrets (env files): diffs name the keys, never the values.
+    pub secret_values: bool,
 }
 
 impl RenderedFile {
@@ -140,6 +142,8 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
             contents: header::stamp(&body, &stamp),
             mode,
             runtime,
+            // The files the start script rewrites are the env files, and they hold secrets.
+            secret_values: runtime,
         })
     };
     push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, false);
