@@ -468,9 +468,10 @@ fn kill_9_leaves_whole_files_and_the_next_render_cleans_up() {
         seed ^= seed << 17;
         seed % below.max(1)
     };
-    let mut left_temps = 0;
+    let (mut left_temps, mut changed_rounds) = (0, 0);
     for round in 0..40u16 {
         project.set_port(8080 + (round % 2 + 1) % 2);
+        let before_round = project.snapshot();
         let mut child = project
             .command(&[])
             .stdout(Stdio::null())
@@ -491,6 +492,14 @@ fn kill_9_leaves_whole_files_and_the_next_render_cleans_up() {
             );
         }
         left_temps += temp_files(&project.out()).len();
+        if project
+            .snapshot()
+            .iter()
+            .zip(&before_round)
+            .any(|(a, b)| a != b)
+        {
+            changed_rounds += 1;
+        }
         // The next render cleans what this one left.
         if round % 4 == 3 {
             ok(&project.render(&[]));
@@ -501,7 +510,9 @@ fn kill_9_leaves_whole_files_and_the_next_render_cleans_up() {
             );
         }
     }
-    eprintln!("kill -9 left {left_temps} temporary files over 40 rounds");
+    eprintln!(
+        "kill -9 left {left_temps} temporary files over 40 rounds; {changed_rounds} rounds changed files"
+    );
     ok(&project.render(&[]));
     assert_eq!(temp_files(&project.out()), Vec::<PathBuf>::new());
 }
