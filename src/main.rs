@@ -367,12 +367,9 @@ fn render_command(
 /// `render --check`: prints a diff of every file that drifted (env files: the keys that differ,
 /// never their values) and names targets that are not regular files, without reading them.
 fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
+    let mut diffs = String::new();
     let mut drift = false;
-    let mut stdout = std::io::stdout().lock();
-    for p in planned {
-        if !p.drifted() {
-            continue;
-        }
+    for p in planned.iter().filter(|p| p.drifted()) {
         drift = true;
         match &p.on_disk {
             write::OnDisk::NotAFile(kind) => eprintln!(
@@ -385,11 +382,10 @@ fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
                 p.target.display(),
                 write::Blocker::TooLarge(*size)
             ),
-            _ => {
-                let _ = write!(stdout, "{}", write::diff(p, &p.file.path.to_string_lossy()));
-            }
+            _ => diffs.push_str(&write::diff(p, &p.file.path.to_string_lossy())),
         }
     }
+    let _ = std::io::stdout().lock().write_all(diffs.as_bytes());
     if drift {
         eprintln!(
             "rendered files differ from {}: run `portolan render` and commit the result",
