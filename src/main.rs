@@ -22,6 +22,9 @@ const FOUND: u8 = 1;
 /// Exit code: the command itself could not run.
 const FAILED: u8 = 2;
 
+/// Largest spec `render` reads.
+const SPEC_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
 #[derive(Parser)]
 #[command(
     name = "portolan",
@@ -236,10 +239,23 @@ fn render_command(
     force: bool,
     templates: Option<PathBuf>,
 ) -> u8 {
-    let text = match std::fs::read_to_string(spec_path) {
+    // Only from a regular file: a spec linked to /proc/self/environ would print the environment
+    // in its parse error.
+    let text = match write::read_regular(spec_path, SPEC_MAX_BYTES) {
         Ok(text) => text,
-        Err(e) => {
+        Err(write::ReadError::Io(e)) => {
             eprintln!("error: cannot read {}: {e}", spec_path.display());
+            return FAILED;
+        }
+        Err(e @ write::ReadError::NotAFile(write::NodeKind::Symlink)) => {
+            eprintln!(
+                "error: {} {e}: not read; name the file itself",
+                spec_path.display()
+            );
+            return FAILED;
+        }
+        Err(e) => {
+            eprintln!("error: {} {e}: not read", spec_path.display());
             return FAILED;
         }
     };

@@ -605,3 +605,50 @@ fn render_keeps_env_files_the_start_script_wrote() {
         assert_eq!(std::fs::read_to_string(&env).unwrap(), started, "{extra:?}");
     }
 }
+
+// --- The spec itself ------------------------------------------------------------------------
+
+/// A pull request that makes portolan.yaml a link to /proc/self/environ must not get CI's
+/// environment printed in a spec error: the spec is read only from a regular file.
+#[test]
+fn the_spec_is_read_only_from_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("portolan.yaml");
+    std::os::unix::fs::symlink("/proc/self/environ", &spec).unwrap();
+    let result = run_with_timeout({
+        let mut cmd = portolan();
+        cmd.current_dir(dir.path())
+            .args(["render", "portolan.yaml", "--check"])
+            .env("CI_SECRET", "canary-from-the-environment");
+        cmd
+    });
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("canary") && !stdout(&result).contains("canary"),
+        "{err}"
+    );
+    assert!(
+        err.contains("portolan.yaml is a symbolic link, not a regular file"),
+        "{err}"
+    );
+
+    std::fs::remove_file(&spec).unwrap();
+    mkfifo(&spec);
+    let result = run_with_timeout({
+        let mut cmd = portolan();
+        cmd.current_dir(dir.path())
+            .args(["render", "portolan.yaml"]);
+        cmd
+    });
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("portolan.yaml is a FIFO, not a regular file"),
+        "{}",
+        stderr(&result)
+    );
+    assert_eq!(
+        files_below(dir.path()),
+        vec![PathBuf::from("portolan.yaml")]
+    );
+}

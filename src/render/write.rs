@@ -354,46 +354,122 @@ fn not_a_folder(dir: &OwnedFd, name: &OsStr, path: PathBuf) -> Option<PathError>
     (kind != NodeKind::Folder).then_some(PathError::NotAFolder { path, kind })
 }
 
-/// Reads `name` in `dir` if it is a regular file of at most [`MAX_TARGET_BYTES`]. The type is
-/// checked before opening (so a FIFO or device is never opened) and again on the open file
-/// (so a file swapped in between is not read).
+/// Reads `name` in `dir` if it is a regular file of at most [`MAX_TARGET_BYTES`].
 fn read_target(dir: &OwnedFd, name: &OsStr) -> std::io::Result<OnDisk> {
+    Ok(match read_bytes(dir, name, MAX_TARGET_BYTES)? {
+        Read::Bytes(bytes) => OnDisk::File(String::from_utf8_lossy(&bytes).into_owned()),
+        Read::Missing => OnDisk::Missing,
+        Read::NotAFile(kind) => OnDisk::NotAFile(kind),
+        Read::TooLarge(size) => OnDisk::TooLarge(size),
+    })
+}
+
+/// What [`read_bytes`] found: the bytes, or why it read nothing.
+enum Read {
+    Bytes(Vec<u8>),
+    Missing,
+    NotAFile(NodeKind),
+    TooLarge(u64),
+}
+
+/// Reads `name` in `dir` if it is a regular file of at most `max` bytes. The type is checked
+/// before opening (so a FIFO or device is never opened) and again on the open file (so a file
+/// swapped in between is not read).
+fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
     let stat = match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
-        Err(Errno::NOENT) => return Ok(OnDisk::Missing),
+        Err(Errno::NOENT) => return Ok(Read::Missing),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&stat) {
+    if let Some(skip) = not_readable(&stat, max) {
         return Ok(skip);
     }
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     let fd = match fs::openat(dir, name, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(OnDisk::Missing),
-        Err(Errno::LOOP) => return Ok(OnDisk::NotAFile(NodeKind::Symlink)),
+        Err(Errno::NOENT) => return Ok(Read::Missing),
+        Err(Errno::LOOP) => return Ok(Read::NotAFile(NodeKind::Symlink)),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&fs::fstat(&fd)?) {
+    if let Some(skip) = not_readable(&fs::fstat(&fd)?, max) {
         return Ok(skip);
     }
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
-        .take(MAX_TARGET_BYTES + 1)
+        .take(max + 1)
         .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_TARGET_BYTES {
-        return Ok(OnDisk::TooLarge(bytes.len() as u64));
+    if bytes.len() as u64 > max {
+        return Ok(Read::TooLarge(bytes.len() as u64));
     }
-    Ok(OnDisk::File(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Read::Bytes(bytes))
 }
 
-fn not_readable(stat: &fs::Stat) -> Option<OnDisk> {
+fn not_readable(stat: &fs::Stat, max: u64) -> Option<Read> {
     let kind = NodeKind::of(FileType::from_raw_mode(stat.st_mode));
     if kind != NodeKind::RegularFile {
-        return Some(OnDisk::NotAFile(kind));
+        return Some(Read::NotAFile(kind));
     }
     let size = u64::try_from(stat.st_size).unwrap_or(0);
-    (size > MAX_TARGET_BYTES).then_some(OnDisk::TooLarge(size))
+    (size > max).then_some(Read::TooLarge(size))
+}
+
+/// Why [`read_regular`] did not read a file.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// A symbolic link, FIFO, device, socket or folder: not opened.
+    NotAFile(NodeKind),
+    /// Larger than the limit: not read.
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::NotAFile(kind) => write!(f, "is {}, not a regular file", kind.describe()),
+            ReadError::TooLarge { size, max } => {
+                write!(f, "is larger than {} KiB ({size} bytes)", max / 1024)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads `path` as UTF-8 text only if it is a regular file of at most `max` bytes: a symbolic
+/// link (the file itself; folders on the way are the caller's), FIFO or device is never opened.
+/// For files a repository controls, such as the spec, which a link could point at any file of
+/// the machine that reads it.
+pub fn read_regular(path: &Path, max: u64) -> Result<String, ReadError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| ReadError::Io(std::io::Error::other("not a file name")))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ReadError::Io(e.into()))?;
+    match read_bytes(&dir, name, max).map_err(ReadError::Io)? {
+        Read::Bytes(bytes) => String::from_utf8(bytes).map_err(|_| {
+            ReadError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        }),
+        Read::Missing => Err(ReadError::Io(Errno::NOENT.into())),
+        Read::NotAFile(kind) => Err(ReadError::NotAFile(kind)),
+        Read::TooLarge(size) => Err(ReadError::TooLarge { size, max }),
+    }
 }
 
 /// What [`write_set`] did.
