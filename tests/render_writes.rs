@@ -652,3 +652,31 @@ fn the_spec_is_read_only_from_a_regular_file() {
         vec![PathBuf::from("portolan.yaml")]
     );
 }
+
+/// A template override that is a link is not read either (CI may render with the repository's
+/// templates).
+#[test]
+fn template_overrides_are_read_only_from_regular_files() {
+    let project = Project::new(8080);
+    let templates = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", templates.path().join("env-file.j2")).unwrap();
+    let dir = templates.path().to_str().unwrap();
+    let result = run_with_timeout({
+        let mut cmd = project.command(&["--templates", dir]);
+        cmd.env("CI_SECRET", "canary-from-the-environment");
+        cmd
+    });
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("env-file.j2 is a symbolic link, not a regular file"),
+        "{err}"
+    );
+    assert!(!project.out().exists(), "nothing written");
+    let written = std::fs::read_dir(project.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect::<Vec<_>>();
+    assert_eq!(written, vec![std::ffi::OsString::from("portolan.yaml")]);
+}

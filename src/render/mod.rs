@@ -78,6 +78,11 @@ pub enum RenderError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A template override is not a regular file (or is too large): not read.
+    NotRead {
+        path: PathBuf,
+        why: write::ReadError,
+    },
     /// A template failed to parse or render.
     Template {
         name: String,
@@ -89,6 +94,7 @@ impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            RenderError::NotRead { path, why } => write!(f, "{} {why}: not read", path.display()),
             RenderError::Template { name, error } => {
                 write!(f, "template {name}")?;
                 if let Some(line) = error.line() {
@@ -181,9 +187,16 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
     env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     for (name, text) in TEMPLATES {
+        // An override is read only from a regular file: a link could point at any file.
         let text = match overrides.map(|dir| dir.join(name)) {
-            Some(path) if path.is_file() => {
-                std::fs::read_to_string(&path).map_err(|error| RenderError::Io { path, error })?
+            Some(path) if std::fs::symlink_metadata(&path).is_ok() => {
+                match write::read_regular(&path, write::MAX_TARGET_BYTES) {
+                    Ok(text) => text,
+                    Err(write::ReadError::Io(error)) => {
+                        return Err(RenderError::Io { path, error })
+                    }
+                    Err(why) => return Err(RenderError::NotRead { path, why }),
+                }
             }
             _ => (*text).to_owned(),
         };
