@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use portolan::check::{self, CheckOptions};
 use portolan::diagnostic::{Diagnostic, Severity};
 use portolan::render::write::{self, Change};
-use portolan::render::{self, header::Ownership, RenderOptions};
+use portolan::render::{self, RenderOptions};
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 use portolan::source::SourceMap;
@@ -22,6 +22,9 @@ const OK: u8 = 0;
 const FOUND: u8 = 1;
 /// Exit code: the command itself could not run.
 const FAILED: u8 = 2;
+
+/// Largest spec `render` reads.
+const SPEC_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Parser)]
 #[command(
@@ -223,7 +226,8 @@ fn stdout_failed(e: &io::Error) -> ! {
 
 fn init(preset: Preset, force: bool, dir: &Path) -> u8 {
     let path = dir.join("portolan.yaml");
-    if path.exists() && !force {
+    // Whatever is there (a file, a link, even a dangling one) is replaced only with --force.
+    if std::fs::symlink_metadata(&path).is_ok() && !force {
         eprintln!(
             "error: {} exists; pass --force to replace it",
             path.display()
@@ -254,10 +258,23 @@ fn render_command(
     force: bool,
     templates: Option<PathBuf>,
 ) -> u8 {
-    let text = match std::fs::read_to_string(spec_path) {
+    // Only from a regular file: a spec linked to /proc/self/environ would print the environment
+    // in its parse error.
+    let text = match write::read_regular(spec_path, SPEC_MAX_BYTES) {
         Ok(text) => text,
-        Err(e) => {
+        Err(write::ReadError::Io(e)) => {
             eprintln!("error: cannot read {}: {e}", spec_path.display());
+            return FAILED;
+        }
+        Err(e @ write::ReadError::NotAFile(write::NodeKind::Symlink)) => {
+            eprintln!(
+                "error: {} {e}: not read; name the file itself",
+                spec_path.display()
+            );
+            return FAILED;
+        }
+        Err(e) => {
+            eprintln!("error: {} {e}: not read", spec_path.display());
             return FAILED;
         }
     };
@@ -297,63 +314,121 @@ fn render_command(
     let planned = match write::plan(&files, &out) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", out.display());
+            eprintln!("error: {e}");
+            if !check {
+                eprintln!("nothing written");
+            }
             return FAILED;
         }
     };
     if check {
-        let mut drift = false;
-        for p in &planned {
-            if p.file.drifted(p.current.as_deref()) {
-                drift = true;
-                to_stdout(write::unified_diff(p, &p.file.path.to_string_lossy()));
+        return render_check(&planned, spec_path);
+    }
+    let mut refused = false;
+    for p in &planned {
+        if let Change::Blocked(why) = p.change {
+            if !force || !why.forceable() {
+                refused = true;
+                eprintln!("error: {} {why}", p.target.display());
             }
         }
-        if drift {
-            eprintln!(
-                "rendered files differ from {}: run `portolan render` and commit the result",
-                spec_path.display()
-            );
-            return FOUND;
-        }
-        eprintln!("{} files match {}", planned.len(), spec_path.display());
-        return OK;
     }
-    let blocked: Vec<_> = planned
-        .iter()
-        .filter(|p| matches!(p.change, Change::Blocked(_)))
-        .collect();
-    if !blocked.is_empty() && !force {
-        for p in &blocked {
-            let why = match p.change {
-                Change::Blocked(Ownership::EditedByHand) => {
-                    "was edited by hand since portolan wrote it"
-                }
-                _ => "was not written by portolan",
-            };
-            eprintln!("error: {} {why}", p.target.display());
+    if refused {
+        let folder = planned
+            .iter()
+            .any(|p| matches!(p.change, Change::Blocked(b) if !b.forceable()));
+        if folder {
+            eprintln!("nothing written; move what is in the way elsewhere");
+        } else {
+            eprintln!(
+                "nothing written; move your changes into the spec, or pass --force to overwrite"
+            );
         }
-        eprintln!("nothing written; move your changes into the spec, or pass --force to overwrite");
         return FAILED;
     }
-    let color = std::io::stderr().is_terminal();
-    for p in &planned {
-        let verb = match p.change {
-            Change::Unchanged => continue,
-            Change::Create => "created",
-            Change::Update => "updated",
-            Change::Blocked(_) => "overwrote",
-        };
-        if let Err(e) = write::write_atomic(&p.target, &p.file.contents, p.file.mode) {
-            eprintln!("error: cannot write {}: {e}", p.target.display());
+    let written = match write::write_set(&planned, &out) {
+        Ok(written) => written,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                write::WriteError::Rename { renamed, .. } => {
+                    for i in renamed {
+                        eprintln!("  written: {}", planned[i].target.display());
+                    }
+                    eprintln!(
+                        "the other files were not written; run `portolan render` again to finish"
+                    );
+                }
+                _ => eprintln!("nothing written"),
+            }
             return FAILED;
         }
+    };
+    let color = std::io::stderr().is_terminal();
+    let say = |verb: &str, what: String| {
         if color {
-            eprintln!("\x1b[32m{verb:>9}\x1b[0m {}", p.target.display());
+            eprintln!("\x1b[32m{verb:>9}\x1b[0m {what}");
         } else {
-            eprintln!("{verb:>9} {}", p.target.display());
+            eprintln!("{verb:>9} {what}");
+        }
+    };
+    for stale in &written.stale_removed {
+        say(
+            "removed",
+            format!("{} (left by an interrupted run)", stale.display()),
+        );
+    }
+    for &i in &written.files {
+        let p = &planned[i];
+        let verb = match p.change {
+            Change::Create => "created",
+            Change::Update => "updated",
+            _ => "replaced",
+        };
+        say(verb, p.target.display().to_string());
+    }
+    for p in planned.iter().filter(|p| p.change == Change::KeptFromStart) {
+        say(
+            "kept",
+            format!(
+                "{} (written at workspace start: it holds the workspace's origins and secrets, and the start script rewrites it)",
+                p.target.display()
+            ),
+        );
+    }
+    OK
+}
+
+/// `render --check`: prints a diff of every file that drifted (env files: the keys that differ,
+/// never their values) and names targets that are not regular files, without reading them.
+fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
+    let mut diffs = String::new();
+    let mut drift = false;
+    for p in planned.iter().filter(|p| p.drifted()) {
+        drift = true;
+        match &p.on_disk {
+            write::OnDisk::NotAFile(kind) => eprintln!(
+                "{} {}: not read",
+                p.target.display(),
+                write::Blocker::NotAFile(*kind)
+            ),
+            write::OnDisk::TooLarge(size) => eprintln!(
+                "{} {}: not read",
+                p.target.display(),
+                write::Blocker::TooLarge(*size)
+            ),
+            _ => diffs.push_str(&write::diff(p, &p.file.path.to_string_lossy())),
         }
     }
+    to_stdout(diffs);
+    if drift {
+        eprintln!(
+            "rendered files differ from {}: run `portolan render` and commit the result",
+            spec_path.display()
+        );
+        return FOUND;
+    }
+    eprintln!("{} files match {}", planned.len(), spec_path.display());
     OK
 }
 

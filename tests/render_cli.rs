@@ -300,3 +300,42 @@ fn render_reports_ports_the_images_do_not_listen_on() {
         "{rules:?}"
     );
 }
+
+/// `init` makes its folders 0755 whatever the umask, and a link where portolan.yaml goes (even a
+/// dangling one) is replaced only with --force, never written through.
+#[test]
+fn init_ignores_the_umask_and_never_writes_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let root_dir = tempfile::tempdir().unwrap();
+    let dir = root_dir.path().join("a/b");
+    let script = format!(
+        "umask 000; exec '{}' init '{}'",
+        env!("CARGO_BIN_EXE_portolan"),
+        dir.display()
+    );
+    let made = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&root_dir.path().join("a")), 0o755);
+    assert_eq!(mode(&dir), 0o755);
+    assert_eq!(mode(&dir.join("portolan.yaml")), 0o644);
+
+    let linked = tempfile::tempdir().unwrap();
+    let target = linked.path().join("elsewhere.yaml");
+    let spec = linked.path().join("portolan.yaml");
+    std::os::unix::fs::symlink(&target, &spec).unwrap();
+    let refused = portolan().arg("init").arg(linked.path()).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(!target.exists());
+    let forced = portolan()
+        .args(["init", "--force"])
+        .arg(linked.path())
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(!target.exists(), "nothing written through the link");
+    assert!(std::fs::symlink_metadata(&spec).unwrap().is_file());
+}

@@ -225,22 +225,65 @@ fn names_the_service_whose_healthcheck_never_passes() {
 
 #[test]
 fn render_again_keeps_env_files_the_start_script_wrote() {
-    // The start script stamps env files with portolan's header, so rendering again may replace
-    // them without --force: they are portolan's own, not hand edits.
+    // The env files the start script wrote hold this workspace's origins and secrets: rendering
+    // again (with or without --force) leaves them alone and says so.
     let ws = Workspace::convex();
     ws.answer(ALL_HEALTHY);
     assert_ok(&ws.run(Some(("chat", "alice"))));
+    let api = "https://convex-api--chat--alice.coder.test";
+    let site = "https://convex-site--chat--alice.coder.test";
+    let secret = ws.env_value(".env", "INSTANCE_SECRET").unwrap();
+    let before: Vec<String> = [
+        ".env",
+        ".env.local",
+        ".env.convex.local",
+        ".portolan/secrets.env",
+    ]
+    .iter()
+    .map(|f| ws.read(f))
+    .collect();
     let spec = common::root().join("examples/convex-selfhosted/portolan.yaml");
-    let output = common::portolan()
-        .arg("render")
-        .arg(spec)
-        .arg("--out")
-        .arg(ws.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for extra in [&[][..], &["--force"][..]] {
+        let output = common::portolan()
+            .arg("render")
+            .arg(&spec)
+            .arg("--out")
+            .arg(ws.dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(".env.local (written at workspace start"),
+            "{stderr}"
+        );
+        assert_eq!(
+            ws.env_value(".env.local", "VITE_CONVEX_URL").as_deref(),
+            Some(api)
+        );
+        assert_eq!(
+            ws.env_value(".env.local", "VITE_CONVEX_SITE_URL")
+                .as_deref(),
+            Some(site)
+        );
+        assert_eq!(
+            ws.env_value(".env", "ORIGIN_CONVEX_API").as_deref(),
+            Some(api)
+        );
+        assert_eq!(
+            ws.env_value(".env", "INSTANCE_SECRET").as_deref(),
+            Some(secret.as_str())
+        );
+        let after: Vec<String> = [
+            ".env",
+            ".env.local",
+            ".env.convex.local",
+            ".portolan/secrets.env",
+        ]
+        .iter()
+        .map(|f| ws.read(f))
+        .collect();
+        assert_eq!(after, before, "{extra:?}");
+    }
 }

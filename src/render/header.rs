@@ -9,6 +9,11 @@ use sha2::{Digest, Sha256};
 
 pub const MARK: &str = "portolan-sha256:";
 
+/// The words by which the header the start script writes (`write_managed` in
+/// `start-workspace.sh.j2`) differs from render's: `# Written by start-workspace.sh at
+/// workspace start from portolan.yaml. portolan-sha256:…`.
+pub const AT_WORKSPACE_START: &str = " at workspace start from ";
+
 /// What a file on disk is, as far as overwriting it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {
@@ -43,6 +48,23 @@ pub fn stamp(body: &str, comment: &str) -> String {
     } else {
         format!("{line}{body}")
     }
+}
+
+/// The header line among the first three lines, without its line ending.
+fn header_line(text: &str) -> Option<&str> {
+    text.split_inclusive('\n')
+        .take(3)
+        .map(|line| line.trim_end_matches(['\n', '\r']))
+        .find(|line| line.starts_with('#') && line.contains(MARK))
+}
+
+/// Whether the start script wrote `text` at workspace start (its header says so), as opposed to
+/// render. Says nothing about whether it was edited since: see [`ownership`].
+pub fn written_at_start(text: &str) -> bool {
+    header_line(text).is_some_and(|line| {
+        line.find(MARK)
+            .is_some_and(|pos| line[..pos].contains(AT_WORKSPACE_START))
+    })
 }
 
 /// Finds the header among the first three lines: returns the recorded hash and the text without it.
@@ -85,6 +107,23 @@ mod tests {
             assert_eq!(ownership(&edited), Ownership::EditedByHand);
         }
         assert_eq!(ownership("a = 1\n"), Ownership::Foreign);
+    }
+
+    #[test]
+    fn the_start_scripts_header_is_told_from_renders() {
+        let body = "# Rewritten by start-workspace.sh at workspace start with this workspace's origins.\nA=1\n";
+        let rendered = stamp(
+            body,
+            "Written by portolan from portolan.yaml: change the spec.",
+        );
+        assert!(!written_at_start(&rendered), "{rendered}");
+        let started = format!(
+            "# Written by start-workspace.sh at workspace start from portolan.yaml. {MARK}{}\n{body}",
+            hash(body)
+        );
+        assert!(written_at_start(&started));
+        assert_eq!(ownership(&started), Ownership::Untouched);
+        assert!(!written_at_start(body));
     }
 
     #[test]

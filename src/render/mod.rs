@@ -54,6 +54,8 @@ pub struct RenderedFile {
     /// Rewritten by the start script at workspace start (the env files): missing, or as the
     /// script wrote it, is not drift.
     pub runtime: bool,
+    /// Holds values that may be secrets (env files): diffs name the keys, never the values.
+    pub secret_values: bool,
 }
 
 impl RenderedFile {
@@ -76,6 +78,11 @@ pub enum RenderError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A template override is not a regular file (or is too large): not read.
+    NotRead {
+        path: PathBuf,
+        why: write::ReadError,
+    },
     /// A template failed to parse or render.
     Template {
         name: String,
@@ -87,6 +94,7 @@ impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            RenderError::NotRead { path, why } => write!(f, "{} {why}: not read", path.display()),
             RenderError::Template { name, error } => {
                 write!(f, "template {name}")?;
                 if let Some(line) = error.line() {
@@ -140,6 +148,8 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
             contents: header::stamp(&body, &stamp),
             mode,
             runtime,
+            // The files the start script rewrites are the env files, and they hold secrets.
+            secret_values: runtime,
         })
     };
     push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, false);
@@ -177,9 +187,16 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
     env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     for (name, text) in TEMPLATES {
+        // An override is read only from a regular file: a link could point at any file.
         let text = match overrides.map(|dir| dir.join(name)) {
-            Some(path) if path.is_file() => {
-                std::fs::read_to_string(&path).map_err(|error| RenderError::Io { path, error })?
+            Some(path) if std::fs::symlink_metadata(&path).is_ok() => {
+                match write::read_regular(&path, write::MAX_TARGET_BYTES) {
+                    Ok(text) => text,
+                    Err(write::ReadError::Io(error)) => {
+                        return Err(RenderError::Io { path, error })
+                    }
+                    Err(why) => return Err(RenderError::NotRead { path, why }),
+                }
             }
             _ => (*text).to_owned(),
         };
