@@ -463,3 +463,122 @@ fn agent_name_must_be_a_terraform_identifier() {
 fn yaml_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
+
+// --- The escaping itself -------------------------------------------------------------------------
+
+/// Text that means something in at least one of the languages portolan writes.
+const HOSTILE: &[&str] = &[
+    "",
+    "plain",
+    "a b",
+    "\"",
+    "'",
+    "it's \"quoted\"",
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "${HOME}",
+    "$HOME",
+    "$$",
+    "%{ if true }x%{ endif }",
+    "${var.x}",
+    "$${x}",
+    "a\nb",
+    "\nEOT\n",
+    "EOT",
+    "tab\tcr\r",
+    "\u{1}\u{7f}\u{85}",
+    "\u{2028}\u{feff}",
+    "\\",
+    "\\n",
+    "é 🦀 ü",
+    "#comment",
+    "*x",
+    "[x",
+    "a: b",
+    "- x",
+    "yes",
+    "null",
+    "123",
+    "-rf",
+    ";touch PWNED;",
+    "a&b|c>d<e",
+    "!x",
+    "~",
+];
+
+#[test]
+fn bash_words_read_back_as_written() {
+    let mut script = String::new();
+    for s in HOSTILE {
+        script.push_str(&format!(
+            "printf '%s\\0' {}\n",
+            portolan::render::value::sh_word(s)
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let words: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .collect();
+    assert_eq!(words, HOSTILE);
+    assert_eq!(canaries(&[dir.path()]), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn hcl_and_yaml_strings_read_back_as_written() {
+    use portolan::render::value::{hcl_string, yaml_key, yaml_string};
+    for s in HOSTILE {
+        let body = format!("x = {}\n", hcl_string(s));
+        let value: std::collections::HashMap<String, String> =
+            hcl::eval::from_str(&body, &hcl::eval::Context::new())
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(value["x"], *s, "{body}");
+
+        let yaml = format!("{}: {}\n", yaml_key(s), yaml_string(s));
+        let value: std::collections::HashMap<String, String> =
+            serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+        assert_eq!(value.get(*s).map(String::as_str), Some(*s), "{yaml}");
+    }
+}
+
+#[test]
+fn template_overrides_cannot_print_unescaped_text() {
+    let text = "name: shop
+services:
+  web: { run: sleep 1, ports: { http: 3000 } }
+apps:
+  web: { target: web.http, display_name: \"a \\\"b\\\"\" }
+";
+    let templates = tempfile::tempdir().unwrap();
+    // An override may print what the context escaped, and names.
+    std::fs::write(
+        templates.path().join("coder-apps.tf.j2"),
+        "# {{ name }}\nvariable \"d\" {\n  default = {{ wildcard_domain_hcl }}\n}\n",
+    )
+    .unwrap();
+    let arg = templates.path().to_str().unwrap();
+    let r = Rendered::new("portolan.yaml", text, &["--templates", arg]).ok();
+    assert!(r.read("coder-apps.tf").contains("default = \"\""));
+    // Raw text, here built in the template from an escaped value, is refused.
+    std::fs::write(
+        templates.path().join("coder-apps.tf.j2"),
+        "x = \"{{ apps[0].attributes[1] ~ '' }}\"\n",
+    )
+    .unwrap();
+    let r = Rendered::new("portolan.yaml", text, &["--templates", arg]);
+    assert_eq!(r.output.status.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains("coder-apps.tf.j2:1"), "{}", r.stderr());
+    assert!(r.stderr().contains("without escaping"), "{}", r.stderr());
+    assert_eq!(files_below(r.out.path()), Vec::<PathBuf>::new());
+}

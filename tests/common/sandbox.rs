@@ -15,7 +15,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Stubs: `docker` and `curl` log one line per call (`curl` logs its last argument, the URL)
-    /// and succeed; `curl` prints status 200.
+    /// and succeed; every container is running and healthy, every URL answers 200.
     pub fn new() -> Self {
         let bin = tempfile::tempdir().unwrap();
         let log = tempfile::tempdir().unwrap();
@@ -23,9 +23,9 @@ impl Sandbox {
             bin.path(),
             "docker",
             r#"printf '%s\n' "$*" >>"$STUB_LOG/docker"
-case "$1 $2" in
-  "compose ps") echo cafe ;;
-  "inspect --format") echo healthy ;;
+case " $* " in
+  *" ps -q "*) echo cafe ;;
+  " inspect --format "*) echo healthy ;;
 esac
 exit 0"#,
         );
