@@ -335,6 +335,30 @@ mod tests {
     }
 
     #[test]
+    fn yaml_keys_are_quoted_when_yaml_would_read_another_type() {
+        for plain in ["db", "POSTGRES_DB", "a-b", "yes_", "nulls"] {
+            assert_eq!(yaml_key(plain), plain);
+        }
+        for quoted in [
+            "yes", "No", "on", "NULL", "true", "123", "1e3", "0x1f", "[x", "*x", "a #b", "",
+        ] {
+            assert_eq!(yaml_key(quoted), yaml_string(quoted), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn bash_words_quote_only_when_needed() {
+        assert_eq!(
+            sh_word("http://localhost:3000/x"),
+            "http://localhost:3000/x"
+        );
+        assert_eq!(sh_word(""), "\"\"");
+        assert_eq!(sh_word("/h?a=1&b=2"), "\"/h?a=1&b=2\"");
+        assert_eq!(sh_word("$(x) `y` \"z\""), r#""\$(x) \`y\` \"z\"""#);
+        assert_eq!(sh_word("a\nb'"), r"$'a\nb\''");
+    }
+
+    #[test]
     fn hcl_strings_escape_template_sequences() {
         assert_eq!(hcl_string("${x} %{y} \"q\""), r#""$${x} %%{y} \"q\"""#);
     }

@@ -889,6 +889,73 @@ mod tests {
     }
 
     #[test]
+    fn dns_names() {
+        let label63 = "a".repeat(63);
+        for ok in [
+            "coder.example.com",
+            "localhost",
+            "a-1.b",
+            "x.test:8080",
+            label63.as_str(),
+        ] {
+            assert!(is_dns_name(ok), "{ok}");
+        }
+        let label64 = "a".repeat(64);
+        for bad in [
+            "",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "-a.b",
+            "a-.b",
+            "a_b.c",
+            "a b",
+            "é.com",
+            "a:0",
+            "a:65536",
+            "a:",
+            "a:x",
+            "a\"b",
+            label64.as_str(),
+        ] {
+            assert!(!is_dns_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn url_paths() {
+        for ok in [
+            "/",
+            "/health",
+            "/health?a=1&b=2",
+            "/a%20b",
+            "/v1/x:y@z,w;q=+~",
+        ] {
+            assert!(is_url_path(ok), "{ok}");
+        }
+        for bad in [
+            "", "health", "/a b", "/$(x)", "/`x`", "/a'b", "/a\"b", "/%2", "/%zz", "/#x", "/a\nb",
+            "/é", "/a!", "/*", "/{x}",
+        ] {
+            assert!(!is_url_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_file_paths_are_compared_normalised() {
+        assert_eq!(
+            normalized_path("./a//B/./c.env").as_deref(),
+            Some("a/b/c.env")
+        );
+        assert_eq!(normalized_path("a/../b"), None);
+        assert!(is_safe_path("web/.env.local"));
+        for bad in ["", "-x", "a b", "a$b", "a\\b", "é"] {
+            assert!(!is_safe_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn did_you_mean_finds_near_names() {
         assert_eq!(
             did_you_mean("bakend", ["backend", "dashboard"]),
