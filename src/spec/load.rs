@@ -350,8 +350,8 @@ impl<'a> Validator<'a> {
             self.error(
                 &spec.name,
                 format!(
-                    "project name `{}` must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the compose project)",
-                    spec.name.value
+                    "project name {} must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the compose project)",
+                    shown(&spec.name)
                 ),
             );
         }
@@ -403,8 +403,8 @@ impl<'a> Validator<'a> {
                 self.error(
                     name,
                     format!(
-                        "service name `{}` must be lowercase letters, digits, `-` or `_`",
-                        name.value
+                        "service name {} must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (compose's grammar, lowercase so that it is also a host name)",
+                        shown(name)
                     ),
                 );
             }
@@ -513,8 +513,8 @@ impl<'a> Validator<'a> {
                 let d = self.error(
                     slug,
                     format!(
-                        "invalid app slug `{}`: Coder requires ^[a-z0-9](-?[a-z0-9])*$",
-                        slug.value
+                        "invalid app slug {}: Coder requires ^[a-z0-9](-?[a-z0-9])*$",
+                        shown(slug)
                     ),
                 );
                 if !suggestion.is_empty() {
