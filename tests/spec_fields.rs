@@ -289,6 +289,8 @@ fn env_files_may_not_name_portolans_own_outputs() {
         "MAIN.TF",
         ".git/config",
         "portolan.yaml",
+        "main.tf/x.env",
+        ".env/x",
     ] {
         let text = format!("name: shop\nenv_files:\n  {}: {{A: b}}\n", yaml_quote(path));
         let r = Rendered::new("portolan.yaml", &text, &["--full"]);
@@ -299,6 +301,13 @@ fn env_files_may_not_name_portolans_own_outputs() {
             "{path}: {stderr}"
         );
     }
+}
+
+#[test]
+fn env_file_inside_another_env_file_is_refused() {
+    let text = "name: shop\nenv_files:\n  a.env/b.env: {B: c}\n  a.env: {A: b}\n";
+    let r = Rendered::new("portolan.yaml", text, &[]);
+    r.refused_at("a.env/b.env", "inside env file `a.env`");
 }
 
 #[test]

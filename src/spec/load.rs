@@ -677,8 +677,9 @@ impl<'a> Validator<'a> {
                 );
                 continue;
             };
+            // A reserved file is reserved as a folder too: `main.tf/x.env` cannot exist beside it.
             let first = normalized.split('/').next().unwrap_or("");
-            if RESERVED_PATHS.contains(&normalized.as_str()) || RESERVED_FOLDERS.contains(&first) {
+            if RESERVED_PATHS.contains(&first) || RESERVED_FOLDERS.contains(&first) {
                 self.error(
                     path,
                     format!(
@@ -686,9 +687,7 @@ impl<'a> Validator<'a> {
                         path.value
                     ),
                 );
-            } else if !self.spec_file.is_empty()
-                && normalized == self.spec_file.to_ascii_lowercase()
-            {
+            } else if !self.spec_file.is_empty() && first == self.spec_file.to_ascii_lowercase() {
                 self.error(
                     path,
                     format!("env file `{}` would replace the spec itself (portolan writes every env file); choose another name", path.value),
@@ -700,6 +699,27 @@ impl<'a> Validator<'a> {
                     format!("env files `{first}` and `{}` are the same file", path.value),
                 );
             }
+        }
+        // One env file cannot be another's folder.
+        let mut clashes = Vec::new();
+        for (normalized, path) in &seen {
+            let mut prefix = normalized.as_str();
+            while let Some((folder, _)) = prefix.rsplit_once('/') {
+                if let Some(file) = seen.get(folder) {
+                    clashes.push((*path, file.value.clone()));
+                }
+                prefix = folder;
+            }
+        }
+        clashes.sort_by_key(|(path, _)| path.start);
+        for (path, file) in clashes {
+            self.error(
+                path,
+                format!(
+                    "env file `{}` would be inside env file `{file}`; a file cannot be a folder",
+                    path.value
+                ),
+            );
         }
     }
 
