@@ -69,7 +69,7 @@ pub struct Context {
     pub scheme: String,
     /// The wildcard domain as an HCL string (`""` when the spec has none).
     pub wildcard_domain_hcl: Escaped,
-    /// The wildcard domain as a bash word (`''` when the spec has none).
+    /// The wildcard domain as a bash word (`""` when the spec has none).
     pub wildcard_domain_sh: Escaped,
     pub agent_in_host: bool,
     /// The project folder in the workspace as an HCL string.
