@@ -1,9 +1,18 @@
 //! What the templates see: the spec resolved into plain, pre-escaped strings per output.
 //!
-//! Templates handle layout only. Every value a template prints was written and escaped here,
-//! so a template override cannot produce a port or origin that disagrees with the spec.
+//! Templates handle layout only. Every value a template prints is one of two kinds:
+//!
+//! - [`Escaped`]: text written here as a complete literal of the language of the file it goes
+//!   into (a quoted HCL or YAML string, a bash word, a line of an env file), or generated code;
+//!   the field's name or doc says which language;
+//! - a name whose grammar was checked at load (project, agent, service, slug, secret and env
+//!   names: `[A-Za-z0-9_.:-]`), which is the same text in every language.
+//!
+//! Rendering enforces this: a template that prints any other string fails (see
+//! `render::environment`), so neither a spec value nor a template override can reach a file
+//! unescaped, and a port or origin cannot disagree with the spec.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::value::{self, Piece};
 use crate::spec::{CommandLine, Spec};
@@ -17,21 +26,64 @@ pub const APPS_TF: &str = "coder-apps.tf";
 /// The complete template written with `--full`.
 pub const MAIN_TF: &str = "main.tf";
 
+/// Text already escaped for the file it goes into; templates print it as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escaped(pub String);
+
+impl Serialize for Escaped {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        minijinja::Value::from_safe_string(self.0.clone()).serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for Escaped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a template may print `text` unescaped: a name of the grammar checked at load.
+pub fn is_plain_name(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+}
+
+/// The Terraform resource name of an app: the slug with `_` for `-`, and a leading `_` when the
+/// slug starts with a digit (Terraform names start with a letter or `_`). Slugs have no `_`, so
+/// two slugs never share a name.
+pub fn resource_name(slug: &str) -> String {
+    let name = slug.replace('-', "_");
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Context {
     pub name: String,
-    pub spec_file: String,
+    /// The spec's file name for a comment (control characters escaped), as a bash word.
+    pub spec_file_sh: Escaped,
     pub agent: String,
     pub scheme: String,
-    pub wildcard_domain: String,
+    /// The wildcard domain as an HCL string (`""` when the spec has none).
+    pub wildcard_domain_hcl: Escaped,
+    /// The wildcard domain as a bash word (`""` when the spec has none).
+    pub wildcard_domain_sh: Escaped,
     pub agent_in_host: bool,
-    pub workdir: String,
+    /// The project folder in the workspace as an HCL string.
+    pub workdir_hcl: Escaped,
+    /// The start script's path in the workspace as a bash word inside an HCL heredoc.
+    pub start_path_heredoc: Escaped,
     pub compose_file: &'static str,
     pub start_script: &'static str,
     pub apps: Vec<AppContext>,
-    pub origins: Vec<String>,
+    /// `"slug" = "origin"` HCL lines.
+    pub origins: Vec<Escaped>,
     pub compose_services: Vec<ComposeService>,
-    pub named_volumes: Vec<String>,
+    /// Named volumes as YAML keys.
+    pub named_volumes: Vec<Escaped>,
     pub processes: Vec<Process>,
     pub healthchecks: Vec<HealthcheckContext>,
     pub env_files: Vec<EnvFileContext>,
@@ -43,48 +95,52 @@ pub struct Context {
 #[derive(Debug, Serialize)]
 pub struct AppContext {
     pub slug: String,
+    /// The Terraform resource name, see [`resource_name`].
     pub resource: String,
-    /// `attribute = value` lines, aligned as `terraform fmt` aligns them.
-    pub attributes: Vec<String>,
-    pub healthcheck: Vec<String>,
+    /// `attribute = value` HCL lines, aligned as `terraform fmt` aligns them.
+    pub attributes: Vec<Escaped>,
+    pub healthcheck: Vec<Escaped>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct OriginVar {
     pub var: String,
     pub slug: String,
-    pub local: String,
+    /// The origin outside Coder, as a bash word.
+    pub local: Escaped,
 }
 
+/// A compose service; every string is a YAML scalar with `$` doubled where it is literal.
 #[derive(Debug, Serialize)]
 pub struct ComposeService {
-    pub name: String,
-    pub image: String,
-    pub command: Option<String>,
-    pub entrypoint: Option<String>,
-    pub volumes: Vec<String>,
-    pub ports: Vec<String>,
-    pub environment: Vec<(String, String)>,
-    pub healthcheck: Option<String>,
-    pub depends_on: Vec<(String, &'static str)>,
+    /// The service name as a YAML key.
+    pub name: Escaped,
+    pub image: Escaped,
+    pub command: Option<Escaped>,
+    pub entrypoint: Option<Escaped>,
+    pub volumes: Vec<Escaped>,
+    pub ports: Vec<Escaped>,
+    pub environment: Vec<(Escaped, Escaped)>,
+    pub healthcheck: Option<Escaped>,
+    pub depends_on: Vec<(Escaped, &'static str)>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Process {
     pub name: String,
-    /// The folder, escaped for bash double quotes.
-    pub workdir: String,
+    /// The folder, as a bash word.
+    pub workdir: Escaped,
     /// `export KEY="value"` lines.
-    pub exports: Vec<String>,
-    /// The command as shell code, references expanded.
-    pub command: String,
+    pub exports: Vec<Escaped>,
+    /// The command as shell code, references expanded: `run` is code by definition.
+    pub command: Escaped,
 }
 
 #[derive(Debug, Serialize)]
 pub struct HealthcheckContext {
     pub service: String,
-    /// The HTTP check, if any.
-    pub url: Option<String>,
+    /// The URL of the HTTP check, if any, as a bash word.
+    pub url: Option<Escaped>,
     /// Wait for compose to report the container healthy.
     pub compose: bool,
     pub timeout: u32,
@@ -92,17 +148,22 @@ pub struct HealthcheckContext {
 
 #[derive(Debug, Serialize)]
 pub struct EnvFileContext {
+    /// The path as written in the spec, for render itself; templates print `path_sh`.
+    #[serde(skip)]
     pub path: String,
+    /// The path as a bash word.
+    pub path_sh: Escaped,
     /// `env_line KEY "value"` calls for the start script.
-    pub script_lines: Vec<String>,
-    /// The file as rendered outside Coder.
-    pub local_lines: Vec<String>,
+    pub script_lines: Vec<Escaped>,
+    /// The lines of the file as rendered outside Coder.
+    pub local_lines: Vec<Escaped>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SecretContext {
     pub name: String,
-    pub command: String,
+    /// Shell code that prints a fresh value.
+    pub command: Escaped,
 }
 
 impl Context {
@@ -119,7 +180,12 @@ impl Context {
         } else {
             "--${local.portolan_host_suffix}".to_owned()
         };
-        let origin_key_width = spec.apps.keys().map(|s| s.len() + 2).max().unwrap_or(0);
+        let origin_key_width = spec
+            .apps
+            .keys()
+            .map(|s| value::hcl_string(s).chars().count())
+            .max()
+            .unwrap_or(0);
         for (slug, app) in &spec.apps {
             let Ok((_, _, port)) = spec.port(&app.target) else {
                 continue;
@@ -128,14 +194,15 @@ impl Context {
             origin_vars.push(OriginVar {
                 var: value::origin_var(slug),
                 slug: slug.value.clone(),
-                local: url.clone(),
+                local: Escaped(value::sh_word(&url)),
             });
-            let key = format!("\"{}\"", slug.value);
-            origins.push(format!(
-                "{key:<origin_key_width$} = \"{}://{}{domain_part}\"",
-                spec.coder.scheme.as_str(),
-                slug.value
-            ));
+            let key = value::hcl_string(slug);
+            let literal =
+                value::hcl_string(&format!("{}://{}", spec.coder.scheme.as_str(), slug.value));
+            let open = literal.strip_suffix('"').unwrap_or(&literal);
+            origins.push(Escaped(format!(
+                "{key:<origin_key_width$} = {open}{domain_part}\""
+            )));
             let mut attrs: Vec<(&str, String)> = vec![
                 ("agent_id", format!("coder_agent.{agent}.id")),
                 ("slug", value::hcl_string(slug)),
@@ -171,14 +238,14 @@ impl Context {
             };
             apps.push(AppContext {
                 slug: slug.value.clone(),
-                resource: slug.replace('-', "_"),
+                resource: resource_name(slug),
                 attributes: aligned(&attrs),
                 healthcheck,
             });
         }
 
         let mut compose_services = Vec::new();
-        let mut named_volumes: Vec<String> = Vec::new();
+        let mut named_volumes: Vec<Escaped> = Vec::new();
         let mut processes = Vec::new();
         let mut healthchecks = Vec::new();
         for (name, service) in &spec.services {
@@ -186,7 +253,10 @@ impl Context {
             if let Some(health) = &service.healthcheck {
                 let url = health.http().and_then(|(port, path)| {
                     let port = service.ports.get(port)?;
-                    Some(format!("http://localhost:{}{path}", port.host()))
+                    Some(Escaped(value::sh_word(&format!(
+                        "http://localhost:{}{path}",
+                        port.host()
+                    ))))
                 });
                 if url.is_some() || health.command.is_some() {
                     healthchecks.push(HealthcheckContext {
@@ -202,21 +272,23 @@ impl Context {
                     let source = volume.split(':').next().unwrap_or("");
                     let is_named = !source.is_empty()
                         && volume.contains(':')
-                        && !source.starts_with(['.', '/', '~', '$']);
-                    if is_named && !named_volumes.iter().any(|v| v == source) {
-                        named_volumes.push(source.to_owned());
+                        && !source.starts_with(['.', '/', '~']);
+                    let key = Escaped(value::yaml_key(source));
+                    if is_named && !named_volumes.contains(&key) {
+                        named_volumes.push(key);
                     }
                 }
                 let command_line = |c: &CommandLine| match c {
-                    CommandLine::Shell(s) => {
-                        value::yaml_string(&value::compose(&resolve(s), START_SCRIPT))
-                    }
+                    CommandLine::Shell(s) => Escaped(value::yaml_string(&value::compose(
+                        &resolve(s),
+                        START_SCRIPT,
+                    ))),
                     CommandLine::Args(args) => {
                         let items: Vec<String> = args
                             .iter()
                             .map(|a| value::yaml_string(&value::compose(&resolve(a), START_SCRIPT)))
                             .collect();
-                        format!("[{}]", items.join(", "))
+                        Escaped(format!("[{}]", items.join(", ")))
                     }
                 };
                 let depends_on = service
@@ -229,7 +301,7 @@ impl Context {
                             .and_then(|s| s.healthcheck.as_ref())
                             .is_some_and(|h| h.command.is_some());
                         (
-                            dep.value.clone(),
+                            Escaped(value::yaml_key(dep)),
                             if healthy {
                                 "service_healthy"
                             } else {
@@ -239,55 +311,67 @@ impl Context {
                     })
                     .collect();
                 compose_services.push(ComposeService {
-                    name: name.value.clone(),
-                    image: value::yaml_string(image),
+                    name: Escaped(value::yaml_key(name)),
+                    image: Escaped(value::compose_string(image)),
                     command: service.command.as_ref().map(|c| command_line(c)),
                     entrypoint: service.entrypoint.as_ref().map(|c| command_line(c)),
                     volumes: service
                         .volumes
                         .iter()
-                        .map(|v| value::yaml_string(v))
+                        .map(|v| Escaped(value::compose_string(v)))
                         .collect(),
                     ports: service
                         .ports
                         .values()
-                        .map(|p| value::yaml_string(&format!("{}:{}", p.host(), p.container())))
+                        .map(|p| {
+                            Escaped(value::yaml_string(&format!(
+                                "{}:{}",
+                                p.host(),
+                                p.container()
+                            )))
+                        })
                         .collect(),
                     environment: service
                         .env
                         .iter()
                         .map(|(k, v)| {
                             (
-                                k.value.clone(),
-                                value::yaml_string(&value::compose(&resolve(&v.0), START_SCRIPT)),
+                                Escaped(value::yaml_key(k)),
+                                Escaped(value::yaml_string(&value::compose(
+                                    &resolve(&v.0),
+                                    START_SCRIPT,
+                                ))),
                             )
                         })
                         .collect(),
+                    // Literal text for the container's shell: compose must not interpolate it.
                     healthcheck: service
                         .healthcheck
                         .as_ref()
                         .and_then(|h| h.command.as_ref())
-                        .map(|c| value::yaml_string(c)),
+                        .map(|c| Escaped(value::compose_string(c))),
                     depends_on,
                 });
             } else if let Some(run) = &service.run {
                 let exports = service
                     .env
                     .iter()
-                    .map(|(k, v)| format!("export {}=\"{}\"", k.value, value::bash(&resolve(&v.0))))
+                    .map(|(k, v)| {
+                        Escaped(format!(
+                            "export {}=\"{}\"",
+                            k.value,
+                            value::bash(&resolve(&v.0))
+                        ))
+                    })
                     .collect();
                 let code = value::shell_code(&resolve(run));
                 processes.push(Process {
                     name: name.value.clone(),
-                    workdir: value::bash(&[Piece::Literal(
-                        service
-                            .workdir
-                            .as_ref()
-                            .map(|w| w.value.clone())
-                            .unwrap_or_else(|| ".".to_owned()),
-                    )]),
+                    workdir: Escaped(value::sh_word(
+                        service.workdir.as_ref().map_or(".", |w| w.as_str()),
+                    )),
                     exports,
-                    command: code,
+                    command: Escaped(code),
                 });
             }
         }
@@ -300,15 +384,16 @@ impl Context {
                 let mut local_lines = Vec::new();
                 for (key, text) in keys {
                     let pieces: Vec<Piece> = value::resolve(spec, &text.0);
-                    script_lines.push(format!(
+                    script_lines.push(Escaped(format!(
                         "env_line {} \"{}\"",
                         key.value,
                         value::bash(&pieces)
-                    ));
-                    local_lines.push(value::env_line(key, &value::local(&pieces)));
+                    )));
+                    local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
                 }
                 EnvFileContext {
                     path: path.value.clone(),
+                    path_sh: Escaped(value::sh_word(path)),
                     script_lines,
                     local_lines,
                 }
@@ -320,28 +405,33 @@ impl Context {
             .iter()
             .map(|(name, secret)| SecretContext {
                 name: name.value.clone(),
-                command: secret.generate.shell().to_owned(),
+                command: Escaped(secret.generate.shell().to_owned()),
             })
             .collect();
 
+        let wildcard_domain = spec
+            .coder
+            .wildcard_domain
+            .as_ref()
+            .map_or("", |d| d.as_str());
+        let workdir = spec
+            .coder
+            .workdir
+            .as_ref()
+            .map(|w| w.value.clone())
+            .unwrap_or_else(|| format!("/home/coder/{}", spec.name.value));
         Context {
             name: spec.name.value.clone(),
-            spec_file: spec_file.to_owned(),
+            spec_file_sh: Escaped(value::sh_word(&value::comment_text(spec_file))),
             agent,
             scheme: spec.coder.scheme.as_str().to_owned(),
-            wildcard_domain: spec
-                .coder
-                .wildcard_domain
-                .as_ref()
-                .map(|d| d.value.clone())
-                .unwrap_or_default(),
+            wildcard_domain_hcl: Escaped(value::hcl_string(wildcard_domain)),
+            wildcard_domain_sh: Escaped(value::sh_word(wildcard_domain)),
             agent_in_host: spec.coder.agent_in_host,
-            workdir: spec
-                .coder
-                .workdir
-                .as_ref()
-                .map(|w| w.value.clone())
-                .unwrap_or_else(|| format!("/home/coder/{}", spec.name.value)),
+            start_path_heredoc: Escaped(value::hcl_heredoc_text(&value::sh_word(&format!(
+                "{workdir}/{START_SCRIPT}"
+            )))),
+            workdir_hcl: Escaped(value::hcl_string(&workdir)),
             compose_file: COMPOSE_FILE,
             start_script: START_SCRIPT,
             apps,
@@ -357,11 +447,12 @@ impl Context {
     }
 }
 
-/// `key = value` lines padded the way `terraform fmt` aligns consecutive attributes.
-pub fn aligned(attrs: &[(&str, String)]) -> Vec<String> {
+/// `key = value` lines padded the way `terraform fmt` aligns consecutive attributes; the values
+/// are HCL expressions already.
+pub fn aligned(attrs: &[(&str, String)]) -> Vec<Escaped> {
     let width = attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     attrs
         .iter()
-        .map(|(k, v)| format!("{k:<width$} = {v}"))
+        .map(|(k, v)| Escaped(format!("{k:<width$} = {v}")))
         .collect()
 }

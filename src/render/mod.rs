@@ -115,7 +115,7 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     let context = Context::new(spec, &options.spec_file);
     let stamp = format!(
         "Written by portolan from {}: change the spec and run `portolan render`, not this file.",
-        options.spec_file
+        value::comment_text(&options.spec_file)
     );
     let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {
         let template = env
@@ -182,10 +182,35 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     Ok(files)
 }
 
+/// The template environment. Its formatter prints only what the context escaped
+/// ([`context::Escaped`]), numbers, booleans and plain names ([`context::is_plain_name`]): a
+/// template that prints any other string fails, whoever wrote the template.
 fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_formatter(|out, _state, value| {
+        use minijinja::value::ValueKind;
+        let printable = match value.kind() {
+            ValueKind::Number | ValueKind::Bool => true,
+            ValueKind::String => {
+                value.is_safe() || value.as_str().is_some_and(context::is_plain_name)
+            }
+            _ => false,
+        };
+        if !printable {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!(
+                    "prints {} without escaping; print a field the context escaped for this file",
+                    value::yaml_string(&value.to_string())
+                ),
+            ));
+        }
+        write!(out, "{value}").map_err(|_| {
+            minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
+        })
+    });
     for (name, text) in TEMPLATES {
         // An override is read only from a regular file: a link could point at any file.
         let text = match overrides.map(|dir| dir.join(name)) {

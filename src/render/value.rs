@@ -168,14 +168,12 @@ pub fn env_line(key: &str, value: &str) -> String {
     }
 }
 
-/// A double-quoted string for YAML (JSON strings are valid YAML).
+/// A double-quoted YAML scalar: `"`, `\\`, control characters and the characters YAML does not
+/// allow in a document (C1 controls, BOM, non-characters) as escapes. Always a string, whatever it
+/// looks like (`yes`, `null`, `123`).
 pub fn yaml_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
-/// A double-quoted HCL string with literal text (template sequences escaped).
-pub fn hcl_string(s: &str) -> String {
-    let mut out = String::from("\"");
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -183,11 +181,120 @@ pub fn hcl_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            _ => out.push(c),
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
         }
     }
     out.push('"');
-    out.replace("${", "$${").replace("%{", "%%{")
+    out
+}
+
+/// A YAML mapping key that reads back as the string `s`: plain when it is a name YAML cannot read
+/// as anything else, double-quoted otherwise (`yes`, `null`, `on`, `123`, `1e3`, `[x`).
+pub fn yaml_key(s: &str) -> String {
+    let mut chars = s.chars();
+    let name = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let other_type = matches!(
+        s.to_ascii_lowercase().as_str(),
+        "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null"
+    );
+    if name && !other_type {
+        s.to_owned()
+    } else {
+        yaml_string(s)
+    }
+}
+
+/// Literal text as a compose YAML string: `$` doubled, so compose does not interpolate it.
+pub fn compose_string(s: &str) -> String {
+    yaml_string(&s.replace('$', "$$"))
+}
+
+/// A double-quoted HCL string with literal text: quotes, backslashes and control characters
+/// escaped, template sequences (`${`, `%{`) doubled.
+pub fn hcl_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' | '%' if chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text inside an HCL heredoc (a template): `${` and `%{` doubled. The text must be one line
+/// that is not the heredoc's delimiter; [`sh_word`] output is.
+pub fn hcl_heredoc_text(s: &str) -> String {
+    s.replace("${", "$${").replace("%{", "%%{")
+}
+
+/// Literal text as one complete bash word: as written when every character is inert
+/// (`[A-Za-z0-9_./:@%+,-]`), else double-quoted, or, when it holds control characters, ANSI-C
+/// quoted (`$'…'`, control bytes as `\\xHH`) so that the word stays on one line.
+pub fn sh_word(s: &str) -> String {
+    let inert = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '_' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '-')
+    };
+    if !s.is_empty() && s.chars().all(inert) {
+        return s.to_owned();
+    }
+    if !s.chars().any(char::is_control) {
+        return format!("\"{}\"", bash(&[Piece::Literal(s.to_owned())]));
+    }
+    let mut out = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '\'' => out.push_str(r"\'"),
+            '\n' => out.push_str(r"\n"),
+            '\t' => out.push_str(r"\t"),
+            '\r' => out.push_str(r"\r"),
+            c if c.is_control() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Text for a one-line `#` comment: control characters (a newline would end the comment) as
+/// `\\u{…}` escapes, so the comment cannot become code in any of the languages.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -225,6 +332,30 @@ mod tests {
         assert_eq!(env_line("A", ""), "A=");
         assert_eq!(env_line("A", "=x"), "A=\"=x\"");
         assert_eq!(env_line("A", "a b$"), "A=\"a b\\$\"");
+    }
+
+    #[test]
+    fn yaml_keys_are_quoted_when_yaml_would_read_another_type() {
+        for plain in ["db", "POSTGRES_DB", "a-b", "yes_", "nulls"] {
+            assert_eq!(yaml_key(plain), plain);
+        }
+        for quoted in [
+            "yes", "No", "on", "NULL", "true", "123", "1e3", "0x1f", "[x", "*x", "a #b", "",
+        ] {
+            assert_eq!(yaml_key(quoted), yaml_string(quoted), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn bash_words_quote_only_when_needed() {
+        assert_eq!(
+            sh_word("http://localhost:3000/x"),
+            "http://localhost:3000/x"
+        );
+        assert_eq!(sh_word(""), "\"\"");
+        assert_eq!(sh_word("/h?a=1&b=2"), "\"/h?a=1&b=2\"");
+        assert_eq!(sh_word("$(x) `y` \"z\""), r#""\$(x) \`y\` \"z\"""#);
+        assert_eq!(sh_word("a\nb'"), r"$'a\nb\''");
     }
 
     #[test]

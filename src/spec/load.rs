@@ -46,7 +46,8 @@ pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<LoadedSp
             });
         }
     };
-    let diagnostics = Validator::new(&spec, file, text).run();
+    let spec_file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let diagnostics = Validator::new(&spec, file, text, spec_file).run();
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(SpecError { diagnostics });
     }
@@ -171,22 +172,147 @@ fn is_valid_service_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// File names the renderer writes itself; an `env_files` entry may not take them.
-pub const RESERVED_PATHS: &[&str] = &[".env", "docker-compose.yml", "start-workspace.sh"];
+/// Files portolan writes itself (render and the start script); an `env_files` entry may not
+/// name them. Compared case-insensitively, for case-insensitive file systems.
+pub const RESERVED_PATHS: &[&str] = &[
+    ".env",
+    "docker-compose.yml",
+    "start-workspace.sh",
+    "coder-apps.tf",
+    "main.tf",
+];
+
+/// Folders no env file goes into: the start script's state (secrets, logs, pid files) and git's.
+pub const RESERVED_FOLDERS: &[&str] = &[".portolan", ".git"];
+
+/// A DNS name: labels of ASCII letters, digits and `-` (not first or last), 1 to 63 characters,
+/// joined by single dots, at most 253 characters; optionally followed by `:PORT`.
+pub fn is_dns_name(text: &str) -> bool {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    port_ok
+        && !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= DNS_LABEL_MAX
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes[0] != b'-'
+                && bytes[bytes.len() - 1] != b'-'
+        })
+}
+
+/// A path of safe characters: `/`-separated parts of ASCII letters, digits, `.`, `_`, `-`, `+`
+/// and `@`, not starting with `-`. Such a path means the same in every language portolan writes.
+fn is_safe_path(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('-')
+        && text.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'+' | b'@')
+        })
+}
+
+/// A URL path with an optional query: `/` then RFC 3986 path and query characters, except the
+/// sub-delimiters that mean something to a shell (`$ ' ( ) ! *`; write them as `%24` and so on),
+/// and `%` only as `%HH`.
+pub fn is_url_path(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'/') {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !hex(i + 1) || !hex(i + 2) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'&'
+                    | b'?'
+            );
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `path` without `.` and empty parts, lowercased: what it names on a case-insensitive file
+/// system. `None` when it has a `..` part.
+fn normalized_path(path: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            part => parts.push(part.to_ascii_lowercase()),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A spec value as a message shows it: in backticks, or debug-quoted when it holds characters
+/// that would garble a report (control characters, backticks); long values are cut.
+fn shown(value: &str) -> String {
+    const MAX: usize = 80;
+    let cut: String = value.chars().take(MAX).collect();
+    let more = if value.chars().count() > MAX {
+        "…"
+    } else {
+        ""
+    };
+    if cut.chars().any(|c| c.is_control() || c == '`') {
+        format!("{cut:?}{more}")
+    } else {
+        format!("`{cut}{more}`")
+    }
+}
 
 struct Validator<'a> {
     spec: &'a Spec,
     file: FileId,
     text: &'a str,
+    /// The spec's own file name, which no env file may take.
+    spec_file: &'a str,
     out: Vec<Diagnostic>,
 }
 
 impl<'a> Validator<'a> {
-    fn new(spec: &'a Spec, file: FileId, text: &'a str) -> Self {
+    fn new(spec: &'a Spec, file: FileId, text: &'a str, spec_file: &'a str) -> Self {
         Validator {
             spec,
             file,
             text,
+            spec_file,
             out: Vec::new(),
         }
     }
@@ -212,6 +338,7 @@ impl<'a> Validator<'a> {
         self.services();
         self.apps();
         self.host_ports();
+        self.paths();
         self.env_files();
         self.references();
         self.out
@@ -223,8 +350,8 @@ impl<'a> Validator<'a> {
             self.error(
                 &spec.name,
                 format!(
-                    "project name `{}` must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the compose project)",
-                    spec.name.value
+                    "project name {} must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the compose project)",
+                    shown(&spec.name)
                 ),
             );
         }
@@ -233,8 +360,16 @@ impl<'a> Validator<'a> {
             self.error(
                 agent,
                 format!(
-                    "agent name `{}` is not accepted by Coder: it must match ^[a-z0-9](-?[a-z0-9])*$ (no underscores)",
-                    agent.value
+                    "agent name {} is not accepted by Coder: it must match ^[a-z0-9](-?[a-z0-9])*$ (no underscores)",
+                    shown(agent)
+                ),
+            );
+        } else if !agent.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            self.error(
+                agent,
+                format!(
+                    "agent name `{}` must start with a letter: it names the Terraform resource `coder_agent.{}`",
+                    agent.value, agent.value
                 ),
             );
         }
@@ -249,6 +384,14 @@ impl<'a> Validator<'a> {
                     domain,
                     format!("wildcard_domain is a bare domain: write `{fixed}`"),
                 );
+            } else if !is_dns_name(domain) {
+                self.error(
+                    domain,
+                    format!(
+                        "wildcard_domain {} is not a DNS name: labels of letters, digits and `-` joined by `.`, optionally with `:PORT`",
+                        shown(domain)
+                    ),
+                );
             }
         }
     }
@@ -260,8 +403,8 @@ impl<'a> Validator<'a> {
                 self.error(
                     name,
                     format!(
-                        "service name `{}` must be lowercase letters, digits, `-` or `_`",
-                        name.value
+                        "service name {} must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (compose's grammar, lowercase so that it is also a host name)",
+                        shown(name)
                     ),
                 );
             }
@@ -331,6 +474,8 @@ impl<'a> Validator<'a> {
                 if let Some(path) = &health.path {
                     if !path.starts_with('/') {
                         self.error(path, "healthcheck path must start with `/`");
+                    } else if !is_url_path(path) {
+                        self.url_path_error(path, "healthcheck path");
                     }
                 }
                 if service.run.is_some() {
@@ -368,8 +513,8 @@ impl<'a> Validator<'a> {
                 let d = self.error(
                     slug,
                     format!(
-                        "invalid app slug `{}`: Coder requires ^[a-z0-9](-?[a-z0-9])*$",
-                        slug.value
+                        "invalid app slug {}: Coder requires ^[a-z0-9](-?[a-z0-9])*$",
+                        shown(slug)
                     ),
                 );
                 if !suggestion.is_empty() {
@@ -420,6 +565,8 @@ impl<'a> Validator<'a> {
             if let Some(health) = &app.healthcheck {
                 if !health.starts_with('/') {
                     self.error(health, "app healthcheck is a path and must start with `/`");
+                } else if !is_url_path(health) {
+                    self.url_path_error(health, "app healthcheck");
                 }
             }
             for (field, value) in [("display_name", &app.display_name), ("group", &app.group)] {
@@ -457,14 +604,70 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn env_files(&mut self) {
-        for (path, keys) in &self.spec.env_files {
-            let p = Path::new(path.as_str());
-            if path.is_empty()
-                || p.is_absolute()
-                || p.components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-            {
+    fn url_path_error(&mut self, path: &Located<String>, field: &str) {
+        self.error(
+            path,
+            format!(
+                "{field} {} is not a URL path: `/` then letters, digits and `-._~/:@+,;=&?`, other characters as `%HH`",
+                shown(path)
+            ),
+        );
+    }
+
+    /// Paths reach the start script, the compose file and Terraform: each has a grammar of
+    /// characters that mean the same everywhere, and env files stay clear of portolan's own files.
+    fn paths(&mut self) {
+        let spec = self.spec;
+        if let Some(workdir) = &spec.coder.workdir {
+            if !workdir.starts_with('/') || !is_safe_path(workdir) {
+                self.error(
+                    workdir,
+                    format!(
+                        "coder.workdir {} must be an absolute path of letters, digits and `/._-+@`",
+                        shown(workdir)
+                    ),
+                );
+            }
+        }
+        for (name, service) in &spec.services {
+            if let Some(workdir) = &service.workdir {
+                if workdir.starts_with('/') || !is_safe_path(workdir) {
+                    self.error(workdir, format!(
+                        "workdir {} of `{}` must be a path relative to the project folder, of letters, digits and `/._-+@`",
+                        shown(workdir), name.value
+                    ));
+                }
+            }
+            for volume in &service.volumes {
+                let Some((source, _)) = volume.split_once(':') else {
+                    continue;
+                };
+                let bind = source.starts_with(['.', '/', '~']);
+                let mut chars = source.chars();
+                let named = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+                    && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                if !bind && !named {
+                    self.error(volume, format!(
+                        "volume {}: a named volume is letters, digits, `_`, `.` and `-`, starting with a letter or digit (compose's grammar); a bind mount starts with `./`, `/` or `~`",
+                        shown(volume)
+                    ));
+                }
+            }
+        }
+        let mut seen: HashMap<String, &Located<String>> = HashMap::new();
+        for path in self.spec.env_files.keys() {
+            let normalized = normalized_path(path);
+            if path.starts_with('/') || !is_safe_path(path) || path.ends_with('/') {
+                self.error(
+                    path,
+                    format!(
+                        "env file path {} must be relative to the project folder, of letters, digits and `/._-+@`, without `..`",
+                        shown(path)
+                    ),
+                );
+                continue;
+            }
+            let Some(normalized) = normalized else {
                 self.error(
                     path,
                     format!(
@@ -472,15 +675,56 @@ impl<'a> Validator<'a> {
                         path.value
                     ),
                 );
-            } else if RESERVED_PATHS.contains(&path.as_str()) {
+                continue;
+            };
+            // A reserved file is reserved as a folder too: `main.tf/x.env` cannot exist beside it.
+            let first = normalized.split('/').next().unwrap_or("");
+            if RESERVED_PATHS.contains(&first) || RESERVED_FOLDERS.contains(&first) {
                 self.error(
                     path,
                     format!(
-                        "`{}` is written by portolan itself; choose another name",
+                        "env file `{}` is a file portolan writes or keeps state in; choose another name",
                         path.value
                     ),
                 );
+            } else if !self.spec_file.is_empty() && first == self.spec_file.to_ascii_lowercase() {
+                self.error(
+                    path,
+                    format!("env file `{}` would replace the spec itself (portolan writes every env file); choose another name", path.value),
+                );
+            } else if let Some(first) = seen.insert(normalized, path) {
+                let first = first.value.clone();
+                self.error(
+                    path,
+                    format!("env files `{first}` and `{}` are the same file", path.value),
+                );
             }
+        }
+        // One env file cannot be another's folder.
+        let mut clashes = Vec::new();
+        for (normalized, path) in &seen {
+            let mut prefix = normalized.as_str();
+            while let Some((folder, _)) = prefix.rsplit_once('/') {
+                if let Some(file) = seen.get(folder) {
+                    clashes.push((*path, file.value.clone()));
+                }
+                prefix = folder;
+            }
+        }
+        clashes.sort_by_key(|(path, _)| path.start);
+        for (path, file) in clashes {
+            self.error(
+                path,
+                format!(
+                    "env file `{}` would be inside env file `{file}`; a file cannot be a folder",
+                    path.value
+                ),
+            );
+        }
+    }
+
+    fn env_files(&mut self) {
+        for keys in self.spec.env_files.values() {
             for key in keys.keys() {
                 if !is_valid_env_name(key) {
                     self.error(
@@ -662,6 +906,73 @@ mod tests {
             assert!(!is_valid_slug(bad), "{bad}");
         }
         assert_eq!(slugify("Convex_Site"), "convex-site");
+    }
+
+    #[test]
+    fn dns_names() {
+        let label63 = "a".repeat(63);
+        for ok in [
+            "coder.example.com",
+            "localhost",
+            "a-1.b",
+            "x.test:8080",
+            label63.as_str(),
+        ] {
+            assert!(is_dns_name(ok), "{ok}");
+        }
+        let label64 = "a".repeat(64);
+        for bad in [
+            "",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "-a.b",
+            "a-.b",
+            "a_b.c",
+            "a b",
+            "é.com",
+            "a:0",
+            "a:65536",
+            "a:",
+            "a:x",
+            "a\"b",
+            label64.as_str(),
+        ] {
+            assert!(!is_dns_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn url_paths() {
+        for ok in [
+            "/",
+            "/health",
+            "/health?a=1&b=2",
+            "/a%20b",
+            "/v1/x:y@z,w;q=+~",
+        ] {
+            assert!(is_url_path(ok), "{ok}");
+        }
+        for bad in [
+            "", "health", "/a b", "/$(x)", "/`x`", "/a'b", "/a\"b", "/%2", "/%zz", "/#x", "/a\nb",
+            "/é", "/a!", "/*", "/{x}",
+        ] {
+            assert!(!is_url_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_file_paths_are_compared_normalised() {
+        assert_eq!(
+            normalized_path("./a//B/./c.env").as_deref(),
+            Some("a/b/c.env")
+        );
+        assert_eq!(normalized_path("a/../b"), None);
+        assert!(is_safe_path("web/.env.local"));
+        for bad in ["", "-x", "a b", "a$b", "a\\b", "é"] {
+            assert!(!is_safe_path(bad), "{bad:?}");
+        }
     }
 
     #[test]

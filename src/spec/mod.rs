@@ -33,7 +33,8 @@ pub struct Spec {
     /// Coder apps, keyed by slug: one `coder_app` each.
     #[serde(default)]
     pub apps: Named<App>,
-    /// Env files the start script writes, keyed by path relative to the project folder.
+    /// Env files the start script writes, keyed by path relative to the project folder: letters,
+    /// digits and `/._-+@`, no `..`, and none of the files portolan writes itself.
     #[serde(default)]
     pub env_files: Named<Named<Located<Text>>>,
     /// Secrets generated once at workspace start and kept across restarts.
@@ -55,8 +56,9 @@ pub struct Coder {
     /// Name of the `coder_agent` resource the apps attach to.
     #[serde(default = "default_agent")]
     pub agent: Located<String>,
-    /// The wildcard domain of the Coder deployment (`*.coder.example.com` → `coder.example.com`). Subdomain
-    /// apps need one. The provider does not expose it, so it becomes a Terraform variable.
+    /// The wildcard domain of the Coder deployment (`*.coder.example.com` → `coder.example.com`), a DNS
+    /// name with an optional `:PORT`. Subdomain apps need one. The provider does not expose it, so it
+    /// becomes a Terraform variable.
     #[serde(default)]
     pub wildcard_domain: Option<Located<String>>,
     /// Scheme of public origins.
@@ -66,7 +68,8 @@ pub struct Coder {
     /// the shorter form without the agent only for workspaces with one agent.
     #[serde(default = "yes")]
     pub agent_in_host: bool,
-    /// Folder of the project inside the workspace; defaults to `/home/coder/<name>`.
+    /// Folder of the project inside the workspace, an absolute path of letters, digits and
+    /// `/._-+@`; defaults to `/home/coder/<name>`.
     #[serde(default)]
     pub workdir: Option<Located<String>>,
 }
@@ -118,7 +121,8 @@ pub struct Service {
     /// Shell command the start script runs in the background; makes this a process service.
     #[serde(default)]
     pub run: Option<Located<String>>,
-    /// Folder the `run` command starts in, relative to the project folder.
+    /// Folder the `run` command starts in, relative to the project folder (letters, digits and
+    /// `/._-+@`).
     #[serde(default)]
     pub workdir: Option<Located<String>>,
     /// Compose `command` (string or list).
@@ -127,7 +131,8 @@ pub struct Service {
     /// Compose `entrypoint` (string or list).
     #[serde(default)]
     pub entrypoint: Option<Located<CommandLine>>,
-    /// Compose volumes, `source:target[:mode]`. Named sources are declared for you.
+    /// Compose volumes, `source:target[:mode]`. A source starting with `.`, `/` or `~` is a bind
+    /// mount; any other is a named volume (letters, digits, `_.-`), declared for you.
     #[serde(default)]
     pub volumes: Vec<Located<String>>,
     /// Named ports: `api: 3210` or `api: { port: 3210, host: 13210 }`.
@@ -198,7 +203,8 @@ pub struct Healthcheck {
     /// Name of one of the service's ports, for an HTTP check.
     #[serde(default)]
     pub port: Option<Located<String>>,
-    /// Path requested on that port; `/` when a port is given without a path.
+    /// URL path (and query) requested on that port; `/` when a port is given without a path.
+    /// Characters a shell would read (`$'()!*`) are written as `%HH`.
     #[serde(default)]
     pub path: Option<Located<String>>,
     /// Seconds to wait before the start script reports the service as failed.
@@ -249,7 +255,7 @@ pub struct App {
     pub group: Option<Located<String>>,
     #[serde(default)]
     pub open_in: Option<OpenIn>,
-    /// Path Coder requests to tell whether the app is healthy.
+    /// URL path Coder requests to tell whether the app is healthy (as for service healthchecks).
     #[serde(default)]
     pub healthcheck: Option<Located<String>>,
     /// Seconds between healthchecks.
