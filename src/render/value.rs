@@ -6,7 +6,7 @@
 //! | reference        | bash (start script)  | compose                         | env file / local       | Terraform |
 //! |------------------|----------------------|---------------------------------|------------------------|-----------|
 //! | `origin:X`       | `${ORIGIN_SLUG}`     | `${ORIGIN_SLUG:-http://localhost:H}` | `http://localhost:H` | `${local.portolan_origins["slug"]}` |
-//! | `secret:N`       | `${N}`               | `${N:?...}`                     | empty                  | n/a       |
+//! | `secret:N`       | `${portolan_secret[N]}` | `${N:?...}`                     | empty                  | n/a       |
 //! | `port`, `url`... | the literal value    | the literal value               | the literal value      | literal   |
 
 use crate::spec::reference::{self, Part, RefKind};
@@ -15,6 +15,12 @@ use crate::spec::Spec;
 /// Name of the shell variable holding an app's origin: `convex-api` → `ORIGIN_CONVEX_API`.
 pub fn origin_var(slug: &str) -> String {
     format!("ORIGIN_{}", slug.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// The start script's expansion of secret `name`: secrets live in the associative array
+/// `portolan_secret`, so that no secret name can reach a variable of bash or of the script.
+pub fn secret_expansion(name: &str) -> String {
+    format!("${{portolan_secret[{name}]}}")
 }
 
 /// A piece of a value after resolution against the spec.
@@ -101,7 +107,7 @@ pub fn bash(pieces: &[Piece]) -> String {
                 }
             }
             Piece::Origin { slug, .. } => out.push_str(&format!("${{{}}}", origin_var(slug))),
-            Piece::Secret(name) => out.push_str(&format!("${{{name}}}")),
+            Piece::Secret(name) => out.push_str(&secret_expansion(name)),
         }
     }
     out
@@ -114,7 +120,7 @@ pub fn shell_code(pieces: &[Piece]) -> String {
         match piece {
             Piece::Literal(s) => out.push_str(s),
             Piece::Origin { slug, .. } => out.push_str(&format!("\"${{{}}}\"", origin_var(slug))),
-            Piece::Secret(name) => out.push_str(&format!("\"${{{name}}}\"")),
+            Piece::Secret(name) => out.push_str(&format!("\"{}\"", secret_expansion(name))),
         }
     }
     out
@@ -150,21 +156,69 @@ pub fn local(pieces: &[Piece]) -> String {
     out
 }
 
-/// `KEY=value` for an env file, quoting only when the value needs it. The start script's
-/// `env_line` function applies the same rule, so both write the same bytes.
-pub fn env_line(key: &str, value: &str) -> String {
-    let safe = value.chars().all(|c| {
+/// How an env file writes a value, so that bash (`source`), docker compose (`env_file:` and `.env`)
+/// and python-dotenv all read back the same bytes:
+///
+/// - bare when every character is plain (`[A-Za-z0-9_./:@%+,-]`);
+/// - else in single quotes, which all three read literally, when the value has no `'`, no `\\`
+///   (python-dotenv reads it as one backslash) and no `${` (python-dotenv and compose expand it
+///   even in single quotes);
+/// - else in double quotes with `\` and `"` escaped, when the value has no `$` and no backtick
+///   (bash needs `\$` and `` \` `` there, which python-dotenv and compose keep as written).
+///
+/// No quoted value may end with `\` (python-dotenv reads `\'` and `\"` as an escaped quote). What fits
+/// none of the three is refused when the spec is loaded; the start script's `env_line` applies
+/// the same rule to the values it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvQuote {
+    Bare,
+    Single,
+    Double,
+}
+
+/// The quoting of `value` in an env file, or why no quoting is read alike by every reader.
+pub fn env_quote(value: &str) -> Result<EnvQuote, &'static str> {
+    let bare = value.chars().all(|c| {
         c.is_ascii_alphanumeric()
             || matches!(c, '_' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '-')
     });
-    if safe {
-        format!("{key}={value}")
+    if bare {
+        return Ok(EnvQuote::Bare);
+    }
+    if value.contains('\0') {
+        return Err("it holds a NUL byte, which no env file reader keeps");
+    }
+    if value.ends_with('\\') {
+        return Err("it ends with `\\`, which python-dotenv reads as escaping the closing quote");
+    }
+    let single = !value.contains('\'') && !value.contains("\\\\") && !value.contains("${");
+    if single {
+        return Ok(EnvQuote::Single);
+    }
+    let double = !value.contains('$') && !value.contains('`');
+    if double {
+        return Ok(EnvQuote::Double);
+    }
+    Err(if value.contains("${") {
+        "python-dotenv and docker compose expand `${...}` in any quotes, and bash in double quotes"
+    } else if value.contains('\'') {
+        "it has a `'` and a `$` or backtick: only single quotes keep `$` and backticks for bash, compose and python-dotenv alike, and they cannot hold `'`"
     } else {
-        let escaped = value
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('$', "\\$");
-        format!("{key}=\"{escaped}\"")
+        "it has `\\\\` and a `$` or backtick: python-dotenv reads `\\\\` in single quotes as one backslash, and bash expands `$` and backticks in double quotes"
+    })
+}
+
+/// `KEY=value` for an env file, quoted as [`env_quote`] says. The start script's `env_line`
+/// function applies the same rule, so both write the same bytes. A value that fits no quoting
+/// (refused at load) is written in double quotes.
+pub fn env_line(key: &str, value: &str) -> String {
+    match env_quote(value) {
+        Ok(EnvQuote::Bare) => format!("{key}={value}"),
+        Ok(EnvQuote::Single) => format!("{key}='{value}'"),
+        Ok(EnvQuote::Double) | Err(_) => {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{key}=\"{escaped}\"")
+        }
     }
 }
 
@@ -315,7 +369,10 @@ mod tests {
     #[test]
     fn each_language_spells_references_its_way() {
         let p = pieces();
-        assert_eq!(bash(&p), r#"a \"\$b\" ${ORIGIN_CONVEX_API}${KEY}"#);
+        assert_eq!(
+            bash(&p),
+            r#"a \"\$b\" ${ORIGIN_CONVEX_API}${portolan_secret[KEY]}"#
+        );
         assert_eq!(
             compose(&p, "s.sh"),
             "a \"$$b\" ${ORIGIN_CONVEX_API:-http://localhost:3210}${KEY:?is generated by s.sh: run it first}"
@@ -330,8 +387,20 @@ mod tests {
             "A=http://localhost:3210"
         );
         assert_eq!(env_line("A", ""), "A=");
-        assert_eq!(env_line("A", "=x"), "A=\"=x\"");
-        assert_eq!(env_line("A", "a b$"), "A=\"a b\\$\"");
+        assert_eq!(env_line("A", "=x"), "A='=x'");
+        assert_eq!(env_line("A", "a b$ `c` \"d\" #e"), "A='a b$ `c` \"d\" #e'");
+        assert_eq!(
+            env_line("A", r#"it's "q" \ \\ x"#),
+            r#"A="it's \"q\" \\ \\\\ x""#
+        );
+    }
+
+    #[test]
+    fn env_values_no_quoting_carries_are_refused() {
+        for value in ["it's $HOME", "a\\\\b`x`", "${HOME}", "x\\", "nul\0"] {
+            assert!(env_quote(value).is_err(), "{value}");
+        }
+        assert_eq!(env_quote("a\\b $x"), Ok(EnvQuote::Single));
     }
 
     #[test]

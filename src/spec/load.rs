@@ -297,6 +297,91 @@ fn shown(value: &str) -> String {
     }
 }
 
+/// What a secret name already means to the tools a secret reaches (the start script exports each
+/// secret to docker compose, which reads `${...}` from its environment before `.env`, and writes
+/// it to `.env`), or `None` when the name is free. The start script's own variables are out of
+/// reach: it keeps secrets in an array.
+fn reserved_secret_name(name: &str) -> Option<&'static str> {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("ORIGIN_", "`ORIGIN_*` names hold the apps' origins"),
+        ("PORTOLAN_", "`PORTOLAN_*` names configure portolan"),
+        ("portolan_", "`portolan_*` names are the start script's own"),
+        ("CODER_", "`CODER_*` names are set by the Coder agent"),
+        ("DOCKER_", "`DOCKER_*` names configure docker"),
+        ("COMPOSE_", "`COMPOSE_*` names configure docker compose"),
+        ("BASH", "`BASH*` names configure bash"),
+        ("LC_", "`LC_*` names set the locale"),
+        ("LD_", "`LD_*` names configure the dynamic linker"),
+        (
+            "PYTHON",
+            "`PYTHON*` names configure Python, which docker-compose 1 runs on",
+        ),
+        ("XDG_", "`XDG_*` names tell programs where their files are"),
+    ];
+    const NAMES: &[&str] = &[
+        "PATH",
+        "HOME",
+        "IFS",
+        "PWD",
+        "OLDPWD",
+        "CDPATH",
+        "ENV",
+        "SHELL",
+        "SHELLOPTS",
+        "USER",
+        "LOGNAME",
+        "HOSTNAME",
+        "TMPDIR",
+        "TERM",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "POSIXLY_CORRECT",
+        "SECONDS",
+        "RANDOM",
+        "LINENO",
+        "UID",
+        "EUID",
+        "PPID",
+        "GLOBIGNORE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+    ];
+    if let Some((_, meaning)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
+        return Some(meaning);
+    }
+    NAMES
+        .contains(&name)
+        .then_some("the shell, docker or compose already give this name a meaning")
+}
+
+/// Whether an env file can hold `text` whatever its references expand to (origins, secrets and
+/// URLs are plain text, or empty where a secret is not known yet).
+fn env_file_value_fits(text: &str) -> Result<(), &'static str> {
+    let Ok(parts) = reference::parse(text) else {
+        return Ok(()); // reported with the references
+    };
+    for stand_in in ["", "x"] {
+        let value: String = parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(s) => s.as_str(),
+                Part::Ref(_) => stand_in,
+            })
+            .collect();
+        crate::render::value::env_quote(&value)?;
+    }
+    Ok(())
+}
+
 struct Validator<'a> {
     spec: &'a Spec,
     file: FileId,
@@ -725,12 +810,21 @@ impl<'a> Validator<'a> {
 
     fn env_files(&mut self) {
         for keys in self.spec.env_files.values() {
-            for key in keys.keys() {
+            for (key, value) in keys {
                 if !is_valid_env_name(key) {
                     self.error(
                         key,
                         format!(
                             "`{}` is not a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$",
+                            key.value
+                        ),
+                    );
+                }
+                if let Err(why) = env_file_value_fits(&value.0) {
+                    self.error(
+                        value,
+                        format!(
+                            "`{}` cannot be written to an env file that bash, docker compose and python-dotenv read alike: {why}",
                             key.value
                         ),
                     );
@@ -750,6 +844,14 @@ impl<'a> Validator<'a> {
                     name,
                     format!(
                         "secret `{}` must be a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$",
+                        name.value
+                    ),
+                );
+            } else if let Some(meaning) = reserved_secret_name(name) {
+                self.error(
+                    name,
+                    format!(
+                        "secret `{}` would be exported to docker compose and written to `.env`, where {meaning}; choose another name",
                         name.value
                     ),
                 );
