@@ -378,12 +378,20 @@ impl Run {
         let sandbox = Sandbox::new();
         for i in 0..self.cases.len() {
             let (label, dir) = (self.cases[i].label.clone(), self.cases[i].dir.clone());
-            self.start_script(i, &sandbox);
+            let wrote_env = self.start_script(i, &sandbox);
             self.startup_script(i, &sandbox);
             if let Some(compose) = &compose {
                 if dir.join("docker-compose.yml").exists() {
-                    // The start script wrote .env with the secrets compose requires.
-                    let out = Command::new(compose)
+                    // The start script wrote .env with the secrets compose requires; where it
+                    // refused a value and wrote nothing, they are given here.
+                    let mut command = Command::new(compose);
+                    if !wrote_env {
+                        let file = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
+                        for name in required_variables(&file) {
+                            command.env(name, "x");
+                        }
+                    }
+                    let out = command
                         .args(["config", "-q"])
                         .current_dir(&dir)
                         .output()
@@ -407,7 +415,8 @@ impl Run {
         }
     }
 
-    fn start_script(&mut self, i: usize, sandbox: &Sandbox) {
+    /// Runs the start script in the sandbox; false when it refused a value and wrote no env file.
+    fn start_script(&mut self, i: usize, sandbox: &Sandbox) -> bool {
         let case = &self.cases[i];
         let out = sandbox.run(
             &case.dir.join("start-workspace.sh"),
@@ -439,6 +448,7 @@ impl Run {
                 self.fail(&label, format!("start script created {}", file.display()));
             }
         }
+        !refused_value
     }
 
     /// The agent's `startup_script` from main.tf, as Terraform would pass it, run in bash.
@@ -611,4 +621,14 @@ fn hostile_specs_are_refused_with_a_location_or_render_to_files_the_tools_accept
         run.failures.len(),
         run.failures.join("\n\n")
     );
+}
+
+/// The variables a compose file requires (`${NAME:?message}`).
+fn required_variables(compose_file: &str) -> Vec<&str> {
+    compose_file
+        .split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(":?").map(|(name, _)| name))
+        .filter(|name| name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .collect()
 }
