@@ -177,3 +177,37 @@ fn env_files_are_drift_only_when_edited_by_hand() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn env_file_drift_names_the_key_never_the_rendered_value() {
+    let out = common::render_example("convex-selfhosted", &[]);
+    std::fs::copy(
+        common::root().join("examples/convex-selfhosted/portolan.yaml"),
+        out.path().join("portolan.yaml"),
+    )
+    .unwrap();
+    let env = out.path().join(".env.convex.local");
+    let text = std::fs::read_to_string(&env).unwrap();
+    let (line, value) = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("=http")
+                .map(|(_, v)| (l.to_owned(), format!("http{v}")))
+        })
+        .expect("an origin line");
+    let key = line.split_once('=').unwrap().0.to_owned();
+    std::fs::write(&env, text.replace(&line, &format!("{key}=edited"))).unwrap();
+    let result = check_dir(out.path(), &spec_options(out.path()));
+    let (_, findings) = result.merged();
+    let drift: Vec<_> = findings
+        .iter()
+        .filter(|d| d.rule == Some("rendered-file-drift"))
+        .collect();
+    assert_eq!(drift.len(), 1, "{:#?}", lines(&result));
+    let text = format!("{:?}", drift[0]);
+    assert!(text.contains(&format!("`{key}`")), "{text}");
+    assert!(
+        !text.contains(&value),
+        "the rendered value {value} is shown: {text}"
+    );
+}

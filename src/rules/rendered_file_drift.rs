@@ -67,6 +67,11 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 ),
             )
             .with_label(match want {
+                // Env files hold secrets: name the key, never the value.
+                Some(want) if expected.file.secret_values => match env_key(want) {
+                    Some(key) => format!("the spec renders another line for `{key}` here"),
+                    None => "the spec renders another line here".to_owned(),
+                },
                 Some(want) => format!("the spec renders `{}` here", want.trim()),
                 None => "the spec renders nothing more here".to_owned(),
             })
@@ -91,6 +96,15 @@ fn first_difference<'a>(actual: &str, expected: &'a str) -> (usize, usize, Optio
     (actual.split_inclusive('\n').count() + 1, actual.len(), expected_lines.next())
 }
 
+/// The key of an env file line (`KEY=value`, `export KEY=value`), if it has one.
+fn env_key(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('#')).then_some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +114,13 @@ mod tests {
         assert_eq!(first_difference("a\nb\nc\n", "a\nx\nc\n"), (2, 2, Some("x\n")));
         assert_eq!(first_difference("a\n", "a\nb\n"), (2, 2, Some("b\n")));
         assert_eq!(first_difference("a\nb\n", "a\n"), (2, 2, None));
+    }
+
+    #[test]
+    fn env_lines_are_named_by_their_key() {
+        assert_eq!(env_key("TOKEN='s3cret'\n"), Some("TOKEN"));
+        assert_eq!(env_key("export A=b"), Some("A"));
+        assert_eq!(env_key("# a comment = here"), None);
+        assert_eq!(env_key("no equals"), None);
     }
 }
