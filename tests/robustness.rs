@@ -1060,3 +1060,31 @@ fn ignore_files_above_the_checked_folder_apply_within_the_repository() {
     assert_eq!(paths, ["kept.sh"]);
     assert!(result.skipped.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Port ranges
+// ---------------------------------------------------------------------------------------------
+
+/// `"1-65535:1-65535"` on 8 lines (1 KB) is 8 facts, and each rule reports a range line at most
+/// once (it used to be 65,534 findings per line).
+#[test]
+fn a_published_port_range_is_one_fact_and_one_finding() {
+    let compose = format!(
+        "services:\n  a:\n    image: nginx\n    ports:\n{}",
+        "      - \"1-65535:1-65535\"\n".repeat(8)
+    );
+    let (ws, findings) = check(vec![input("docker-compose.yml", &compose)]);
+    assert_eq!(ws.services[0].published.len(), 8);
+    let mut per_rule_and_line = std::collections::HashMap::new();
+    for d in &findings {
+        let line = ws.sources.resolve(d.primary.span).0.line;
+        *per_rule_and_line.entry((d.rule, line)).or_insert(0) += 1;
+    }
+    assert!(
+        per_rule_and_line.values().all(|&n| n == 1),
+        "{per_rule_and_line:?}"
+    );
+    // published-port-without-listener on each line, host-port-published-twice on 7 of them.
+    assert!(findings.len() <= 16, "{} findings", findings.len());
+    assert!(!findings.is_empty());
+}

@@ -6,10 +6,12 @@ use super::{Listener, Place, PublishedPort, Workspace};
 /// the workspace listens on it.
 #[derive(Debug, Clone)]
 pub enum Hop<'a> {
-    /// Compose publishes `P` to `service:container`; `listeners` are those on that container port.
+    /// Compose publishes `P` to `service:container` (through `port`, which may be a range);
+    /// `listeners` are those on that container port.
     Published {
         service: usize,
         port: &'a PublishedPort,
+        container: u16,
         listeners: Vec<&'a Listener>,
     },
     /// A process on the workspace itself.
@@ -45,15 +47,16 @@ impl Workspace {
     /// Walks `localhost:P` to the listeners behind it.
     pub fn behind_local_port(&self, port: u16) -> LocalPort<'_> {
         let mut hops = Vec::new();
-        for (service, published) in self.published_on(port) {
+        for (service, published, container) in self.published_on(port) {
             if self.services[service].network_mode_host {
                 continue;
             }
             hops.push(Hop::Published {
                 service,
                 port: published,
+                container,
                 listeners: self
-                    .listeners_at(Place::Container(service), published.container)
+                    .listeners_at(Place::Container(service), container)
                     .collect(),
             });
         }

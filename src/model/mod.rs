@@ -20,6 +20,7 @@ use crate::parse::dotenv::{self, EnvFile};
 use crate::parse::script::WriteKind;
 use crate::source::{FileId, SourceMap, Span};
 
+pub use crate::parse::compose::PortRange;
 pub use url::{HostTarget, UrlFact};
 
 /// The kind of a file portolan reads.
@@ -91,12 +92,28 @@ pub struct Service {
     pub network_mode_host: bool,
 }
 
-/// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C.
+/// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C. A
+/// range `H1-H2:C1-C2` is one fact: `H1 + i` reaches `C1 + i`.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishedPort {
-    pub host: Option<u16>,
-    pub container: u16,
+    /// As long as `container`; `None` when docker picks the host ports.
+    pub host: Option<PortRange>,
+    pub container: PortRange,
     pub span: Span,
+}
+
+impl PublishedPort {
+    /// The container port that host port `host` reaches, if this mapping publishes it.
+    pub fn container_for(&self, host: u16) -> Option<u16> {
+        let range = self.host.filter(|h| h.contains(host))?;
+        Some(self.container.start + (host - range.start))
+    }
+
+    /// The host port that reaches container port `container`, if it is published on a known one.
+    pub fn host_for(&self, container: u16) -> Option<u16> {
+        let range = self.host.filter(|_| self.container.contains(container))?;
+        Some(range.start + (container - self.container.start))
+    }
 }
 
 /// Who may open an app.
@@ -250,13 +267,13 @@ impl Workspace {
             .filter(move |l| l.place == place && l.port == port)
     }
 
-    /// Compose published ports whose host side is `port`: (service index, port).
-    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort)> {
+    /// Compose published ports (or ranges) whose host side holds `port`: (service index,
+    /// mapping, the container port `port` reaches).
+    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort, u16)> {
         self.services.iter().enumerate().flat_map(move |(i, s)| {
             s.published
                 .iter()
-                .filter(move |p| p.host == Some(port))
-                .map(move |p| (i, p))
+                .filter_map(move |p| p.container_for(port).map(|c| (i, p, c)))
         })
     }
 
@@ -371,9 +388,10 @@ impl Workspace {
                 chain::Hop::Published {
                     service,
                     port,
+                    container,
                     listeners,
                 } => {
-                    route.published.push((service, port));
+                    route.published.push((service, port, container));
                     route.listeners.extend(listeners);
                 }
                 chain::Hop::Process(listener) => route.listeners.push(listener),
@@ -414,8 +432,9 @@ pub struct UrlRoute<'a> {
     /// The port on the agent's localhost the request reaches, and where that port is written
     /// (the app's `url`, or the URL itself).
     pub local_port: Option<(u16, Span)>,
-    /// Compose ports published on that port: (index into [`Workspace::services`], port).
-    pub published: Vec<(usize, &'a PublishedPort)>,
+    /// Compose ports published on that port: (index into [`Workspace::services`], mapping,
+    /// the container port reached).
+    pub published: Vec<(usize, &'a PublishedPort, u16)>,
     /// The processes that answer, in the workspace or behind a published port.
     pub listeners: Vec<&'a Listener>,
 }
@@ -506,5 +525,39 @@ mod tests {
         let none = ws.listeners_behind_url(&url("https://nope--ws--me.example.com"));
         assert!(none.app.is_none() && none.listeners.is_empty());
         assert!(!none.reaches_only_other_roles("convex-api"));
+    }
+
+    #[test]
+    fn a_localhost_port_reaches_a_container_through_a_published_range() {
+        let ws = workspace(&[
+            (
+                "main.tf",
+                "resource \"coder_app\" \"site\" {\n  slug = \"site\"\n  url  = \"http://localhost:8211\"\n}\n",
+                FileKind::Terraform,
+            ),
+            (
+                "compose.yml",
+                "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"8200-8299:3200-3299\"]\n",
+                FileKind::Compose,
+            ),
+        ]);
+        assert_eq!(ws.services[0].published.len(), 1, "a range is one fact");
+        let published = &ws.services[0].published[0];
+        assert_eq!(published.container_for(8211), Some(3211));
+        assert_eq!(published.container_for(8300), None);
+        assert_eq!(published.host_for(3210), Some(8210));
+        assert_eq!(published.host_for(3300), None);
+        let url = UrlFact::parse("https://site--ws--me.example.com", Span::default()).unwrap();
+        let route = ws.listeners_behind_url(&url);
+        assert_eq!(route.published.len(), 1);
+        assert_eq!(route.published[0].2, 3211);
+        let found: Vec<(u16, Option<&str>)> = route
+            .listeners
+            .iter()
+            .map(|l| (l.port, l.role.as_deref()))
+            .collect();
+        assert_eq!(found, vec![(3211, Some("convex-site"))]);
+        // Outside the range: nothing behind it.
+        assert!(ws.behind_local_port(8300).hops.is_empty());
     }
 }

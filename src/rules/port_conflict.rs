@@ -54,7 +54,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         }
     }
     for listener in &claimed {
-        for (index, published) in workspace.published_on(listener.port) {
+        for (index, published, _) in workspace.published_on(listener.port) {
             let service = &workspace.services[index];
             if service.network_mode_host {
                 continue;
