@@ -139,6 +139,21 @@ impl SourceFile {
         self.line_starts.len()
     }
 
+    /// The byte range of the line that holds `offset`, without its newline (a binary search, no
+    /// walk along the line).
+    pub fn line_bounds(&self, offset: usize) -> std::ops::Range<usize> {
+        let offset = offset.min(self.text.len());
+        let line = match self
+            .line_starts
+            .binary_search(&u32::try_from(offset).unwrap_or(u32::MAX))
+        {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line] as usize;
+        start..self.line_end(line).max(start)
+    }
+
     fn line_end(&self, idx: usize) -> usize {
         self.line_starts
             .get(idx + 1)

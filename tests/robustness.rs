@@ -1088,3 +1088,40 @@ fn a_published_port_range_is_one_fact_and_one_finding() {
     assert!(findings.len() <= 16, "{} findings", findings.len());
     assert!(!findings.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile shapes (timed in `benches/check.rs`, phase 4; here only what they produce)
+// ---------------------------------------------------------------------------------------------
+
+/// Text that made a parser or rule superlinear gives a bounded number of findings, each file on
+/// its own, and the good file beside them is still checked.
+#[test]
+fn hostile_text_gives_a_bounded_number_of_findings() {
+    let shapes: Vec<(&str, String)> = vec![
+        ("parens.sh", "(()".repeat(10_000)),
+        ("dollar.sh", "\"${".repeat(10_000)),
+        ("braces.sh", "{".repeat(100_000)),
+        (
+            "rescan.sh",
+            format!("{}{}\n", "(()".repeat(900), ")".repeat(900)).repeat(4),
+        ),
+        ("errors.sh", "echo )\n".repeat(1_000)),
+        (".env", format!("A={}\n", "${a}".repeat(20_000))),
+    ];
+    let mut files: Vec<InputFile> = shapes.iter().map(|(n, t)| input(n, t)).collect();
+    files.push(input("good.sh", "echo ok )\n"));
+    let (ws, findings) = check(files);
+    for (name, _) in &shapes {
+        let count = findings
+            .iter()
+            .filter(|d| ws.sources.path(d.primary.span) == Path::new(name))
+            .count();
+        assert!(
+            (1..=script::MAX_SYNTAX_ERRORS).contains(&count),
+            "{name}: {count} findings"
+        );
+    }
+    assert!(findings
+        .iter()
+        .any(|d| ws.sources.path(d.primary.span) == Path::new("good.sh")));
+}

@@ -324,9 +324,9 @@ impl Refused {
     fn message(self) -> String {
         match self {
             Refused::TooDeep => format!(
-                "script nested more than {MAX_NESTING} levels deep; portolan's shell parser does not read it"
+                "script nested more than {MAX_NESTING} levels deep: not parsed"
             ),
-            Refused::TooComplex => "script too complex for portolan's shell parser (its error recovery would rescan the file at every token); not read".to_owned(),
+            Refused::TooComplex => "script too complex to parse (error recovery would rescan the file at every token): not parsed".to_owned(),
             Refused::Failed => "the bash parser could not read this script".to_owned(),
         }
     }

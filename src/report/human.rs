@@ -107,7 +107,7 @@ fn frame<'a>(
         .iter()
         .map(|(_, l)| clamp_range(&source.text, l.span))
         .collect();
-    let whole = lines_around(&source.text, &ranges);
+    let whole = lines_around(source, &ranges);
     if whole.len() <= MAX_FRAME_BYTES {
         return vec![snippet(source, whole, &labels, &ranges).into()];
     }
@@ -115,7 +115,7 @@ fn frame<'a>(
         .iter()
         .zip(&ranges)
         .map(|(label, range)| {
-            let lines = lines_around(&source.text, std::slice::from_ref(range));
+            let lines = lines_around(source, std::slice::from_ref(range));
             if lines.len() <= MAX_FRAME_BYTES {
                 snippet(
                     source,
@@ -137,12 +137,13 @@ fn frame<'a>(
 
 /// The whole lines that hold every range: from the start of the first one's line to the end of
 /// the last one's.
-fn lines_around(text: &str, ranges: &[std::ops::Range<usize>]) -> std::ops::Range<usize> {
+fn lines_around(
+    source: &crate::source::SourceFile,
+    ranges: &[std::ops::Range<usize>],
+) -> std::ops::Range<usize> {
     let start = ranges.iter().map(|r| r.start).min().unwrap_or(0);
     let end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
-    let first = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let last = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    first..last
+    source.line_bounds(start).start..source.line_bounds(end).end.max(end)
 }
 
 /// A frame of the lines `lines` of `source`, with `labels` at `ranges` (offsets in the file).
@@ -181,7 +182,7 @@ fn suggestion<'a>(report: &Report<'a>, fix: &'a crate::diagnostic::Fix) -> Group
             .collect();
         let ranges: Vec<std::ops::Range<usize>> = edits.iter().map(|(r, _)| r.clone()).collect();
         // Only the edited lines, as in `frame`.
-        let lines = lines_around(&source.text, &ranges);
+        let lines = lines_around(source, &ranges);
         let patches = edits.into_iter().map(|(range, replacement)| {
             Patch::new(
                 range.start - lines.start..range.end - lines.start,
