@@ -222,6 +222,12 @@ struct Shape {
     /// Repetitions at the smaller size (the larger is twice as many).
     n: usize,
     text: fn(usize) -> String,
+    /// Other files beside it, at the same size.
+    more: fn(usize) -> Vec<(&'static str, String)>,
+}
+
+fn alone(_: usize) -> Vec<(&'static str, String)> {
+    Vec::new()
 }
 
 fn hostile_shapes(quick: bool) -> Vec<Shape> {
@@ -237,42 +243,49 @@ fn hostile_shapes(quick: bool) -> Vec<Shape> {
                     "      - \"1-65535:1-65535\"\n".repeat(n)
                 )
             },
+            more: alone,
         },
         Shape {
             name: "script `(()` x",
             file: "x.sh",
             n: scale(10_000),
             text: |n| "(()".repeat(n),
+            more: alone,
         },
         Shape {
             name: "script (`(()` x900 `)` x900) lines x",
             file: "x.sh",
             n: scale(40).max(2),
             text: |n| format!("{}{}\n", "(()".repeat(900), ")".repeat(900)).repeat(n),
+            more: alone,
         },
         Shape {
             name: "script `\"${` x",
             file: "x.sh",
             n: scale(100_000),
             text: |n| "\"${".repeat(n),
+            more: alone,
         },
         Shape {
             name: "script `{` x",
             file: "x.sh",
             n: scale(3_000_000),
             text: |n| "{".repeat(n),
+            more: alone,
         },
         Shape {
             name: "script `echo )` lines x",
             file: "x.sh",
             n: scale(12_500),
             text: |n| "echo )\n".repeat(n),
+            more: alone,
         },
         Shape {
             name: "env `${a}` x",
             file: ".env",
             n: scale(20_000),
             text: |n| format!("A={}\n", "${a}".repeat(n)),
+            more: alone,
         },
         Shape {
             name: "env `${aN}` (distinct) x",
@@ -281,6 +294,32 @@ fn hostile_shapes(quick: bool) -> Vec<Shape> {
             text: |n| {
                 let refs: String = (0..n).map(|i| format!("${{a{i}}}")).collect();
                 format!("A={refs}\n")
+            },
+            more: alone,
+        },
+        Shape {
+            name: "compose ports, script listeners, .tf apps x",
+            file: "docker-compose.yml",
+            n: scale(10_000),
+            text: |n| {
+                let ports: String = (0..n)
+                    .map(|i| format!("      - \"{}:80\"\n", 30_000 + i))
+                    .collect();
+                format!("services:\n  a:\n    image: nginx\n    ports:\n{ports}")
+            },
+            more: |n| {
+                let listeners: String = (0..n)
+                    .map(|i| format!("npx next dev -p {} &\n", 1025 + i))
+                    .collect();
+                let apps: String = (0..n)
+                    .map(|i| {
+                        format!(
+                            "resource \"coder_app\" \"a{i}\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"s{i}\"\n  url      = \"http://localhost:{}\"\n}}\n",
+                            1024 + i
+                        )
+                    })
+                    .collect();
+                vec![("start.sh", listeners), ("main.tf", apps)]
             },
         },
         Shape {
@@ -298,6 +337,7 @@ fn hostile_shapes(quick: bool) -> Vec<Shape> {
                     })
                     .collect()
             },
+            more: alone,
         },
     ]
 }
@@ -310,8 +350,12 @@ fn hostile_inputs(quick: bool, runs: usize) {
         let mut medians = Vec::new();
         for n in [shape.n, shape.n * 2] {
             let dir = tempfile::tempdir().expect("a temporary folder");
-            let text = (shape.text)(n);
+            let mut text = (shape.text)(n);
             std::fs::write(dir.path().join(shape.file), &text).expect("write the file");
+            for (name, more) in (shape.more)(n) {
+                std::fs::write(dir.path().join(name), &more).expect("write the file");
+                text.push_str(&more); // counted in the input's size
+            }
             let root = dir.path().to_path_buf();
             let before = start_phase();
             let mut findings = 0;
@@ -344,7 +388,7 @@ fn hostile_inputs(quick: bool, runs: usize) {
         }
         ratios.push((shape.name, shape.n, medians));
     }
-    println!("Hostile inputs (issue 7): check + human report of one file, two sizes");
+    println!("Hostile inputs (issue 7): check + human report of one folder, two sizes");
     table.print();
     println!();
     println!("Time at twice the size / time at the size (about 2 when linear):");

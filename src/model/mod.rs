@@ -245,6 +245,50 @@ pub struct Workspace {
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::check::ExpectedFile>,
+    /// Listeners and published ports by port, built on the first lookup.
+    port_index: std::sync::OnceLock<PortIndex>,
+}
+
+/// Listeners and compose mappings by port, so that walking a chain per app costs a lookup, not a
+/// walk over every listener and mapping. Built once the model is complete; a lookup on a model
+/// changed since (its sizes differ) falls back to the walk.
+#[derive(Debug, Default)]
+struct PortIndex {
+    listeners: std::collections::HashMap<(Place, u16), Vec<usize>>,
+    /// Single host ports: port → (service, mapping), in model order.
+    single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
+    /// Host port ranges: (service, mapping), in model order.
+    ranges: Vec<(usize, usize)>,
+    /// `listeners.len()` and the number of mappings when it was built.
+    sizes: (usize, usize),
+}
+
+impl PortIndex {
+    fn new(ws: &Workspace) -> PortIndex {
+        let mut index = PortIndex {
+            sizes: ws.port_sizes(),
+            ..PortIndex::default()
+        };
+        for (i, l) in ws.listeners.iter().enumerate() {
+            index
+                .listeners
+                .entry((l.place, l.port))
+                .or_default()
+                .push(i);
+        }
+        for (s, service) in ws.services.iter().enumerate() {
+            for (m, p) in service.published.iter().enumerate() {
+                match p.host {
+                    Some(h) if h.is_single() => {
+                        index.single.entry(h.start).or_default().push((s, m))
+                    }
+                    Some(_) => index.ranges.push((s, m)),
+                    None => {}
+                }
+            }
+        }
+        index
+    }
 }
 
 impl Workspace {
@@ -260,20 +304,58 @@ impl Workspace {
         self.kinds.iter().any(|(_, k)| *k == FileKind::Terraform)
     }
 
-    /// Listeners on a port at a place.
-    pub fn listeners_at(&self, place: Place, port: u16) -> impl Iterator<Item = &Listener> {
-        self.listeners
-            .iter()
-            .filter(move |l| l.place == place && l.port == port)
+    fn port_sizes(&self) -> (usize, usize) {
+        let mappings = self.services.iter().map(|s| s.published.len()).sum();
+        (self.listeners.len(), mappings)
     }
 
-    /// Compose published ports (or ranges) whose host side holds `port`: (service index,
-    /// mapping, the container port `port` reaches).
-    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort, u16)> {
-        self.services.iter().enumerate().flat_map(move |(i, s)| {
-            s.published
+    /// The port index, unless the model changed since it was built.
+    fn port_index(&self) -> Option<&PortIndex> {
+        let index = self.port_index.get_or_init(|| PortIndex::new(self));
+        (index.sizes == self.port_sizes()).then_some(index)
+    }
+
+    /// Listeners on a port at a place, in model order.
+    pub fn listeners_at(&self, place: Place, port: u16) -> impl Iterator<Item = &Listener> {
+        let found: Vec<&Listener> = match self.port_index() {
+            Some(index) => index
+                .listeners
+                .get(&(place, port))
+                .map(|ids| ids.iter().map(|&i| &self.listeners[i]).collect())
+                .unwrap_or_default(),
+            None => self
+                .listeners
                 .iter()
-                .filter_map(move |p| p.container_for(port).map(|c| (i, p, c)))
+                .filter(|l| l.place == place && l.port == port)
+                .collect(),
+        };
+        found.into_iter()
+    }
+
+    /// Compose published ports (or ranges) whose host side holds `port`, in model order:
+    /// (service index, mapping, the container port `port` reaches).
+    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort, u16)> {
+        let mut ids: Vec<(usize, usize)> = match self.port_index() {
+            Some(index) => {
+                let mut ids = index.single.get(&port).cloned().unwrap_or_default();
+                ids.extend(index.ranges.iter().copied().filter(|&(s, m)| {
+                    self.services[s].published[m]
+                        .host
+                        .is_some_and(|h| h.contains(port))
+                }));
+                ids
+            }
+            None => self
+                .services
+                .iter()
+                .enumerate()
+                .flat_map(|(s, service)| (0..service.published.len()).map(move |m| (s, m)))
+                .collect(),
+        };
+        ids.sort_unstable();
+        ids.into_iter().filter_map(move |(s, m)| {
+            let p = &self.services[s].published[m];
+            p.container_for(port).map(|c| (s, p, c))
         })
     }
 
@@ -559,5 +641,34 @@ mod tests {
         assert_eq!(found, vec![(3211, Some("convex-site"))]);
         // Outside the range: nothing behind it.
         assert!(ws.behind_local_port(8300).hops.is_empty());
+    }
+
+    /// Lookups by port use an index built on first use; a model changed after that is still
+    /// answered right.
+    #[test]
+    fn port_lookups_follow_the_model() {
+        let mut ws = workspace(&[(
+            "compose.yml",
+            "services:\n  a:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3210:3210\", \"8000-8100:3200-3300\", \"3210:3211\"]\n",
+            FileKind::Compose,
+        )]);
+        let mappings = |ws: &Workspace, port| -> Vec<u16> {
+            ws.published_on(port)
+                .map(|(_, _, container)| container)
+                .collect()
+        };
+        assert_eq!(mappings(&ws, 3210), [3210, 3211], "in model order");
+        assert_eq!(mappings(&ws, 8010), [3210]);
+        assert_eq!(ws.listeners_at(Place::Container(0), 3210).count(), 1);
+        let mut extra = ws.listeners[0].clone();
+        extra.port = 4000;
+        ws.listeners.push(extra);
+        assert_eq!(ws.listeners_at(Place::Container(0), 4000).count(), 1);
+        ws.services[0].published.push(PublishedPort {
+            host: Some(PortRange::single(9000)),
+            container: PortRange::single(4000),
+            span: Span::default(),
+        });
+        assert_eq!(mappings(&ws, 9000), [4000]);
     }
 }
