@@ -255,6 +255,8 @@ pub struct Workspace {
 #[derive(Debug, Default)]
 struct PortIndex {
     listeners: std::collections::HashMap<(Place, u16), Vec<usize>>,
+    /// Listeners by place, in model order.
+    places: std::collections::HashMap<Place, Vec<usize>>,
     /// Single host ports: port → (service, mapping), in model order.
     single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
     /// Host port ranges: (service, mapping), in model order.
@@ -275,6 +277,7 @@ impl PortIndex {
                 .entry((l.place, l.port))
                 .or_default()
                 .push(i);
+            index.places.entry(l.place).or_default().push(i);
         }
         for (s, service) in ws.services.iter().enumerate() {
             for (m, p) in service.published.iter().enumerate() {
@@ -328,6 +331,19 @@ impl Workspace {
                 .iter()
                 .filter(|l| l.place == place && l.port == port)
                 .collect(),
+        };
+        found.into_iter()
+    }
+
+    /// Listeners at a place, in model order.
+    pub fn listeners_in(&self, place: Place) -> impl Iterator<Item = &Listener> {
+        let found: Vec<&Listener> = match self.port_index() {
+            Some(index) => index
+                .places
+                .get(&place)
+                .map(|ids| ids.iter().map(|&i| &self.listeners[i]).collect())
+                .unwrap_or_default(),
+            None => self.listeners.iter().filter(|l| l.place == place).collect(),
         };
         found.into_iter()
     }
@@ -664,6 +680,7 @@ mod tests {
         extra.port = 4000;
         ws.listeners.push(extra);
         assert_eq!(ws.listeners_at(Place::Container(0), 4000).count(), 1);
+        assert_eq!(ws.listeners_in(Place::Container(0)).count(), 3);
         ws.services[0].published.push(PublishedPort {
             host: Some(PortRange::single(9000)),
             container: PortRange::single(4000),

@@ -1,11 +1,9 @@
 //! `host-port-published-twice` (PT204): one host port published by two compose services.
 
-use std::collections::BTreeMap;
-
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::{PortRange, Workspace};
+use crate::model::chain::Claimed;
+use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
-use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -56,73 +54,12 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     }
 }
 
-/// Who first published each host port, as disjoint ranges: a range costs a lookup, never a
-/// walk over its ports, so `1-65535` on every line stays n·log n.
-#[derive(Default)]
-struct Claimed {
-    /// Start of a claimed run → (its end, the service and mapping that claimed it).
-    owners: BTreeMap<u16, (u16, Owner)>,
-    /// Claimed ports merged into maximal runs: start → end.
-    covered: BTreeMap<u16, u16>,
-}
-
-type Owner = (usize, Span);
-
-impl Claimed {
-    /// The first claimed port in `range` and who claimed it.
-    fn first_taken(&self, range: PortRange) -> Option<(u16, Owner)> {
-        let run_before = self
-            .covered
-            .range(..=range.start)
-            .next_back()
-            .filter(|(_, &end)| end >= range.start)
-            .map(|_| range.start);
-        let run_inside = || self.covered.range(range.start..=range.end).next().map(|(&s, _)| s);
-        let port = run_before.or_else(run_inside)?;
-        let (_, &(_, owner)) = self.owners.range(..=port).next_back()?;
-        Some((port, owner))
-    }
-
-    /// Claims the ports of `range` nobody claimed yet for `owner`.
-    fn claim(&mut self, range: PortRange, owner: Owner) {
-        // The free gaps of `range` between the covered runs it meets.
-        let mut runs: Vec<(u16, u16)> = Vec::new();
-        if let Some((&s, &e)) = self.covered.range(..range.start).next_back() {
-            if e >= range.start.saturating_sub(1) {
-                runs.push((s, e));
-            }
-        }
-        let end_bound = range.end.saturating_add(1);
-        runs.extend(self.covered.range(range.start..=end_bound).map(|(&s, &e)| (s, e)));
-        let mut next = range.start;
-        for &(s, e) in &runs {
-            if s > next {
-                self.owners.insert(next, (s - 1, owner));
-            }
-            next = next.max(e.saturating_add(1));
-            if e == u16::MAX {
-                next = u16::MAX;
-                break;
-            }
-        }
-        let tail_free = runs.last().is_none_or(|&(_, e)| e < range.end);
-        if tail_free && next <= range.end {
-            self.owners.insert(next, (range.end, owner));
-        }
-        // Merge `range` and the runs it meets into one run.
-        let start = runs.first().map_or(range.start, |&(s, _)| s.min(range.start));
-        let end = runs.last().map_or(range.end, |&(_, e)| e.max(range.end));
-        for (s, _) in runs {
-            self.covered.remove(&s);
-        }
-        self.covered.insert(start, end);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PortRange;
     use crate::rules::test::check;
+    use crate::source::Span;
 
     #[test]
     fn fires_on_the_second_mapping() {
@@ -191,6 +128,8 @@ mod tests {
                     .find_map(|p| owner[usize::from(p)].map(|o| (p, o)));
                 let got = claimed.first_taken(range).map(|(p, (o, _))| (p, o));
                 assert_eq!(got, expected, "round {round}, range {range}");
+                let all = (start..=end).all(|p| owner[usize::from(p)].is_some());
+                assert_eq!(claimed.all_taken(range), all, "round {round}, range {range}");
                 claimed.claim(range, (i, Span::default()));
                 for p in start..=end {
                     owner[usize::from(p)].get_or_insert(i);

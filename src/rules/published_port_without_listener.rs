@@ -1,7 +1,7 @@
 //! `published-port-without-listener` (PT203): a compose published port whose container port has no listener.
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::chain::{and_list, describe};
+use crate::model::chain::{and_list, describe, Claimed};
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -35,12 +35,25 @@ Remove the mapping, or publish a port the backend serves.
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
+    // Host ports published so far: a mapping whose host ports are all taken by earlier ones is
+    // host-port-published-twice (its container does not start), not this.
+    let mut claimed = Claimed::default();
     for (index, service) in workspace.services.iter().enumerate() {
-        if !service.listeners_known || service.network_mode_host {
-            continue;
-        }
-        let listeners = workspace.container_listeners(index);
+        let known = service.listeners_known && !service.network_mode_host;
+        let listeners = if known {
+            workspace.container_listeners(index)
+        } else {
+            Vec::new()
+        };
         for published in &service.published {
+            let duplicate = published.host.is_some_and(|h| {
+                let taken = claimed.all_taken(h);
+                claimed.claim(h, (index, published.span));
+                taken
+            });
+            if duplicate || !known {
+                continue;
+            }
             let range = published.container;
             // Listeners inside the range, by distinct port (`listeners` is deduplicated).
             let served = listeners.iter().filter(|l| range.contains(l.port)).count() as u32;
@@ -126,4 +139,16 @@ mod tests {
             ]
         );
     }
+
+    /// A mapping whose host ports an earlier one already publishes is host-port-published-twice
+    /// (the container does not start), not this rule.
+    #[test]
+    fn mappings_of_taken_host_ports_are_left_to_the_duplicate_rule() {
+        let compose = "services:\n  a:\n    image: postgres:16\n    ports: [\"5432:5432\", \"5432:9999\"]\n  b:\n    image: postgres:16\n    ports: [\"5431-5433:9000-9002\"]\n";
+        assert_eq!(
+            check(&RULE, &[("docker-compose.yml", compose)]),
+            vec!["docker-compose.yml:7:13: error: b publishes localhost:5431-5433 to container ports 9000-9002, but it listens only on 5432 (default); connections to the 3 of these 3 ports nothing listens on will be reset"]
+        );
+    }
 }
+
