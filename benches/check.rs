@@ -9,13 +9,21 @@
 //!    against `terraform fmt -check -recursive` on the same tree, interleaved so both see the
 //!    same machine load; the ratio is printed (skipped with a note when terraform is missing);
 //! 3. **50 MB env file**: `dotenv::parse` alone, the model built from it, and `check_paths` on
-//!    a folder holding it.
+//!    a folder holding it;
+//! 4. **hostile inputs** (issue 7): each shape that used to be superlinear (compose port ranges,
+//!    `(()` and `"${` and `{` runs in a script, shell error recovery that rescans the file, an env
+//!    line of `${a}` repeated, a `.tf` of tens of thousands of apps), at two sizes, one twice the
+//!    other: `check_paths` on a folder holding only that file, then the human report of its
+//!    findings. The time ratio of the two sizes shows linearity (about 2); the peak memory is
+//!    shown against the input size.
 //!
 //! Memory: `VmRSS` when a phase starts and `VmHWM` (peak) when it ends, from `/proc/self/status`;
 //! the peak is reset before each phase by writing `5` to `/proc/self/clear_refs` (when the kernel
 //! refuses, it is the peak so far). The `terraform` child process is not measured.
 //! A plain binary (`harness = false`), no criterion: the dependency tree stays lean. Set
-//! `PORTOLAN_BENCH_QUICK=1` for fewer runs, `PORTOLAN_BENCH_ENV_MB=N` for another env file size.
+//! `PORTOLAN_BENCH_QUICK=1` for fewer runs (and hostile inputs a quarter the size),
+//! `PORTOLAN_BENCH_ENV_MB=N` for another env file size, `PORTOLAN_BENCH_PHASES=hostile` to run the
+//! hostile-inputs phase alone.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -64,6 +72,11 @@ fn main() {
         }
     );
     println!();
+
+    if std::env::var("PORTOLAN_BENCH_PHASES").as_deref() == Ok("hostile") {
+        hostile_inputs(quick, runs(5));
+        return;
+    }
 
     // 1. One workspace folder.
     let before = start_phase();
@@ -194,6 +207,221 @@ fn main() {
     );
     println!();
     breakdown.print();
+    println!();
+    hostile_inputs(quick, runs(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile inputs
+// ---------------------------------------------------------------------------------------------
+
+/// One hostile shape: its file name and its text at a size (`n` repetitions).
+struct Shape {
+    name: &'static str,
+    file: &'static str,
+    /// Repetitions at the smaller size (the larger is twice as many).
+    n: usize,
+    text: fn(usize) -> String,
+    /// Other files beside it, at the same size.
+    more: fn(usize) -> Vec<(&'static str, String)>,
+}
+
+fn alone(_: usize) -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
+fn hostile_shapes(quick: bool) -> Vec<Shape> {
+    let scale = |n: usize| if quick { n / 4 } else { n };
+    vec![
+        Shape {
+            name: "compose \"1-65535:1-65535\" lines",
+            file: "docker-compose.yml",
+            n: 8,
+            text: |n| {
+                format!(
+                    "services:\n  a:\n    image: nginx\n    ports:\n{}",
+                    "      - \"1-65535:1-65535\"\n".repeat(n)
+                )
+            },
+            more: alone,
+        },
+        Shape {
+            name: "script `(()` x",
+            file: "x.sh",
+            n: scale(10_000),
+            text: |n| "(()".repeat(n),
+            more: alone,
+        },
+        Shape {
+            name: "script (`(()` x900 `)` x900) lines x",
+            file: "x.sh",
+            n: scale(40).max(2),
+            text: |n| format!("{}{}\n", "(()".repeat(900), ")".repeat(900)).repeat(n),
+            more: alone,
+        },
+        Shape {
+            name: "script `\"${` x",
+            file: "x.sh",
+            n: scale(100_000),
+            text: |n| "\"${".repeat(n),
+            more: alone,
+        },
+        Shape {
+            name: "script `{` x",
+            file: "x.sh",
+            n: scale(3_000_000),
+            text: |n| "{".repeat(n),
+            more: alone,
+        },
+        Shape {
+            name: "script `echo )` lines x",
+            file: "x.sh",
+            n: scale(12_500),
+            text: |n| "echo )\n".repeat(n),
+            more: alone,
+        },
+        Shape {
+            name: "env `${a}` x",
+            file: ".env",
+            n: scale(20_000),
+            text: |n| format!("A={}\n", "${a}".repeat(n)),
+            more: alone,
+        },
+        Shape {
+            name: "env `${aN}` (distinct) x",
+            file: ".env",
+            n: scale(20_000),
+            text: |n| {
+                let refs: String = (0..n).map(|i| format!("${{a{i}}}")).collect();
+                format!("A={refs}\n")
+            },
+            more: alone,
+        },
+        Shape {
+            name: "compose ports, script listeners, .tf apps x",
+            file: "docker-compose.yml",
+            n: scale(10_000),
+            text: |n| {
+                let ports: String = (0..n)
+                    .map(|i| format!("      - \"{}:80\"\n", 30_000 + i))
+                    .collect();
+                format!("services:\n  a:\n    image: nginx\n    ports:\n{ports}")
+            },
+            more: |n| {
+                let listeners: String = (0..n)
+                    .map(|i| format!("npx next dev -p {} &\n", 1025 + i))
+                    .collect();
+                let apps: String = (0..n)
+                    .map(|i| {
+                        format!(
+                            "resource \"coder_app\" \"a{i}\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"s{i}\"\n  url      = \"http://localhost:{}\"\n}}\n",
+                            1024 + i
+                        )
+                    })
+                    .collect();
+                vec![("start.sh", listeners), ("main.tf", apps)]
+            },
+        },
+        Shape {
+            name: ".tf coder_app blocks x",
+            file: "main.tf",
+            n: scale(34_000),
+            text: |n| {
+                (0..n)
+                    .map(|i| {
+                        format!(
+                            "resource \"coder_app\" \"a{i}\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"s{}\"\n  url      = \"http://localhost:{}\"\n}}\n",
+                            i % (n / 2).max(1),
+                            1024 + i % 60_000
+                        )
+                    })
+                    .collect()
+            },
+            more: alone,
+        },
+    ]
+}
+
+/// Phase 4: each hostile shape at two sizes.
+fn hostile_inputs(quick: bool, runs: usize) {
+    let mut table = Table::default();
+    let mut ratios = Vec::new();
+    for shape in hostile_shapes(quick) {
+        let mut medians = Vec::new();
+        for n in [shape.n, shape.n * 2] {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let mut text = (shape.text)(n);
+            std::fs::write(dir.path().join(shape.file), &text).expect("write the file");
+            for (name, more) in (shape.more)(n) {
+                std::fs::write(dir.path().join(name), &more).expect("write the file");
+                text.push_str(&more); // counted in the input's size
+            }
+            let root = dir.path().to_path_buf();
+            let before = start_phase();
+            let mut findings = 0;
+            let times = time(runs, || {
+                let result = check(&root).expect("check runs");
+                let (sources, found) = result.merged();
+                findings = found.len();
+                let metas = rules::metas();
+                let report = portolan::report::Report {
+                    findings: &found,
+                    sources: &sources,
+                    files_checked: sources.len(),
+                    rules: &metas,
+                };
+                let mut out = std::io::sink();
+                portolan::report::write(portolan::report::Format::Human, &report, false, &mut out)
+                    .expect("write the report");
+            });
+            let used = memory(before);
+            table.row(
+                &format!(
+                    "{}{n} ({}, {findings} findings)",
+                    shape.name,
+                    size(text.len())
+                ),
+                &times,
+                used,
+            );
+            medians.push((median(&times), text.len(), used));
+        }
+        ratios.push((shape.name, shape.n, medians));
+    }
+    println!("Hostile inputs (issue 7): check + human report of one folder, two sizes");
+    table.print();
+    println!();
+    println!("Time at twice the size / time at the size (about 2 when linear):");
+    println!("(the memory figure is the peak above the RSS the phase started from; freed heap is");
+    println!("not always returned, so a small input can show 0x after a large one)");
+    for (name, n, medians) in ratios {
+        let [(small, _, _), (large, bytes, memory)] = medians[..] else {
+            continue;
+        };
+        // What the run added to the resident set, against the input's size.
+        let grown = match (memory.before, memory.peak) {
+            (Some(before), Some(peak)) => {
+                format!(
+                    "{:.1}x",
+                    (peak.saturating_sub(before) * 1024) as f64 / bytes as f64
+                )
+            }
+            _ => "-".to_owned(),
+        };
+        println!(
+            "  {:<44} {:>6.2}  (peak RSS growth / input at the larger size: {grown})",
+            format!("{name}{n}"),
+            ms(large) / ms(small).max(0.001)
+        );
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    } else {
+        format!("{:.0} KB", bytes as f64 / 1e3)
+    }
 }
 
 /// `portolan check DIR` with default options, paths relative to `DIR`.

@@ -16,6 +16,10 @@ use crate::model::{FileKind, Workspace};
 use crate::rules::{self, Rule};
 use crate::source::{FileId, SourceMap, Span};
 
+mod walk;
+
+pub use walk::MAX_IGNORE_BYTES;
+
 /// Largest file read; larger ones are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -95,6 +99,9 @@ pub struct CheckResult {
     pub workspaces: Vec<(Workspace, Vec<Diagnostic>)>,
     /// Files that could not be read at all (I/O), with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// Files the walk did not read on purpose (links out of the folder, FIFOs, ignore files
+    /// that are not regular files), with the reason: warnings in the report.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 impl CheckResult {
@@ -124,6 +131,13 @@ impl CheckResult {
             findings.push(Diagnostic::error(
                 Span::new(id, 0, 0),
                 format!("cannot check this file: {reason}"),
+            ));
+        }
+        for (path, reason) in &self.skipped {
+            let id = sources.add(path.clone(), String::new());
+            findings.push(Diagnostic::warning(
+                Span::new(id, 0, 0),
+                format!("not checked: {reason}"),
             ));
         }
         (sources, findings)
@@ -185,8 +199,8 @@ fn finish(
     (workspace, findings)
 }
 
-/// Reads every file under `paths` (respecting .gitignore; skipping .git, .terraform and
-/// node_modules), groups them into workspaces and checks each. `root` is the folder paths in
+/// Reads every file under `paths` (respecting .gitignore and .ignore; skipping .git,
+/// .terraform, node_modules and .portolan; see [`walk`] for links and special files), groups them into workspaces and checks each. `root` is the folder paths in
 /// reports are relative to.
 pub fn check_paths(
     paths: &[PathBuf],
@@ -204,55 +218,26 @@ pub fn check_paths(
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
     for path in paths {
-        if !path.exists() {
+        if std::fs::symlink_metadata(path).is_err() {
             return Err(format!("{}: no such file or folder", path.display()));
         }
-        let walker = ignore::WalkBuilder::new(path)
-            .hidden(false)
-            .git_ignore(true)
-            .require_git(false)
-            .filter_entry(|e| {
-                !matches!(
-                    e.file_name().to_str(),
-                    Some(".git" | ".terraform" | "node_modules" | ".portolan")
-                )
-            })
-            .build();
-        for entry in walker {
-            let Ok(entry) = entry else { continue };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let file = entry.path();
-            let display = display_path(file, &root_abs);
-            if classify(file, None).is_none() && !is_yaml(file) {
-                continue;
-            }
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > MAX_FILE_BYTES {
-                result.unreadable.push((
-                    display,
-                    format!("larger than {} MiB; skipped", MAX_FILE_BYTES >> 20),
-                ));
-                continue;
-            }
-            let bytes = match std::fs::read(file) {
-                Ok(b) => b,
-                Err(e) => {
-                    result.unreadable.push((display, e.to_string()));
+        let mut walk = walk::Walk::new(path);
+        walk.run();
+        for (file, skipped) in walk.skipped {
+            result
+                .skipped
+                .push((display_path(&file, &root_abs), skipped));
+        }
+        for file in walk.files {
+            let display = display_path(&file, &root_abs);
+            let text = match read_text(&file, MAX_FILE_BYTES) {
+                Ok(text) => text,
+                Err(reason) => {
+                    result.unreadable.push((display, reason));
                     continue;
                 }
             };
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) => {
-                    result
-                        .unreadable
-                        .push((display, "not UTF-8 text; skipped".to_owned()));
-                    continue;
-                }
-            };
-            let Some(kind) = classify(file, Some(&text)) else {
+            let Some(kind) = classify(&file, Some(&text)) else {
                 continue;
             };
             if kind == FileKind::Spec && options.spec.is_none() {
@@ -377,6 +362,28 @@ fn display_path(file: &Path, root: &Path) -> PathBuf {
         Ok(relative) => build::normalize(relative),
         Err(_) => build::normalize(file),
     }
+}
+
+/// A regular file's text, at most `max` bytes of UTF-8; else why it is not read.
+fn read_text(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let too_large = || format!("larger than {} MiB; skipped", max >> 20);
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file; skipped".to_owned());
+    }
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text; skipped".to_owned())
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -62,6 +62,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<u32>,
+    /// Whether the text is all ASCII: then a column is a byte count, found without a walk
+    /// along the line (many findings on one long line stay linear).
+    ascii: bool,
 }
 
 impl SourceFile {
@@ -76,6 +79,7 @@ impl SourceFile {
         );
         SourceFile {
             path: path.into(),
+            ascii: text.is_ascii(),
             text,
             line_starts,
         }
@@ -97,7 +101,11 @@ impl SourceFile {
         while end > line_start && !self.text.is_char_boundary(end) {
             end -= 1;
         }
-        let column = self.text[line_start..end].chars().count() + 1;
+        let column = if self.ascii {
+            end - line_start + 1
+        } else {
+            self.text[line_start..end].chars().count() + 1
+        };
         LineCol {
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
@@ -129,6 +137,21 @@ impl SourceFile {
 
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+
+    /// The byte range of the line that holds `offset`, without its newline (a binary search, no
+    /// walk along the line).
+    pub fn line_bounds(&self, offset: usize) -> std::ops::Range<usize> {
+        let offset = offset.min(self.text.len());
+        let line = match self
+            .line_starts
+            .binary_search(&u32::try_from(offset).unwrap_or(u32::MAX))
+        {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line] as usize;
+        start..self.line_end(line).max(start)
     }
 
     fn line_end(&self, idx: usize) -> usize {

@@ -848,3 +848,285 @@ fn mutated_workspaces_never_panic_check() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Special files: ignore files, FIFOs and symbolic links
+// ---------------------------------------------------------------------------------------------
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// `check_dir` in a thread: a walk that hangs (on a FIFO) fails the test instead of hanging it.
+fn check_dir_or_hang(dir: &Path) -> CheckResult {
+    let dir = dir.to_path_buf();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(check_dir(&dir));
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("check finishes (a FIFO or endless file must not hang it)")
+}
+
+/// What the walk skipped, as `path: why`, sorted.
+fn skipped(result: &CheckResult) -> Vec<String> {
+    let mut out: Vec<String> = result
+        .skipped
+        .iter()
+        .map(|(p, why)| format!("{}: {why}", p.display()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A `.gitignore` linked to `/dev/zero` and a FIFO `.ignore` are not read: check finishes, says
+/// so, and their patterns do not apply; a regular `.gitignore` beside them still does.
+#[test]
+fn ignore_files_that_are_not_regular_files_are_skipped_and_said() {
+    let dir = temp_dir();
+    let d = dir.path();
+    write(d, "start.sh", "echo hi\n");
+    std::os::unix::fs::symlink("/dev/zero", d.join(".gitignore")).expect("symlink");
+    std::fs::create_dir(d.join("fifo")).expect("folder");
+    mkfifo(&d.join("fifo/.ignore"));
+    write(d, "fifo/start.sh", "echo hi\n");
+    std::fs::create_dir(d.join("zero")).expect("folder");
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero/.ignore")).expect("symlink");
+    mkfifo(&d.join("zero/.gitignore"));
+    write(d, "zero/start.sh", "echo hi\n");
+    std::fs::create_dir(d.join("plain")).expect("folder");
+    write(d, "plain/.gitignore", "ignored.sh\n");
+    write(d, "plain/ignored.sh", "echo hi\n");
+    write(d, "plain/kept.sh", "echo hi\n");
+    // Over the size limit: a sparse regular file.
+    std::fs::create_dir(d.join("big")).expect("folder");
+    std::fs::File::create(d.join("big/.gitignore"))
+        .and_then(|f| f.set_len(portolan::check::MAX_IGNORE_BYTES + 1))
+        .expect("a sparse file");
+
+    let result = check_dir_or_hang(d);
+    assert_eq!(
+        skipped(&result),
+        [
+            ".gitignore: not a regular file; its patterns are not applied",
+            "big/.gitignore: larger than 1024 KiB; its patterns are not applied",
+            "fifo/.ignore: not a regular file; its patterns are not applied",
+            "zero/.gitignore: not a regular file; its patterns are not applied",
+            "zero/.ignore: not a regular file; its patterns are not applied",
+        ]
+    );
+    let mut paths: Vec<String> = result.workspaces[0]
+        .0
+        .sources
+        .files()
+        .map(|(_, f)| f.path.display().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "fifo/start.sh",
+            "plain/kept.sh",
+            "start.sh",
+            "zero/start.sh"
+        ]
+    );
+    // The report says it too, as warnings on the skipped files.
+    let (sources, findings) = result.merged();
+    let said: Vec<String> = findings
+        .iter()
+        .filter(|d| d.severity == Severity::Warning && d.rule.is_none())
+        .map(|d| format!("{}: {}", sources.path(d.primary.span).display(), d.message))
+        .collect();
+    assert!(
+        said.contains(
+            &"fifo/.ignore: not checked: not a regular file; its patterns are not applied"
+                .to_owned()
+        ),
+        "{said:?}"
+    );
+}
+
+/// Links to regular files inside the checked folder are checked under the link's name; links
+/// out of the folder, to folders, to FIFOs, broken links and link loops are skipped and said.
+#[test]
+fn symbolic_links_are_followed_inside_the_folder_and_said_otherwise() {
+    let outside = temp_dir();
+    write(outside.path(), "secret.sh", "echo outside\n");
+    let dir = temp_dir();
+    let d = dir.path();
+    std::fs::create_dir(d.join("real")).expect("folder");
+    write(d, "real/start.sh", "echo hi --port 3000\n");
+    mkfifo(&d.join("real/pipe"));
+    std::fs::create_dir(d.join("links")).expect("folder");
+    let link = |target: &Path, name: &str| {
+        std::os::unix::fs::symlink(target, d.join("links").join(name)).expect("symlink")
+    };
+    link(Path::new("../real/start.sh"), "inside.sh");
+    link(&outside.path().join("secret.sh"), "outside.sh");
+    link(Path::new("../real"), "folder");
+    link(outside.path(), "outside-folder");
+    link(Path::new("../real/pipe"), "pipe.sh");
+    link(Path::new("missing.sh"), "broken.sh");
+    link(Path::new("loop-b.sh"), "loop-a.sh");
+    link(Path::new("loop-a.sh"), "loop-b.sh");
+    link(Path::new("../real/start.sh"), "README.md");
+    mkfifo(&d.join("fifo.sh"));
+
+    let result = check_dir_or_hang(d);
+    let mut paths: Vec<String> = result.workspaces[0]
+        .0
+        .sources
+        .files()
+        .map(|(_, f)| f.path.display().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["links/inside.sh", "real/start.sh"]);
+    let said = skipped(&result);
+    let reasons: Vec<&str> = said
+        .iter()
+        .map(|s| s.split_once(": ").map_or("", |(p, _)| p))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "fifo.sh",
+            "links/broken.sh",
+            "links/folder",
+            "links/loop-a.sh",
+            "links/loop-b.sh",
+            "links/outside-folder",
+            "links/outside.sh",
+            "links/pipe.sh",
+        ],
+        "{said:#?}"
+    );
+    assert!(said.contains(
+        &"links/outside.sh: a symbolic link to a file outside the checked folder; skipped"
+            .to_owned()
+    ));
+    assert!(said
+        .contains(&"fifo.sh: not a regular file (a FIFO, socket or device); skipped".to_owned()));
+}
+
+/// A folder that holds only links to files outside it: nothing is read, and the report says
+/// why instead of "no problems in 0 files".
+#[test]
+fn a_folder_of_links_out_of_it_is_said() {
+    let dir = temp_dir();
+    write(dir.path(), "start.sh", "echo hi\n");
+    std::fs::create_dir(dir.path().join("links")).expect("folder");
+    std::os::unix::fs::symlink("../start.sh", dir.path().join("links/start.sh")).expect("symlink");
+    let links = dir.path().join("links");
+    let result = check_paths(
+        std::slice::from_ref(&links),
+        &links,
+        &CheckOptions::default(),
+    )
+    .expect("check");
+    assert_eq!(result.files(), 0);
+    let (_, findings) = result.merged();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Warning);
+    assert!(findings[0].message.contains("outside the checked folder"));
+}
+
+/// The ignore files of the folders above the checked one apply up to the repository root, as
+/// git applies them.
+#[test]
+fn ignore_files_above_the_checked_folder_apply_within_the_repository() {
+    let dir = temp_dir();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("repo/.git")).expect("folder");
+    std::fs::create_dir_all(d.join("repo/sub")).expect("folder");
+    write(d, ".gitignore", "kept.sh\n"); // above the repository: not applied
+    write(d, "repo/.gitignore", "/sub/generated.sh\n");
+    write(d, "repo/sub/generated.sh", "echo hi\n");
+    write(d, "repo/sub/kept.sh", "echo hi\n");
+    let sub = d.join("repo/sub");
+    let result =
+        check_paths(std::slice::from_ref(&sub), &sub, &CheckOptions::default()).expect("check");
+    let paths: Vec<String> = result.workspaces[0]
+        .0
+        .sources
+        .files()
+        .map(|(_, f)| f.path.display().to_string())
+        .collect();
+    assert_eq!(paths, ["kept.sh"]);
+    assert!(result.skipped.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Port ranges
+// ---------------------------------------------------------------------------------------------
+
+/// `"1-65535:1-65535"` on 8 lines (1 KB) is 8 facts and at most one finding per line (it used
+/// to be 65,534 findings per line): the first line publishes ports nothing listens on, the
+/// other seven publish host ports the first already publishes.
+#[test]
+fn a_published_port_range_is_one_fact_and_one_finding() {
+    let compose = format!(
+        "services:\n  a:\n    image: nginx\n    ports:\n{}",
+        "      - \"1-65535:1-65535\"\n".repeat(8)
+    );
+    let (ws, findings) = check(vec![input("docker-compose.yml", &compose)]);
+    assert_eq!(ws.services[0].published.len(), 8);
+    let mut per_line = std::collections::BTreeMap::new();
+    for d in &findings {
+        let line = ws.sources.resolve(d.primary.span).0.line;
+        per_line
+            .entry(line)
+            .or_insert_with(Vec::new)
+            .push(d.rule.unwrap_or("-"));
+    }
+    let lines: Vec<u32> = per_line.keys().copied().collect();
+    assert_eq!(lines, (5..=12).collect::<Vec<u32>>(), "{per_line:?}");
+    assert!(
+        per_line.values().all(|rules| rules.len() == 1),
+        "{per_line:?}"
+    );
+    assert_eq!(per_line[&5], ["published-port-without-listener"]);
+    assert!((6..=12).all(|l| per_line[&l] == ["host-port-published-twice"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile shapes (timed in `benches/check.rs`, phase 4; here only what they produce)
+// ---------------------------------------------------------------------------------------------
+
+/// Text that made a parser or rule superlinear gives a bounded number of findings, each file on
+/// its own, and the good file beside them is still checked.
+#[test]
+fn hostile_text_gives_a_bounded_number_of_findings() {
+    let shapes: Vec<(&str, String)> = vec![
+        ("parens.sh", "(()".repeat(10_000)),
+        ("dollar.sh", "\"${".repeat(10_000)),
+        ("braces.sh", "{".repeat(100_000)),
+        (
+            "rescan.sh",
+            format!("{}{}\n", "(()".repeat(900), ")".repeat(900)).repeat(4),
+        ),
+        ("errors.sh", "echo )\n".repeat(1_000)),
+        (".env", format!("A={}\n", "${a}".repeat(20_000))),
+    ];
+    let mut files: Vec<InputFile> = shapes.iter().map(|(n, t)| input(n, t)).collect();
+    files.push(input("good.sh", "echo ok )\n"));
+    let (ws, findings) = check(files);
+    for (name, _) in &shapes {
+        let count = findings
+            .iter()
+            .filter(|d| ws.sources.path(d.primary.span) == Path::new(name))
+            .count();
+        assert!(
+            (1..=script::MAX_SYNTAX_ERRORS).contains(&count),
+            "{name}: {count} findings"
+        );
+    }
+    assert!(findings
+        .iter()
+        .any(|d| ws.sources.path(d.primary.span) == Path::new("good.sh")));
+}

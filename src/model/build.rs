@@ -397,8 +397,8 @@ fn read_compose(ws: &mut Workspace) {
                     .ports
                     .iter()
                     .map(|p| PublishedPort {
-                        host: p.host_port,
-                        container: p.container_port,
+                        host: p.host,
+                        container: p.container,
                         span: p.span,
                     })
                     .collect(),

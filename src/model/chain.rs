@@ -1,15 +1,20 @@
 //! Walking a port chain: what answers `http://localhost:P` on the agent's side.
 
-use super::{Listener, Place, PublishedPort, Workspace};
+use std::collections::BTreeMap;
+
+use super::{Listener, Place, PortRange, PublishedPort, Workspace};
+use crate::source::Span;
 
 /// One way `localhost:P` is reached: compose publishes it into a container, or a process on
 /// the workspace listens on it.
 #[derive(Debug, Clone)]
 pub enum Hop<'a> {
-    /// Compose publishes `P` to `service:container`; `listeners` are those on that container port.
+    /// Compose publishes `P` to `service:container` (through `port`, which may be a range);
+    /// `listeners` are those on that container port.
     Published {
         service: usize,
         port: &'a PublishedPort,
+        container: u16,
         listeners: Vec<&'a Listener>,
     },
     /// A process on the workspace itself.
@@ -45,15 +50,16 @@ impl Workspace {
     /// Walks `localhost:P` to the listeners behind it.
     pub fn behind_local_port(&self, port: u16) -> LocalPort<'_> {
         let mut hops = Vec::new();
-        for (service, published) in self.published_on(port) {
+        for (service, published, container) in self.published_on(port) {
             if self.services[service].network_mode_host {
                 continue;
             }
             hops.push(Hop::Published {
                 service,
                 port: published,
+                container,
                 listeners: self
-                    .listeners_at(Place::Container(service), published.container)
+                    .listeners_at(Place::Container(service), container)
                     .collect(),
             });
         }
@@ -83,11 +89,7 @@ impl Workspace {
     /// Listeners of a container, deduplicated by port (the same process may be known from its
     /// image and from its command line), in port order.
     pub fn container_listeners(&self, service: usize) -> Vec<&Listener> {
-        let mut out: Vec<&Listener> = self
-            .listeners
-            .iter()
-            .filter(|l| l.place == Place::Container(service))
-            .collect();
+        let mut out: Vec<&Listener> = self.listeners_in(Place::Container(service)).collect();
         // Prefer the most specific source (a flag) for each port.
         out.sort_by_key(|l| (l.port, matches!(l.source, super::ListenerSource::Default)));
         out.dedup_by_key(|l| l.port);
@@ -113,5 +115,88 @@ pub fn and_list(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Who first published each host port, as disjoint ranges: a range costs a lookup, never a
+/// walk over its ports, so `1-65535` on every line stays n·log n.
+#[derive(Default)]
+pub struct Claimed {
+    /// Start of a claimed run → (its end, the service and mapping that claimed it).
+    owners: BTreeMap<u16, (u16, Owner)>,
+    /// Claimed ports merged into maximal runs: start → end.
+    covered: BTreeMap<u16, u16>,
+}
+
+/// A service (index into [`Workspace::services`]) and the mapping that publishes the ports.
+pub type Owner = (usize, Span);
+
+impl Claimed {
+    /// The first claimed port in `range` and who claimed it.
+    pub fn first_taken(&self, range: PortRange) -> Option<(u16, Owner)> {
+        let run_before = self
+            .covered
+            .range(..=range.start)
+            .next_back()
+            .filter(|(_, &end)| end >= range.start)
+            .map(|_| range.start);
+        let run_inside = || {
+            self.covered
+                .range(range.start..=range.end)
+                .next()
+                .map(|(&s, _)| s)
+        };
+        let port = run_before.or_else(run_inside)?;
+        let (_, &(_, owner)) = self.owners.range(..=port).next_back()?;
+        Some((port, owner))
+    }
+
+    /// Whether every port of `range` is claimed.
+    pub fn all_taken(&self, range: PortRange) -> bool {
+        self.covered
+            .range(..=range.start)
+            .next_back()
+            .is_some_and(|(_, &end)| end >= range.end)
+    }
+
+    /// Claims the ports of `range` nobody claimed yet for `owner`.
+    pub fn claim(&mut self, range: PortRange, owner: Owner) {
+        // The free gaps of `range` between the covered runs it meets.
+        let mut runs: Vec<(u16, u16)> = Vec::new();
+        if let Some((&s, &e)) = self.covered.range(..range.start).next_back() {
+            if e >= range.start.saturating_sub(1) {
+                runs.push((s, e));
+            }
+        }
+        let end_bound = range.end.saturating_add(1);
+        runs.extend(
+            self.covered
+                .range(range.start..=end_bound)
+                .map(|(&s, &e)| (s, e)),
+        );
+        let mut next = range.start;
+        for &(s, e) in &runs {
+            if s > next {
+                self.owners.insert(next, (s - 1, owner));
+            }
+            next = next.max(e.saturating_add(1));
+            if e == u16::MAX {
+                next = u16::MAX;
+                break;
+            }
+        }
+        let tail_free = runs.last().is_none_or(|&(_, e)| e < range.end);
+        if tail_free && next <= range.end {
+            self.owners.insert(next, (range.end, owner));
+        }
+        // Merge `range` and the runs it meets into one run.
+        let start = runs
+            .first()
+            .map_or(range.start, |&(s, _)| s.min(range.start));
+        let end = runs.last().map_or(range.end, |&(_, e)| e.max(range.end));
+        for (s, _) in runs {
+            self.covered.remove(&s);
+        }
+        self.covered.insert(start, end);
     }
 }

@@ -20,6 +20,7 @@ use crate::parse::dotenv::{self, EnvFile};
 use crate::parse::script::WriteKind;
 use crate::source::{FileId, SourceMap, Span};
 
+pub use crate::parse::compose::PortRange;
 pub use url::{HostTarget, UrlFact};
 
 /// The kind of a file portolan reads.
@@ -91,12 +92,28 @@ pub struct Service {
     pub network_mode_host: bool,
 }
 
-/// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C.
+/// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C. A
+/// range `H1-H2:C1-C2` is one fact: `H1 + i` reaches `C1 + i`.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishedPort {
-    pub host: Option<u16>,
-    pub container: u16,
+    /// As long as `container`; `None` when docker picks the host ports.
+    pub host: Option<PortRange>,
+    pub container: PortRange,
     pub span: Span,
+}
+
+impl PublishedPort {
+    /// The container port that host port `host` reaches, if this mapping publishes it.
+    pub fn container_for(&self, host: u16) -> Option<u16> {
+        let range = self.host.filter(|h| h.contains(host))?;
+        Some(self.container.start + (host - range.start))
+    }
+
+    /// The host port that reaches container port `container`, if it is published on a known one.
+    pub fn host_for(&self, container: u16) -> Option<u16> {
+        let range = self.host.filter(|_| self.container.contains(container))?;
+        Some(range.start + (container - self.container.start))
+    }
 }
 
 /// Who may open an app.
@@ -228,6 +245,53 @@ pub struct Workspace {
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::check::ExpectedFile>,
+    /// Listeners and published ports by port, built on the first lookup.
+    port_index: std::sync::OnceLock<PortIndex>,
+}
+
+/// Listeners and compose mappings by port, so that walking a chain per app costs a lookup, not a
+/// walk over every listener and mapping. Built once the model is complete; a lookup on a model
+/// changed since (its sizes differ) falls back to the walk.
+#[derive(Debug, Default)]
+struct PortIndex {
+    listeners: std::collections::HashMap<(Place, u16), Vec<usize>>,
+    /// Listeners by place, in model order.
+    places: std::collections::HashMap<Place, Vec<usize>>,
+    /// Single host ports: port → (service, mapping), in model order.
+    single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
+    /// Host port ranges: (service, mapping), in model order.
+    ranges: Vec<(usize, usize)>,
+    /// `listeners.len()` and the number of mappings when it was built.
+    sizes: (usize, usize),
+}
+
+impl PortIndex {
+    fn new(ws: &Workspace) -> PortIndex {
+        let mut index = PortIndex {
+            sizes: ws.port_sizes(),
+            ..PortIndex::default()
+        };
+        for (i, l) in ws.listeners.iter().enumerate() {
+            index
+                .listeners
+                .entry((l.place, l.port))
+                .or_default()
+                .push(i);
+            index.places.entry(l.place).or_default().push(i);
+        }
+        for (s, service) in ws.services.iter().enumerate() {
+            for (m, p) in service.published.iter().enumerate() {
+                match p.host {
+                    Some(h) if h.is_single() => {
+                        index.single.entry(h.start).or_default().push((s, m))
+                    }
+                    Some(_) => index.ranges.push((s, m)),
+                    None => {}
+                }
+            }
+        }
+        index
+    }
 }
 
 impl Workspace {
@@ -243,20 +307,71 @@ impl Workspace {
         self.kinds.iter().any(|(_, k)| *k == FileKind::Terraform)
     }
 
-    /// Listeners on a port at a place.
-    pub fn listeners_at(&self, place: Place, port: u16) -> impl Iterator<Item = &Listener> {
-        self.listeners
-            .iter()
-            .filter(move |l| l.place == place && l.port == port)
+    fn port_sizes(&self) -> (usize, usize) {
+        let mappings = self.services.iter().map(|s| s.published.len()).sum();
+        (self.listeners.len(), mappings)
     }
 
-    /// Compose published ports whose host side is `port`: (service index, port).
-    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort)> {
-        self.services.iter().enumerate().flat_map(move |(i, s)| {
-            s.published
+    /// The port index, unless the model changed since it was built.
+    fn port_index(&self) -> Option<&PortIndex> {
+        let index = self.port_index.get_or_init(|| PortIndex::new(self));
+        (index.sizes == self.port_sizes()).then_some(index)
+    }
+
+    /// Listeners on a port at a place, in model order.
+    pub fn listeners_at(&self, place: Place, port: u16) -> impl Iterator<Item = &Listener> {
+        let found: Vec<&Listener> = match self.port_index() {
+            Some(index) => index
+                .listeners
+                .get(&(place, port))
+                .map(|ids| ids.iter().map(|&i| &self.listeners[i]).collect())
+                .unwrap_or_default(),
+            None => self
+                .listeners
                 .iter()
-                .filter(move |p| p.host == Some(port))
-                .map(move |p| (i, p))
+                .filter(|l| l.place == place && l.port == port)
+                .collect(),
+        };
+        found.into_iter()
+    }
+
+    /// Listeners at a place, in model order.
+    pub fn listeners_in(&self, place: Place) -> impl Iterator<Item = &Listener> {
+        let found: Vec<&Listener> = match self.port_index() {
+            Some(index) => index
+                .places
+                .get(&place)
+                .map(|ids| ids.iter().map(|&i| &self.listeners[i]).collect())
+                .unwrap_or_default(),
+            None => self.listeners.iter().filter(|l| l.place == place).collect(),
+        };
+        found.into_iter()
+    }
+
+    /// Compose published ports (or ranges) whose host side holds `port`, in model order:
+    /// (service index, mapping, the container port `port` reaches).
+    pub fn published_on(&self, port: u16) -> impl Iterator<Item = (usize, &PublishedPort, u16)> {
+        let mut ids: Vec<(usize, usize)> = match self.port_index() {
+            Some(index) => {
+                let mut ids = index.single.get(&port).cloned().unwrap_or_default();
+                ids.extend(index.ranges.iter().copied().filter(|&(s, m)| {
+                    self.services[s].published[m]
+                        .host
+                        .is_some_and(|h| h.contains(port))
+                }));
+                ids
+            }
+            None => self
+                .services
+                .iter()
+                .enumerate()
+                .flat_map(|(s, service)| (0..service.published.len()).map(move |m| (s, m)))
+                .collect(),
+        };
+        ids.sort_unstable();
+        ids.into_iter().filter_map(move |(s, m)| {
+            let p = &self.services[s].published[m];
+            p.container_for(port).map(|c| (s, p, c))
         })
     }
 
@@ -371,9 +486,10 @@ impl Workspace {
                 chain::Hop::Published {
                     service,
                     port,
+                    container,
                     listeners,
                 } => {
-                    route.published.push((service, port));
+                    route.published.push((service, port, container));
                     route.listeners.extend(listeners);
                 }
                 chain::Hop::Process(listener) => route.listeners.push(listener),
@@ -414,8 +530,9 @@ pub struct UrlRoute<'a> {
     /// The port on the agent's localhost the request reaches, and where that port is written
     /// (the app's `url`, or the URL itself).
     pub local_port: Option<(u16, Span)>,
-    /// Compose ports published on that port: (index into [`Workspace::services`], port).
-    pub published: Vec<(usize, &'a PublishedPort)>,
+    /// Compose ports published on that port: (index into [`Workspace::services`], mapping,
+    /// the container port reached).
+    pub published: Vec<(usize, &'a PublishedPort, u16)>,
     /// The processes that answer, in the workspace or behind a published port.
     pub listeners: Vec<&'a Listener>,
 }
@@ -506,5 +623,69 @@ mod tests {
         let none = ws.listeners_behind_url(&url("https://nope--ws--me.example.com"));
         assert!(none.app.is_none() && none.listeners.is_empty());
         assert!(!none.reaches_only_other_roles("convex-api"));
+    }
+
+    #[test]
+    fn a_localhost_port_reaches_a_container_through_a_published_range() {
+        let ws = workspace(&[
+            (
+                "main.tf",
+                "resource \"coder_app\" \"site\" {\n  slug = \"site\"\n  url  = \"http://localhost:8211\"\n}\n",
+                FileKind::Terraform,
+            ),
+            (
+                "compose.yml",
+                "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"8200-8299:3200-3299\"]\n",
+                FileKind::Compose,
+            ),
+        ]);
+        assert_eq!(ws.services[0].published.len(), 1, "a range is one fact");
+        let published = &ws.services[0].published[0];
+        assert_eq!(published.container_for(8211), Some(3211));
+        assert_eq!(published.container_for(8300), None);
+        assert_eq!(published.host_for(3210), Some(8210));
+        assert_eq!(published.host_for(3300), None);
+        let url = UrlFact::parse("https://site--ws--me.example.com", Span::default()).unwrap();
+        let route = ws.listeners_behind_url(&url);
+        assert_eq!(route.published.len(), 1);
+        assert_eq!(route.published[0].2, 3211);
+        let found: Vec<(u16, Option<&str>)> = route
+            .listeners
+            .iter()
+            .map(|l| (l.port, l.role.as_deref()))
+            .collect();
+        assert_eq!(found, vec![(3211, Some("convex-site"))]);
+        // Outside the range: nothing behind it.
+        assert!(ws.behind_local_port(8300).hops.is_empty());
+    }
+
+    /// Lookups by port use an index built on first use; a model changed after that is still
+    /// answered right.
+    #[test]
+    fn port_lookups_follow_the_model() {
+        let mut ws = workspace(&[(
+            "compose.yml",
+            "services:\n  a:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3210:3210\", \"8000-8100:3200-3300\", \"3210:3211\"]\n",
+            FileKind::Compose,
+        )]);
+        let mappings = |ws: &Workspace, port| -> Vec<u16> {
+            ws.published_on(port)
+                .map(|(_, _, container)| container)
+                .collect()
+        };
+        assert_eq!(mappings(&ws, 3210), [3210, 3211], "in model order");
+        assert_eq!(mappings(&ws, 8010), [3210]);
+        assert_eq!(ws.listeners_at(Place::Container(0), 3210).count(), 1);
+        let mut extra = ws.listeners[0].clone();
+        extra.port = 4000;
+        ws.listeners.push(extra);
+        assert_eq!(ws.listeners_at(Place::Container(0), 4000).count(), 1);
+        assert_eq!(ws.listeners_in(Place::Container(0)).count(), 3);
+        ws.services[0].published.push(PublishedPort {
+            host: Some(PortRange::single(9000)),
+            container: PortRange::single(4000),
+            span: Span::default(),
+        });
+        assert_eq!(mappings(&ws, 9000), [4000]);
     }
 }

@@ -68,9 +68,9 @@ pub struct ComposeService {
     /// The service's key.
     pub name_span: Span,
     pub image: Option<ComposeText>,
-    /// `ports:`, ranges expanded to one entry per port.
+    /// `ports:`, one entry per list item (a range is one entry).
     pub ports: Vec<PublishedPort>,
-    /// `expose:`, ranges expanded.
+    /// `expose:`, one entry per list item (a range is one entry).
     pub expose: Vec<ExposedPort>,
     pub environment: Vec<EnvironmentVariable>,
     pub env_files: Vec<EnvFileRef>,
@@ -102,27 +102,74 @@ pub enum Protocol {
     Sctp,
 }
 
-/// One container port made reachable from the host (`ports:`).
+/// Consecutive ports `start..=end` (`3210-3212`; one port has `start == end`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl PortRange {
+    /// One port.
+    pub fn single(port: u16) -> PortRange {
+        PortRange {
+            start: port,
+            end: port,
+        }
+    }
+
+    pub fn contains(self, port: u16) -> bool {
+        (self.start..=self.end).contains(&port)
+    }
+
+    /// How many ports it holds (never zero).
+    pub fn count(self) -> u32 {
+        u32::from(self.end - self.start) + 1
+    }
+
+    pub fn is_single(self) -> bool {
+        self.start == self.end
+    }
+
+    /// Whether the two share a port.
+    pub fn overlaps(self, other: PortRange) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    /// `3210`, or `3210-3212`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_single() {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}-{}", self.start, self.end)
+        }
+    }
+}
+
+/// Container ports made reachable from the host (`ports:`): one port, or a range (one entry,
+/// never expanded).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishedPort {
-    /// The host port; `None` when docker picks one (`"3210"`, `"127.0.0.1::3210"`, or a host
+    /// The host ports, as long as `container` (`host.start + i` reaches `container.start + i`);
+    /// `None` when docker picks them (`"3210"`, `"127.0.0.1::3210"`, host port 0, or a host
     /// range mapped onto a single container port).
-    pub host_port: Option<u16>,
-    pub container_port: u16,
+    pub host: Option<PortRange>,
+    pub container: PortRange,
     /// The host address to bind (`127.0.0.1` in `"127.0.0.1:3210:3210"`); `None` for all.
     pub host_ip: Option<String>,
     pub protocol: Protocol,
-    /// The list entry: the scalar for short syntax, the mapping for long syntax. Every port of
-    /// an expanded range shares it.
+    /// The list entry: the scalar for short syntax, the mapping for long syntax.
     pub span: Span,
     /// The text before interpolation, when the entry held a `$` (`"${PORT:-3210}:3210"`).
     pub raw: Option<String>,
 }
 
-/// A container port listed under `expose:` (reachable from other containers only).
+/// Container ports listed under `expose:` (reachable from other containers only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExposedPort {
-    pub port: u16,
+    pub ports: PortRange,
     pub protocol: Protocol,
     pub span: Span,
 }
@@ -761,8 +808,8 @@ struct Reader<'a> {
 /// A port mapping read from its text, before it gets a span.
 struct PortMapping {
     host_ip: Option<String>,
-    host_port: Option<u16>,
-    container_port: u16,
+    host: Option<PortRange>,
+    container: PortRange,
     protocol: Protocol,
 }
 
@@ -1006,39 +1053,39 @@ impl Reader<'_> {
                 NodeValue::Map(_) => self.long_port(item),
                 _ => self.short_port(item),
             };
-            ports.extend(mappings.into_iter().map(|m| PublishedPort {
-                host_port: m.host_port,
-                container_port: m.container_port,
+            ports.extend(mappings.map(|m| PublishedPort {
+                host: m.host,
+                container: m.container,
                 host_ip: m.host_ip,
                 protocol: m.protocol,
                 span,
-                raw: raw.clone(),
+                raw,
             }));
         }
         ports
     }
 
     /// `"[ip:][host:]container[/protocol]"` or a bare number.
-    fn short_port(&mut self, item: &Node) -> (Vec<PortMapping>, Span, Option<String>) {
+    fn short_port(&mut self, item: &Node) -> (Option<PortMapping>, Span, Option<String>) {
         let span = self.extent(item);
         let missing_before = self.out.missing_variables.len();
         let Some(text) = self.expect_text(item, "a port") else {
-            return (Vec::new(), span, None);
+            return (None, span, None);
         };
         match parse_port_spec(&text.value) {
-            Ok(mappings) => (mappings, span, text.raw),
+            Ok(mapping) => (Some(mapping), span, text.raw),
             Err(message) => {
                 // An unknown variable already explains an unreadable port.
                 if self.out.missing_variables.len() == missing_before {
                     self.error(span, format!("invalid port `{}`: {message}", text.value));
                 }
-                (Vec::new(), span, text.raw)
+                (None, span, text.raw)
             }
         }
     }
 
     /// `{target, published, host_ip, protocol}`.
-    fn long_port(&mut self, item: &Node) -> (Vec<PortMapping>, Span, Option<String>) {
+    fn long_port(&mut self, item: &Node) -> (Option<PortMapping>, Span, Option<String>) {
         let span = self.extent(item);
         let missing_before = self.out.missing_variables.len();
         let field = |reader: &mut Self, key: &str| match item.get(key) {
@@ -1055,7 +1102,7 @@ impl Reader<'_> {
             .or_else(|| target.as_ref().and_then(|t| t.raw.clone()));
         let Some(target) = target else {
             self.error(span, "a port in long syntax needs `target`");
-            return (Vec::new(), span, raw);
+            return (None, span, raw);
         };
         let result = parse_long_port(
             &target.value,
@@ -1064,12 +1111,12 @@ impl Reader<'_> {
             protocol.as_ref().map(|p| p.value.as_str()),
         );
         match result {
-            Ok(mappings) => (mappings, span, raw),
+            Ok(mapping) => (Some(mapping), span, raw),
             Err(message) => {
                 if self.out.missing_variables.len() == missing_before {
                     self.error(span, format!("invalid port: {message}"));
                 }
-                (Vec::new(), span, raw)
+                (None, span, raw)
             }
         }
     }
@@ -1087,13 +1134,11 @@ impl Reader<'_> {
                 None => parse_port_range(&text.value).map(|r| (r, Protocol::Tcp)),
             };
             match parsed {
-                Ok(((first, last), protocol)) => {
-                    exposed.extend((first..=last).map(|port| ExposedPort {
-                        port,
-                        protocol,
-                        span: text.span,
-                    }))
-                }
+                Ok((ports, protocol)) => exposed.push(ExposedPort {
+                    ports,
+                    protocol,
+                    span: text.span,
+                }),
                 Err(message) => self.error(
                     text.span,
                     format!("invalid exposed port `{}`: {message}", text.value),
@@ -1355,7 +1400,7 @@ impl Reader<'_> {
 
 /// Reads the short port syntax: `[[ip:]host:]container[/protocol]`, where host and container
 /// may be ranges (`3210-3212`) and `ip` may be bracketed IPv6 (`[::1]`).
-fn parse_port_spec(spec: &str) -> Result<Vec<PortMapping>, String> {
+fn parse_port_spec(spec: &str) -> Result<PortMapping, String> {
     let spec = spec.trim();
     let (ports, protocol) = match spec.rsplit_once('/') {
         Some((ports, protocol)) => (ports, parse_protocol(protocol)?),
@@ -1393,7 +1438,7 @@ fn parse_long_port(
     published: Option<&str>,
     host_ip: Option<String>,
     protocol: Option<&str>,
-) -> Result<Vec<PortMapping>, String> {
+) -> Result<PortMapping, String> {
     let protocol = match protocol {
         Some(p) => parse_protocol(p)?,
         None => Protocol::Tcp,
@@ -1414,33 +1459,31 @@ fn parse_long_port(
 /// docker picks a host port from the range: reported as an unknown host port.
 fn pair_ranges(
     host_ip: Option<String>,
-    host: Option<(u16, u16)>,
-    container: (u16, u16),
+    host: Option<PortRange>,
+    container: PortRange,
     protocol: Protocol,
-) -> Result<Vec<PortMapping>, String> {
-    if container.0 == 0 {
+) -> Result<PortMapping, String> {
+    if container.start == 0 {
         return Err("container port 0".to_owned());
     }
-    let count = container.1 - container.0;
-    let host_first = match host {
+    let host = match host {
         None => None,
-        Some((first, last)) if last - first == count => Some(first),
-        Some(_) if count == 0 => None,
+        // Host port 0 asks docker for a random one.
+        Some(h) if h.start == 0 => None,
+        Some(h) if h.count() == container.count() => Some(h),
+        Some(_) if container.is_single() => None,
         Some(_) => return Err("host and container ranges differ in size".to_owned()),
     };
-    Ok((0..=count)
-        .map(|i| PortMapping {
-            host_ip: host_ip.clone(),
-            // Host port 0 asks docker for a random one.
-            host_port: host_first.map(|h| h + i).filter(|&h| h != 0),
-            container_port: container.0 + i,
-            protocol,
-        })
-        .collect())
+    Ok(PortMapping {
+        host_ip,
+        host,
+        container,
+        protocol,
+    })
 }
 
 /// `3210` or `3210-3212`.
-fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+fn parse_port_range(text: &str) -> Result<PortRange, String> {
     let text = text.trim();
     let port = |s: &str| {
         s.parse::<u16>()
@@ -1452,9 +1495,12 @@ fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
             if first > last {
                 return Err(format!("range `{text}` runs backwards"));
             }
-            Ok((first, last))
+            Ok(PortRange {
+                start: first,
+                end: last,
+            })
         }
-        None => port(text).map(|p| (p, p)),
+        None => port(text).map(PortRange::single),
     }
 }
 
@@ -1513,8 +1559,12 @@ mod tests {
         &text[span.range()]
     }
 
-    /// Host port, container port, host ip, protocol.
-    type Port = (Option<u16>, u16, Option<String>, Protocol);
+    /// Host ports, container ports (`(first, last)`), host ip, protocol.
+    type Port = (Option<(u16, u16)>, (u16, u16), Option<String>, Protocol);
+
+    fn pair(range: PortRange) -> (u16, u16) {
+        (range.start, range.end)
+    }
 
     /// `services: {s: {ports: [<item>]}}` → its ports.
     fn ports_of(item: &str) -> Vec<Port> {
@@ -1528,7 +1578,14 @@ mod tests {
         file.services[0]
             .ports
             .iter()
-            .map(|p| (p.host_port, p.container_port, p.host_ip.clone(), p.protocol))
+            .map(|p| {
+                (
+                    p.host.map(pair),
+                    pair(p.container),
+                    p.host_ip.clone(),
+                    p.protocol,
+                )
+            })
             .collect()
     }
 
@@ -1573,21 +1630,21 @@ volumes:
         let ports: Vec<_> = backend
             .ports
             .iter()
-            .map(|p| (p.host_port, p.container_port, p.span.range()))
+            .map(|p| (p.host.map(pair), pair(p.container), p.span.range()))
             .collect();
         // The comment above holds multi-byte characters: these are byte offsets.
         assert_eq!(
             ports,
             [
-                (Some(3210), 3210, 129..140),
-                (Some(3211), 3211, 149..160),
-                (Some(3212), 3212, 169..180),
+                (Some((3210, 3210)), (3210, 3210), 129..140),
+                (Some((3211, 3211)), (3211, 3211), 149..160),
+                (Some((3212, 3212)), (3212, 3212), 169..180),
             ]
         );
         for p in &backend.ports {
             assert_eq!(
                 slice(CONVEX, p.span),
-                format!("\"{0}:{0}\"", p.container_port)
+                format!("\"{0}:{0}\"", p.container.start)
             );
             assert_eq!(
                 (p.host_ip.as_deref(), p.protocol, p.raw.as_deref()),
@@ -1633,7 +1690,10 @@ volumes:
 
         let dashboard = &file.services[1];
         let port = &dashboard.ports[0];
-        assert_eq!((port.host_port, port.container_port), (Some(6791), 6791));
+        assert_eq!(
+            (port.host, port.container),
+            (Some(PortRange::single(6791)), PortRange::single(6791))
+        );
         assert_eq!(port.raw.as_deref(), Some("${DASHBOARD_PORT:-6791}:6791"));
         assert_eq!(port.span.range(), 520..550);
         assert_eq!(slice(CONVEX, port.span), "\"${DASHBOARD_PORT:-6791}:6791\"");
@@ -1657,70 +1717,75 @@ volumes:
         let vars = |name: &str| (name == "DASHBOARD_PORT").then(|| "7000".to_owned());
         let file = parse(FileId(0), CONVEX, &vars);
         let port = &file.services[1].ports[0];
-        assert_eq!((port.host_port, port.container_port), (Some(7000), 6791));
+        assert_eq!(
+            (port.host, port.container),
+            (Some(PortRange::single(7000)), PortRange::single(6791))
+        );
     }
 
     #[test]
     fn every_port_syntax() {
         let tcp = Protocol::Tcp;
         let ip = |s: &str| Some(s.to_owned());
+        let one = |p: u16| (p, p);
         let cases: Vec<(&str, Vec<Port>)> = vec![
-            ("\"3210\"", vec![(None, 3210, None, tcp)]),
-            ("3210", vec![(None, 3210, None, tcp)]),
-            ("\"8080:80\"", vec![(Some(8080), 80, None, tcp)]),
-            ("8080:80", vec![(Some(8080), 80, None, tcp)]),
+            ("\"3210\"", vec![(None, one(3210), None, tcp)]),
+            ("3210", vec![(None, one(3210), None, tcp)]),
+            ("\"8080:80\"", vec![(Some(one(8080)), one(80), None, tcp)]),
+            ("8080:80", vec![(Some(one(8080)), one(80), None, tcp)]),
             (
                 "\"127.0.0.1:3210:3210\"",
-                vec![(Some(3210), 3210, ip("127.0.0.1"), tcp)],
+                vec![(Some(one(3210)), one(3210), ip("127.0.0.1"), tcp)],
             ),
             (
                 "\"127.0.0.1::3210\"",
-                vec![(None, 3210, ip("127.0.0.1"), tcp)],
+                vec![(None, one(3210), ip("127.0.0.1"), tcp)],
             ),
             (
                 "\"[::1]:6001:6000\"",
-                vec![(Some(6001), 6000, ip("::1"), tcp)],
+                vec![(Some(one(6001)), one(6000), ip("::1"), tcp)],
             ),
-            ("\"53:53/udp\"", vec![(Some(53), 53, None, Protocol::Udp)]),
-            ("\"9000/sctp\"", vec![(None, 9000, None, Protocol::Sctp)]),
-            ("\"0:80\"", vec![(None, 80, None, tcp)]),
+            (
+                "\"53:53/udp\"",
+                vec![(Some(one(53)), one(53), None, Protocol::Udp)],
+            ),
+            (
+                "\"9000/sctp\"",
+                vec![(None, one(9000), None, Protocol::Sctp)],
+            ),
+            ("\"0:80\"", vec![(None, one(80), None, tcp)]),
+            // a range is one entry, never expanded
             (
                 "\"3210-3212:3210-3212\"",
-                vec![
-                    (Some(3210), 3210, None, tcp),
-                    (Some(3211), 3211, None, tcp),
-                    (Some(3212), 3212, None, tcp),
-                ],
+                vec![(Some((3210, 3212)), (3210, 3212), None, tcp)],
+            ),
+            (
+                "\"1-65535:1-65535\"",
+                vec![(Some((1, 65535)), (1, 65535), None, tcp)],
             ),
             (
                 "\"9090-9091:8080-8081/udp\"",
-                vec![
-                    (Some(9090), 8080, None, Protocol::Udp),
-                    (Some(9091), 8081, None, Protocol::Udp),
-                ],
+                vec![(Some((9090, 9091)), (8080, 8081), None, Protocol::Udp)],
             ),
-            (
-                "\"5000-5001\"",
-                vec![(None, 5000, None, tcp), (None, 5001, None, tcp)],
-            ),
-            ("\"5000-5010:5000\"", vec![(None, 5000, None, tcp)]),
+            ("\"5000-5001\"", vec![(None, (5000, 5001), None, tcp)]),
+            ("\"5000-5010:5000\"", vec![(None, one(5000), None, tcp)]),
             (
                 "\"${PORT:-3210}:3210\"",
-                vec![(Some(3210), 3210, None, tcp)],
+                vec![(Some(one(3210)), one(3210), None, tcp)],
             ),
             (
                 "{target: 80, published: \"8080\", host_ip: 127.0.0.1, protocol: udp}",
-                vec![(Some(8080), 80, ip("127.0.0.1"), Protocol::Udp)],
+                vec![(Some(one(8080)), one(80), ip("127.0.0.1"), Protocol::Udp)],
             ),
             (
                 "{target: 80, published: 8080}",
-                vec![(Some(8080), 80, None, tcp)],
+                vec![(Some(one(8080)), one(80), None, tcp)],
             ),
-            ("{target: 80}", vec![(None, 80, None, tcp)]),
+            ("{target: 80}", vec![(None, one(80), None, tcp)]),
             // a host range onto one container port: docker picks the host port
             (
                 "{target: 80, published: \"8000-8001\"}",
-                vec![(None, 80, None, tcp)],
+                vec![(None, one(80), None, tcp)],
             ),
         ];
         for (item, expected) in cases {
@@ -1776,21 +1841,20 @@ volumes:
     }
 
     #[test]
-    fn expose_expands_ranges() {
+    fn expose_keeps_ranges_whole() {
         let text = "services:\n  s:\n    expose: [\"3000\", 3001, \"4000-4001/udp\"]\n";
         let file = parse_str(text);
         let exposed: Vec<_> = file.services[0]
             .expose
             .iter()
-            .map(|e| (e.port, e.protocol))
+            .map(|e| (pair(e.ports), e.protocol))
             .collect();
         assert_eq!(
             exposed,
             [
-                (3000, Protocol::Tcp),
-                (3001, Protocol::Tcp),
-                (4000, Protocol::Udp),
-                (4001, Protocol::Udp)
+                ((3000, 3000), Protocol::Tcp),
+                ((3001, 3001), Protocol::Tcp),
+                ((4000, 4001), Protocol::Udp),
             ]
         );
     }

@@ -51,6 +51,20 @@ use tree_sitter::{Node, Parser, Point, Range};
 const MAX_DEPTH: usize = 200;
 /// Deepest nesting of expansions inside one word (`${a:-${b:-...}}`).
 const MAX_WORD_DEPTH: usize = 32;
+/// Deepest bracket nesting (`(`, `{`, `[`, counted on the raw text) a script may have to be
+/// parsed at all: the bash grammar's error recovery on deeper text costs memory and time out of
+/// proportion to its size (`{` three million times took a gigabyte).
+pub const MAX_NESTING: usize = 1000;
+/// Bytes the bash lexer may read per byte of script (plus [`LEXER_SLACK`]) before the parse is
+/// given up: well-formed and broken scripts alike read each byte once or twice, while error
+/// recovery on text like `(()` repeated rescans the rest of the file at every token.
+pub const LEXER_READS_PER_BYTE: usize = 32;
+/// Lexer reads allowed on top of [`LEXER_READS_PER_BYTE`], so small scripts never hit the limit.
+const LEXER_SLACK: usize = 1 << 20;
+/// Bytes handed to the lexer at a time: each rescan of a chunk counts as reading all of it.
+const LEXER_CHUNK: usize = 4096;
+/// Syntax errors reported per script; the last one counts the rest.
+pub const MAX_SYNTAX_ERRORS: usize = 20;
 /// How many levels of `bash -c '...'` are parsed again.
 const MAX_SHELL_NESTING: usize = 4;
 /// Longest Terraform interpolation looked for, in bytes.
@@ -275,18 +289,16 @@ pub fn parse_script(text: &str, file: FileId, base: usize) -> ScriptFacts {
         facts: ScriptFacts::default(),
         warned_depth: false,
     };
-    let mut parser = Parser::new();
-    let tree = match parser.set_language(&tree_sitter_bash::LANGUAGE.into()) {
-        Ok(()) => parser.parse(template.text.as_bytes(), None),
-        Err(_) => None,
-    };
-    let Some(tree) = tree else {
-        let span = walker.span(0, text.len());
-        walker.facts.diagnostics.push(Diagnostic::error(
-            span,
-            "the bash parser could not read this script",
-        ));
-        return walker.facts;
+    let tree = match parse_bounded(template.text.as_bytes(), None) {
+        Ok(tree) => tree,
+        Err(refused) => {
+            let span = walker.span(0, text.len());
+            walker
+                .facts
+                .diagnostics
+                .push(Diagnostic::error(span, refused.message()));
+            return walker.facts;
+        }
     };
     walker.collect_errors(tree.root_node());
     walker.walk(tree.root_node(), Ctx::top());
@@ -295,6 +307,93 @@ pub fn parse_script(text: &str, file: FileId, base: usize) -> ScriptFacts {
         .diagnostics
         .sort_by_key(|d| (d.primary.span.start, d.primary.span.end));
     walker.facts
+}
+
+/// Why a script was not parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// Nested deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// The lexer read more than its budget ([`LEXER_READS_PER_BYTE`]).
+    TooComplex,
+    /// The grammar could not be loaded, or tree-sitter gave up.
+    Failed,
+}
+
+impl Refused {
+    fn message(self) -> String {
+        match self {
+            Refused::TooDeep => format!(
+                "script nested more than {MAX_NESTING} levels deep: not parsed"
+            ),
+            Refused::TooComplex => "script too complex to parse (error recovery would rescan the file at every token): not parsed".to_owned(),
+            Refused::Failed => "the bash parser could not read this script".to_owned(),
+        }
+    }
+}
+
+/// The deepest nesting of `(`, `{` and `[` in `text`, counted without regard to quotes: a
+/// bound on what the grammar would nest, never less.
+fn nesting_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for &b in text {
+        match b {
+            b'(' | b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Parses `text` (or the part of it in `range`) with the bash grammar, within the nesting and
+/// lexer-work bounds: the cost stays linear in the text whatever it holds.
+fn parse_bounded(text: &[u8], range: Option<Range>) -> Result<tree_sitter::Tree, Refused> {
+    let region = range.map_or(text, |r| text.get(r.start_byte..r.end_byte).unwrap_or(&[]));
+    if nesting_depth(region) > MAX_NESTING {
+        return Err(Refused::TooDeep);
+    }
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .map_err(|_| Refused::Failed)?;
+    if let Some(range) = range {
+        parser
+            .set_included_ranges(&[range])
+            .map_err(|_| Refused::Failed)?;
+    }
+    let budget = region
+        .len()
+        .saturating_mul(LEXER_READS_PER_BYTE)
+        .saturating_add(LEXER_SLACK);
+    let read = std::cell::Cell::new(0usize);
+    let over = || read.get() > budget;
+    let mut input = |offset: usize, _: Point| -> &[u8] {
+        if over() {
+            return &[]; // end of input: the parse winds down, then the callback stops it
+        }
+        let chunk = text
+            .get(offset..offset.saturating_add(LEXER_CHUNK).min(text.len()))
+            .unwrap_or(&[]);
+        read.set(read.get() + chunk.len());
+        chunk
+    };
+    let mut progress = |_: &tree_sitter::ParseState| {
+        if over() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    };
+    let options = tree_sitter::ParseOptions::new().progress_callback(&mut progress);
+    let tree = parser.parse_with_options(&mut input, None, Some(options));
+    if over() {
+        return Err(Refused::TooComplex);
+    }
+    tree.ok_or(Refused::Failed)
 }
 
 /// Every http(s) URL in a word, including those in `${X:-default}` operands.
@@ -1540,15 +1639,7 @@ impl<'a> Walker<'a> {
             start_point: self.point(from),
             end_point: self.point(to),
         };
-        let mut parser = Parser::new();
-        if parser
-            .set_language(&tree_sitter_bash::LANGUAGE.into())
-            .is_err()
-            || parser.set_included_ranges(&[range]).is_err()
-        {
-            return false;
-        }
-        let Some(tree) = parser.parse(self.src.as_bytes(), None) else {
+        let Ok(tree) = parse_bounded(self.src.as_bytes(), Some(range)) else {
             return false;
         };
         if arg.kind() != "string" {
@@ -1810,14 +1901,28 @@ impl<'a> Walker<'a> {
         }
         regions.sort_by_key(|r| (r.0, r.1));
         let mut last_end: Option<usize> = None;
+        let mut kept: Vec<Diagnostic> = Vec::new();
+        let mut more = 0usize;
         for (start, end, diagnostic) in regions {
             if last_end.is_some_and(|e| start <= e) {
                 last_end = last_end.map(|e| e.max(end));
                 continue;
             }
             last_end = Some(end);
-            self.facts.diagnostics.push(diagnostic);
+            if kept.len() < MAX_SYNTAX_ERRORS {
+                kept.push(diagnostic);
+            } else {
+                more += 1;
+            }
         }
+        if more > 0 {
+            if let Some(last) = kept.last_mut() {
+                last.message.push_str(&format!(
+                    " (and {more} more syntax errors after it, not shown)"
+                ));
+            }
+        }
+        self.facts.diagnostics.extend(kept);
     }
 
     /// The part of an ERROR node that is the error: its first run of children that are not whole
@@ -3000,6 +3105,50 @@ curl -s "http://localhost:${PORT:-3000}/health" https://example.com https://xn--
             WordPart::Dynamic { .. }
         ));
         assert_eq!(vars(&f.assignments[4].value), ["$"]);
+    }
+
+    #[test]
+    fn pathological_nesting_is_refused_before_parsing() {
+        for src in ["{".repeat(MAX_NESTING + 1), "\"${".repeat(MAX_NESTING + 1)] {
+            let f = facts(&src);
+            assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
+            assert!(f.diagnostics[0]
+                .message
+                .contains("nested more than 1000 levels"));
+            assert_eq!(f.diagnostics[0].primary.span.range(), 0..src.len());
+        }
+        // At the limit it is parsed (and is a syntax error, reported once per region).
+        let f = facts(&"{".repeat(MAX_NESTING));
+        assert!(f.diagnostics[0].message.starts_with("shell syntax error"));
+    }
+
+    /// `(()` repeated makes the grammar's error recovery rescan the rest of the file at every
+    /// token (quadratic); the lexer's reads are counted and the parse is given up.
+    #[test]
+    fn error_recovery_that_rescans_the_file_is_given_up() {
+        let src = "(()".repeat(900); // nested 900 deep: under MAX_NESTING
+        assert!(nesting_depth(src.as_bytes()) <= MAX_NESTING);
+        let f = facts(&src);
+        assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
+        assert!(f.diagnostics[0].message.contains("too complex"));
+        // Ordinary broken and well-formed scripts read each byte about once.
+        let ordinary = "echo a\necho )\nif true; then\n  x=$(( 1 + (2 * 3) ))\nfi\n".repeat(2000);
+        assert!(parse_bounded(ordinary.as_bytes(), None).is_ok());
+    }
+
+    #[test]
+    fn syntax_errors_are_capped_per_script() {
+        let src = "echo )\n".repeat(MAX_SYNTAX_ERRORS + 5);
+        let f = facts(&src);
+        assert_eq!(
+            f.diagnostics.len(),
+            MAX_SYNTAX_ERRORS,
+            "{:?}",
+            f.diagnostics
+        );
+        assert!(f.diagnostics[MAX_SYNTAX_ERRORS - 1]
+            .message
+            .ends_with("(and 5 more syntax errors after it, not shown)"));
     }
 
     #[test]

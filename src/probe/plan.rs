@@ -320,9 +320,9 @@ fn env_chain(
 /// What listens behind the workspace's `localhost:port`: the address the probe can reach it at
 /// (none for a container's own port) and the known listener, preferring one with a role.
 fn behind_port(ws: &Workspace, port: u16) -> (Option<Endpoint>, Option<&Listener>) {
-    let container = ws.published_on(port).find_map(|(i, published)| {
+    let container = ws.published_on(port).find_map(|(i, _, inside)| {
         let bridged = ws.services.get(i).is_some_and(|s| !s.network_mode_host);
-        bridged.then_some((i, published.container))
+        bridged.then_some((i, inside))
     });
     match container {
         Some((i, inside)) => (

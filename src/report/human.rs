@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use annotate_snippets::{AnnotationKind, Group, Level, Patch, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Patch, Renderer, Snippet};
 
 use super::{clamp_range, display_path, Report, Summary};
 use crate::diagnostic::{Diagnostic, Label, Severity};
@@ -65,9 +65,7 @@ fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
     for file in files {
         let labels = d.related.iter().filter(|l| l.span.file == file);
         let primary = (file == d.primary.span.file).then_some(&d.primary);
-        if let Some(snippet) = frame(report, file, primary, labels) {
-            elements.push(snippet);
-        }
+        elements.extend(frame(report, file, primary, labels));
     }
     let mut group = Group::with_title(title).elements(elements);
     if let Some(rule) = d.rule {
@@ -83,28 +81,88 @@ fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
     groups
 }
 
+/// Most source text one code frame shows; a label on longer lines is shown as `--> path:line:col`
+/// without the frame. Each finding costs at most this much rendering, so a file of many
+/// findings on one long line stays linear.
+const MAX_FRAME_BYTES: usize = 16 * 1024;
+
 /// A code frame of one file with the primary label (if it is in this file) and related labels.
+/// Only the lines the labels are on are handed to the renderer (with their line numbers), in
+/// one frame when they are close together, else one frame per label.
 fn frame<'a>(
     report: &Report<'a>,
     file: FileId,
     primary: Option<&'a Label>,
     related: impl Iterator<Item = &'a Label>,
-) -> Option<Snippet<'a, annotate_snippets::Annotation<'a>>> {
-    let source = report.file(file)?;
-    let annotate = |kind: AnnotationKind, label: &'a Label| {
-        let message = Some(label.message.as_str()).filter(|m| !m.is_empty());
-        kind.span(clamp_range(&source.text, label.span))
-            .label(message)
+) -> Vec<Element<'a>> {
+    let Some(source) = report.file(file) else {
+        return Vec::new();
     };
-    let annotations = primary
-        .map(|l| annotate(AnnotationKind::Primary, l))
+    let labels: Vec<(AnnotationKind, &'a Label)> = primary
+        .map(|l| (AnnotationKind::Primary, l))
         .into_iter()
-        .chain(related.map(|l| annotate(AnnotationKind::Context, l)));
-    Some(
-        Snippet::source(source.text.as_str())
-            .path(display_path(&source.path))
-            .annotations(annotations),
-    )
+        .chain(related.map(|l| (AnnotationKind::Context, l)))
+        .collect();
+    let ranges: Vec<std::ops::Range<usize>> = labels
+        .iter()
+        .map(|(_, l)| clamp_range(&source.text, l.span))
+        .collect();
+    let whole = lines_around(source, &ranges);
+    if whole.len() <= MAX_FRAME_BYTES {
+        return vec![snippet(source, whole, &labels, &ranges).into()];
+    }
+    labels
+        .iter()
+        .zip(&ranges)
+        .map(|(label, range)| {
+            let lines = lines_around(source, std::slice::from_ref(range));
+            if lines.len() <= MAX_FRAME_BYTES {
+                snippet(
+                    source,
+                    lines,
+                    std::slice::from_ref(label),
+                    std::slice::from_ref(range),
+                )
+                .into()
+            } else {
+                let at = source.line_col(range.start);
+                Origin::path(display_path(&source.path))
+                    .line(at.line as usize)
+                    .char_column(at.column as usize)
+                    .into()
+            }
+        })
+        .collect()
+}
+
+/// The whole lines that hold every range: from the start of the first one's line to the end of
+/// the last one's.
+fn lines_around(
+    source: &crate::source::SourceFile,
+    ranges: &[std::ops::Range<usize>],
+) -> std::ops::Range<usize> {
+    let start = ranges.iter().map(|r| r.start).min().unwrap_or(0);
+    let end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
+    source.line_bounds(start).start..source.line_bounds(end).end.max(end)
+}
+
+/// A frame of the lines `lines` of `source`, with `labels` at `ranges` (offsets in the file).
+fn snippet<'a>(
+    source: &'a crate::source::SourceFile,
+    lines: std::ops::Range<usize>,
+    labels: &[(AnnotationKind, &'a Label)],
+    ranges: &[std::ops::Range<usize>],
+) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
+    let annotations = labels.iter().zip(ranges).map(|((kind, label), range)| {
+        let message = Some(label.message.as_str()).filter(|m| !m.is_empty());
+        (*kind)
+            .span(range.start - lines.start..range.end - lines.start)
+            .label(message)
+    });
+    Snippet::source(&source.text[lines.clone()])
+        .line_start(source.line_col(lines.start).line as usize)
+        .path(display_path(&source.path))
+        .annotations(annotations)
 }
 
 /// `help: <fix title>` with the edited lines of each file the fix touches.
@@ -116,13 +174,24 @@ fn suggestion<'a>(report: &Report<'a>, fix: &'a crate::diagnostic::Fix) -> Group
         let Some(source) = report.file(file) else {
             continue;
         };
-        let patches = fix
+        let edits: Vec<(std::ops::Range<usize>, &str)> = fix
             .edits
             .iter()
             .filter(|e| e.span.file == file)
-            .map(|e| Patch::new(clamp_range(&source.text, e.span), e.replacement.as_str()));
+            .map(|e| (clamp_range(&source.text, e.span), e.replacement.as_str()))
+            .collect();
+        let ranges: Vec<std::ops::Range<usize>> = edits.iter().map(|(r, _)| r.clone()).collect();
+        // Only the edited lines, as in `frame`.
+        let lines = lines_around(source, &ranges);
+        let patches = edits.into_iter().map(|(range, replacement)| {
+            Patch::new(
+                range.start - lines.start..range.end - lines.start,
+                replacement,
+            )
+        });
         group = group.element(
-            Snippet::source(source.text.as_str())
+            Snippet::source(&source.text[lines.clone()])
+                .line_start(source.line_col(lines.start).line as usize)
                 .path(display_path(&source.path))
                 .patches(patches),
         );
@@ -230,5 +299,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A finding on a line longer than a frame shows is `--> path:line:col` without the frame;
+    /// one on a short line of a long file shows only its own lines. Either way the output does
+    /// not grow with the file.
+    #[test]
+    fn frames_show_only_the_lines_of_their_labels() {
+        use crate::source::{SourceMap, Span};
+        let mut sources = SourceMap::new();
+        let long_line = format!("A={}\nB=x\n", "${a}".repeat(20_000));
+        let long = sources.add("long.env", long_line.as_str());
+        let many_lines = format!("{}C=x\n", "X=1\n".repeat(20_000));
+        let tall = sources.add("tall.env", many_lines.as_str());
+        let at = many_lines.find("C=x").unwrap_or(0);
+        let findings = vec![
+            Diagnostic::warning(Span::new(long, 50_002, 50_006), "undefined"),
+            Diagnostic::warning(Span::new(long, 80_003, 80_004), "on line 2"),
+            Diagnostic::warning(Span::new(tall, at, at + 1), "on the last line"),
+        ];
+        let report = fixture::report(&sources, &findings);
+        let out = render(&report, false);
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+        assert!(out.contains("--> long.env:1:50003"), "{out}");
+        assert!(out.contains("--> long.env:2:1"), "{out}");
+        assert!(out.contains("--> tall.env:20001:1"), "{out}");
+        assert!(out.contains("20001 | C=x"), "{out}");
     }
 }

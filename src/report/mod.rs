@@ -178,19 +178,22 @@ pub(crate) fn clamp_range(text: &str, span: Span) -> std::ops::Range<usize> {
     start..floor(span.end as usize).max(start)
 }
 
-/// Writes `report` in `format`. `color` only affects the human format.
+/// Writes `report` in `format`. `color` only affects the human format. Output is buffered here
+/// (stdout is line-buffered: a report of 100,000 findings was as many system calls).
 pub fn write(
     format: Format,
     report: &Report<'_>,
     color: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     match format {
-        Format::Human => human::write(report, color, out),
-        Format::Json => json::write(report, out),
-        Format::Sarif => sarif::write(report, out),
-        Format::Github => github::write(report, out),
-    }
+        Format::Human => human::write(report, color, &mut out),
+        Format::Json => json::write(report, &mut out),
+        Format::Sarif => sarif::write(report, &mut out),
+        Format::Github => github::write(report, &mut out),
+    }?;
+    out.flush()
 }
 
 /// Findings over two in-memory files that every format's snapshot test renders.

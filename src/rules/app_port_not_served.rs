@@ -53,11 +53,16 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .hops
             .iter()
             .filter_map(|hop| match hop {
-                Hop::Published { service, port, .. } => Some((*service, *port)),
+                Hop::Published {
+                    service,
+                    port,
+                    container,
+                    ..
+                } => Some((*service, *port, *container)),
                 Hop::Process(_) => None,
             })
             .collect();
-        if let Some((service_index, published)) = published.first() {
+        if let Some((service_index, published, container)) = published.first() {
             let service = &workspace.services[*service_index];
             let listeners = workspace.container_listeners(*service_index);
             if !service.listeners_known {
@@ -66,11 +71,11 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                     url.span,
                     format!(
                         "coder_app {} targets localhost:{port}; compose publishes {port} to {}:{}, but nothing is known to listen on {} in {}",
-                        app.slug, service.name, published.container, published.container, service.name
+                        app.slug, service.name, container, container, service.name
                     ),
                 )
-                .with_related(published.span, format!("published to {}:{}", service.name, published.container))
-                .with_help(format!("make sure the process in {} listens on {}", service.name, published.container));
+                .with_related(published.span, format!("published to {}:{container}", service.name))
+                .with_help(format!("make sure the process in {} listens on {container}", service.name));
                 continue;
             }
             let ports: Vec<String> = listeners.iter().map(|l| describe(l)).collect();
@@ -84,18 +89,18 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                     url.span,
                     format!(
                         "coder_app {} targets localhost:{port}; compose publishes {port} to {}:{}, but {listens}",
-                        app.slug, service.name, published.container
+                        app.slug, service.name, container
                     ),
                 )
                 .with_label(format!("nothing answers on {port}"))
-                .with_related(published.span, format!("published to {}:{}", service.name, published.container));
+                .with_related(published.span, format!("published to {}:{container}", service.name));
             for listener in &listeners {
                 finding = finding.with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)));
             }
             let served: Vec<String> = listeners
                 .iter()
                 .filter_map(|l| {
-                    let host = service.published.iter().find(|p| p.container == l.port)?.host?;
+                    let host = service.published.iter().find_map(|p| p.host_for(l.port))?;
                     Some(match &l.role {
                         Some(role) => format!("localhost:{host} ({role})"),
                         None => format!("localhost:{host}"),

@@ -47,11 +47,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 match service {
                     Some(service) => {
                         let port = url.port.unwrap_or(80);
-                        let published = service
-                            .published
-                            .iter()
-                            .find(|p| p.container == port)
-                            .and_then(|p| p.host);
+                        let published = service.published.iter().find_map(|p| p.host_for(port));
                         let mut finding = sink
                             .report_as(
                                 Severity::Error,

@@ -1,9 +1,12 @@
 //! `duplicate-app-slug` (PT102): Two apps with the same slug in one template.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::{App, AppOrigin, Workspace};
-use crate::parse::terraform::{Block, TerraformModule, Value};
+use crate::parse::terraform::{Block, Value};
 use crate::rules::{Rule, Sink};
+use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -58,19 +61,34 @@ enum Presence {
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let module = workspace.facts.terraform.as_ref();
+    // Blocks by span, looked up once per app (not a walk over every block per app).
+    let mut blocks: HashMap<Span, &Block> = HashMap::new();
+    for block in module.into_iter().flat_map(|m| m.blocks()) {
+        blocks.entry(block.span).or_insert(block);
+    }
+    let block_of = |app: &App| blocks.get(&app.span).copied();
     let mut apps: Vec<(&App, Presence)> = workspace
         .apps
         .iter()
         .filter(|app| app.declared_by != AppOrigin::Spec)
-        .map(|app| (app, module.map_or(Presence::Always, |m| presence(m, app))))
+        .map(|app| (app, block_of(app).map_or(Presence::Always, presence_of)))
         .filter(|(_, presence)| *presence != Presence::Never)
         .collect();
     apps.sort_by_key(|(app, _)| app.slug_span);
+    // Per slug: the first app with it, and the first one declared by another block than that.
+    let mut firsts: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
     for (i, (app, presence)) in apps.iter().enumerate() {
-        let Some((first, first_presence)) = apps[..i]
-            .iter()
-            .find(|(other, _)| other.slug == app.slug && other.declared_by != app.declared_by)
-        else {
+        let (first, other) = *firsts.entry(app.slug.as_str()).or_insert((i, None));
+        if other.is_none() && apps[first].0.declared_by != app.declared_by {
+            firsts.insert(app.slug.as_str(), (first, Some(i)));
+        }
+        // The first earlier app of this slug declared by another block.
+        let earlier = if apps[first].0.declared_by != app.declared_by {
+            Some(first)
+        } else {
+            other.filter(|&o| o < i)
+        };
+        let Some((first, first_presence)) = earlier.map(|j| &apps[j]) else {
             continue;
         };
         let both_sure = *presence == Presence::Always && *first_presence == Presence::Always;
@@ -82,7 +100,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let mut message = format!(
             "{} {} `{}`, already used by {}: Coder requires app slugs to be unique across the template",
             declarer(app),
-            if default_slug(module, app) {
+            if default_slug(block_of(app), app) {
                 "creates an app with its default slug"
             } else {
                 "has slug"
@@ -115,21 +133,11 @@ fn declarer(app: &App) -> String {
     }
 }
 
-/// The block that declares an app.
-fn block_of<'a>(module: &'a TerraformModule, app: &App) -> Option<&'a Block> {
-    module.blocks().find(|b| b.span == app.span)
-}
-
-/// A registry module app whose slug is the module's default (no `slug` input).
-fn default_slug(module: Option<&TerraformModule>, app: &App) -> bool {
+/// A registry module app whose slug is the module's default (no `slug` input); `block` is the
+/// block that declares it.
+fn default_slug(block: Option<&Block>, app: &App) -> bool {
     matches!(app.declared_by, AppOrigin::Module(_))
-        && module
-            .and_then(|m| block_of(m, app))
-            .is_some_and(|b| b.attribute("slug").is_none())
-}
-
-fn presence(module: &TerraformModule, app: &App) -> Presence {
-    block_of(module, app).map_or(Presence::Always, presence_of)
+        && block.is_some_and(|b| b.attribute("slug").is_none())
 }
 
 fn presence_of(block: &Block) -> Presence {

@@ -1,7 +1,9 @@
 //! `env-undefined-reference` (PT408): `${VAR}` in an env file, with VAR set nowhere.
 
 use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
-use crate::model::{EnvScope, Workspace, AGENT_VARIABLES};
+use std::collections::HashMap;
+
+use crate::model::{Workspace, AGENT_VARIABLES};
 use crate::parse::compose::Operator;
 use crate::parse::dotenv::{EnvEntry, EnvReference};
 use crate::rules::{Rule, Sink};
@@ -41,66 +43,146 @@ VITE_CONVEX_URL=${CONVEX_CLOUD_ORIGIN}
     check,
 };
 
+/// Distinct undefined names given a "did you mean" hint; later ones get none, so that text full
+/// of made-up names costs no more than `MAX_SUGGESTED` comparisons with every known name.
+const MAX_SUGGESTED: usize = 1000;
+
+/// Where each variable is set: name → (file, start of its name) in order. Built once, so each
+/// reference costs a lookup, not a walk over every assignment of the workspace.
+struct Assignments<'w> {
+    by_name: HashMap<&'w str, Vec<(FileId, u32)>>,
+    /// Suggestions made so far, by undefined name.
+    suggested: HashMap<String, Option<&'w str>>,
+}
+
+impl<'w> Assignments<'w> {
+    fn new(workspace: &'w Workspace) -> Self {
+        let mut by_name: HashMap<&str, Vec<(FileId, u32)>> = HashMap::new();
+        for v in &workspace.env {
+            by_name
+                .entry(v.name.as_str())
+                .or_default()
+                .push((v.name_span.file, v.name_span.start));
+        }
+        for list in by_name.values_mut() {
+            list.sort_unstable();
+        }
+        Assignments {
+            by_name,
+            suggested: HashMap::new(),
+        }
+    }
+
+    /// Set by the agent, in another file or scope, or above `at` in `file`.
+    fn is_defined(&self, name: &str, file: FileId, at: u32) -> bool {
+        AGENT_VARIABLES.contains(&name)
+            || self.by_name.get(name).is_some_and(|list| {
+                list.iter().any(|(f, _)| *f != file) || {
+                    let first = list.partition_point(|&(f, _)| f < file);
+                    list.get(first).is_some_and(|&(f, start)| f == file && start < at)
+                }
+            })
+    }
+
+    /// Where `file` first sets `name` below `at`.
+    fn set_later(&self, name: &str, file: FileId, at: u32) -> Option<u32> {
+        let list = self.by_name.get(name)?;
+        let next = list.partition_point(|&(f, start)| f < file || (f == file && start <= at));
+        list.get(next).filter(|(f, _)| *f == file).map(|&(_, start)| start)
+    }
+
+    fn suggestion(&mut self, name: &str, known: &[&'w str]) -> Option<&'w str> {
+        if let Some(s) = self.suggested.get(name) {
+            return *s;
+        }
+        if self.suggested.len() >= MAX_SUGGESTED {
+            return None;
+        }
+        let s = did_you_mean(name, known.iter().copied().filter(|k| *k != name));
+        self.suggested.insert(name.to_owned(), s);
+        s
+    }
+}
+
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let mut known: Vec<&str> = workspace.env.iter().map(|v| v.name.as_str()).collect();
     known.extend(AGENT_VARIABLES);
     known.sort_unstable();
     known.dedup();
+    let mut assignments = Assignments::new(workspace);
     for (file, env) in &workspace.facts.env_files {
         for entry in &env.entries {
-            for reference in &entry.references {
-                if is_nested(reference, entry) || has_fallback(reference) {
+            let nested = nested(entry);
+            // One finding per undefined name and value, however often the value uses it.
+            let mut reported: HashMap<&str, usize> = HashMap::new();
+            let mut findings: Vec<(&EnvReference, usize)> = Vec::new();
+            for (reference, nested) in entry.references.iter().zip(nested) {
+                if nested || has_fallback(reference) {
                     continue;
                 }
-                if is_defined(workspace, *file, entry, &reference.name) {
+                if assignments.is_defined(&reference.name, *file, entry.key_span.start) {
                     continue;
                 }
-                report(workspace, sink, *file, entry, reference, &known);
+                match reported.get(reference.name.as_str()) {
+                    Some(&at) => findings[at].1 += 1,
+                    None => {
+                        reported.insert(&reference.name, findings.len());
+                        findings.push((reference, 1));
+                    }
+                }
+            }
+            for (reference, uses) in findings {
+                report(workspace, sink, &mut assignments, *file, entry, reference, uses, &known);
             }
         }
     }
 }
 
-fn report(
-    workspace: &Workspace,
+#[allow(clippy::too_many_arguments)]
+fn report<'w>(
+    workspace: &'w Workspace,
     sink: &mut Sink,
+    assignments: &mut Assignments<'w>,
     file: FileId,
     entry: &EnvEntry,
     reference: &EnvReference,
-    known: &[&str],
+    uses: usize,
+    known: &[&'w str],
 ) {
     let (name, key) = (&reference.name, &entry.key);
     let written = workspace.sources.slice(reference.span);
-    let later = workspace
-        .env
-        .iter()
-        .filter(|v| v.scope == EnvScope::EnvFile && v.name_span.file == file)
-        .find(|v| v.name == *name && v.name_span.start > entry.key_span.start);
+    let later = assignments.set_later(name, file, entry.key_span.start);
     let stops = if matches!(reference.operator, Some(Operator::Required { .. })) {
         ", and compose stops with an error"
     } else {
         ""
     };
+    let times = if uses > 1 {
+        format!(" (the value uses it {uses} times)")
+    } else {
+        String::new()
+    };
     if let Some(later) = later {
-        let line = workspace.sources.resolve(later.name_span).0.line;
+        let later = crate::source::Span::new(file, later as usize, later as usize + name.len());
+        let line = workspace.sources.resolve(later).0.line;
         let mut d = sink.report(
             reference.span,
             format!(
-                "`{written}` in {key} refers to {name}, which this file sets only later, on line {line}: compose expands references with the lines above, so it is empty here{stops}"
+                "`{written}` in {key} refers to {name}, which this file sets only later, on line {line}: compose expands references with the lines above, so it is empty here{stops}{times}"
             ),
         );
-        d.related.push(Label::new(later.name_span, format!("{name} is set here")));
+        d.related.push(Label::new(later, format!("{name} is set here")));
         d.help = Some(format!("move the `{name}=` line above {key}"));
         return;
     }
-    let suggestion = did_you_mean(name, known.iter().copied().filter(|k| k != name));
+    let suggestion = assignments.suggestion(name, known);
     let hint = suggestion
         .map(|s| format!("; did you mean {s}?"))
         .unwrap_or_default();
     let mut d = sink.report(
         reference.span,
         format!(
-            "`{written}` in {key} refers to {name}, which no env file, compose service, script or agent env in this workspace sets: it expands to an empty string{stops}{hint}"
+            "`{written}` in {key} refers to {name}, which no env file, compose service, script or agent env in this workspace sets: it expands to an empty string{stops}{hint}{times}"
         ),
     );
     d.help = Some(format!(
@@ -119,14 +201,24 @@ fn report(
     }
 }
 
-/// Whether `reference` sits inside another reference's default (`${A:-${B}}`): it matters only
-/// when the outer one is unset, and the outer one has a fallback.
-fn is_nested(reference: &EnvReference, entry: &EnvEntry) -> bool {
-    entry.references.iter().any(|outer| {
-        outer.span != reference.span
-            && outer.span.start <= reference.span.start
-            && reference.span.end <= outer.span.end
-    })
+/// For each reference of the entry, whether it sits inside another reference's default
+/// (`${A:-${B}}`): it matters only when the outer one is unset, and the outer one has a
+/// fallback. One sort and one sweep, however many references the value holds.
+fn nested(entry: &EnvEntry) -> Vec<bool> {
+    let refs = &entry.references;
+    let mut order: Vec<usize> = (0..refs.len()).collect();
+    // By start, the widest first: an outer reference comes before what it holds.
+    order.sort_by_key(|&i| (refs[i].span.start, std::cmp::Reverse(refs[i].span.end)));
+    let mut out = vec![false; refs.len()];
+    let mut widest: Option<crate::source::Span> = None;
+    for i in order {
+        let span = refs[i].span;
+        out[i] = widest.is_some_and(|w| w != span && span.end <= w.end);
+        if widest.is_none_or(|w| span.end > w.end) {
+            widest = Some(span);
+        }
+    }
+    out
 }
 
 fn has_fallback(reference: &EnvReference) -> bool {
@@ -134,15 +226,6 @@ fn has_fallback(reference: &EnvReference) -> bool {
         reference.operator,
         Some(Operator::Default { .. } | Operator::Alternative { .. })
     )
-}
-
-/// Set by the agent, in another file or scope, or on an earlier line of this file.
-fn is_defined(workspace: &Workspace, file: FileId, entry: &EnvEntry, name: &str) -> bool {
-    AGENT_VARIABLES.contains(&name)
-        || workspace.env.iter().any(|v| {
-            v.name == name
-                && (v.name_span.file != file || v.name_span.start < entry.key_span.start)
-        })
 }
 
 #[cfg(test)]
@@ -181,4 +264,30 @@ mod tests {
             "CONVEX_CLOUD_ORIGIN=x\nURL=${CONVEX_CLOUD_ORIGIN}/api\nP=$PATH\n"
         );
     }
+
+    /// A value that repeats an undefined name is one finding, not one per use (`${a}` 20,000
+    /// times was 20,000 findings).
+    #[test]
+    fn one_finding_per_name_and_value() {
+        let env = format!("A={}\nB=${{x}}${{y}}${{x}}\n", "${a}".repeat(20_000));
+        assert_eq!(
+            check(&RULE, &[(".env", &env)]),
+            vec![
+                ".env:1:3: warning: `${a}` in A refers to a, which no env file, compose service, script or agent env in this workspace sets: it expands to an empty string (the value uses it 20000 times)",
+                ".env:2:3: warning: `${x}` in B refers to x, which no env file, compose service, script or agent env in this workspace sets: it expands to an empty string (the value uses it 2 times)",
+                ".env:2:7: warning: `${y}` in B refers to y, which no env file, compose service, script or agent env in this workspace sets: it expands to an empty string",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_later_line_is_found_among_many_assignments() {
+        let mut env = String::from("URL=${PORT}\n");
+        env.push_str(&"OTHER=1\n".repeat(1000));
+        env.push_str("PORT=1\nPORT=2\n");
+        let found = check(&RULE, &[(".env", &env)]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("sets only later, on line 1002"), "{found:?}");
+    }
 }
+

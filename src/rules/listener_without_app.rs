@@ -52,11 +52,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 Place::Workspace => ("in the workspace".to_owned(), Some(listener.port)),
                 Place::Container(index) => {
                     let service = &workspace.services[index];
-                    let host = service
-                        .published
-                        .iter()
-                        .find(|p| p.container == listener.port)
-                        .and_then(|p| p.host);
+                    let host = service.published.iter().find_map(|p| p.host_for(listener.port));
                     (format!("in {}", service.name), host)
                 }
             };

@@ -114,11 +114,11 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                 ));
             }
         }
-        for (service, published) in &route.published {
-            if let (Some(host), Some(s)) = (published.host, ws.services.get(*service)) {
+        for (service, published, container) in &route.published {
+            if let (Some((host, _)), Some(s)) = (route.local_port, ws.services.get(*service)) {
                 related.push(Label::new(
                     published.span,
-                    format!("compose publishes {host} to {}:{}", s.name, published.container),
+                    format!("compose publishes {host} to {}:{container}", s.name),
                 ));
             }
         }
@@ -189,8 +189,7 @@ fn advice(
                 .enumerate()
                 .filter(|(i, _)| target.place == Place::Container(*i))
                 .flat_map(|(_, s)| s.published.iter())
-                .find(|p| p.container == target.port)
-                .and_then(|p| p.host);
+                .find_map(|p| p.host_for(target.port));
             let port = match (target.place, host) {
                 (Place::Workspace, _) => target.port,
                 (_, Some(host)) => host,

@@ -1,5 +1,7 @@
 //! `port-conflict` (PT205): two modules or processes listening on one port.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::chain::describe;
 use crate::model::{Listener, Place, Workspace};
@@ -33,11 +35,14 @@ Give one of them another `port`.
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
+    // The first listener of each program on each port, in order.
     let mut claimed: Vec<&Listener> = Vec::new();
+    let mut by_port: HashMap<u16, Vec<&Listener>> = HashMap::new();
     for listener in workspace.listeners.iter().filter(|l| l.place == Place::Workspace) {
-        let clash = claimed
+        let on_port = by_port.entry(listener.port).or_default();
+        let clash = on_port
             .iter()
-            .find(|c| c.port == listener.port && c.span != listener.span && c.program != listener.program);
+            .find(|c| c.span != listener.span && c.program != listener.program);
         match clash {
             Some(first) => {
                 sink.report(
@@ -50,15 +55,20 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 .with_related(first.span, format!("{} listens on {}", first.program, describe(first)))
                 .with_help("give one of them another port");
             }
-            None => claimed.push(listener),
+            None if on_port.iter().any(|c| c.program == listener.program) => {}
+            None => {
+                on_port.push(listener);
+                claimed.push(listener);
+            }
         }
     }
     for listener in &claimed {
-        for (index, published) in workspace.published_on(listener.port) {
+        // The first mapping that publishes the port: more are host-port-published-twice.
+        let published = workspace
+            .published_on(listener.port)
+            .find(|(index, _, _)| !workspace.services[*index].network_mode_host);
+        if let Some((index, published, _)) = published {
             let service = &workspace.services[index];
-            if service.network_mode_host {
-                continue;
-            }
             sink.report(
                 published.span,
                 format!(
@@ -101,4 +111,17 @@ mod tests {
             vec!["docker-compose.yml:4:13: error: grafana publishes localhost:3000, where next also listens in the workspace"]
         );
     }
+
+    /// A listener inside several published ranges is one finding, at the first; a program
+    /// started twice on its port is one listener.
+    #[test]
+    fn a_process_inside_published_ranges_is_one_finding() {
+        let script = "#!/bin/sh\nnpx next dev -p 3000 &\nnpx next dev -p 3000 &\n";
+        let compose = "services:\n  a:\n    image: nginx\n    ports:\n      - \"1-65535:1-65535\"\n      - \"1-65535:1-65535\"\n      - \"2000-4000:2000-4000\"\n";
+        assert_eq!(
+            check(&RULE, &[("start.sh", script), ("docker-compose.yml", compose)]),
+            vec!["docker-compose.yml:5:9: error: a publishes localhost:3000, where next also listens in the workspace"]
+        );
+    }
 }
+
