@@ -86,7 +86,11 @@ fn every_case_asserts_its_exit_code_and_both_outputs() {
 /// subcommand comes with its cases.
 #[test]
 fn every_subcommand_has_cases() {
-    let help = common::portolan().arg("--help").output().unwrap();
+    let help = common::portolan()
+        .arg("--help")
+        .envs(NEUTRAL_ENV.iter().copied())
+        .output()
+        .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     let commands: Vec<&str> = help
         .split_once("Commands:\n")
