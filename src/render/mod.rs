@@ -73,6 +73,11 @@ impl RenderedFile {
 
 #[derive(Debug)]
 pub enum RenderError {
+    /// The `--templates` folder is missing or is not a folder.
+    TemplatesFolder {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// A template override could not be read.
     Io {
         path: PathBuf,
@@ -93,6 +98,9 @@ pub enum RenderError {
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            RenderError::TemplatesFolder { path, error } => {
+                write!(f, "templates folder {}: {error}", path.display())
+            }
             RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             RenderError::NotRead { path, why } => write!(f, "{} {why}: not read", path.display()),
             RenderError::Template { name, error } => {
@@ -211,6 +219,24 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
             minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
         })
     });
+    // A folder that is not there is a typo, not a folder without overrides: rendering with the
+    // built-in templates instead would pass unnoticed.
+    if let Some(dir) = overrides {
+        let folder = match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a folder",
+            )),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = folder {
+            return Err(RenderError::TemplatesFolder {
+                path: dir.to_path_buf(),
+                error,
+            });
+        }
+    }
     for (name, text) in TEMPLATES {
         // An override is read only from a regular file: a link could point at any file.
         let text = match overrides.map(|dir| dir.join(name)) {

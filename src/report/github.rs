@@ -3,8 +3,9 @@
 //! One line per finding, in [`Report::sorted`] order:
 //! `::error file=PATH,line=L,col=C,endLine=EL,endColumn=EC,title=RULE (CODE)::MESSAGE`
 //! (`::warning` for warnings, `::notice` for infos). Related locations are appended to the
-//! message as `(see PATH:LINE)` and the help text as a second line. Message text escapes `%`,
-//! `\r` and `\n`; property values also escape `:` and `,`, as GitHub's docs ask.
+//! message as `(see PATH:LINE)`, each line once, and the help text as a second line. Message
+//! text escapes `%`, `\r` and `\n`; property values also escape `:` and `,`, as GitHub's docs
+//! ask.
 //! Findings without a rule are titled `parse-error`.
 
 use std::io::{self, Write};
@@ -33,9 +34,14 @@ fn command(report: &Report<'_>, d: &Diagnostic) -> String {
         None => rule.to_string(),
     };
     let mut message = d.message.clone();
+    let mut seen = Vec::new();
     for related in &d.related {
         let at = report.location(related.span);
-        message.push_str(&format!(" (see {}:{})", at.path, at.line));
+        let see = format!(" (see {}:{})", at.path, at.line);
+        if !seen.contains(&see) {
+            message.push_str(&see);
+            seen.push(see);
+        }
     }
     if let Some(help) = &d.help {
         message.push_str(&format!("\nhelp: {help}"));
@@ -76,6 +82,33 @@ mod tests {
         let mut out = Vec::new();
         let _ = write(&report, &mut out);
         insta::assert_snapshot!(String::from_utf8_lossy(&out));
+    }
+
+    /// Two related labels on one line (an image that listens on two ports) name that line once:
+    /// the annotation keeps only the place, so a second `(see ...)` would say nothing new.
+    #[test]
+    fn names_each_related_line_once() {
+        let mut sources = crate::source::SourceMap::new();
+        let text =
+            "services:\n  backend:\n    image: convex-backend\n    ports:\n      - \"3212:3212\"\n";
+        let file = sources.add("docker-compose.yml", text);
+        let at = |needle: &str| {
+            let start = text.find(needle).unwrap();
+            crate::source::Span::new(file, start, start + needle.len())
+        };
+        let d = Diagnostic::error(at("\"3212:3212\""), "nothing listens on 3212")
+            .with_related(at("convex-backend"), "listens on 3210")
+            .with_related(at("convex-backend"), "listens on 3211")
+            .with_related(at("ports"), "the ports");
+        let findings = [d];
+        let report = fixture::report(&sources, &findings);
+        let line = command(&report, &findings[0]);
+        assert!(
+            line.ends_with(
+                "::nothing listens on 3212 (see docker-compose.yml:3) (see docker-compose.yml:4)"
+            ),
+            "{line}"
+        );
     }
 
     #[test]

@@ -1,0 +1,4 @@
+variable "wildcard_domain" {
+  type    = string
+  default = "coder.example.com"
+}
