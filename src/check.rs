@@ -59,8 +59,8 @@ pub struct CheckOptions {
     pub select: Vec<String>,
     /// Rule names or codes to skip.
     pub ignore: Vec<String>,
-    /// Extra knowledge, merged over the built-in knowledge base.
-    pub knowledge: Option<Knowledge>,
+    /// The knowledge base; the built-in one when `None`.
+    pub knowledge: Option<std::sync::Arc<Knowledge>>,
     /// A spec whose rendered files are compared with the files on disk.
     pub spec: Option<SpecInput>,
 }
@@ -186,6 +186,26 @@ pub fn check_files(
     finish(build::build(files, knowledge), rules_to_run, &[])
 }
 
+/// Checks files that render made, in memory, as one workspace: render's self-check and the model
+/// `probe --spec` plans from.
+pub fn check_rendered(
+    files: &[crate::render::RenderedFile],
+    rules_to_run: &[&'static Rule],
+    knowledge: impl Into<std::sync::Arc<Knowledge>>,
+) -> (Workspace, Vec<Diagnostic>) {
+    let inputs = files
+        .iter()
+        .filter_map(|f| {
+            Some(InputFile {
+                kind: classify(&f.path, Some(&f.contents))?,
+                path: f.path.clone(),
+                text: f.contents.clone(),
+            })
+        })
+        .collect();
+    check_files(inputs, rules_to_run, knowledge)
+}
+
 /// Runs the rules over a built workspace and applies suppressions.
 fn finish(
     mut workspace: Workspace,
@@ -208,12 +228,11 @@ pub fn check_paths(
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
     let rules_to_run = select_rules(options)?;
-    let mut knowledge = Knowledge::builtin().clone();
-    if let Some(extra) = &options.knowledge {
-        knowledge.extend(extra.clone());
-    }
     // One knowledge base shared by every workspace of the run.
-    let knowledge = std::sync::Arc::new(knowledge);
+    let knowledge = options
+        .knowledge
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()));
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();

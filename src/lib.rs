@@ -16,6 +16,7 @@ pub mod knowledge;
 pub mod model;
 pub mod parse;
 pub mod probe;
+pub mod project;
 pub mod render;
 pub mod report;
 pub mod rules;

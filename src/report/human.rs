@@ -27,6 +27,31 @@ pub fn write(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Resul
     writeln!(out, "{}", summary_line(&report.summary()))
 }
 
+/// Writes every finding as a `path:line:column: severity: message` line (the form editors and
+/// compilers use) followed by its code frame, without a summary: how spec errors are shown.
+pub fn write_located(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    for d in report.sorted() {
+        let at = report.location(d.primary.span);
+        let severity = d.severity.as_str();
+        writeln!(
+            out,
+            "{}:{}:{}: {severity}: {}",
+            at.path, at.line, at.column, d.message
+        )?;
+        let mut group = groups(report, d);
+        if let Some(first) = group.first_mut() {
+            *first = body(report, d, Group::with_level(level(d.severity)));
+        }
+        writeln!(out, "{}\n", renderer.render(&group))?;
+    }
+    Ok(())
+}
+
 /// `2 errors, 1 warning, 1 info in 5 files`, or `no problems in 5 files`.
 pub fn summary_line(summary: &Summary) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -44,16 +69,28 @@ pub fn summary_line(summary: &Summary) -> String {
     format!("{} in {files}", counts.join(", "))
 }
 
-fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
-    let level = match d.severity {
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
         Severity::Info => Level::INFO,
-    };
-    let mut title = level.primary_title(d.message.as_str());
+    }
+}
+
+fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
+    let mut title = level(d.severity).primary_title(d.message.as_str());
     if let Some(code) = d.code {
         title = title.id(code);
     }
+    let mut groups = vec![body(report, d, Group::with_title(title))];
+    if let Some(fix) = &d.fix {
+        groups.push(suggestion(report, fix));
+    }
+    groups
+}
+
+/// A finding's frames, rule note and help, in `group`.
+fn body<'a>(report: &Report<'a>, d: &'a Diagnostic, group: Group<'a>) -> Group<'a> {
     let mut elements = Vec::new();
     // The primary file first, then every other file in the order its first label appears.
     let mut files = vec![d.primary.span.file];
@@ -67,18 +104,14 @@ fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
         let primary = (file == d.primary.span.file).then_some(&d.primary);
         elements.extend(frame(report, file, primary, labels));
     }
-    let mut group = Group::with_title(title).elements(elements);
+    let mut group = group.elements(elements);
     if let Some(rule) = d.rule {
         group = group.element(Level::NOTE.message(format!("rule `{rule}`")));
     }
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    let mut groups = vec![group];
-    if let Some(fix) = &d.fix {
-        groups.push(suggestion(report, fix));
-    }
-    groups
+    group
 }
 
 /// Most source text one code frame shows; a label on longer lines is shown as `--> path:line:col`
