@@ -69,20 +69,12 @@ pub fn run(args: Args) -> u8 {
     if check {
         return render_check(&planned, &spec_path);
     }
-    let mut refused = false;
-    for p in &planned {
-        if let Change::Blocked(why) = p.change {
-            if !force || !why.forceable() {
-                refused = true;
-                eprintln!("error: {} {why}", p.target.display());
-            }
-        }
+    let refused = write::refused(&planned, force);
+    for (p, why) in &refused {
+        eprintln!("error: {} {why}", p.target.display());
     }
-    if refused {
-        let folder = planned
-            .iter()
-            .any(|p| matches!(p.change, Change::Blocked(b) if !b.forceable()));
-        if folder {
+    if !refused.is_empty() {
+        if refused.iter().any(|(_, why)| !why.forceable()) {
             eprintln!("nothing written; move what is in the way elsewhere");
         } else {
             eprintln!(
