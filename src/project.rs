@@ -228,7 +228,7 @@ impl Project {
         } else {
             std::env::current_dir().unwrap_or_default()
         };
-        // Every rule's model, none of the rules: the probe walks what the files say.
+        // The model `check` builds; its findings are check's to report, not the probe's.
         let options = CheckOptions {
             knowledge: Some(self.knowledge.clone()),
             ..CheckOptions::default()
