@@ -250,6 +250,51 @@ mod tests {
         insta::assert_snapshot!(render(&report, false));
     }
 
+    /// The located form: each finding's `path:line:column: severity: message` line, then the
+    /// same frame, rule note and help as the titled form, without title or summary.
+    #[test]
+    fn located_form_leads_with_the_location_and_keeps_the_frame() {
+        let (sources, findings) = fixture::findings();
+        let report = fixture::report(&sources, &findings);
+        let mut out = Vec::new();
+        write_located(&report, false, &mut out).expect("written");
+        let located = String::from_utf8_lossy(&out).into_owned();
+        let titled = render(&report, false);
+        let heads: Vec<&str> = located
+            .lines()
+            .filter(|l| {
+                [": error: ", ": warning: ", ": info: "]
+                    .iter()
+                    .any(|s| l.contains(s))
+            })
+            .collect();
+        assert_eq!(heads.len(), findings.len(), "{located}");
+        for d in report.sorted() {
+            let at = report.location(d.primary.span);
+            let head = format!(
+                "{}:{}:{}: {}: {}",
+                at.path,
+                at.line,
+                at.column,
+                d.severity.as_str(),
+                d.message
+            );
+            assert!(heads.contains(&head.as_str()), "{head}\n{located}");
+            if let Some(help) = &d.help {
+                assert!(located.contains(&format!("= help: {help}")), "{located}");
+            }
+        }
+        // Frames are the titled form's.
+        let frame_lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.contains(" | ") || l.trim_start().starts_with("-->"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(frame_lines(&located), frame_lines(&titled));
+        assert!(!located.contains(" in 2 files"), "no summary: {located}");
+    }
+
     #[test]
     fn colour_only_when_asked() {
         let (sources, findings) = fixture::findings();
