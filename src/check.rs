@@ -73,6 +73,8 @@ pub struct SpecInput {
     /// The spec's file name.
     pub spec_file: String,
     pub spec: crate::spec::Spec,
+    /// The spec's text, as loaded: findings about missing files point into it.
+    pub text: String,
 }
 
 /// A file the spec renders, which should be on disk as rendered.
@@ -363,10 +365,9 @@ fn expected_files(
         .collect();
     let spec_path = build::normalize(&dir.join(&spec.spec_file));
     if !found.iter().any(|f| f.path == spec_path) {
-        let text = std::fs::read_to_string(spec.dir.join(&spec.spec_file)).unwrap_or_default();
         found.push(InputFile {
             path: spec_path,
-            text,
+            text: spec.text.clone(),
             kind: FileKind::Spec,
         });
     }

@@ -182,6 +182,7 @@ impl Project {
                 dir: s.path.parent().map(Path::to_path_buf).unwrap_or_default(),
                 spec_file: s.file_name(),
                 spec: s.spec.clone(),
+                text: self.sources.get(s.file).text.clone(),
             }),
         };
         check::check_paths(paths, root, &options)
