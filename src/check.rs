@@ -230,6 +230,25 @@ pub fn check_paths(
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
     let rules_to_run = select_rules(options)?;
+    read_and_check(paths, root, options, &rules_to_run)
+}
+
+/// Reads and models the files under `paths` as [`check_paths`] does, without running the rules:
+/// what `probe` plans from. The findings are the files' parse errors only.
+pub fn model_paths(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+) -> Result<CheckResult, String> {
+    read_and_check(paths, root, options, &[])
+}
+
+fn read_and_check(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+    rules_to_run: &[&'static Rule],
+) -> Result<CheckResult, String> {
     // One knowledge base shared by every workspace of the run.
     let knowledge = options
         .knowledge
@@ -277,7 +296,7 @@ pub fn check_paths(
     };
     found.sort_by(|a, b| a.path.cmp(&b.path));
     let groups = group_workspaces(found);
-    result.workspaces = check_groups(groups, &knowledge, &rules_to_run, &expected);
+    result.workspaces = check_groups(groups, &knowledge, rules_to_run, &expected);
     Ok(result)
 }
 

@@ -229,12 +229,12 @@ impl Project {
         } else {
             std::env::current_dir().unwrap_or_default()
         };
-        // The model `check` builds; its findings are check's to report, not the probe's.
+        // The model `check` builds, without its rules: their findings are check's to report.
         let options = CheckOptions {
             knowledge: Some(self.knowledge.clone()),
             ..CheckOptions::default()
         };
-        let result = check::check_paths(&[path.to_path_buf()], &root, &options)?;
+        let result = check::model_paths(&[path.to_path_buf()], &root, &options)?;
         let Some((workspace, _)) = result.workspaces.into_iter().next() else {
             return Err(format!(
                 "no Coder template, compose file, script or env file under {}",
@@ -394,6 +394,30 @@ mod tests {
             &format!("{spec_text}knowledge:\n  images:\n    acme/web:\n      listeners:\n        - {{ name: http, default: 4000 }}\n"),
         );
         assert_eq!(messages(&load(&own, Some(flag))), Vec::<String>::new());
+    }
+
+    /// `probe` plans from the model of the files and runs no rule: the incident's files, whose
+    /// checks find errors, give the probe its chains and no findings.
+    #[test]
+    fn the_probe_plans_from_the_model_without_running_the_rules() {
+        let incident = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convex-incident");
+        let project = Project::load(&ProjectOptions::default()).expect("loads");
+        let (plan, sources) = project
+            .probe_plan(&incident, None, &PlanOptions::default())
+            .expect("plans");
+        assert!(plan.chains.iter().any(|c| c.app == "convex-site"));
+        assert!(sources.len() >= 3);
+        let modelled = check::model_paths(
+            std::slice::from_ref(&incident),
+            &incident,
+            &CheckOptions::default(),
+        )
+        .expect("models");
+        assert_eq!(modelled.count(crate::diagnostic::Severity::Error), 0);
+        let checked = project
+            .check(std::slice::from_ref(&incident), &incident)
+            .expect("checks");
+        assert!(checked.count(crate::diagnostic::Severity::Error) > 0);
     }
 
     #[test]
