@@ -328,3 +328,43 @@ fn a_linked_spec_is_refused_by_every_subcommand() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// The spec's warnings are shown, located, by every subcommand that reads the spec.
+#[test]
+fn spec_warnings_are_shown_by_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("portolan.yaml"),
+        "name: x\nservices:\n  web: { run: ./serve, ports: { http: 8080 } }\napps:\n  web: { target: web.http, hidden: true, display_name: Web }\n",
+    )
+    .unwrap();
+    for args in [
+        &["render", "--check", "portolan.yaml"][..],
+        &["check", "--spec", "portolan.yaml", "."],
+        &[
+            "probe",
+            "--spec",
+            "portolan.yaml",
+            "--deadline",
+            "1",
+            "--timeout",
+            "1",
+        ],
+    ] {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("portolan.yaml:5:3: warning: app `web` is hidden, so its `display_name` is never shown"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("5 |   web: { target: web.http"),
+            "{args:?}: {err}"
+        );
+    }
+}

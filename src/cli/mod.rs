@@ -60,9 +60,10 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());
 }
 
-/// Loads the spec, knowledge and options; on failure says why, for exit 2.
+/// Loads the spec, knowledge and options, and shows the spec's warnings; on failure says why,
+/// for exit 2.
 pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
-    Project::load(options).map_err(|e| {
+    let project = Project::load(options).map_err(|e| {
         match e {
             LoadError::Read(message) => eprintln!("error: {message}"),
             LoadError::Spec {
@@ -71,5 +72,7 @@ pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
             } => print_diagnostics(&diagnostics, &sources),
         }
         FAILED
-    })
+    })?;
+    print_diagnostics(&project.warnings, &project.sources);
+    Ok(project)
 }

@@ -9,7 +9,7 @@ use portolan::render::RenderOptions;
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
-use super::{print_diagnostics, to_stdout, FAILED, FOUND, OK};
+use super::{to_stdout, FAILED, FOUND, OK};
 
 /// `portolan render`'s arguments.
 pub struct Args {
@@ -37,8 +37,8 @@ pub fn run(args: Args) -> u8 {
         Ok(project) => project,
         Err(code) => return code,
     };
-    print_diagnostics(&project.warnings, &project.sources);
     let Some(spec) = &project.spec else {
+        eprintln!("error: no spec to render");
         return FAILED;
     };
     let out = out.unwrap_or_else(|| spec.dir());
