@@ -59,8 +59,8 @@ pub struct CheckOptions {
     pub select: Vec<String>,
     /// Rule names or codes to skip.
     pub ignore: Vec<String>,
-    /// Extra knowledge, merged over the built-in knowledge base.
-    pub knowledge: Option<Knowledge>,
+    /// The knowledge base; the built-in one when `None`.
+    pub knowledge: Option<std::sync::Arc<Knowledge>>,
     /// A spec whose rendered files are compared with the files on disk.
     pub spec: Option<SpecInput>,
 }
@@ -73,6 +73,8 @@ pub struct SpecInput {
     /// The spec's file name.
     pub spec_file: String,
     pub spec: crate::spec::Spec,
+    /// The spec's text, as loaded: findings about missing files point into it.
+    pub text: String,
 }
 
 /// A file the spec renders, which should be on disk as rendered.
@@ -186,6 +188,26 @@ pub fn check_files(
     finish(build::build(files, knowledge), rules_to_run, &[])
 }
 
+/// Checks files that render made, in memory, as one workspace: render's self-check and the model
+/// `probe --spec` plans from.
+pub fn check_rendered(
+    files: &[crate::render::RenderedFile],
+    rules_to_run: &[&'static Rule],
+    knowledge: impl Into<std::sync::Arc<Knowledge>>,
+) -> (Workspace, Vec<Diagnostic>) {
+    let inputs = files
+        .iter()
+        .filter_map(|f| {
+            Some(InputFile {
+                kind: classify(&f.path, Some(&f.contents))?,
+                path: f.path.clone(),
+                text: f.contents.clone(),
+            })
+        })
+        .collect();
+    check_files(inputs, rules_to_run, knowledge)
+}
+
 /// Runs the rules over a built workspace and applies suppressions.
 fn finish(
     mut workspace: Workspace,
@@ -208,12 +230,30 @@ pub fn check_paths(
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
     let rules_to_run = select_rules(options)?;
-    let mut knowledge = Knowledge::builtin().clone();
-    if let Some(extra) = &options.knowledge {
-        knowledge.extend(extra.clone());
-    }
+    read_and_check(paths, root, options, &rules_to_run)
+}
+
+/// Reads and models the files under `paths` as [`check_paths`] does, without running the rules:
+/// what `probe` plans from. The findings are the files' parse errors only.
+pub fn model_paths(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+) -> Result<CheckResult, String> {
+    read_and_check(paths, root, options, &[])
+}
+
+fn read_and_check(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+    rules_to_run: &[&'static Rule],
+) -> Result<CheckResult, String> {
     // One knowledge base shared by every workspace of the run.
-    let knowledge = std::sync::Arc::new(knowledge);
+    let knowledge = options
+        .knowledge
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()));
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
@@ -256,7 +296,7 @@ pub fn check_paths(
     };
     found.sort_by(|a, b| a.path.cmp(&b.path));
     let groups = group_workspaces(found);
-    result.workspaces = check_groups(groups, &knowledge, &rules_to_run, &expected);
+    result.workspaces = check_groups(groups, &knowledge, rules_to_run, &expected);
     Ok(result)
 }
 
@@ -344,10 +384,9 @@ fn expected_files(
         .collect();
     let spec_path = build::normalize(&dir.join(&spec.spec_file));
     if !found.iter().any(|f| f.path == spec_path) {
-        let text = std::fs::read_to_string(spec.dir.join(&spec.spec_file)).unwrap_or_default();
         found.push(InputFile {
             path: spec_path,
-            text,
+            text: spec.text.clone(),
             kind: FileKind::Spec,
         });
     }

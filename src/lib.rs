@@ -5,7 +5,11 @@
 //! ```text
 //! portolan.yaml ──spec──▶ Spec ──render──▶ main.tf · docker-compose.yml · start script · env files
 //! files ──parse──▶ per-file facts ──model──▶ Workspace ──rules──▶ findings ──report──▶ text
+//! Workspace (of files, or of what a spec renders) ──probe::plan──▶ chains ──probe──▶ report
 //! ```
+//!
+//! [`project::Project`] is the one way in: it loads the spec, the knowledge and the options once,
+//! then checks, renders (and checks what it rendered) or plans a probe.
 //!
 //! The library never prints; `main.rs` is the only place that writes to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -16,6 +20,7 @@ pub mod knowledge;
 pub mod model;
 pub mod parse;
 pub mod probe;
+pub mod project;
 pub mod render;
 pub mod report;
 pub mod rules;

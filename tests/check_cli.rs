@@ -246,3 +246,125 @@ fn github_and_sarif_paths_start_at_the_working_directory() {
         .iter()
         .any(|f| f["location"]["path"] == "main.tf"));
 }
+
+/// A bad spec reads the same in every subcommand that takes one: `file:line:column: error:`,
+/// then the code frame `check`'s human report draws, exit 2.
+#[test]
+fn spec_errors_are_located_code_frames_in_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("portolan.yaml");
+    let run = |args: &[&str]| {
+        portolan()
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap()
+    };
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "name: x\nservices:\n  web:\n    imgae: nginx\n",
+            "portolan.yaml:4:5: error: unknown field `imgae`; did you mean `image`?\n --> portolan.yaml:4:5\n  |\n4 |     imgae: nginx\n  |     ^^^^^\n",
+            &[],
+        ),
+        (
+            "name: x\nservices:\n  web: { image: nginx, ports: { http: 80 } }\nignore: [app-port-not-servd]\n",
+            "portolan.yaml:4:10: error: unknown rule `app-port-not-servd`; did you mean `app-port-not-served`?\n --> portolan.yaml:4:10\n  |\n4 | ignore: [app-port-not-servd]\n  |          ^^^^^^^^^^^^^^^^^^\n",
+            &["= help: `portolan rules` lists every rule"],
+        ),
+    ];
+    for (text, frame, also) in cases {
+        std::fs::write(&spec, text).unwrap();
+        for args in [
+            &["render", "portolan.yaml"][..],
+            &["check", "--spec", "portolan.yaml", "."],
+            &["probe", "--spec", "portolan.yaml"],
+        ] {
+            let out = run(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.starts_with(frame),
+                "{args:?}:\n{err}\nexpected:\n{frame}"
+            );
+            assert_eq!(err.matches(": error:").count(), 1, "{args:?}: {err}");
+            for line in *also {
+                assert!(err.contains(line), "{args:?}: {err}");
+            }
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+    assert!(
+        !dir.path().join("coder-apps.tf").exists(),
+        "nothing written"
+    );
+}
+
+/// `check --spec` and `probe --spec` read the spec as `render` does: only a regular file. A spec
+/// that is a link (to a file of secrets, say) is refused, never shown in a parse error.
+#[test]
+fn a_linked_spec_is_refused_by_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secrets.env"), "TOKEN=hunter2\n").unwrap();
+    std::os::unix::fs::symlink("secrets.env", dir.path().join("portolan.yaml")).unwrap();
+    for args in [
+        &["render", "portolan.yaml"][..],
+        &["check", "--spec", "portolan.yaml", "."],
+        &["probe", "--spec", "portolan.yaml"],
+    ] {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("portolan.yaml is a symbolic link, not a regular file: not read"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("hunter2"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// The spec's warnings are shown, located, by every subcommand that reads the spec.
+#[test]
+fn spec_warnings_are_shown_by_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("portolan.yaml"),
+        "name: x\nservices:\n  web: { run: ./serve, ports: { http: 8080 } }\napps:\n  web: { target: web.http, hidden: true, display_name: Web }\n",
+    )
+    .unwrap();
+    for args in [
+        &["render", "--check", "portolan.yaml"][..],
+        &["check", "--spec", "portolan.yaml", "."],
+        &[
+            "probe",
+            "--spec",
+            "portolan.yaml",
+            "--deadline",
+            "1",
+            "--timeout",
+            "1",
+        ],
+    ] {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("portolan.yaml:5:3: warning: app `web` is hidden, so its `display_name` is never shown"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("5 |   web: { target: web.http"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -97,6 +97,7 @@ fn spec_options(dir: &Path) -> CheckOptions {
             dir: dir.to_path_buf(),
             spec_file: "portolan.yaml".into(),
             spec: loaded.spec,
+            text,
         }),
         ..CheckOptions::default()
     }

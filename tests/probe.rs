@@ -790,7 +790,8 @@ async fn token_goes_only_to_the_wildcard_domain_the_user_named() {
             portolan::knowledge::Knowledge::builtin(),
             Some(public),
             &probe::plan::PlanOptions::default(),
-        );
+        )
+        .expect("the spec renders");
         for chain in &mut plan.chains {
             let origin = chain.public_origin.take().expect("a subdomain app");
             chain.public_origin = Some(format!("{origin}:{port}"));

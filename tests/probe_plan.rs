@@ -228,3 +228,67 @@ async fn a_deployment_without_auth_routes_is_not_broken() {
         "{role:?}"
     );
 }
+
+/// `probe --spec` plans from the model of what the spec renders: for every example, its chains
+/// are the chains of the rendered files on disk (same apps, listeners, ports, origins, shares
+/// and role probes); only the locations differ (the spec, which the user edits) and, where an
+/// app has no healthcheck of its own, the service's own healthcheck path, which the spec names.
+#[test]
+fn a_spec_and_the_files_it_renders_give_the_same_chains() {
+    use portolan::project::{Project, ProjectOptions};
+    let public = || PublicContext {
+        workspace: "ws".into(),
+        owner: "me".into(),
+        wildcard_domain: "coder.example.com".into(),
+        scheme: "https".into(),
+        token: None,
+        access_url: None,
+    };
+    let row = |c: &probe::Chain| {
+        let probes: Vec<&str> = c.role_probes.iter().map(|p| p.path.as_str()).collect();
+        format!(
+            "{} {:?} {:?} {:?} {} {:?}",
+            c.app,
+            c.listener,
+            c.published,
+            c.public_origin,
+            c.share.as_str(),
+            probes
+        )
+    };
+    for example in common::EXAMPLES {
+        let out = common::render_example(example, &["--full"]);
+        let options = PlanOptions::default();
+        let from_files = Project::load(&ProjectOptions::default())
+            .unwrap()
+            .probe_plan(out.path(), Some(public()), &options)
+            .unwrap()
+            .0;
+        let spec = common::root()
+            .join("examples")
+            .join(example)
+            .join("portolan.yaml");
+        let project = Project::load(&ProjectOptions {
+            spec: Some(spec),
+            ..ProjectOptions::default()
+        })
+        .unwrap();
+        let (from_spec, sources) = project
+            .probe_plan(Path::new("."), Some(public()), &options)
+            .unwrap();
+        let rows = |plan: &ProbePlan| plan.chains.iter().map(row).collect::<Vec<_>>();
+        assert_eq!(rows(&from_spec), rows(&from_files), "{example}");
+        assert!(!from_spec.chains.is_empty(), "{example}");
+        for (s, f) in from_spec.chains.iter().zip(&from_files.chains) {
+            if f.healthcheck_path.is_some() {
+                assert_eq!(
+                    s.healthcheck_path, f.healthcheck_path,
+                    "{example} {}",
+                    s.app
+                );
+            }
+            let at = s.source.expect("a location in the spec");
+            assert_eq!(sources.slice(at), s.app, "{example}: at the app's slug");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Probe plans: which port chains `portolan probe` walks, read from the Workspace model that
-//! `portolan check` builds ([`plan_from_workspace`]) or from a spec ([`plan_from_spec`]).
+//! `portolan check` builds ([`plan_from_workspace`]), from files or from what a spec renders
+//! ([`plan_from_spec`]).
 //!
 //! Produces a [`ProbePlan`] with one [`Chain`] per app whose url is on the workspace's localhost,
 //! then one per env var whose URL names such an app in a role that the app's chain does not
@@ -35,12 +36,12 @@
 use std::path::Path;
 
 use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
-use crate::knowledge::{Expectation, Knowledge, ListenerSpec, RoleRequest};
+use crate::knowledge::{Expectation, Knowledge, RoleRequest};
 use crate::model::build::normalize;
 use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
 use crate::source::{FileId, Span};
 use crate::spec::reference::{self, Part, RefKind};
-use crate::spec::{self, Spec};
+use crate::spec::Spec;
 
 /// How a plan is built.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +57,13 @@ pub fn plan_from_workspace(
     public: Option<PublicContext>,
     options: &PlanOptions,
 ) -> ProbePlan {
+    let apps = app_chains(ws, public.as_ref());
+    let vars = env_chains(ws, &apps);
+    finish(apps, vars, public, options)
+}
+
+/// One chain per app whose url is on the workspace's localhost.
+fn app_chains(ws: &Workspace, public: Option<&PublicContext>) -> Vec<Chain> {
     let kb = &ws.knowledge;
     let mut apps: Vec<Chain> = Vec::new();
     for app in &ws.apps {
@@ -72,7 +80,6 @@ pub fn plan_from_workspace(
             .map(|h| url_path(&h.path))
             .or_else(|| known.and_then(|l| l.health.clone()));
         let public_origin = public
-            .as_ref()
             .filter(|_| app.subdomain)
             .map(|p| subdomain_origin(p, &app.slug, agent_in_host(ws, &app.slug).as_deref()));
         apps.push(Chain {
@@ -90,6 +97,13 @@ pub fn plan_from_workspace(
             source: Some(app.span),
         });
     }
+    apps
+}
+
+/// The chains of env vars whose URL names an app of `apps` in a role its chain does not probe,
+/// each with the app's slug.
+fn env_chains(ws: &Workspace, apps: &[Chain]) -> Vec<(Chain, String)> {
+    let kb = &ws.knowledge;
     let mut vars: Vec<(Chain, String)> = Vec::new();
     for var in &ws.env {
         let Some(url) = &var.url else { continue };
@@ -107,56 +121,57 @@ pub fn plan_from_workspace(
             vars.push((chain, app.app.clone()));
         }
     }
-    finish(apps, vars, public, options)
+    vars
 }
 
-/// The plan for a workspace rendered from a spec; `file` is the spec's id in the source map, for
-/// the chains' "what to change" locations.
+/// The plan for a workspace rendered from a spec. The spec is rendered in memory and the model
+/// of what it renders is built as `check` builds it from files; the app chains are that model's
+/// ([`plan_from_workspace`]'s), so a spec and the files it renders probe the same listeners,
+/// ports and roles. `file` is the spec's id in the caller's source map: each chain's "what to
+/// change" location is the spec (an app's slug, an env var's value), the file the user edits.
+///
+/// Two facts come from the spec because the rendered model does not hold them yet: a service's
+/// own healthcheck (compose `healthcheck.test`, the start script's wait), taken for an app
+/// without a healthcheck of its own; and which app an env var's origin names: the rendered files
+/// pass it as `${ORIGIN_<SLUG>:-http://localhost:P}`, whose fallback, read inside a container,
+/// is the container's own port.
 pub fn plan_from_spec(
     spec: &Spec,
     file: FileId,
     knowledge: &Knowledge,
     public: Option<PublicContext>,
     options: &PlanOptions,
-) -> ProbePlan {
-    let agent = spec
-        .coder
-        .agent_in_host
-        .then(|| spec.coder.agent.to_ascii_lowercase());
-    let mut apps: Vec<Chain> = Vec::new();
-    for (slug, app) in &spec.apps {
-        let Ok((service_name, port_name, port)) = spec.port(&app.target) else {
+) -> Result<ProbePlan, crate::render::RenderError> {
+    let files = crate::render::render(
+        spec,
+        &crate::render::RenderOptions {
+            full: true,
+            templates: None,
+            spec_file: "portolan.yaml".to_owned(),
+        },
+    )?;
+    let (workspace, _) = crate::check::check_rendered(&files, &[], knowledge.clone());
+    let mut apps = app_chains(&workspace, public.as_ref());
+    for chain in &mut apps {
+        let Some((slug, app)) = spec.apps.get_key_value(chain.app.as_str()) else {
+            chain.source = None;
             continue;
         };
-        let Some(service) = spec.services.get(service_name.as_str()) else {
-            continue;
-        };
-        let known = spec_listener(knowledge, service, port_name, port.container());
-        let own_health = service
-            .healthcheck
-            .as_ref()
-            .and_then(spec::Healthcheck::http)
-            .filter(|(name, _)| *name == port_name.as_str())
-            .map(|(_, path)| url_path(path));
-        let healthcheck_path = app
-            .healthcheck
-            .as_ref()
-            .map(|path| url_path(path))
-            .or(own_health)
-            .or_else(|| known.and_then(|l| l.health.clone()));
-        apps.push(Chain {
-            app: slug.value.clone(),
-            listener: (!service.is_compose()).then(|| localhost(port.container())),
-            published: Some(port.host()),
-            healthcheck_path,
-            public_origin: public
-                .as_ref()
-                .filter(|_| app.subdomain)
-                .map(|p| subdomain_origin(p, slug, agent.as_deref())),
-            share: app.share.value,
-            role_probes: role_probes(knowledge, known.and_then(|l| l.role.as_deref())),
-            source: Some(slug.span(file)),
-        });
+        chain.source = Some(slug.span(file));
+        if chain.healthcheck_path.is_none() {
+            chain.healthcheck_path =
+                spec.port(&app.target)
+                    .ok()
+                    .and_then(|(service, port_name, _)| {
+                        let (name, path) = spec
+                            .services
+                            .get(service.as_str())?
+                            .healthcheck
+                            .as_ref()?
+                            .http()?;
+                        (name == port_name.as_str()).then(|| url_path(path))
+                    });
+        }
     }
     let values = spec
         .services
@@ -186,7 +201,7 @@ pub fn plan_from_spec(
             }
         }
     }
-    finish(apps, vars, public, options)
+    Ok(finish(apps, vars, public, options))
 }
 
 /// What the checked files say about the deployment, used only where the user's environment is
@@ -384,32 +399,6 @@ fn subdomain_origin(public: &PublicContext, slug: &str, agent: Option<&str>) -> 
         Some(agent) => public.subdomain_origin(&format!("{slug}--{agent}")),
         None => public.subdomain_origin(slug),
     }
-}
-
-/// The knowledge base's listener behind a spec service's port: by the port's name (`api`), by
-/// its default port, or the program's only listener.
-fn spec_listener<'k>(
-    kb: &'k Knowledge,
-    service: &spec::Service,
-    port_name: &str,
-    port: u16,
-) -> Option<&'k ListenerSpec> {
-    let listeners: &[ListenerSpec] = match (&service.image, &service.run) {
-        (Some(image), _) => kb.image(image).unwrap_or_default(),
-        (None, Some(run)) => run
-            .split_whitespace()
-            .find_map(|word| kb.program(word))
-            .map_or(&[], |(_, p)| p.listeners.as_slice()),
-        (None, None) => &[],
-    };
-    listeners
-        .iter()
-        .find(|l| l.name == port_name)
-        .or_else(|| listeners.iter().find(|l| l.default == port))
-        .or(match listeners {
-            [only] => Some(only),
-            _ => None,
-        })
 }
 
 /// The knowledge base's requests for a role, as the engine's role probes.
@@ -726,7 +715,8 @@ module "code-server" {
             Knowledge::builtin(),
             public,
             &PlanOptions::default(),
-        );
+        )
+        .expect("the spec renders");
         for chain in &plan.chains {
             let source = sources.slice(chain.source.expect("source"));
             let is_app = loaded.spec.apps.contains_key(chain.app.as_str());
@@ -795,6 +785,26 @@ apps:
                 "CONVEX_SITE_ORIGIN - 3210 /version - owner openid-configuration?",
             ]
         );
+    }
+
+    /// A spec service is probed for the listener its rendered start script runs, as `check`
+    /// reads it from the rendered files: a program named by its path or started by `sh -c` is
+    /// still code-server, with its health path and role probe.
+    #[test]
+    fn spec_services_are_probed_for_the_program_the_start_script_runs() {
+        for run in [
+            "/usr/bin/code-server --bind-addr 127.0.0.1:${port:ide.http}",
+            "sh -c 'code-server --bind-addr 127.0.0.1:${port:ide.http}'",
+        ] {
+            let spec = format!(
+                "name: p\nservices:\n  ide:\n    run: {run}\n    ports: {{ http: 13337 }}\napps:\n  ide: {{ target: ide.http }}\n"
+            );
+            assert_eq!(
+                spec_plan(&spec, None),
+                vec!["ide localhost:13337 13337 /healthz - owner healthz"],
+                "{run}"
+            );
+        }
     }
 
     #[test]

@@ -175,6 +175,18 @@ impl Planned<'_> {
     }
 }
 
+/// The planned files that block the write: every blocked one without `force`, and with it those
+/// that `--force` may not replace (a folder where a file goes). Any means nothing is written.
+pub fn refused<'p, 'a>(planned: &'p [Planned<'a>], force: bool) -> Vec<(&'p Planned<'a>, Blocker)> {
+    planned
+        .iter()
+        .filter_map(|p| match p.change {
+            Change::Blocked(why) if !force || !why.forceable() => Some((p, why)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A path below the output folder that cannot be read or written safely.
 #[derive(Debug)]
 pub enum PathError {

@@ -27,6 +27,31 @@ pub fn write(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Resul
     writeln!(out, "{}", summary_line(&report.summary()))
 }
 
+/// Writes every finding as a `path:line:column: severity: message` line (the form editors and
+/// compilers use) followed by its code frame, without a summary: how spec errors are shown.
+pub fn write_located(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    for d in report.sorted() {
+        let at = report.location(d.primary.span);
+        let severity = d.severity.as_str();
+        writeln!(
+            out,
+            "{}:{}:{}: {severity}: {}",
+            at.path, at.line, at.column, d.message
+        )?;
+        let mut group = groups(report, d);
+        if let Some(first) = group.first_mut() {
+            *first = body(report, d, Group::with_level(level(d.severity)));
+        }
+        writeln!(out, "{}\n", renderer.render(&group))?;
+    }
+    Ok(())
+}
+
 /// `2 errors, 1 warning, 1 info in 5 files`, or `no problems in 5 files`.
 pub fn summary_line(summary: &Summary) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -44,16 +69,28 @@ pub fn summary_line(summary: &Summary) -> String {
     format!("{} in {files}", counts.join(", "))
 }
 
-fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
-    let level = match d.severity {
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
         Severity::Info => Level::INFO,
-    };
-    let mut title = level.primary_title(d.message.as_str());
+    }
+}
+
+fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
+    let mut title = level(d.severity).primary_title(d.message.as_str());
     if let Some(code) = d.code {
         title = title.id(code);
     }
+    let mut groups = vec![body(report, d, Group::with_title(title))];
+    if let Some(fix) = &d.fix {
+        groups.push(suggestion(report, fix));
+    }
+    groups
+}
+
+/// A finding's frames, rule note and help, in `group`.
+fn body<'a>(report: &Report<'a>, d: &'a Diagnostic, group: Group<'a>) -> Group<'a> {
     let mut elements = Vec::new();
     // The primary file first, then every other file in the order its first label appears.
     let mut files = vec![d.primary.span.file];
@@ -67,18 +104,14 @@ fn groups<'a>(report: &Report<'a>, d: &'a Diagnostic) -> Vec<Group<'a>> {
         let primary = (file == d.primary.span.file).then_some(&d.primary);
         elements.extend(frame(report, file, primary, labels));
     }
-    let mut group = Group::with_title(title).elements(elements);
+    let mut group = group.elements(elements);
     if let Some(rule) = d.rule {
         group = group.element(Level::NOTE.message(format!("rule `{rule}`")));
     }
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    let mut groups = vec![group];
-    if let Some(fix) = &d.fix {
-        groups.push(suggestion(report, fix));
-    }
-    groups
+    group
 }
 
 /// Most source text one code frame shows; a label on longer lines is shown as `--> path:line:col`
@@ -215,6 +248,51 @@ mod tests {
         let (sources, findings) = fixture::findings();
         let report = fixture::report(&sources, &findings);
         insta::assert_snapshot!(render(&report, false));
+    }
+
+    /// The located form: each finding's `path:line:column: severity: message` line, then the
+    /// same frame, rule note and help as the titled form, without title or summary.
+    #[test]
+    fn located_form_leads_with_the_location_and_keeps_the_frame() {
+        let (sources, findings) = fixture::findings();
+        let report = fixture::report(&sources, &findings);
+        let mut out = Vec::new();
+        write_located(&report, false, &mut out).expect("written");
+        let located = String::from_utf8_lossy(&out).into_owned();
+        let titled = render(&report, false);
+        let heads: Vec<&str> = located
+            .lines()
+            .filter(|l| {
+                [": error: ", ": warning: ", ": info: "]
+                    .iter()
+                    .any(|s| l.contains(s))
+            })
+            .collect();
+        assert_eq!(heads.len(), findings.len(), "{located}");
+        for d in report.sorted() {
+            let at = report.location(d.primary.span);
+            let head = format!(
+                "{}:{}:{}: {}: {}",
+                at.path,
+                at.line,
+                at.column,
+                d.severity.as_str(),
+                d.message
+            );
+            assert!(heads.contains(&head.as_str()), "{head}\n{located}");
+            if let Some(help) = &d.help {
+                assert!(located.contains(&format!("= help: {help}")), "{located}");
+            }
+        }
+        // Frames are the titled form's.
+        let frame_lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.contains(" | ") || l.trim_start().starts_with("-->"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(frame_lines(&located), frame_lines(&titled));
+        assert!(!located.contains(" in 2 files"), "no summary: {located}");
     }
 
     #[test]

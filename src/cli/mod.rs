@@ -1,0 +1,78 @@
+//! One module per subcommand, and what they share: exit codes, the one way to stdout, and how
+//! diagnostics and load errors are shown.
+
+use std::io::{self, IsTerminal, Write};
+
+use portolan::diagnostic::Diagnostic;
+use portolan::project::{LoadError, Project, ProjectOptions};
+use portolan::report::{self, Report};
+use portolan::source::SourceMap;
+
+pub mod check;
+pub mod init;
+pub mod probe;
+pub mod render;
+pub mod rules;
+
+/// Exit code: the command ran and found nothing wrong.
+pub const OK: u8 = 0;
+/// Exit code: the command ran and found errors (or drift, with `render --check`).
+pub const FOUND: u8 = 1;
+/// Exit code: the command itself could not run.
+pub const FAILED: u8 = 2;
+
+/// Writes to stdout. Every subcommand's output goes through here; a report written straight to
+/// stdout ends in [`stdout_failed`] when the write fails.
+pub fn to_stdout(text: impl AsRef<[u8]>) {
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_ref())
+        .and_then(|()| stdout.flush())
+    {
+        stdout_failed(&e);
+    }
+}
+
+/// Ends the process after a write to stdout failed. A closed pipe (`portolan rules | head -1`)
+/// ends it quietly with exit 0, as ripgrep does: the reader has what it wanted. Any other error
+/// is said, with exit 2.
+pub fn stdout_failed(e: &io::Error) -> ! {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(OK));
+    }
+    eprintln!("error: cannot write to stdout: {e}");
+    std::process::exit(i32::from(FAILED));
+}
+
+/// Shows spec diagnostics on stderr: `path:line:column: severity: message`, then the same code
+/// frame `check`'s human report draws.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let report = Report {
+        findings: diagnostics,
+        sources,
+        files_checked: sources.len(),
+        rules: &[],
+    };
+    let color = io::stderr().is_terminal();
+    let _ = report::human::write_located(&report, color, &mut io::stderr().lock());
+}
+
+/// Loads the spec, knowledge and options, and shows the spec's warnings; on failure says why,
+/// for exit 2.
+pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
+    let project = Project::load(options).map_err(|e| {
+        match e {
+            LoadError::Read(message) => eprintln!("error: {message}"),
+            LoadError::Spec {
+                diagnostics,
+                sources,
+            } => print_diagnostics(&diagnostics, &sources),
+        }
+        FAILED
+    })?;
+    print_diagnostics(&project.warnings, &project.sources);
+    Ok(project)
+}

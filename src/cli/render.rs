@@ -1,0 +1,195 @@
+//! `portolan render`: write (or, with `--check`, compare) the files a spec renders.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use portolan::project::{ProjectOptions, Rendered};
+use portolan::render::write::{self, Change};
+use portolan::render::RenderOptions;
+use portolan::report::{self, Format, Report};
+use portolan::rules;
+
+use super::{to_stdout, FAILED, FOUND, OK};
+
+/// `portolan render`'s arguments.
+pub struct Args {
+    pub spec: PathBuf,
+    pub out: Option<PathBuf>,
+    pub full: bool,
+    pub check: bool,
+    pub force: bool,
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> u8 {
+    let Args {
+        spec: spec_path,
+        out,
+        full,
+        check,
+        force,
+        templates,
+    } = args;
+    let project = match super::load(&ProjectOptions {
+        spec: Some(spec_path.clone()),
+        ..ProjectOptions::default()
+    }) {
+        Ok(project) => project,
+        Err(code) => return code,
+    };
+    let Some(spec) = &project.spec else {
+        eprintln!("error: no spec to render");
+        return FAILED;
+    };
+    let out = out.unwrap_or_else(|| spec.dir());
+    let options = RenderOptions {
+        full,
+        templates,
+        spec_file: spec.file_name(),
+    };
+    let rendered = match project.render(&options) {
+        Ok(rendered) => rendered,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    };
+    report_rendered_findings(&rendered);
+    let files = rendered.files;
+    let planned = match write::plan(&files, &out) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if !check {
+                eprintln!("nothing written");
+            }
+            return FAILED;
+        }
+    };
+    if check {
+        return render_check(&planned, &spec_path);
+    }
+    let refused = write::refused(&planned, force);
+    for (p, why) in &refused {
+        eprintln!("error: {} {why}", p.target.display());
+    }
+    if !refused.is_empty() {
+        if refused.iter().any(|(_, why)| !why.forceable()) {
+            eprintln!("nothing written; move what is in the way elsewhere");
+        } else {
+            eprintln!(
+                "nothing written; move your changes into the spec, or pass --force to overwrite"
+            );
+        }
+        return FAILED;
+    }
+    let written = match write::write_set(&planned, &out) {
+        Ok(written) => written,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                write::WriteError::Rename { renamed, .. } => {
+                    for i in renamed {
+                        eprintln!("  written: {}", planned[i].target.display());
+                    }
+                    eprintln!(
+                        "the other files were not written; run `portolan render` again to finish"
+                    );
+                }
+                _ => eprintln!("nothing written"),
+            }
+            return FAILED;
+        }
+    };
+    let color = std::io::stderr().is_terminal();
+    let say = |verb: &str, what: String| {
+        if color {
+            eprintln!("\x1b[32m{verb:>9}\x1b[0m {what}");
+        } else {
+            eprintln!("{verb:>9} {what}");
+        }
+    };
+    for stale in &written.stale_removed {
+        say(
+            "removed",
+            format!("{} (left by an interrupted run)", stale.display()),
+        );
+    }
+    for &i in &written.files {
+        let p = &planned[i];
+        let verb = match p.change {
+            Change::Create => "created",
+            Change::Update => "updated",
+            _ => "replaced",
+        };
+        say(verb, p.target.display().to_string());
+    }
+    for p in planned.iter().filter(|p| p.change == Change::KeptFromStart) {
+        say(
+            "kept",
+            format!(
+                "{} (written at workspace start: it holds the workspace's origins and secrets, and the start script rewrites it)",
+                p.target.display()
+            ),
+        );
+    }
+    OK
+}
+
+/// `render --check`: prints a diff of every file that drifted (env files: the keys that differ,
+/// never their values) and names targets that are not regular files, without reading them.
+fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
+    let mut diffs = String::new();
+    let mut drift = false;
+    for p in planned.iter().filter(|p| p.drifted()) {
+        drift = true;
+        match &p.on_disk {
+            write::OnDisk::NotAFile(kind) => eprintln!(
+                "{} {}: not read",
+                p.target.display(),
+                write::Blocker::NotAFile(*kind)
+            ),
+            write::OnDisk::TooLarge(size) => eprintln!(
+                "{} {}: not read",
+                p.target.display(),
+                write::Blocker::TooLarge(*size)
+            ),
+            _ => diffs.push_str(&write::diff(p, &p.file.path.to_string_lossy())),
+        }
+    }
+    to_stdout(diffs);
+    if drift {
+        eprintln!(
+            "rendered files differ from {}: run `portolan render` and commit the result",
+            spec_path.display()
+        );
+        return FOUND;
+    }
+    eprintln!("{} files match {}", planned.len(), spec_path.display());
+    OK
+}
+
+/// Says what `check`'s rules found in the rendered files: the spec is valid, but its ports may
+/// not be the ones its images or programs listen on.
+fn report_rendered_findings(rendered: &Rendered) {
+    if rendered.findings.is_empty() {
+        return;
+    }
+    let metas = rules::metas();
+    let report = Report {
+        findings: &rendered.findings,
+        sources: &rendered.sources,
+        files_checked: rendered.sources.len(),
+        rules: &metas,
+    };
+    eprintln!(
+        "the rendered files have problems the spec cannot see; `portolan check` would report:"
+    );
+    let mut stderr = std::io::stderr().lock();
+    let _ = report::write(
+        Format::Human,
+        &report,
+        std::io::stderr().is_terminal(),
+        &mut stderr,
+    );
+}

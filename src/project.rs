@@ -1,0 +1,470 @@
+//! The one way in: [`Project::load`] reads the spec (if any), the knowledge base (built-in, then
+//! `--knowledge`, then the spec's `knowledge:`) and the rule options once; [`Project::check`],
+//! [`Project::render`] and [`Project::probe_plan`] then run the same pipeline from there:
+//! files → parse → model → rules → findings. Every subcommand enters here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::check::{self, CheckOptions, CheckResult, SpecInput};
+use crate::diagnostic::Diagnostic;
+use crate::knowledge::Knowledge;
+use crate::probe::plan::{self, FromFiles, PlanOptions};
+use crate::probe::{ProbePlan, PublicContext};
+use crate::render::write::{self as render_write, NodeKind, ReadError};
+use crate::render::{self, RenderOptions, RenderedFile};
+use crate::rules::{self, Rule};
+use crate::source::{FileId, SourceMap};
+use crate::spec::{self, Spec};
+
+/// Largest spec read.
+pub const SPEC_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What a run is given, before anything is read.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectOptions {
+    /// A portolan.yaml.
+    pub spec: Option<PathBuf>,
+    /// Extra knowledge, in the shape of the built-in file.
+    pub knowledge: Option<PathBuf>,
+    /// Rule names or codes to run; empty means all.
+    pub select: Vec<String>,
+    /// Rule names or codes to skip (the spec's `ignore:` is added to these).
+    pub ignore: Vec<String>,
+}
+
+/// A loaded spec and where it lives.
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// As given.
+    pub path: PathBuf,
+    pub spec: Spec,
+    /// Its id in [`Project::sources`].
+    pub file: FileId,
+}
+
+impl SpecFile {
+    /// The spec's folder: render's default output folder.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The spec's file name, as rendered files mention it.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "portolan.yaml".to_owned())
+    }
+}
+
+/// Why a project could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// A file could not be read, or the knowledge file is not knowledge: the sentence to say.
+    Read(String),
+    /// The spec is invalid: its errors (and warnings), located in `sources`.
+    Spec {
+        diagnostics: Vec<Diagnostic>,
+        sources: SourceMap,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Read(message) => f.write_str(message),
+            LoadError::Spec { diagnostics, .. } => {
+                write!(f, "the spec has {} problems", diagnostics.len())
+            }
+        }
+    }
+}
+
+/// The spec, knowledge and options of one run, read once.
+#[derive(Debug)]
+pub struct Project {
+    /// The spec's text, for its warnings and for locations in probe plans.
+    pub sources: SourceMap,
+    pub spec: Option<SpecFile>,
+    /// Built-in knowledge, then `--knowledge`, then the spec's `knowledge:`.
+    pub knowledge: Arc<Knowledge>,
+    /// `--select`.
+    pub select: Vec<String>,
+    /// `--ignore`, then the spec's `ignore:`.
+    pub ignore: Vec<String>,
+    /// The spec's warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// What render made, and what checking it found.
+#[derive(Debug)]
+pub struct Rendered {
+    pub files: Vec<RenderedFile>,
+    /// Findings of `check`'s rules (less the spec's `ignore:`) on the rendered files: the spec
+    /// is valid, but its ports may not be the ones its images or programs listen on.
+    pub findings: Vec<Diagnostic>,
+    /// The rendered files, for the findings' locations.
+    pub sources: SourceMap,
+}
+
+impl Project {
+    /// Reads the knowledge file and the spec (only a regular file: a spec linked to
+    /// `/proc/self/environ` would print the environment in its parse error).
+    pub fn load(options: &ProjectOptions) -> Result<Project, LoadError> {
+        let mut knowledge = Knowledge::builtin().clone();
+        if let Some(path) = &options.knowledge {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| LoadError::Read(format!("cannot read {}: {e}", path.display())))?;
+            let extra = Knowledge::parse(&text)
+                .map_err(|e| LoadError::Read(format!("{}: {e}", path.display())))?;
+            knowledge.extend(extra);
+        }
+        let mut sources = SourceMap::new();
+        let mut ignore = options.ignore.clone();
+        let mut warnings = Vec::new();
+        let spec = match &options.spec {
+            Some(path) => {
+                let text = read_spec(path)?;
+                let loaded = match spec::load(path, &text, &mut sources) {
+                    Ok(loaded) => loaded,
+                    Err(err) => {
+                        return Err(LoadError::Spec {
+                            diagnostics: err.diagnostics,
+                            sources,
+                        })
+                    }
+                };
+                let unknown = unknown_rules(&loaded.spec, loaded.file);
+                if !unknown.is_empty() {
+                    let mut diagnostics = loaded.warnings;
+                    diagnostics.extend(unknown);
+                    return Err(LoadError::Spec {
+                        diagnostics,
+                        sources,
+                    });
+                }
+                ignore.extend(loaded.spec.ignore.iter().map(|r| r.value.clone()));
+                if let Some(extra) = loaded.spec.knowledge.clone() {
+                    knowledge.extend(extra);
+                }
+                warnings = loaded.warnings;
+                Some(SpecFile {
+                    path: path.clone(),
+                    spec: loaded.spec,
+                    file: loaded.file,
+                })
+            }
+            None => None,
+        };
+        Ok(Project {
+            sources,
+            spec,
+            knowledge: Arc::new(knowledge),
+            select: options.select.clone(),
+            ignore,
+            warnings,
+        })
+    }
+
+    /// `portolan check`: the files under `paths`, with paths in reports relative to `root`;
+    /// with a spec, the files it renders that differ on disk are findings too.
+    pub fn check(&self, paths: &[PathBuf], root: &Path) -> Result<CheckResult, String> {
+        let options = CheckOptions {
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            knowledge: Some(self.knowledge.clone()),
+            spec: self.spec.as_ref().map(|s| SpecInput {
+                dir: s.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                spec_file: s.file_name(),
+                spec: s.spec.clone(),
+                text: self.sources.get(s.file).text.clone(),
+            }),
+        };
+        check::check_paths(paths, root, &options)
+    }
+
+    /// `portolan render`: the spec's files, in memory, and what `check`'s rules find in them.
+    pub fn render(&self, options: &RenderOptions) -> Result<Rendered, String> {
+        let spec = self.spec.as_ref().ok_or("no spec to render")?;
+        let files = render::render(&spec.spec, options).map_err(|e| e.to_string())?;
+        let rules = self.rules()?;
+        let (workspace, findings) = check::check_rendered(&files, &rules, self.knowledge.clone());
+        Ok(Rendered {
+            files,
+            findings,
+            sources: workspace.sources,
+        })
+    }
+
+    /// What the spec says about the deployment, for the probe's public origins: only where the
+    /// user's environment is silent, and never where the session token goes.
+    pub fn from_files(&self) -> FromFiles {
+        self.spec
+            .as_ref()
+            .map(|s| FromFiles::of_spec(&s.spec))
+            .unwrap_or_default()
+    }
+
+    /// `portolan probe`: the chains to walk, from the model of what the spec renders, else of
+    /// the files under `path`; with the source map their locations point into.
+    pub fn probe_plan(
+        &self,
+        path: &Path,
+        public: Option<PublicContext>,
+        plan_options: &PlanOptions,
+    ) -> Result<(ProbePlan, SourceMap), String> {
+        if let Some(spec) = &self.spec {
+            let plan =
+                plan::plan_from_spec(&spec.spec, spec.file, &self.knowledge, public, plan_options)
+                    .map_err(|e| e.to_string())?;
+            return Ok((plan, self.sources.clone()));
+        }
+        let root = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default()
+        };
+        // The model `check` builds, without its rules: their findings are check's to report.
+        let options = CheckOptions {
+            knowledge: Some(self.knowledge.clone()),
+            ..CheckOptions::default()
+        };
+        let result = check::model_paths(&[path.to_path_buf()], &root, &options)?;
+        let Some((workspace, _)) = result.workspaces.into_iter().next() else {
+            return Err(format!(
+                "no Coder template, compose file, script or env file under {}",
+                path.display()
+            ));
+        };
+        let plan = plan::plan_from_workspace(&workspace, public, plan_options);
+        Ok((plan, workspace.sources))
+    }
+
+    /// The rules this run applies.
+    pub fn rules(&self) -> Result<Vec<&'static Rule>, String> {
+        check::select_rules(&CheckOptions {
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            ..CheckOptions::default()
+        })
+    }
+}
+
+/// The spec's text, from a regular file of at most [`SPEC_MAX_BYTES`].
+fn read_spec(path: &Path) -> Result<String, LoadError> {
+    render_write::read_regular(path, SPEC_MAX_BYTES).map_err(|e| {
+        LoadError::Read(match e {
+            ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
+            e @ ReadError::NotAFile(NodeKind::Symlink) => {
+                format!("{} {e}: not read; name the file itself", path.display())
+            }
+            e => format!("{} {e}: not read", path.display()),
+        })
+    })
+}
+
+/// Errors for names in the spec's `ignore:` that are no rule, at the name.
+fn unknown_rules(spec: &Spec, file: FileId) -> Vec<Diagnostic> {
+    spec.ignore
+        .iter()
+        .filter(|name| rules::find(&name.value).is_none())
+        .map(|name| {
+            let names = rules::RULES.iter().map(|r| r.meta.name);
+            let hint = spec::did_you_mean(&name.value, names)
+                .map(|b| format!("; did you mean `{b}`?"))
+                .unwrap_or_default();
+            Diagnostic::error(
+                name.span(file),
+                format!("unknown rule `{}`{hint}", name.value),
+            )
+            .with_help("`portolan rules` lists every rule")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// A Convex backend published on 4000, where it does not listen.
+    const MISPORTED: &str = "name: x\nservices:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: { api: 4000 }\napps:\n  api: { target: backend.api }\n";
+
+    fn rules_found(findings: &[Diagnostic]) -> Vec<&str> {
+        let mut rules: Vec<&str> = findings.iter().filter_map(|d| d.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    fn rendered_rules(project: &Project) -> Vec<&'static str> {
+        let rendered = project.render(&RenderOptions::default()).expect("renders");
+        let mut rules: Vec<&str> = rendered.findings.iter().filter_map(|d| d.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+
+    #[test]
+    fn render_checks_what_it_wrote_without_the_rules_the_spec_ignores() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = write(dir.path(), "portolan.yaml", MISPORTED);
+        let load = |spec: &Path| {
+            Project::load(&ProjectOptions {
+                spec: Some(spec.to_path_buf()),
+                ..ProjectOptions::default()
+            })
+            .expect("loads")
+        };
+        assert_eq!(
+            rendered_rules(&load(&spec)),
+            vec!["app-port-not-served", "published-port-without-listener"]
+        );
+        // By name and by code, in render and in check alike.
+        let ignoring = write(
+            dir.path(),
+            "ignoring.yaml",
+            &format!("{MISPORTED}ignore: [app-port-not-served, PT203]\n"),
+        );
+        let project = load(&ignoring);
+        assert_eq!(rendered_rules(&project), Vec::<&str>::new());
+        let checked = project
+            .check(&[dir.path().to_path_buf()], dir.path())
+            .expect("checks");
+        let (_, findings) = checked.merged();
+        assert!(
+            !rules_found(&findings)
+                .iter()
+                .any(|r| *r == "app-port-not-served" || *r == "published-port-without-listener"),
+            "{findings:?}"
+        );
+    }
+
+    /// Built-in knowledge, then `--knowledge`, then the spec's `knowledge:`: each later one
+    /// replaces what an earlier one says about the same image.
+    #[test]
+    fn knowledge_is_the_builtin_base_then_the_flag_then_the_spec() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec_text = "name: x\nservices:\n  web:\n    image: acme/web\n    ports: { http: 4000 }\napps:\n  web: { target: web.http }\n";
+        let spec = write(dir.path(), "portolan.yaml", spec_text);
+        let flag = write(
+            dir.path(),
+            "extra.yaml",
+            "images:\n  acme/web:\n    listeners:\n      - { name: http, default: 8080 }\n",
+        );
+        let load = |spec: &Path, knowledge: Option<PathBuf>| {
+            Project::load(&ProjectOptions {
+                spec: Some(spec.to_path_buf()),
+                knowledge,
+                ..ProjectOptions::default()
+            })
+            .expect("loads")
+        };
+        let messages = |project: &Project| -> Vec<String> {
+            let rendered = project.render(&RenderOptions::default()).expect("renders");
+            rendered.findings.into_iter().map(|d| d.message).collect()
+        };
+        // An image nothing is known about.
+        assert_eq!(
+            messages(&load(&spec, None)),
+            ["coder_app web targets localhost:4000; compose publishes 4000 to web:4000, but nothing is known to listen on 4000 in web"]
+        );
+        // The flag says it listens on 8080.
+        let from_flag = messages(&load(&spec, Some(flag.clone())));
+        assert!(
+            from_flag
+                .iter()
+                .any(|m| m.contains("web listens only on 8080")),
+            "{from_flag:?}"
+        );
+        // The spec says 4000, over the flag.
+        let own = write(
+            dir.path(),
+            "own.yaml",
+            &format!("{spec_text}knowledge:\n  images:\n    acme/web:\n      listeners:\n        - {{ name: http, default: 4000 }}\n"),
+        );
+        assert_eq!(messages(&load(&own, Some(flag))), Vec::<String>::new());
+    }
+
+    /// `probe` plans from the model of the files and runs no rule: the incident's files, whose
+    /// checks find errors, give the probe its chains and no findings.
+    #[test]
+    fn the_probe_plans_from_the_model_without_running_the_rules() {
+        let incident = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convex-incident");
+        let project = Project::load(&ProjectOptions::default()).expect("loads");
+        let (plan, sources) = project
+            .probe_plan(&incident, None, &PlanOptions::default())
+            .expect("plans");
+        assert!(plan.chains.iter().any(|c| c.app == "convex-site"));
+        assert!(sources.len() >= 3);
+        let modelled = check::model_paths(
+            std::slice::from_ref(&incident),
+            &incident,
+            &CheckOptions::default(),
+        )
+        .expect("models");
+        assert_eq!(modelled.count(crate::diagnostic::Severity::Error), 0);
+        let checked = project
+            .check(std::slice::from_ref(&incident), &incident)
+            .expect("checks");
+        assert!(checked.count(crate::diagnostic::Severity::Error) > 0);
+    }
+
+    #[test]
+    fn an_unknown_rule_in_the_spec_ignore_is_a_located_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = write(
+            dir.path(),
+            "portolan.yaml",
+            &format!("{MISPORTED}ignore: [app-port-not-servd]\n"),
+        );
+        let Err(LoadError::Spec {
+            diagnostics,
+            sources,
+        }) = Project::load(&ProjectOptions {
+            spec: Some(spec),
+            ..ProjectOptions::default()
+        })
+        else {
+            panic!("an unknown rule loads");
+        };
+        assert_eq!(diagnostics.len(), 1);
+        let d = &diagnostics[0];
+        assert_eq!(
+            d.message,
+            "unknown rule `app-port-not-servd`; did you mean `app-port-not-served`?"
+        );
+        assert_eq!(sources.slice(d.primary.span), "app-port-not-servd");
+    }
+
+    /// `check --spec` and `probe --spec` read the spec as render does: a link is not followed,
+    /// so a spec linked to a secret file never shows it in a parse error.
+    #[test]
+    fn a_linked_spec_is_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = write(dir.path(), "secret.txt", "TOKEN=hunter2\n");
+        let link = dir.path().join("portolan.yaml");
+        std::os::unix::fs::symlink(&secret, &link).expect("symlink");
+        let Err(LoadError::Read(message)) = Project::load(&ProjectOptions {
+            spec: Some(link),
+            ..ProjectOptions::default()
+        }) else {
+            panic!("a linked spec loads");
+        };
+        assert!(
+            message.contains("not read; name the file itself"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
