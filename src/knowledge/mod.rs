@@ -39,6 +39,25 @@ pub struct Knowledge {
     /// Requests a service in a listener role must answer, by role (`convex-site`).
     #[serde(default)]
     pub probes: BTreeMap<String, Vec<RoleRequest>>,
+    /// Commands that run another program named on their command line (`npx vite`,
+    /// `pnpm exec vite`, `python -m jupyter`), by the command's name.
+    #[serde(default)]
+    pub launchers: BTreeMap<String, Launcher>,
+}
+
+/// A command that runs the program named after it: `npx [options] PROGRAM`, or, with
+/// `subcommands`, `pnpm exec PROGRAM`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Launcher {
+    /// Words of which one must follow the launcher for it to run a program (`exec`, `dlx`;
+    /// `-m` for `python`). Empty: the program follows the launcher's own options.
+    #[serde(default)]
+    pub subcommands: Vec<String>,
+    /// The launcher's options that take a value as the next word (`npx -p PACKAGE`), so that
+    /// the value is not taken for the program.
+    #[serde(default)]
+    pub value_flags: Vec<String>,
 }
 
 /// A program and the ports it listens on.
@@ -199,6 +218,12 @@ impl Knowledge {
         self.own_origin_roles.extend(other.own_origin_roles);
         self.modules.extend(other.modules);
         self.probes.extend(other.probes);
+        self.launchers.extend(other.launchers);
+    }
+
+    /// The launcher a command name (a basename: `npx`, `python3`) stands for.
+    pub fn launcher(&self, name: &str) -> Option<&Launcher> {
+        self.launchers.get(name)
     }
 
     /// The requests a service in `role` must answer; none for an unknown role.
