@@ -170,7 +170,7 @@ pub fn select_rules(options: &CheckOptions) -> Result<Vec<&'static Rule>, String
         }
     }
     let wanted = |rule: &Rule| {
-        let matches = |n: &String| rule.meta.name == n || rule.meta.code.eq_ignore_ascii_case(n);
+        let matches = |n: &String| rules::is_named(rule, n);
         (options.select.is_empty() || options.select.iter().any(matches))
             && !options.ignore.iter().any(matches)
     };

@@ -817,11 +817,7 @@ fn report_rendered_findings(spec: &spec::Spec, files: &[render::RenderedFile]) {
     let rules: Vec<_> = rules::RULES
         .iter()
         .copied()
-        .filter(|r| {
-            !ignore
-                .iter()
-                .any(|i| i == r.meta.name || i.eq_ignore_ascii_case(r.meta.code))
-        })
+        .filter(|r| !ignore.iter().any(|i| rules::is_named(r, i)))
         .collect();
     let (workspace, findings) = check::check_files(inputs, &rules, knowledge);
     if findings.is_empty() {

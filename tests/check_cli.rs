@@ -246,3 +246,66 @@ fn github_and_sarif_paths_start_at_the_working_directory() {
         .iter()
         .any(|f| f["location"]["path"] == "main.tf"));
 }
+
+#[test]
+fn the_former_name_of_a_renamed_rule_still_selects_ignores_and_suppresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "https://convex-api--chat--alice.coder.example.com";
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("CONVEX_CLOUD_ORIGIN={origin}\nCONVEX_SITE_ORIGIN={origin}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("web")).unwrap();
+    std::fs::write(
+        dir.path().join("web/.env"),
+        format!("CONVEX_CLOUD_ORIGIN={origin}\n# portolan: ignore[site-origin-equals-cloud-origin] on purpose\nCONVEX_SITE_ORIGIN={origin}\n"),
+    )
+    .unwrap();
+    let found = |args: &[&str]| -> Vec<(String, String)> {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(["check", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap_or("").to_owned(),
+                    f["location"]["path"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The inline ignore with the former name silences web/.env's finding.
+    let only = found(&["--select", "site-origin-equals-cloud-origin"]);
+    assert_eq!(
+        only,
+        [("origin-shared-by-roles".to_owned(), ".env".to_owned())]
+    );
+    assert_eq!(found(&["--select", "PT303"]), only);
+    let ignored = found(&["--ignore", "site-origin-equals-cloud-origin"]);
+    assert!(
+        !ignored
+            .iter()
+            .any(|(rule, _)| rule == "origin-shared-by-roles"),
+        "{ignored:?}"
+    );
+    let explained = portolan()
+        .args(["rules", "site-origin-equals-cloud-origin"])
+        .output()
+        .unwrap();
+    assert_eq!(explained.status.code(), Some(0));
+    assert!(stdout(&explained).contains("origin-shared-by-roles"));
+}

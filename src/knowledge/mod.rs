@@ -43,6 +43,32 @@ pub struct Knowledge {
     /// `pnpm exec vite`, `python -m jupyter`), by the command's name.
     #[serde(default)]
     pub launchers: BTreeMap<String, Launcher>,
+    /// What is known about the origin of listeners in a role, by role (`convex-site`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleOrigin>,
+}
+
+/// What is known about the origin of a listener role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleOrigin {
+    /// Other URLs that serve the role: the origin of another role followed by a path (the
+    /// Convex API's origin + `/http` serves what the site origin serves).
+    #[serde(default)]
+    pub paths: Vec<RolePath>,
+    /// Roles whose origin this role's must never be, each with the reason: a variable of this
+    /// role holding the same URL as a variable of such a role is a finding.
+    #[serde(default)]
+    pub distinct_from: BTreeMap<String, String>,
+}
+
+/// The origin of listeners in `role`, followed by `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePath {
+    pub role: String,
+    /// Starts with `/`; the URL's path is this path or below it.
+    pub path: String,
 }
 
 /// A command that runs the program named after it: `npx [options] PROGRAM`, or, with
@@ -121,9 +147,6 @@ pub struct EnvRole {
     /// Shipped to browsers: must be a public origin in a Coder workspace.
     #[serde(default)]
     pub browser: bool,
-    /// Other accepted forms, e.g. `http-path` (the API origin + `/http` for a site origin).
-    #[serde(default)]
-    pub also: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -219,6 +242,64 @@ impl Knowledge {
         self.modules.extend(other.modules);
         self.probes.extend(other.probes);
         self.launchers.extend(other.launchers);
+        // Roles merge field by field: a user file adds a pair or a path to a known role.
+        for (role, extra) in other.roles {
+            let known = self.roles.entry(role).or_default();
+            for path in extra.paths {
+                if !known.paths.contains(&path) {
+                    known.paths.push(path);
+                }
+            }
+            known.distinct_from.extend(extra.distinct_from);
+        }
+    }
+
+    /// Whether a URL with this `path` that reaches a listener in role `reached` serves `role`
+    /// through one of the role's other paths (`convex-api` + `/http` serves `convex-site`).
+    pub fn serves_role_at(&self, role: &str, reached: &str, path: &str) -> bool {
+        self.roles.get(role).is_some_and(|r| {
+            r.paths.iter().any(|p| {
+                p.role == reached
+                    && path
+                        .strip_prefix(p.path.trim_end_matches('/'))
+                        .is_some_and(|rest| {
+                            rest.is_empty() || rest.starts_with('/') || rest.starts_with(['?', '#'])
+                        })
+            })
+        })
+    }
+
+    /// The other path at which role `via` serves `role` (`/http`), if any.
+    pub fn role_path_via(&self, role: &str, via: &str) -> Option<&str> {
+        let paths = &self.roles.get(role)?.paths;
+        paths
+            .iter()
+            .find(|p| p.role == via)
+            .map(|p| p.path.as_str())
+    }
+
+    /// Pairs of roles that must not share an origin: (role, other role, reason), in name order.
+    pub fn distinct_roles(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.roles.iter().flat_map(|(role, r)| {
+            r.distinct_from
+                .iter()
+                .map(move |(other, reason)| (role.as_str(), other.as_str(), reason.as_str()))
+        })
+    }
+
+    /// The first known listener in `role`: (program or image, listener), for messages.
+    pub fn listener_in_role(&self, role: &str) -> Option<(&str, &ListenerSpec)> {
+        let programs = self
+            .programs
+            .iter()
+            .flat_map(|(name, p)| p.listeners.iter().map(move |l| (name.as_str(), l)));
+        let images = self
+            .images
+            .iter()
+            .flat_map(|(name, i)| i.listeners.iter().map(move |l| (name.as_str(), l)));
+        programs
+            .chain(images)
+            .find(|(_, l)| l.role.as_deref() == Some(role))
     }
 
     /// The launcher a command name (a basename: `npx`, `python3`) stands for.
@@ -425,6 +506,31 @@ mod tests {
             Knowledge::parse("probes:\n  api:\n    - { name: x, path: /, expect: nope }\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn other_paths_of_a_role() {
+        let kb = Knowledge::builtin();
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http"));
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http/hook?x=1"));
+        assert!(!kb.serves_role_at("convex-site", "convex-api", "/httpx"));
+        assert!(!kb.serves_role_at("convex-site", "convex-api", ""));
+        // Only through the role the path belongs to.
+        assert!(!kb.serves_role_at("convex-site", "convex-dashboard", "/http"));
+        assert!(!kb.serves_role_at("convex-api", "convex-site", "/http"));
+        assert_eq!(kb.role_path_via("convex-site", "convex-api"), Some("/http"));
+
+        // A user file adds a path to a known role without dropping the built-in ones.
+        let mut kb = kb.clone();
+        kb.extend(
+            Knowledge::parse(
+                "roles:\n  convex-site:\n    paths: [{ role: dev-server, path: /convex/ }]\n",
+            )
+            .unwrap(),
+        );
+        assert!(kb.serves_role_at("convex-site", "dev-server", "/convex/x"));
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http"));
+        assert!(Knowledge::parse("roles:\n  x:\n    pathz: []\n").is_err());
     }
 
     #[test]
