@@ -46,6 +46,33 @@ pub struct Knowledge {
     /// What is known about the origin of listeners in a role, by role (`convex-site`).
     #[serde(default)]
     pub roles: BTreeMap<String, RoleOrigin>,
+    /// Terraform resource types that run a machine or a container (and so can run a Coder
+    /// agent), by prefix: `kubernetes_deployment` covers `kubernetes_deployment_v1`.
+    #[serde(default)]
+    pub compute: BTreeMap<String, Compute>,
+    /// Variables the Coder agent sets in every process it starts (startup scripts, apps,
+    /// shells): references to them are always defined.
+    #[serde(default)]
+    pub agent_variables: Vec<String>,
+}
+
+/// A Terraform resource type that runs a machine or a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Compute {
+    /// How its containers are written, when portolan reads them (for their env variables).
+    #[serde(default)]
+    pub containers: Option<ContainerForm>,
+}
+
+/// How a compute resource holds its containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerForm {
+    /// The resource is the container (`docker_container`: `image`, `env`, `ports`).
+    Docker,
+    /// Every `container` block under the resource's spec (`init_container` left out).
+    Kubernetes,
 }
 
 /// What is known about the origin of a listener role.
@@ -242,6 +269,12 @@ impl Knowledge {
         self.modules.extend(other.modules);
         self.probes.extend(other.probes);
         self.launchers.extend(other.launchers);
+        self.compute.extend(other.compute);
+        for name in other.agent_variables {
+            if !self.agent_variables.contains(&name) {
+                self.agent_variables.push(name);
+            }
+        }
         // Roles merge field by field: a user file adds a pair or a path to a known role.
         for (role, extra) in other.roles {
             let known = self.roles.entry(role).or_default();
@@ -252,6 +285,21 @@ impl Knowledge {
             }
             known.distinct_from.extend(extra.distinct_from);
         }
+    }
+
+    /// The compute resource a Terraform resource type is (`kubernetes_pod_v1` → `kubernetes_pod`):
+    /// the longest prefix that names one.
+    pub fn compute(&self, resource_type: &str) -> Option<&Compute> {
+        self.compute
+            .iter()
+            .filter(|(prefix, _)| resource_type.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, c)| c)
+    }
+
+    /// Whether the Coder agent sets this variable in every process it starts.
+    pub fn is_agent_variable(&self, name: &str) -> bool {
+        self.agent_variables.iter().any(|v| v == name)
     }
 
     /// Whether a URL with this `path` that reaches a listener in role `reached` serves `role`
@@ -531,6 +579,41 @@ mod tests {
         assert!(kb.serves_role_at("convex-site", "dev-server", "/convex/x"));
         assert!(kb.serves_role_at("convex-site", "convex-api", "/http"));
         assert!(Knowledge::parse("roles:\n  x:\n    pathz: []\n").is_err());
+    }
+
+    #[test]
+    fn compute_resources_and_agent_variables() {
+        let kb = Knowledge::builtin();
+        let form = |t: &str| kb.compute(t).map(|c| c.containers);
+        assert_eq!(form("docker_container"), Some(Some(ContainerForm::Docker)));
+        assert_eq!(
+            form("kubernetes_deployment_v1"),
+            Some(Some(ContainerForm::Kubernetes))
+        );
+        assert_eq!(form("aws_instance"), Some(None));
+        assert_eq!(form("proxmox_vm_qemu"), Some(None));
+        assert_eq!(form("kubernetes_secret"), None);
+        assert_eq!(form("docker_image"), None);
+        assert!(kb.is_agent_variable("CODER_WORKSPACE_NAME"));
+        assert!(!kb.is_agent_variable("DATABASE_URL"));
+
+        let mut kb = kb.clone();
+        kb.extend(
+            Knowledge::parse("compute:\n  fly_machine: {}\n  my_pod: { containers: kubernetes }\nagent_variables: [CODER_WORKSPACE_ID]\n")
+                .unwrap(),
+        );
+        assert_eq!(form_of(&kb, "fly_machine"), Some(None));
+        assert_eq!(
+            form_of(&kb, "my_pod_v2"),
+            Some(Some(ContainerForm::Kubernetes))
+        );
+        assert!(kb.is_agent_variable("CODER_WORKSPACE_ID"));
+        assert!(kb.is_agent_variable("HOME"));
+        assert!(Knowledge::parse("compute:\n  x: { containers: podman }\n").is_err());
+    }
+
+    fn form_of(kb: &Knowledge, t: &str) -> Option<Option<ContainerForm>> {
+        kb.compute(t).map(|c| c.containers)
     }
 
     #[test]
