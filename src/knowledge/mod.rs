@@ -1,5 +1,7 @@
-//! The knowledge base: programs and images with the ports they listen on, roles of env
-//! variables, and the defaults of Coder registry modules.
+//! The knowledge base: programs and images with the ports they listen on, the launchers that
+//! run programs (`npx`, `pnpm exec`), roles of env variables and of listeners (other paths that
+//! serve a role, pairs that must not share an origin), the defaults of Coder registry modules,
+//! the Terraform resources that run machines or containers, and the Coder agent's variables.
 //!
 //! It is data (`knowledge.yaml`, embedded in the binary), not code: rules ask it questions such
 //! as "what listens in `ghcr.io/get-convex/convex-backend:latest`?" or "which port must
