@@ -172,7 +172,7 @@ pub fn select_rules(options: &CheckOptions) -> Result<Vec<&'static Rule>, String
         }
     }
     let wanted = |rule: &Rule| {
-        let matches = |n: &String| rule.meta.name == n || rule.meta.code.eq_ignore_ascii_case(n);
+        let matches = |n: &String| rules::is_named(rule, n);
         (options.select.is_empty() || options.select.iter().any(matches))
             && !options.ignore.iter().any(matches)
     };
@@ -479,6 +479,31 @@ mod tests {
 
     fn kind(path: &str) -> Option<FileKind> {
         classify(Path::new(path), Some("services:\n  a: {}\n"))
+    }
+
+    /// The containers whose env the model reads are those of the knowledge base's compute
+    /// resources, a user's included.
+    #[test]
+    fn container_env_is_read_from_the_compute_resources_the_knowledge_base_names() {
+        let tf = "resource \"kubernetes_deployment_v1\" \"a\" {\n  spec {\n    container {\n      env {\n        name  = \"FROM_DEPLOYMENT\"\n        value = \"1\"\n      }\n    }\n  }\n}\nresource \"acme_pod\" \"b\" {\n  spec {\n    container {\n      env {\n        name  = \"FROM_ACME\"\n        value = \"2\"\n      }\n    }\n  }\n}\n";
+        let container_env = |knowledge: Knowledge| {
+            let input = InputFile {
+                path: "main.tf".into(),
+                text: tf.to_owned(),
+                kind: FileKind::Terraform,
+            };
+            let (ws, _) = check_files(vec![input], &[], knowledge);
+            ws.env
+                .iter()
+                .filter(|v| v.scope == crate::model::EnvScope::Container)
+                .map(|v| v.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let builtin = Knowledge::builtin().clone();
+        assert_eq!(container_env(builtin.clone()), ["FROM_DEPLOYMENT"]);
+        let mut kb = builtin;
+        kb.extend(Knowledge::parse("compute:\n  acme_pod: { containers: kubernetes }\n").unwrap());
+        assert_eq!(container_env(kb), ["FROM_DEPLOYMENT", "FROM_ACME"]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Inline suppressions: `# portolan: ignore[rule-name] reason` (or `// portolan: ignore[...]`).
 //!
 //! A comment on its own line covers the next line; a comment after code covers its own line.
-//! Several rules may be listed: `ignore[rule-a, rule-b]`. `ignore[all]` covers every rule.
+//! Several rules may be listed: `ignore[rule-a, rule-b]`. `ignore[all]` covers every rule. A
+//! rule's former name (`rules::RENAMED`) still covers it.
 //! The same syntax works in Terraform, compose YAML, shell scripts and env files, since all four
 //! have `#` comments.
 
@@ -78,7 +79,9 @@ pub fn apply(findings: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> 
             !suppressions.iter().any(|s| {
                 s.file == d.primary.span.file
                     && s.line == start.line
-                    && s.rules.iter().any(|r| r == rule || r == "all")
+                    && s.rules
+                        .iter()
+                        .any(|r| crate::rules::current_name(r) == rule || r == "all")
             })
         })
         .collect()

@@ -368,3 +368,126 @@ fn spec_warnings_are_shown_by_every_subcommand() {
         );
     }
 }
+
+#[test]
+fn the_former_name_of_a_renamed_rule_still_selects_ignores_and_suppresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "https://convex-api--chat--alice.coder.example.com";
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("CONVEX_CLOUD_ORIGIN={origin}\nCONVEX_SITE_ORIGIN={origin}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("web")).unwrap();
+    std::fs::write(
+        dir.path().join("web/.env"),
+        format!("CONVEX_CLOUD_ORIGIN={origin}\n# portolan: ignore[site-origin-equals-cloud-origin] on purpose\nCONVEX_SITE_ORIGIN={origin}\n"),
+    )
+    .unwrap();
+    let found = |args: &[&str]| -> Vec<(String, String)> {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(["check", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap_or("").to_owned(),
+                    f["location"]["path"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The inline ignore with the former name silences web/.env's finding.
+    let only = found(&["--select", "site-origin-equals-cloud-origin"]);
+    assert_eq!(
+        only,
+        [("origin-shared-by-roles".to_owned(), ".env".to_owned())]
+    );
+    assert_eq!(found(&["--select", "PT303"]), only);
+    let ignored = found(&["--ignore", "site-origin-equals-cloud-origin"]);
+    assert!(
+        !ignored
+            .iter()
+            .any(|(rule, _)| rule == "origin-shared-by-roles"),
+        "{ignored:?}"
+    );
+    let explained = portolan()
+        .args(["rules", "site-origin-equals-cloud-origin"])
+        .output()
+        .unwrap();
+    assert_eq!(explained.status.code(), Some(0));
+    assert!(stdout(&explained).contains("origin-shared-by-roles"));
+}
+
+/// `--knowledge FILE` teaches check a launcher, a compute resource and a pair of roles that
+/// must not share an origin, without a new rule.
+#[test]
+fn a_knowledge_file_adds_launchers_compute_types_and_role_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "resource \"coder_agent\" \"main\" {\n  os             = \"linux\"\n  arch           = \"amd64\"\n  startup_script = \"doppler run --project web -- next dev -p 3001 &\"\n}\n\nresource \"coder_app\" \"web\" {\n  agent_id = coder_agent.main.id\n  slug      = \"web\"\n  url       = \"http://localhost:3001\"\n  subdomain = true\n}\n\nresource \"fly_machine\" \"m\" {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "PUBLIC_URL=https://web.example.com\nADMIN_URL=https://web.example.com\n",
+    )
+    .unwrap();
+    let knowledge = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        knowledge.path(),
+        "launchers:\n  doppler: { subcommands: [run], value_flags: [--project] }\ncompute:\n  fly_machine: {}\nenv:\n  - { name: PUBLIC_URL, role: web, kind: public-origin }\n  - { name: ADMIN_URL, role: web-admin, kind: public-origin }\nroles:\n  web-admin:\n    distinct_from:\n      web: \"the admin UI has an origin of its own\"\n",
+    )
+    .unwrap();
+    let findings = |extra: &[&std::ffi::OsStr]| -> Vec<(String, String)> {
+        let out = portolan()
+            .current_dir(dir.path())
+            .args(["check", ".", "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut found: Vec<(String, String)> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap_or("").to_owned(),
+                    f["severity"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let pair = |rule: &str, severity: &str| (rule.to_owned(), severity.to_owned());
+    assert_eq!(
+        findings(&[]),
+        [
+            pair("agent-never-started", "warning"),
+            pair("app-port-not-served", "warning")
+        ]
+    );
+    assert_eq!(
+        findings(&["--knowledge".as_ref(), knowledge.path().as_os_str()]),
+        [
+            pair("agent-never-started", "error"),
+            pair("origin-shared-by-roles", "error")
+        ]
+    );
+}

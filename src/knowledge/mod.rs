@@ -1,5 +1,7 @@
-//! The knowledge base: programs and images with the ports they listen on, roles of env
-//! variables, and the defaults of Coder registry modules.
+//! The knowledge base: programs and images with the ports they listen on, the launchers that
+//! run programs (`npx`, `pnpm exec`), roles of env variables and of listeners (other paths that
+//! serve a role, pairs that must not share an origin), the defaults of Coder registry modules,
+//! the Terraform resources that run machines or containers, and the Coder agent's variables.
 //!
 //! It is data (`knowledge.yaml`, embedded in the binary), not code: rules ask it questions such
 //! as "what listens in `ghcr.io/get-convex/convex-backend:latest`?" or "which port must
@@ -39,6 +41,78 @@ pub struct Knowledge {
     /// Requests a service in a listener role must answer, by role (`convex-site`).
     #[serde(default)]
     pub probes: BTreeMap<String, Vec<RoleRequest>>,
+    /// Commands that run another program named on their command line (`npx vite`,
+    /// `pnpm exec vite`, `python -m jupyter`), by the command's name.
+    #[serde(default)]
+    pub launchers: BTreeMap<String, Launcher>,
+    /// What is known about the origin of listeners in a role, by role (`convex-site`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleOrigin>,
+    /// Terraform resource types that run a machine or a container (and so can run a Coder
+    /// agent), by prefix: `kubernetes_deployment` covers `kubernetes_deployment_v1`.
+    #[serde(default)]
+    pub compute: BTreeMap<String, Compute>,
+    /// Variables the Coder agent sets in every process it starts (startup scripts, apps,
+    /// shells): references to them are always defined.
+    #[serde(default)]
+    pub agent_variables: Vec<String>,
+}
+
+/// A Terraform resource type that runs a machine or a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Compute {
+    /// How its containers are written, when portolan reads them (for their env variables).
+    #[serde(default)]
+    pub containers: Option<ContainerForm>,
+}
+
+/// How a compute resource holds its containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerForm {
+    /// The resource is the container (`docker_container`: `image`, `env`, `ports`).
+    Docker,
+    /// Every `container` block under the resource's spec (`init_container` left out).
+    Kubernetes,
+}
+
+/// What is known about the origin of a listener role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleOrigin {
+    /// Other URLs that serve the role: the origin of another role followed by a path (the
+    /// Convex API's origin + `/http` serves what the site origin serves).
+    #[serde(default)]
+    pub paths: Vec<RolePath>,
+    /// Roles whose origin this role's must never be, each with the reason: a variable of this
+    /// role holding the same URL as a variable of such a role is a finding.
+    #[serde(default)]
+    pub distinct_from: BTreeMap<String, String>,
+}
+
+/// The origin of listeners in `role`, followed by `path`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePath {
+    pub role: String,
+    /// Starts with `/`; the URL's path is this path or below it.
+    pub path: String,
+}
+
+/// A command that runs the program named after it: `npx [options] PROGRAM`, or, with
+/// `subcommands`, `pnpm exec PROGRAM`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Launcher {
+    /// Words of which one must follow the launcher for it to run a program (`exec`, `dlx`;
+    /// `-m` for `python`). Empty: the program follows the launcher's own options.
+    #[serde(default)]
+    pub subcommands: Vec<String>,
+    /// The launcher's options that take a value as the next word (`npx -p PACKAGE`), so that
+    /// the value is not taken for the program.
+    #[serde(default)]
+    pub value_flags: Vec<String>,
 }
 
 /// A program and the ports it listens on.
@@ -102,9 +176,6 @@ pub struct EnvRole {
     /// Shipped to browsers: must be a public origin in a Coder workspace.
     #[serde(default)]
     pub browser: bool,
-    /// Other accepted forms, e.g. `http-path` (the API origin + `/http` for a site origin).
-    #[serde(default)]
-    pub also: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -199,6 +270,91 @@ impl Knowledge {
         self.own_origin_roles.extend(other.own_origin_roles);
         self.modules.extend(other.modules);
         self.probes.extend(other.probes);
+        self.launchers.extend(other.launchers);
+        self.compute.extend(other.compute);
+        for name in other.agent_variables {
+            if !self.agent_variables.contains(&name) {
+                self.agent_variables.push(name);
+            }
+        }
+        // Roles merge field by field: a user file adds a pair or a path to a known role.
+        for (role, extra) in other.roles {
+            let known = self.roles.entry(role).or_default();
+            for path in extra.paths {
+                if !known.paths.contains(&path) {
+                    known.paths.push(path);
+                }
+            }
+            known.distinct_from.extend(extra.distinct_from);
+        }
+    }
+
+    /// The compute resource a Terraform resource type is (`kubernetes_pod_v1` → `kubernetes_pod`):
+    /// the longest prefix that names one.
+    pub fn compute(&self, resource_type: &str) -> Option<&Compute> {
+        self.compute
+            .iter()
+            .filter(|(prefix, _)| resource_type.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, c)| c)
+    }
+
+    /// Whether the Coder agent sets this variable in every process it starts.
+    pub fn is_agent_variable(&self, name: &str) -> bool {
+        self.agent_variables.iter().any(|v| v == name)
+    }
+
+    /// Whether a URL with this `path` that reaches a listener in role `reached` serves `role`
+    /// through one of the role's other paths (`convex-api` + `/http` serves `convex-site`).
+    pub fn serves_role_at(&self, role: &str, reached: &str, path: &str) -> bool {
+        self.roles.get(role).is_some_and(|r| {
+            r.paths.iter().any(|p| {
+                p.role == reached
+                    && path
+                        .strip_prefix(p.path.trim_end_matches('/'))
+                        .is_some_and(|rest| {
+                            rest.is_empty() || rest.starts_with('/') || rest.starts_with(['?', '#'])
+                        })
+            })
+        })
+    }
+
+    /// The other path at which role `via` serves `role` (`/http`), if any.
+    pub fn role_path_via(&self, role: &str, via: &str) -> Option<&str> {
+        let paths = &self.roles.get(role)?.paths;
+        paths
+            .iter()
+            .find(|p| p.role == via)
+            .map(|p| p.path.as_str())
+    }
+
+    /// Pairs of roles that must not share an origin: (role, other role, reason), in name order.
+    pub fn distinct_roles(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.roles.iter().flat_map(|(role, r)| {
+            r.distinct_from
+                .iter()
+                .map(move |(other, reason)| (role.as_str(), other.as_str(), reason.as_str()))
+        })
+    }
+
+    /// The first known listener in `role`: (program or image, listener), for messages.
+    pub fn listener_in_role(&self, role: &str) -> Option<(&str, &ListenerSpec)> {
+        let programs = self
+            .programs
+            .iter()
+            .flat_map(|(name, p)| p.listeners.iter().map(move |l| (name.as_str(), l)));
+        let images = self
+            .images
+            .iter()
+            .flat_map(|(name, i)| i.listeners.iter().map(move |l| (name.as_str(), l)));
+        programs
+            .chain(images)
+            .find(|(_, l)| l.role.as_deref() == Some(role))
+    }
+
+    /// The launcher a command name (a basename: `npx`, `python3`) stands for.
+    pub fn launcher(&self, name: &str) -> Option<&Launcher> {
+        self.launchers.get(name)
     }
 
     /// The requests a service in `role` must answer; none for an unknown role.
@@ -400,6 +556,66 @@ mod tests {
             Knowledge::parse("probes:\n  api:\n    - { name: x, path: /, expect: nope }\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn other_paths_of_a_role() {
+        let kb = Knowledge::builtin();
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http"));
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http/hook?x=1"));
+        assert!(!kb.serves_role_at("convex-site", "convex-api", "/httpx"));
+        assert!(!kb.serves_role_at("convex-site", "convex-api", ""));
+        // Only through the role the path belongs to.
+        assert!(!kb.serves_role_at("convex-site", "convex-dashboard", "/http"));
+        assert!(!kb.serves_role_at("convex-api", "convex-site", "/http"));
+        assert_eq!(kb.role_path_via("convex-site", "convex-api"), Some("/http"));
+
+        // A user file adds a path to a known role without dropping the built-in ones.
+        let mut kb = kb.clone();
+        kb.extend(
+            Knowledge::parse(
+                "roles:\n  convex-site:\n    paths: [{ role: dev-server, path: /convex/ }]\n",
+            )
+            .unwrap(),
+        );
+        assert!(kb.serves_role_at("convex-site", "dev-server", "/convex/x"));
+        assert!(kb.serves_role_at("convex-site", "convex-api", "/http"));
+        assert!(Knowledge::parse("roles:\n  x:\n    pathz: []\n").is_err());
+    }
+
+    #[test]
+    fn compute_resources_and_agent_variables() {
+        let kb = Knowledge::builtin();
+        let form = |t: &str| kb.compute(t).map(|c| c.containers);
+        assert_eq!(form("docker_container"), Some(Some(ContainerForm::Docker)));
+        assert_eq!(
+            form("kubernetes_deployment_v1"),
+            Some(Some(ContainerForm::Kubernetes))
+        );
+        assert_eq!(form("aws_instance"), Some(None));
+        assert_eq!(form("proxmox_vm_qemu"), Some(None));
+        assert_eq!(form("kubernetes_secret"), None);
+        assert_eq!(form("docker_image"), None);
+        assert!(kb.is_agent_variable("CODER_WORKSPACE_NAME"));
+        assert!(!kb.is_agent_variable("DATABASE_URL"));
+
+        let mut kb = kb.clone();
+        kb.extend(
+            Knowledge::parse("compute:\n  fly_machine: {}\n  my_pod: { containers: kubernetes }\nagent_variables: [CODER_WORKSPACE_ID]\n")
+                .unwrap(),
+        );
+        assert_eq!(form_of(&kb, "fly_machine"), Some(None));
+        assert_eq!(
+            form_of(&kb, "my_pod_v2"),
+            Some(Some(ContainerForm::Kubernetes))
+        );
+        assert!(kb.is_agent_variable("CODER_WORKSPACE_ID"));
+        assert!(kb.is_agent_variable("HOME"));
+        assert!(Knowledge::parse("compute:\n  x: { containers: podman }\n").is_err());
+    }
+
+    fn form_of(kb: &Knowledge, t: &str) -> Option<Option<ContainerForm>> {
+        kb.compute(t).map(|c| c.containers)
     }
 
     #[test]

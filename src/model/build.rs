@@ -13,11 +13,11 @@ use super::{
     App, AppOrigin, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse, Place,
     PublishedPort, Service, Share, Workspace,
 };
-use crate::knowledge::Knowledge;
+use crate::knowledge::{ContainerForm, Knowledge};
 use crate::parse::compose::{self, ComposeFile};
 use crate::parse::dotenv::{self, EnvFile};
 use crate::parse::script::{self, Lookup, ScriptFacts, Word};
-use crate::parse::terraform::{self, TerraformModule, Value};
+use crate::parse::terraform::{self, ContainerRuntime, TerraformModule, Value};
 use crate::source::{FileId, Span};
 
 /// One file to read: its path as reports show it, its text and its kind.
@@ -248,7 +248,14 @@ fn read_terraform(ws: &mut Workspace) {
             EnvScope::CoderEnv,
         ));
     }
-    for container in module.containers() {
+    let runtime_of = |resource_type: &str| {
+        let form = ws.knowledge.compute(resource_type)?.containers?;
+        Some(match form {
+            ContainerForm::Docker => ContainerRuntime::Docker,
+            ContainerForm::Kubernetes => ContainerRuntime::Kubernetes,
+        })
+    };
+    for container in module.containers(runtime_of) {
         for var in &container.env {
             ws.env.push(tf_env(
                 &var.name.value,

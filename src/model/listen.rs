@@ -2,7 +2,8 @@
 //!
 //! Works on a plain list of words (from a shell script, a compose `command`/`entrypoint`, or
 //! a Terraform container), so every source of commands shares one reading:
-//! wrappers (`exec`, `nohup`, `npx`, `pnpm exec`, `python -m`...) are skipped, the program is
+//! wrappers (`exec`, `nohup`) and the knowledge base's launchers (`npx`, `pnpm exec`,
+//! `python -m`...) are skipped, the program is
 //! looked up, and each of its listeners takes its port from a flag, an env variable, or its
 //! default. An unknown program with `--port N` still counts as a listener on N.
 
@@ -60,36 +61,42 @@ pub fn program(kb: &Knowledge, words: &[Arg]) -> Option<(usize, String)> {
                     i += 1;
                 }
             }
-            "npx" | "bunx" | "uvx" => {
-                i += 1;
-                while words
+            launcher if kb.launcher(launcher).is_some() => {
+                let launcher = kb.launcher(launcher).expect("just found");
+                if launcher.subcommands.is_empty() {
+                    i += 1;
+                } else if next.is_some_and(|n| launcher.subcommands.iter().any(|s| s == n)) {
+                    i += 2;
+                } else {
+                    return Some((i, name_of(kb, base, next)));
+                }
+                // The launcher's options (and `--`), then the program.
+                while let Some(option) = words
                     .get(i)
                     .and_then(|w| w.text.as_deref())
-                    .is_some_and(|w| w.starts_with('-'))
+                    .filter(|w| w.starts_with('-'))
                 {
-                    i += 1;
+                    let takes_value = launcher.value_flags.iter().any(|f| f == option);
+                    i += if takes_value { 2 } else { 1 };
                 }
             }
-            "pnpm" | "yarn" | "npm" | "bun" if matches!(next, Some("exec" | "dlx" | "x")) => i += 2,
-            "pipx" if next == Some("run") => i += 2,
-            "python" | "python3" if next == Some("-m") => i += 2,
-            _ => {
-                // Two-word names such as `jupyter lab`.
-                if let Some(next) = next {
-                    let two = format!("{base} {next}");
-                    if let Some((name, _)) = kb.program(&two) {
-                        return Some((i, name.to_owned()));
-                    }
-                }
-                let name = kb
-                    .program(base)
-                    .map(|(n, _)| n.to_owned())
-                    .unwrap_or_else(|| base.to_owned());
-                return Some((i, name));
-            }
+            _ => return Some((i, name_of(kb, base, next))),
         }
     }
     None
+}
+
+/// The knowledge base's name for the program run as `base` (followed by `next`): two-word names
+/// such as `jupyter lab` first.
+fn name_of(kb: &Knowledge, base: &str, next: Option<&str>) -> String {
+    if let Some(next) = next {
+        if let Some((name, _)) = kb.program(&format!("{base} {next}")) {
+            return name.to_owned();
+        }
+    }
+    kb.program(base)
+        .map(|(n, _)| n.to_owned())
+        .unwrap_or_else(|| base.to_owned())
 }
 
 /// The value of a flag among `args`: `--port 3210`, `--port=3210`, `-p3000`. The last one wins.
@@ -335,6 +342,45 @@ mod tests {
             vec![(3000, "npm run")]
         );
         assert!(ports("mkdir -p /tmp/x").is_empty());
+        // A launcher's option that takes a value is not the program.
+        assert_eq!(
+            ports("npx -p @scope/tools --yes vite --port 5180"),
+            vec![(5180, "vite".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("uvx --from jupyterlab jupyter-lab --port 8899"),
+            vec![(8899, "jupyter-lab".into(), "http".into())]
+        );
+        // Without its subcommand, a launcher is the program: `pnpm dev` above, `python app.py`.
+        assert!(ports("python app.py").is_empty());
+    }
+
+    #[test]
+    fn a_user_knowledge_file_adds_a_launcher() {
+        let text = "doppler run --project web -- next dev -p 3001";
+        let command = CommandLine {
+            words: words(text),
+            ..CommandLine::default()
+        };
+        let (found, known) = listeners_of_command(Knowledge::builtin(), &command, Place::Workspace);
+        assert!(!known && found.is_empty(), "{found:?}");
+
+        let mut kb = Knowledge::builtin().clone();
+        kb.extend(
+            Knowledge::parse(
+                "launchers:\n  doppler: { subcommands: [run], value_flags: [--project, -p] }\n",
+            )
+            .unwrap(),
+        );
+        let (found, known) = listeners_of_command(&kb, &command, Place::Workspace);
+        assert!(known);
+        assert_eq!(
+            found
+                .iter()
+                .map(|l| (l.port, l.program.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(3001, "next")]
+        );
     }
 
     #[test]

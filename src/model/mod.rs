@@ -203,21 +203,6 @@ pub struct ModuleUse {
     pub agentapi: bool,
 }
 
-/// Variables the Coder agent sets in every process it starts (startup scripts, apps, shells).
-pub const AGENT_VARIABLES: &[&str] = &[
-    "CODER",
-    "CODER_WORKSPACE_NAME",
-    "CODER_WORKSPACE_OWNER_NAME",
-    "CODER_AGENT_URL",
-    "CODER_WORKSPACE_AGENT_NAME",
-    "HOME",
-    "USER",
-    "PATH",
-    "PWD",
-    "SHELL",
-    "HOSTNAME",
-];
-
 /// Env-file text as portolan read it: an env file, or what a script writes into one.
 #[derive(Debug, Clone)]
 pub struct EnvText<'w> {

@@ -25,7 +25,8 @@
 //! - Every simple command wherever it is: pipelines, `&&`/`||` lists, subshells, `{ }` groups,
 //!   functions, `if`/`for`/`while`/`case` bodies, `$(...)`, trailing `&` (recorded as background).
 //!   The wrappers `exec`, `nohup`, `sudo`, `env A=1`, `nice`, `setsid`, `timeout`, `stdbuf`,
-//!   `command`, `time`, `npx`, `bunx` are looked through; `bash -c '...'`, `sh -c "..."` and
+//!   `command`, `time` are looked through (launchers such as `npx` are the knowledge base's,
+//!   read by the model); `bash -c '...'`, `sh -c "..."` and
 //!   `su -c '...'` strings are parsed again as scripts with spans into the original text.
 //! - Flags: `--port 3210`, `--port=3210`, `-p 3000`, `-p3000`, `-addr=:80`.
 //! - File writes: `cat > f <<EOF`, `cat <<'EOF' >> f`, `tee [-a] f <<EOF`, `cat <<EOF | tee f`,
@@ -1582,7 +1583,6 @@ impl<'a> Walker<'a> {
                 "nice" => &["-n", "--adjustment"],
                 "timeout" => &["-s", "-k", "--signal", "--kill-after"],
                 "stdbuf" => &["-i", "-o", "-e"],
-                "npx" | "bunx" => &["-p", "--package"],
                 _ => break,
             };
             let rest = words.get(i + 1..).unwrap_or(&[]);
@@ -2527,7 +2527,7 @@ vite --host 0.0.0.0 -p3001 --strictPort -- --port 1
             ("code-server", &["--port"], Some("13337"), true),
             ("code-server", &["--auth"], Some("none"), true),
             ("pnpm", &["--port"], Some("5173"), true),
-            ("next", &["-p", "--port"], Some("3000"), false),
+            ("npx", &["-p", "--port"], Some("3000"), false),
             ("vite", &["-p"], Some("3001"), false),
             ("vite", &["--host"], Some("0.0.0.0"), false),
             ("vite", &["--strictPort"], None, false),
@@ -2563,9 +2563,10 @@ vite --host 0.0.0.0 -p3001 --strictPort -- --port 1
         assert_eq!(p.value.as_ref().unwrap().span.range(), at(STARTUP, "3001"));
         assert!(vite.flag(&["--port"]).is_none());
 
-        let next = command(&f, "next");
-        assert_eq!(next.wrappers[0].literal().as_deref(), Some("npx"));
-        assert_eq!(next.args[0].literal().as_deref(), Some("dev"));
+        // `npx` is a launcher, not a shell wrapper: the model looks through it.
+        let next = command(&f, "npx");
+        assert!(next.wrappers.is_empty());
+        assert_eq!(next.args[0].literal().as_deref(), Some("next"));
 
         let node = command(&f, "node");
         assert_eq!(node.env.len(), 1);

@@ -14,6 +14,11 @@ pub const MARK: &str = "portolan-sha256:";
 /// workspace start from portolan.yaml. portolan-sha256:…`.
 pub const AT_WORKSPACE_START: &str = " at workspace start from ";
 
+/// The start script's shell function that writes an env file with this header at workspace
+/// start (`write_managed PATH BODY` in `start-workspace.sh.j2`): a call to it in a script is a
+/// file written at start, as `check` reads scripts.
+pub const MANAGED_WRITER: &str = "write_managed";
+
 /// What a file on disk is, as far as overwriting it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {
@@ -97,6 +102,15 @@ pub fn ownership(text: &str) -> Ownership {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The function the rules look for is the one the start script defines and writes env
+    /// files with.
+    #[test]
+    fn the_start_script_writes_env_files_with_the_managed_writer() {
+        let template = include_str!("../../templates/start-workspace.sh.j2");
+        assert!(template.contains(&format!("\n{MANAGED_WRITER}() {{\n")));
+        assert!(template.contains(&format!("\n{MANAGED_WRITER} .env ")));
+    }
 
     #[test]
     fn stamped_files_are_untouched_until_edited() {

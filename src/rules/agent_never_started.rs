@@ -44,36 +44,6 @@ resource "docker_container" "workspace" {
     check,
 };
 
-/// Resource types (or prefixes) that run a machine or container, and so could run an agent.
-const COMPUTE: [&str; 26] = [
-    "docker_container",
-    "docker_service",
-    "kubernetes_pod",
-    "kubernetes_deployment",
-    "kubernetes_stateful_set",
-    "kubernetes_daemon",
-    "kubernetes_job",
-    "kubernetes_cron_job",
-    "aws_instance",
-    "aws_launch_template",
-    "aws_spot_instance_request",
-    "aws_ecs_task_definition",
-    "google_compute_instance",
-    "azurerm_linux_virtual_machine",
-    "azurerm_windows_virtual_machine",
-    "azurerm_virtual_machine",
-    "azurerm_container_group",
-    "digitalocean_droplet",
-    "hcloud_server",
-    "linode_instance",
-    "vsphere_virtual_machine",
-    "proxmox_",
-    "libvirt_domain",
-    "openstack_compute_instance",
-    "lxd_instance",
-    "incus_instance",
-];
-
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let Some(module) = &workspace.facts.terraform else {
         return;
@@ -82,7 +52,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     let started: HashSet<&str> = init_refs.iter().map(|r| r.agent.as_str()).collect();
     let passed_whole = agents_passed_whole(module);
     let token_refs = module.token_references();
-    let compute = module.blocks().find(|b| is_compute(b));
+    let compute = module.blocks().find(|b| is_compute(workspace, b));
     for agent in module.agents() {
         let name = agent.name.value.as_str();
         if started.contains(name) || passed_whole.contains(name) || never_created(agent.block) {
@@ -184,12 +154,13 @@ fn never_created(block: &Block) -> bool {
     matches!(block.value("count").map(|c| &c.value), Some(Value::Number(n)) if *n < 1.0)
 }
 
-fn is_compute(block: &Block) -> bool {
+/// A resource that runs a machine or container (the knowledge base's `compute`).
+fn is_compute(workspace: &Workspace, block: &Block) -> bool {
     block.kind.value == "resource"
         && block
             .labels
             .first()
-            .is_some_and(|t| COMPUTE.iter().any(|c| t.value.starts_with(c)))
+            .is_some_and(|t| workspace.knowledge.compute(&t.value).is_some())
 }
 
 #[cfg(test)]
@@ -268,6 +239,22 @@ resource "kubernetes_pod" "main" {
             check(&RULE, &[("main.tf", tf)]),
             vec!["main.tf:1:25: warning: nothing runs coder_agent.main.init_script and the template has no container or VM that could (is it incomplete?); as it stands, the workspace never connects"]
         );
+    }
+
+    #[test]
+    fn a_user_knowledge_file_adds_a_compute_type() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n}\nresource \"fly_machine\" \"m\" {}\n";
+        let files = [("main.tf", tf)];
+        let severity = |kb| {
+            let (_, found) = crate::rules::test::run_with(&RULE, &files, kb);
+            found.iter().map(|d| d.severity).collect::<Vec<_>>()
+        };
+        let builtin = crate::knowledge::Knowledge::builtin().clone();
+        assert_eq!(severity(builtin.clone()), [Severity::Warning]);
+        let mut kb = builtin;
+        kb.extend(crate::knowledge::Knowledge::parse("compute:\n  fly_machine: {}\n").unwrap());
+        // A machine that does not run the init_script: the agent is never started.
+        assert_eq!(severity(kb), [Severity::Error]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::build::{normalize, ScriptOrigin};
 use crate::model::{EnvScope, EnvVar, Workspace};
-use crate::render::header::MARK;
+use crate::render::header::{MANAGED_WRITER, MARK};
 use crate::rules::{Rule, Sink};
 use crate::source::FileId;
 
@@ -142,7 +142,7 @@ fn rewritten_at_start(ws: &Workspace) -> Vec<WrittenFile> {
             .facts
             .commands
             .iter()
-            .filter(|c| c.program_name.as_deref() == Some("write_managed"))
+            .filter(|c| c.program_name.as_deref() == Some(MANAGED_WRITER))
             .filter_map(|c| c.args.first().map(|a| a.to_string()));
         for target in writes.chain(managed) {
             let written = Path::new(&target);
@@ -191,7 +191,7 @@ fn has_portolan_start(ws: &Workspace) -> bool {
                 .facts
                 .commands
                 .iter()
-                .any(|c| c.program_name.as_deref() == Some("write_managed"))
+                .any(|c| c.program_name.as_deref() == Some(MANAGED_WRITER))
     })
 }
 

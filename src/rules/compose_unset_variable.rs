@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
-use crate::model::{EnvScope, Workspace, AGENT_VARIABLES};
+use crate::model::{EnvScope, Workspace};
 use crate::parse::compose::variable_references;
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
@@ -100,7 +100,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 /// Whether the environment `docker compose` runs in sets `name`: the agent, a script, the
 /// agent's env or a Terraform container.
 fn set_for_compose(workspace: &Workspace, name: &str) -> bool {
-    AGENT_VARIABLES.contains(&name)
+    workspace.knowledge.is_agent_variable(name)
         || workspace.env.iter().any(|v| {
             v.name == name && !matches!(v.scope, EnvScope::EnvFile | EnvScope::Compose(_))
         })

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use std::collections::HashMap;
 
-use crate::model::{Workspace, AGENT_VARIABLES};
+use crate::model::Workspace;
 use crate::parse::compose::Operator;
 use crate::parse::dotenv::{EnvEntry, EnvReference};
 use crate::rules::{Rule, Sink};
@@ -50,6 +50,7 @@ const MAX_SUGGESTED: usize = 1000;
 /// Where each variable is set: name → (file, start of its name) in order. Built once, so each
 /// reference costs a lookup, not a walk over every assignment of the workspace.
 struct Assignments<'w> {
+    workspace: &'w Workspace,
     by_name: HashMap<&'w str, Vec<(FileId, u32)>>,
     /// Suggestions made so far, by undefined name.
     suggested: HashMap<String, Option<&'w str>>,
@@ -68,6 +69,7 @@ impl<'w> Assignments<'w> {
             list.sort_unstable();
         }
         Assignments {
+            workspace,
             by_name,
             suggested: HashMap::new(),
         }
@@ -75,7 +77,7 @@ impl<'w> Assignments<'w> {
 
     /// Set by the agent, in another file or scope, or above `at` in `file`.
     fn is_defined(&self, name: &str, file: FileId, at: u32) -> bool {
-        AGENT_VARIABLES.contains(&name)
+        self.workspace.knowledge.is_agent_variable(name)
             || self.by_name.get(name).is_some_and(|list| {
                 list.iter().any(|(f, _)| *f != file) || {
                     let first = list.partition_point(|&(f, _)| f < file);
@@ -106,7 +108,7 @@ impl<'w> Assignments<'w> {
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let mut known: Vec<&str> = workspace.env.iter().map(|v| v.name.as_str()).collect();
-    known.extend(AGENT_VARIABLES);
+    known.extend(workspace.knowledge.agent_variables.iter().map(String::as_str));
     known.sort_unstable();
     known.dedup();
     let mut assignments = Assignments::new(workspace);

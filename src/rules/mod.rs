@@ -123,7 +123,7 @@ rules! {
     path_app_needs_subdomain,
     origin_unknown_app,
     origin_wrong_role,
-    site_origin_equals_cloud_origin,
+    origin_shared_by_roles,
     self_fetched_origin_not_public,
     browser_var_localhost,
     env_value_drift,
@@ -145,12 +145,28 @@ rules! {
     rendered_file_drift,
 }
 
-/// Looks a rule up by name or code.
-pub fn find(name_or_code: &str) -> Option<&'static Rule> {
-    RULES
+/// Former names of rules (old, new): `--select`, `--ignore`, a spec's `ignore` and inline
+/// ignores still accept them.
+pub static RENAMED: &[(&str, &str)] =
+    &[("site-origin-equals-cloud-origin", "origin-shared-by-roles")];
+
+/// A rule's name for a name that may be a former one.
+pub fn current_name(name: &str) -> &str {
+    RENAMED
         .iter()
-        .copied()
-        .find(|r| r.meta.name == name_or_code || r.meta.code.eq_ignore_ascii_case(name_or_code))
+        .find(|(old, _)| *old == name)
+        .map_or(name, |(_, new)| new)
+}
+
+/// Whether `name_or_code` names this rule: its name, a former name, or its code.
+pub fn is_named(rule: &Rule, name_or_code: &str) -> bool {
+    rule.meta.name == current_name(name_or_code)
+        || rule.meta.code.eq_ignore_ascii_case(name_or_code)
+}
+
+/// Looks a rule up by name (or former name) or code.
+pub fn find(name_or_code: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| is_named(r, name_or_code))
 }
 
 /// The metadata of every rule, for reports.
@@ -184,6 +200,15 @@ pub mod test {
         rule: &'static Rule,
         files: &[(&str, &str)],
     ) -> (crate::model::Workspace, Vec<Diagnostic>) {
+        run_with(rule, files, Knowledge::builtin().clone())
+    }
+
+    /// [`run`] with a knowledge base of the test's own (the built-in one extended).
+    pub fn run_with(
+        rule: &'static Rule,
+        files: &[(&str, &str)],
+        knowledge: Knowledge,
+    ) -> (crate::model::Workspace, Vec<Diagnostic>) {
         let inputs = files
             .iter()
             .map(|(path, text)| InputFile {
@@ -193,7 +218,7 @@ pub mod test {
                     .unwrap_or_else(|| panic!("{path} is not a kind of file portolan reads")),
             })
             .collect();
-        let (workspace, findings) = check_files(inputs, &[rule], Knowledge::builtin().clone());
+        let (workspace, findings) = check_files(inputs, &[rule], knowledge);
         let findings = findings
             .into_iter()
             .filter(|d| d.rule == Some(rule.meta.name))

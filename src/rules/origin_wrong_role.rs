@@ -19,7 +19,7 @@ reports the variable when that process is known and serves another role: the var
 the API port where it needs the site port, or the reverse.
 
 A site origin written as the API origin plus `/http` (`https://convex-api--ws--me.example.com/http`)
-is accepted where the knowledge base allows that form.
+is accepted: the knowledge base lists such other paths of a role (`roles: convex-site: paths`).
 
 ## Why is this bad?
 Each origin has one job. Convex Auth issues and validates tokens against the *site* origin
@@ -69,13 +69,13 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                 .iter()
                 .filter(|l| l.place == reached.place && l.role.as_deref() == Some(wanted)),
         );
-        // `<api origin>/http`: the API serves HTTP actions under /http, as the site proxy does.
-        // Accepted for every variable of a role that one knowledge base entry allows it for.
-        let http_path = url.path == "/http" || url.path.starts_with("/http/");
-        let allows_http_path = ws.knowledge.env.iter().any(|r| {
-            r.role.as_deref() == Some(wanted) && r.also.iter().any(|a| a == "http-path")
+        // Another path that serves the role (`<api origin>/http` for the Convex site).
+        let other_path = route.listeners.iter().any(|l| {
+            l.role
+                .as_deref()
+                .is_some_and(|r| ws.knowledge.serves_role_at(wanted, r, &url.path))
         });
-        if http_path && target.is_some() && allows_http_path {
+        if other_path && target.is_some() {
             continue;
         }
 
@@ -456,7 +456,7 @@ VITE_CONVEX_URL=http://localhost:3210
         let rules: Vec<&'static Rule> = [
             "origin-unknown-app",
             "origin-wrong-role",
-            "site-origin-equals-cloud-origin",
+            "origin-shared-by-roles",
             "self-fetched-origin-not-public",
             "browser-var-localhost",
             "env-value-drift",

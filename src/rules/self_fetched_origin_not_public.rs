@@ -60,10 +60,14 @@ fn check(ws: &Workspace, sink: &mut Sink) {
         if app.share == Share::Public {
             continue;
         }
-        // Pointing at the wrong listener is origin-wrong-role's finding; `/http` on the API is
-        // a site origin served by that app, so it must be public too.
-        let http_path = url.path == "/http" || url.path.starts_with("/http/");
-        if route.reaches_only_other_roles(wanted) && !http_path {
+        // Pointing at the wrong listener is origin-wrong-role's finding; another path that
+        // serves the role (`/http` on the API) is served by that app, so it must be public too.
+        let other_path = route.listeners.iter().any(|l| {
+            l.role
+                .as_deref()
+                .is_some_and(|r| ws.knowledge.serves_role_at(wanted, r, &url.path))
+        });
+        if route.reaches_only_other_roles(wanted) && !other_path {
             continue;
         }
         match named.iter_mut().find(|(a, _, _)| std::ptr::eq(*a, app)) {

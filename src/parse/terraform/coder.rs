@@ -352,17 +352,22 @@ impl TerraformModule {
             .collect()
     }
 
-    /// Every `docker_container` resource and every `container` block of a `kubernetes_*`
+    /// The containers of the resources whose type `runtime_of` knows (from the knowledge base):
+    /// a Docker resource is one container; for Kubernetes, every `container` block of the
     /// resource (at any depth under its `spec`; `init_container` blocks are left out).
-    pub fn containers(&self) -> Vec<Container<'_>> {
+    pub fn containers(
+        &self,
+        runtime_of: impl Fn(&str) -> Option<ContainerRuntime>,
+    ) -> Vec<Container<'_>> {
         let mut out = Vec::new();
         for resource in self.blocks().filter(|b| b.kind.value == "resource") {
             let Some(resource_type) = resource.labels.first() else {
                 continue;
             };
-            if resource_type.value == "docker_container" {
+            let runtime = runtime_of(&resource_type.value);
+            if runtime == Some(ContainerRuntime::Docker) {
                 out.push(docker_container(resource));
-            } else if resource_type.value.starts_with("kubernetes_") {
+            } else if runtime == Some(ContainerRuntime::Kubernetes) {
                 let mut stack: Vec<&Block> = resource.blocks.iter().rev().collect();
                 while let Some(block) = stack.pop() {
                     if block.kind.value == "container" {
@@ -581,6 +586,15 @@ pub(crate) mod tests {
     use super::*;
     use crate::parse::terraform::{parse, FileFunction, TerraformModule};
     use crate::source::FileId;
+
+    /// Which resources hold containers, as the built-in knowledge base says.
+    fn runtime_of(resource_type: &str) -> Option<ContainerRuntime> {
+        use crate::knowledge::{ContainerForm, Knowledge};
+        match Knowledge::builtin().compute(resource_type)?.containers? {
+            ContainerForm::Docker => Some(ContainerRuntime::Docker),
+            ContainerForm::Kubernetes => Some(ContainerRuntime::Kubernetes),
+        }
+    }
 
     /// Shaped like Coder's docker template, with Convex apps.
     pub(crate) const DOCKER_TEMPLATE: &str = r#"terraform {
@@ -961,7 +975,7 @@ resource "coder_app" "web" {
     fn docker_container_entrypoint_env_and_ports() {
         let src = DOCKER_TEMPLATE;
         let m = module(src);
-        let [c] = m.containers().try_into().expect("one container");
+        let [c] = m.containers(runtime_of).try_into().expect("one container");
         assert_eq!(c.runtime, ContainerRuntime::Docker);
         let entrypoint = c.entrypoint.unwrap().value.value.as_list().unwrap();
         assert_eq!(entrypoint[0].value, s("sh"));
@@ -1010,7 +1024,7 @@ resource "coder_app" "web" {
     fn docker_env_from_a_local_list_has_whole_element_spans() {
         let src = "locals {\n  env = [\"A=1\"]\n}\nresource \"docker_container\" \"c\" {\n  env = local.env\n}\n";
         let m = module(src);
-        let [c] = m.containers().try_into().expect("one container");
+        let [c] = m.containers(runtime_of).try_into().expect("one container");
         let [e] = c.env.as_slice() else {
             panic!("{:?}", c.env)
         };
@@ -1074,7 +1088,7 @@ resource "coder_app" "web" {
     fn kubernetes_containers_and_an_agent_nobody_starts() {
         let src = K8S_TEMPLATE;
         let m = module(src);
-        let containers = m.containers();
+        let containers = m.containers(runtime_of);
         let names: Vec<Option<&str>> = containers
             .iter()
             .map(|c| c.name.and_then(|n| n.value.value.as_str()))

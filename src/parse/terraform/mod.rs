@@ -674,7 +674,8 @@ resource "docker_container" "ws" {
                     );
                     let _ = (
                         module.modules(),
-                        module.containers(),
+                        module.containers(|_| Some(super::coder::ContainerRuntime::Kubernetes)),
+                        module.containers(|_| Some(super::coder::ContainerRuntime::Docker)),
                         module.coder_provider(),
                     );
                     let _ = (module.init_script_references(), module.token_references());
