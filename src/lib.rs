@@ -11,6 +11,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod check;
+pub mod coder;
 pub mod diagnostic;
 pub mod knowledge;
 pub mod model;

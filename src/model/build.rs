@@ -184,13 +184,7 @@ fn read_terraform(ws: &mut Workspace) {
         let share_attr = app
             .share
             .map(|a| (a.value.value.as_str().map(str::to_owned), a.value.span));
-        let share = match share_attr.as_ref().map(|(v, _)| v.as_deref()) {
-            None => Share::Owner,
-            Some(Some("owner")) => Share::Owner,
-            Some(Some("authenticated")) => Share::Authenticated,
-            Some(Some("public")) => Share::Public,
-            Some(_) => Share::Other,
-        };
+        let share = Share::of(share_attr.as_ref().map(|(v, _)| v.as_deref()));
         ws.apps.push(App {
             slug,
             slug_span,
@@ -722,12 +716,8 @@ fn listeners_from_modules(ws: &mut Workspace) {
         });
         if let Some((slug, slug_span)) = &slug {
             let share_attr = call.input("share");
-            let share = match share_attr.and_then(|a| a.value.value.as_str()) {
-                Some("public") => Share::Public,
-                Some("authenticated") => Share::Authenticated,
-                Some("owner") | None => Share::Owner,
-                Some(_) => Share::Other,
-            };
+            // A module's share that is not a static string is left to the module: its default.
+            let share = Share::of(share_attr.and_then(|a| a.value.value.as_str()).map(Some));
             apps.push(App {
                 slug: slug.clone(),
                 slug_span: *slug_span,

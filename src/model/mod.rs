@@ -116,15 +116,7 @@ impl PublishedPort {
     }
 }
 
-/// Who may open an app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Share {
-    Owner,
-    Authenticated,
-    Public,
-    /// Not a value Coder accepts, or not known statically.
-    Other,
-}
+pub use crate::coder::Share;
 
 /// Where an app was declared.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
 use crate::parse::terraform::Attribute;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_slug;
+use crate::coder::is_valid_slug;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

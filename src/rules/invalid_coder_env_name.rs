@@ -3,7 +3,7 @@
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_env_name;
+use crate::coder::is_valid_env_name;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

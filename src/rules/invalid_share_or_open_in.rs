@@ -39,8 +39,7 @@ resource "coder_app" "site" {
     check,
 };
 
-const SHARE: [&str; 3] = ["owner", "authenticated", "public"];
-const OPEN_IN: [&str; 2] = ["slim-window", "tab"];
+use crate::coder::{OPEN_IN_VALUES as OPEN_IN, SHARE_VALUES as SHARE};
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let Some(module) = &workspace.facts.terraform else {

@@ -259,7 +259,7 @@ mod list_tests {
         for rule in RULES {
             let m = &rule.meta;
             assert!(
-                crate::spec::is_valid_slug(m.name),
+                crate::coder::is_valid_slug(m.name),
                 "{} is not kebab-case",
                 m.name
             );

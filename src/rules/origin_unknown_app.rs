@@ -54,7 +54,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     for var in &ws.env {
         let Some(url) = &var.url else { continue };
         let Some(slug) = url.slug() else { continue };
-        if ws.app(slug).is_some() || !names_workspace_app(&url.host) {
+        if ws.app(slug).is_some() {
             continue;
         }
         let span = url.slug_span(ws.sources.slice(url.span)).unwrap_or(url.span);
@@ -137,27 +137,6 @@ fn every_app_known(ws: &Workspace) -> bool {
                 .any(|a| a.declared_by == AppOrigin::Module(call.name.value.clone()))
         })
 }
-
-/// `slug--workspace--owner` or `slug--agent--workspace--owner` as the host's first label: the
-/// shape of a Coder subdomain app, not just any host with `--` in it.
-fn names_workspace_app(host: &str) -> bool {
-    let mut depth = 0usize;
-    let mut end = host.len();
-    for (i, c) in host.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            '.' if depth == 0 => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    let parts = host.get(..end).unwrap_or(host).split("--").count();
-    (3..=4).contains(&parts) && end < host.len()
-}
-
 
 #[cfg(test)]
 mod tests {
