@@ -450,7 +450,7 @@ fn a_large_env_file_is_checked_to_the_end() {
     assert!(result.unreadable.is_empty());
     assert_eq!(result.files(), 1);
     let (ws, _findings) = &result.workspaces[0];
-    let (_, env) = &ws.facts.env_files[0];
+    let env = &ws.env_files().next().expect("the env file").env;
     assert_eq!(env.entries.len(), entries, "every assignment is read");
     assert_eq!(ws.env.len(), entries, "every assignment is in the model");
     let found = env

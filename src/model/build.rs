@@ -11,11 +11,11 @@ use super::listen::{self, Arg, CommandLine};
 use super::url::UrlFact;
 use super::{
     App, AppOrigin, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse, Place,
-    PublishedPort, Service, Share, Workspace,
+    PublishedPort, Service, Share, Workspace, WrittenFile,
 };
 use crate::knowledge::Knowledge;
 use crate::parse::compose::{self, ComposeFile};
-use crate::parse::dotenv::{self, EnvFile};
+use crate::parse::dotenv;
 use crate::parse::script::{self, Lookup, ScriptFacts, Word};
 use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::source::{FileId, Span};
@@ -54,7 +54,6 @@ pub struct ScriptUnit {
 pub struct ParsedFiles {
     pub terraform: Option<TerraformModule>,
     pub compose: Vec<(FileId, ComposeFile)>,
-    pub env_files: Vec<(FileId, EnvFile)>,
     pub scripts: Vec<ScriptUnit>,
 }
 
@@ -97,7 +96,11 @@ fn read_env_files(ws: &mut Workspace) {
                 EnvScope::EnvFile,
             ));
         }
-        ws.facts.env_files.push((id, parsed));
+        ws.env_texts.push(super::EnvText {
+            file: id,
+            env: parsed,
+            written_by: None,
+        });
     }
 }
 
@@ -265,11 +268,10 @@ fn dotenv_beside(ws: &Workspace, compose: FileId) -> HashMap<String, String> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let wanted = dir.join(".env");
-    ws.facts
-        .env_files
-        .iter()
-        .find(|(id, _)| ws.sources.get(*id).path == wanted)
-        .map(|(_, env)| {
+    ws.env_files()
+        .find(|t| ws.sources.get(t.file).path == wanted)
+        .map(|t| &t.env)
+        .map(|env| {
             env.entries
                 .iter()
                 .map(|e| (e.key.clone(), e.value.clone()))
@@ -571,36 +573,35 @@ fn read_scripts(ws: &mut Workspace) {
             }
             ws.listeners.extend(found);
         }
-        // Env files written by the script: their lines are env assignments too.
-        for write in &facts.file_writes {
-            let Some(body) = write
-                .body
-                .literal()
-                .or_else(|| Some(ws.sources.slice(write.body.span).to_owned()))
-            else {
-                continue;
-            };
-            if write.body.span.end - write.body.span.start != body.len() as u32 {
-                continue;
+        // Files the script writes; the env files among them are env text and assignments too.
+        let script_dir = (origin == ScriptOrigin::File)
+            .then(|| ws.sources.get(file).path.parent().map(Path::to_path_buf))
+            .flatten();
+        for written in written_files(ws, &facts, file, script_dir.as_deref()) {
+            if let (Some(FileKind::EnvFile), Some((text, span))) = (written.kind, &written.content)
+            {
+                let mut env = dotenv::parse_at(span.file, text, span.start as usize);
+                for entry in &env.entries {
+                    ws.env.push(env_var(
+                        &entry.key,
+                        entry.key_span,
+                        Some(entry.value.clone()),
+                        entry.value.clone(),
+                        entry.value_span,
+                        EnvScope::Script,
+                    ));
+                }
+                // What the script writes where a problem holds an expansion (`$X`, `$(cmd)`, a
+                // backquote) is known only when it runs.
+                env.problems
+                    .retain(|p| !ws.sources.slice(p.span).contains(['$', '`']));
+                ws.env_texts.push(super::EnvText {
+                    file: span.file,
+                    env,
+                    written_by: Some(written.span),
+                });
             }
-            let parsed = dotenv::parse(file, &body);
-            let shift = |s: Span| {
-                Span::new(
-                    file,
-                    (s.start + write.body.span.start) as usize,
-                    (s.end + write.body.span.start) as usize,
-                )
-            };
-            for entry in &parsed.entries {
-                ws.env.push(env_var(
-                    &entry.key,
-                    shift(entry.key_span),
-                    Some(entry.value.clone()),
-                    entry.value.clone(),
-                    shift(entry.value_span),
-                    EnvScope::Script,
-                ));
-            }
+            ws.written_files.push(written);
         }
         ws.facts.scripts.push(ScriptUnit {
             file,
@@ -608,6 +609,95 @@ fn read_scripts(ws: &mut Workspace) {
             place,
             facts,
         });
+    }
+}
+
+/// The start script's helper that writes a file it manages: `write_managed PATH`.
+const WRITE_MANAGED: &str = "write_managed";
+
+/// The files a script writes: its redirections and heredocs, and `write_managed PATH`.
+/// `script_dir` is the folder of a script file (relative targets land there).
+fn written_files(
+    ws: &Workspace,
+    facts: &ScriptFacts,
+    writer: FileId,
+    script_dir: Option<&Path>,
+) -> Vec<WrittenFile> {
+    let redirections = facts.file_writes.iter().map(|w| {
+        // Only text whose bytes are the file's bytes, so that spans map one to one: a heredoc
+        // body, or an unquoted `echo K=v`.
+        let span = w.body.span;
+        let body = match w.kind {
+            script::WriteKind::Heredoc { .. } => Some(ws.sources.slice(span).to_owned()),
+            _ => w.body.literal(),
+        };
+        let content = body
+            .filter(|b| b.len() == span.range().len())
+            .map(|b| (b, span));
+        let written = ws.sources.slice(w.target.span).to_owned();
+        (
+            w.span,
+            w.target.to_string(),
+            written,
+            content,
+            w.append,
+            false,
+        )
+    });
+    let managed = facts
+        .commands
+        .iter()
+        .filter(|c| c.program_name.as_deref() == Some(WRITE_MANAGED))
+        .filter_map(|c| {
+            let target = c.args.first()?;
+            let written = ws.sources.slice(target.span).to_owned();
+            Some((c.span, target.to_string(), written, None, false, true))
+        });
+    redirections
+        .chain(managed)
+        .map(|(span, target, written, content, append, managed)| {
+            let name = written
+                .trim_matches(['"', '\''])
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let (path, exact) = landing(&target, script_dir);
+            WrittenFile {
+                span,
+                kind: crate::files::classify(Path::new(&name), None),
+                name,
+                target,
+                path,
+                exact,
+                content,
+                append,
+                writer,
+                in_script_file: script_dir.is_some(),
+                managed,
+            }
+        })
+        .collect()
+}
+
+/// Where a write to `target` lands: leading parts made of variables (`$DIR/.env`) are dropped
+/// and the rest must match; a static relative target lands in the script file's folder.
+fn landing(target: &str, script_dir: Option<&Path>) -> (PathBuf, bool) {
+    use std::path::Component;
+    let written = Path::new(target);
+    let parts: Vec<Component> = written
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
+        .collect();
+    let keep = parts
+        .iter()
+        .rposition(|c| c.as_os_str().to_string_lossy().contains(['$', '{', '}']))
+        .map_or(0, |i| i + 1);
+    let rest: PathBuf = parts.get(keep..).unwrap_or(&[]).iter().collect();
+    let relative = keep == 0 && written.is_relative();
+    match script_dir {
+        Some(dir) if relative => (normalize(&dir.join(rest)), true),
+        _ => (normalize(&rest), false),
     }
 }
 

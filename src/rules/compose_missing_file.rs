@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::classify;
+use crate::files::classify;
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::build::normalize;
 use crate::model::{FileKind, Workspace};
@@ -140,14 +140,9 @@ fn missing(
     }
     let name = path.file_name()?.to_str()?;
     let written_by_script = workspace
-        .facts
-        .scripts
+        .written_files
         .iter()
-        .flat_map(|s| &s.facts.file_writes)
-        .any(|w| {
-            let target = workspace.sources.slice(w.target.span);
-            target.trim_matches(['"', '\'']).rsplit('/').next() == Some(name)
-        });
+        .any(|w| w.name == name);
     (!written_by_script).then_some(path)
 }
 

@@ -110,7 +110,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     known.sort_unstable();
     known.dedup();
     let mut assignments = Assignments::new(workspace);
-    for (file, env) in &workspace.facts.env_files {
+    for text in workspace.env_files() {
+        let (file, env) = (&text.file, &text.env);
         for entry in &env.entries {
             let nested = nested(entry);
             // One finding per undefined name and value, however often the value uses it.
