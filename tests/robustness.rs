@@ -128,7 +128,20 @@ fn assert_parser_spans(facts: &impl Debug, text: &str, parser: &str) -> usize {
 fn assert_spans_fit_workspace(ws: &Workspace, findings: &[Diagnostic]) {
     let debug = format!(
         "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
-        ws.apps, ws.services, ws.listeners, ws.env, ws.modules, ws.parse_errors, ws.facts, findings
+        ws.apps,
+        ws.services,
+        ws.listeners,
+        ws.env,
+        ws.modules,
+        ws.parse_errors,
+        (
+            &ws.template,
+            &ws.compose_files,
+            &ws.scripts,
+            &ws.written_files,
+            &ws.env_texts
+        ),
+        findings
     );
     for span in spans_in(&debug) {
         assert!(

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use super::listen::{self, Arg, CommandLine};
 use super::url::UrlFact;
 use super::{
-    App, AppOrigin, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse, Place,
-    PublishedPort, Service, Share, Workspace, WrittenFile,
+    App, AppOrigin, CoderHost, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse,
+    Place, PublishedPort, Script, ScriptOrigin, ScriptUrl, Service, Share, Workspace, WrittenFile,
 };
 use crate::knowledge::Knowledge;
-use crate::parse::compose::{self, ComposeFile};
+use crate::parse::compose;
 use crate::parse::dotenv;
 use crate::parse::script::{self, Lookup, ScriptFacts, Word};
 use crate::parse::terraform::{self, TerraformModule, Value};
@@ -26,35 +26,6 @@ pub struct InputFile {
     pub path: PathBuf,
     pub text: String,
     pub kind: FileKind,
-}
-
-/// Where a script's text came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScriptOrigin {
-    /// A script file.
-    File,
-    /// `coder_agent.NAME.startup_script`.
-    AgentStartup(String),
-    /// `coder_script.NAME.script`.
-    CoderScript(String),
-}
-
-/// A parsed script and where its commands run.
-#[derive(Debug)]
-pub struct ScriptUnit {
-    pub file: FileId,
-    pub origin: ScriptOrigin,
-    pub place: Place,
-    pub facts: ScriptFacts,
-}
-
-/// The parsed facts of every file, by kind. Rules that look at one kind of file in detail
-/// (provider checks, env syntax) read these.
-#[derive(Debug, Default)]
-pub struct ParsedFiles {
-    pub terraform: Option<TerraformModule>,
-    pub compose: Vec<(FileId, ComposeFile)>,
-    pub scripts: Vec<ScriptUnit>,
 }
 
 /// Reads every file and builds the model.
@@ -255,7 +226,7 @@ fn read_terraform(ws: &mut Workspace) {
             ));
         }
     }
-    ws.facts.terraform = Some(module);
+    ws.template = Some(module);
 }
 
 /// Variables for a compose file's interpolation: the `.env` in its folder.
@@ -416,7 +387,7 @@ fn read_compose(ws: &mut Workspace) {
                 network_mode_host: host_network,
             });
         }
-        ws.facts.compose.push((id, parsed));
+        ws.compose_files.push((id, parsed));
     }
 }
 
@@ -445,7 +416,7 @@ fn read_scripts(ws: &mut Workspace) {
     // Script files, and where they run: in a container that mounts them, else in the workspace.
     let mut script_files = files_of(ws, FileKind::Script);
     // templatefile()/file() targets are scripts whatever their names.
-    if let Some(module) = &ws.facts.terraform {
+    if let Some(module) = &ws.template {
         for target in template_targets(module) {
             if let Some(id) = ws.sources.find(&target) {
                 if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
@@ -476,7 +447,7 @@ fn read_scripts(ws: &mut Workspace) {
             ws.sources.get(id).text.clone(),
         ));
     }
-    if let Some(module) = &ws.facts.terraform {
+    if let Some(module) = &ws.template {
         for agent in module.agents() {
             if let Some(text) = script_text(agent.startup_script) {
                 units.push((
@@ -603,11 +574,23 @@ fn read_scripts(ws: &mut Workspace) {
             }
             ws.written_files.push(written);
         }
-        ws.facts.scripts.push(ScriptUnit {
+        let urls = facts
+            .urls
+            .iter()
+            .map(|url| ScriptUrl {
+                span: url.span,
+                coder_host: url.coder_app().map(|host| CoderHost {
+                    slug: host.slug,
+                    slug_span: host.slug_span,
+                    port: host.port,
+                }),
+            })
+            .collect();
+        ws.scripts.push(Script {
             file,
             origin,
             place,
-            facts,
+            urls,
         });
     }
 }
@@ -736,7 +719,7 @@ fn template_targets(module: &TerraformModule) -> Vec<PathBuf> {
 /// Values of `local.x` / `var.y` for Terraform interpolations inside script heredocs.
 fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return out;
     };
     for block in module.blocks() {
@@ -764,7 +747,7 @@ fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
 }
 
 fn listeners_from_modules(ws: &mut Workspace) {
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return;
     };
     let mut listeners = Vec::new();

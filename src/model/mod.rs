@@ -17,8 +17,32 @@ use crate::knowledge::Knowledge;
 use crate::parse::dotenv::EnvFile;
 use crate::source::{FileId, SourceMap, Span};
 
-pub use crate::parse::compose::PortRange;
 pub use url::{HostTarget, UrlFact};
+
+/// The Coder template as Terraform reads it: its blocks and attributes, with the Coder
+/// resources among them typed (agents, apps, scripts, envs, module calls, the provider pin).
+pub mod template {
+    pub use crate::parse::terraform::{
+        Agent, Attribute, Block, CoderScript, Spanned, TemplatePart, TerraformModule, Value,
+    };
+}
+
+/// The lines of an env file: entries, their references, and the problems of its syntax.
+pub mod env_file {
+    pub use crate::parse::dotenv::{
+        EnvEntry, EnvFile, EnvProblem, EnvProblemKind, EnvReference, Quote,
+    };
+    pub use crate::parse::interpolate::Operator;
+}
+
+/// A compose file as read: its services with every value's span, and the variables its
+/// interpolation found unset.
+pub mod compose {
+    pub use crate::parse::compose::{ComposeFile, ComposeText, PortRange};
+    pub use crate::parse::interpolate::variable_references;
+}
+
+pub use compose::PortRange;
 
 pub use crate::files::FileKind;
 
@@ -254,6 +278,46 @@ impl WrittenFile {
     }
 }
 
+/// Where a script's text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptOrigin {
+    /// A script file.
+    File,
+    /// `coder_agent.NAME.startup_script`.
+    AgentStartup(String),
+    /// `coder_script.NAME.script`.
+    CoderScript(String),
+}
+
+/// A script the workspace runs: a script file, an agent's startup script or a `coder_script`.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The file that holds its text.
+    pub file: FileId,
+    pub origin: ScriptOrigin,
+    /// Where its commands run: in a container that mounts it, else in the workspace.
+    pub place: Place,
+    /// The URLs its words build (`"https://app--$CODER_WORKSPACE_NAME--..."`).
+    pub urls: Vec<ScriptUrl>,
+}
+
+/// A URL a script builds.
+#[derive(Debug, Clone)]
+pub struct ScriptUrl {
+    pub span: Span,
+    /// The Coder subdomain host it names, if it is one.
+    pub coder_host: Option<CoderHost>,
+}
+
+/// The static part of a Coder subdomain host ([`crate::coder::AppHost`]): the slug, or the
+/// port of a port-forward host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoderHost {
+    pub slug: String,
+    pub slug_span: Span,
+    pub port: Option<u16>,
+}
+
 /// Everything portolan knows about one workspace.
 #[derive(Debug, Default)]
 pub struct Workspace {
@@ -271,7 +335,12 @@ pub struct Workspace {
     pub env_texts: Vec<EnvText>,
     /// Files that could not be parsed, and other problems found while reading.
     pub parse_errors: Vec<Diagnostic>,
-    pub facts: build::ParsedFiles,
+    /// The Coder template (every .tf file of the workspace), if there is one.
+    pub template: Option<template::TerraformModule>,
+    /// Every compose file as read.
+    pub compose_files: Vec<(FileId, compose::ComposeFile)>,
+    /// Every script the workspace runs.
+    pub scripts: Vec<Script>,
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::files::ExpectedFile>,

@@ -6,7 +6,7 @@ use crate::files::classify;
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::build::normalize;
 use crate::model::{FileKind, Workspace};
-use crate::parse::compose::{ComposeFile, ComposeText};
+use crate::model::compose::{ComposeFile, ComposeText};
 use crate::rules::{Rule, Sink};
 use crate::spec::did_you_mean;
 
@@ -51,7 +51,7 @@ Point at files that exist, or mark optional env files:
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for (file, compose) in &workspace.facts.compose {
+    for (file, compose) in &workspace.compose_files {
         let dir = workspace
             .sources
             .get(*file)

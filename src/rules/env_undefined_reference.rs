@@ -4,8 +4,8 @@ use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use std::collections::HashMap;
 
 use crate::model::{Workspace, AGENT_VARIABLES};
-use crate::parse::compose::Operator;
-use crate::parse::dotenv::{EnvEntry, EnvReference};
+use crate::model::env_file::Operator;
+use crate::model::env_file::{EnvEntry, EnvReference};
 use crate::rules::{Rule, Sink};
 use crate::source::FileId;
 use crate::spec::did_you_mean;

@@ -38,7 +38,7 @@ and set each variable in one place: either `coder_agent.env` or a `coder_env`."#
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     let agents = module.agents();

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::Attribute;
+use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
 use crate::spec::did_you_mean;
 
@@ -42,7 +42,7 @@ resource "coder_app" "site" {
 use crate::coder::{OPEN_IN_VALUES as OPEN_IN, SHARE_VALUES as SHARE};
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

@@ -61,9 +61,9 @@ fn check(ws: &Workspace, sink: &mut Sink) {
         report(ws, sink, span, slug, &format!("{} names", var.name), complete);
         reported.push(var.value_span);
     }
-    for unit in &ws.facts.scripts {
-        for url in &unit.facts.urls {
-            let Some(host) = url.coder_app() else {
+    for unit in &ws.scripts {
+        for url in &unit.urls {
+            let Some(host) = &url.coder_host else {
                 continue;
             };
             let overlaps = |s: &Span| {
@@ -122,7 +122,7 @@ fn report(ws: &Workspace, sink: &mut Sink, span: Span, slug: &str, what: &str, c
 /// Whether every app of the template is known: each `coder_app` has a static slug and each
 /// module is a registry module whose app slug portolan knows.
 fn every_app_known(ws: &Workspace) -> bool {
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return false;
     };
     let resource_apps = ws

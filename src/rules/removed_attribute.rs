@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::{Spanned, TerraformModule, Value};
+use crate::model::template::{Spanned, TerraformModule, Value};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -86,7 +86,7 @@ enum Pin<'a> {
 }
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     let pin = pin(module);
