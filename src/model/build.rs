@@ -822,3 +822,6 @@ fn listeners_from_modules(ws: &mut Workspace) {
     ws.modules.extend(modules);
     ws.apps.extend(apps);
 }
+
+#[cfg(test)]
+mod tests;
