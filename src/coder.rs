@@ -242,4 +242,23 @@ mod tests {
         assert_eq!(Share::of(Some(None)), Share::Other);
         assert_eq!(Share::of(Some(Some("everyone"))), Share::Other);
     }
+
+    /// The spec's `share` and `open_in` say what the rules accept, word for word.
+    #[test]
+    fn the_spec_writes_the_values_coder_accepts() {
+        use crate::spec::{OpenIn, Share as SpecShare};
+        let shares = [
+            SpecShare::Owner,
+            SpecShare::Authenticated,
+            SpecShare::Public,
+        ];
+        assert_eq!(shares.map(SpecShare::as_str), SHARE_VALUES);
+        assert_eq!(
+            [OpenIn::SlimWindow, OpenIn::Tab].map(OpenIn::as_str),
+            OPEN_IN_VALUES
+        );
+        for value in SHARE_VALUES {
+            assert_ne!(Share::of(Some(Some(value))), Share::Other);
+        }
+    }
 }
