@@ -226,6 +226,7 @@ fn read_terraform(ws: &mut Workspace) {
             ));
         }
     }
+    ws.provider_pin = super::ProviderPin::of(&module);
     ws.template = Some(module);
 }
 

@@ -10,6 +10,7 @@
 pub mod build;
 pub mod chain;
 pub mod listen;
+pub mod provider;
 pub mod url;
 
 use crate::diagnostic::Diagnostic;
@@ -17,6 +18,7 @@ use crate::knowledge::Knowledge;
 use crate::parse::dotenv::EnvFile;
 use crate::source::{FileId, SourceMap, Span};
 
+pub use provider::ProviderPin;
 pub use url::{HostTarget, UrlFact};
 
 /// The Coder template as Terraform reads it: its blocks and attributes, with the Coder
@@ -337,6 +339,8 @@ pub struct Workspace {
     pub parse_errors: Vec<Diagnostic>,
     /// The Coder template (every .tf file of the workspace), if there is one.
     pub template: Option<template::TerraformModule>,
+    /// What the template's pin of the Coder provider allows.
+    pub provider_pin: ProviderPin,
     /// Every compose file as read.
     pub compose_files: Vec<(FileId, compose::ComposeFile)>,
     /// Every script the workspace runs.
