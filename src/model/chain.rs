@@ -68,32 +68,51 @@ impl Workspace {
     }
 
     /// Every listener once per place and port, preferring the most specific source (a flag
-    /// over an image default) when the same process is known twice.
+    /// over an image default) when the same process is known twice (from its image and from
+    /// its command line); the workspace first, then each container, in port order. Worked out
+    /// once per model.
     pub fn distinct_listeners(&self) -> Vec<&Listener> {
-        let mut out: Vec<&Listener> = self.listeners.iter().collect();
-        out.sort_by_key(|l| {
-            let place = match l.place {
-                Place::Workspace => 0,
-                Place::Container(i) => i + 1,
-            };
-            (
-                place,
-                l.port,
-                matches!(l.source, super::ListenerSource::Default),
-            )
-        });
-        out.dedup_by(|a, b| a.place == b.place && a.port == b.port);
-        out
+        let ids = match self.port_index() {
+            Some(index) => std::borrow::Cow::Borrowed(&index.distinct),
+            None => std::borrow::Cow::Owned(distinct(&self.listeners)),
+        };
+        ids.iter().map(|&i| &self.listeners[i]).collect()
     }
 
-    /// Listeners of a container, deduplicated by port (the same process may be known from its
-    /// image and from its command line), in port order.
+    /// The listeners of a container from [`Self::distinct_listeners`], in port order.
     pub fn container_listeners(&self, service: usize) -> Vec<&Listener> {
-        let mut out: Vec<&Listener> = self.listeners_in(Place::Container(service)).collect();
-        // Prefer the most specific source (a flag) for each port.
-        out.sort_by_key(|l| (l.port, matches!(l.source, super::ListenerSource::Default)));
-        out.dedup_by_key(|l| l.port);
-        out
+        let all = self.distinct_listeners();
+        // Sorted by place: the container's listeners are one run.
+        let key = place_key(Place::Container(service));
+        let start = all.partition_point(|l| place_key(l.place) < key);
+        let end = all.partition_point(|l| place_key(l.place) <= key);
+        all[start..end].to_vec()
+    }
+}
+
+/// Indices of `listeners`, each place and port once (see [`Workspace::distinct_listeners`]).
+pub(super) fn distinct(listeners: &[Listener]) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..listeners.len()).collect();
+    out.sort_by_key(|&i| {
+        let l = &listeners[i];
+        (
+            place_key(l.place),
+            l.port,
+            matches!(l.source, super::ListenerSource::Default),
+        )
+    });
+    out.dedup_by(|a, b| {
+        let (a, b) = (&listeners[*a], &listeners[*b]);
+        a.place == b.place && a.port == b.port
+    });
+    out
+}
+
+/// The order of places: the workspace, then the containers in model order.
+fn place_key(place: Place) -> usize {
+    match place {
+        Place::Workspace => 0,
+        Place::Container(i) => i + 1,
     }
 }
 

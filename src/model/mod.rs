@@ -364,6 +364,8 @@ struct PortIndex {
     single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
     /// Host port ranges: (service, mapping), in model order.
     ranges: Vec<(usize, usize)>,
+    /// Each process once: [`Workspace::distinct_listeners`].
+    distinct: Vec<usize>,
     /// `listeners.len()` and the number of mappings when it was built.
     sizes: (usize, usize),
 }
@@ -372,6 +374,7 @@ impl PortIndex {
     fn new(ws: &Workspace) -> PortIndex {
         let mut index = PortIndex {
             sizes: ws.port_sizes(),
+            distinct: chain::distinct(&ws.listeners),
             ..PortIndex::default()
         };
         for (i, l) in ws.listeners.iter().enumerate() {
