@@ -20,7 +20,8 @@ pub static RULE: Rule = Rule {
 Finds `env_file:` entries and host files mounted under `volumes:` that are not among the files
 portolan checked, with paths taken relative to the compose file's folder. Only files of kinds
 portolan reads (`.env`/`*.env` files, `.sh` scripts, compose and Terraform files) are judged,
-and files a script writes (`cat > .env <<EOF`) count as present.
+and files a script writes (`cat > .env <<EOF`, the start script's `write_managed .env`) count as
+present.
 
 ## Why is this bad?
 Compose refuses to start a service whose `env_file` is missing (unless the entry says
@@ -225,6 +226,16 @@ mod tests {
             (".env", "A=1\n"),
             ("start.sh", "node server.js\n"),
         ];
+        assert_eq!(check(&RULE, &files), Vec::<String>::new());
+    }
+
+    /// Every file a script writes counts, however it writes it: the start script's
+    /// `write_managed PATH` too.
+    #[test]
+    fn files_the_start_script_writes_are_there() {
+        let compose = "services:\n  app:\n    image: node:20\n    env_file: [app.env]\n";
+        let script = "#!/bin/sh\nwrite_managed app.env <<'EOF'\nA=1\nEOF\n";
+        let files = [("docker-compose.yml", compose), ("start.sh", script)];
         assert_eq!(check(&RULE, &files), Vec::<String>::new());
     }
 }
