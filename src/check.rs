@@ -18,39 +18,11 @@ use crate::source::{FileId, SourceMap, Span};
 
 mod walk;
 
+pub use crate::files::{classify, ExpectedFile};
 pub use walk::MAX_IGNORE_BYTES;
 
 /// Largest file read; larger ones are reported and skipped.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// What kind of file a path is, from its name (and, for YAML, its content).
-pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
-    let name = path.file_name()?.to_str()?;
-    let lower = name.to_ascii_lowercase();
-    if lower == "portolan.yaml" || lower == "portolan.yml" {
-        return Some(FileKind::Spec);
-    }
-    if lower.ends_with(".tf") {
-        return Some(FileKind::Terraform);
-    }
-    if lower.ends_with(".sh") || lower.ends_with(".bash") {
-        return Some(FileKind::Script);
-    }
-    if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
-        return Some(FileKind::EnvFile);
-    }
-    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
-    if yaml {
-        let stem = lower.trim_end_matches(".yml").trim_end_matches(".yaml");
-        if stem.starts_with("docker-compose") || stem.starts_with("compose") {
-            return Some(FileKind::Compose);
-        }
-        if text.is_some_and(crate::parse::compose::is_compose) {
-            return Some(FileKind::Compose);
-        }
-    }
-    None
-}
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
@@ -75,24 +47,6 @@ pub struct SpecInput {
     pub spec: crate::spec::Spec,
     /// The spec's text, as loaded: findings about missing files point into it.
     pub text: String,
-}
-
-/// A file the spec renders, which should be on disk as rendered.
-#[derive(Debug, Clone)]
-pub struct ExpectedFile {
-    /// Relative to the checked root, like every path in a workspace.
-    pub path: PathBuf,
-    /// What render writes (its own path is relative to the spec's folder).
-    pub file: crate::render::RenderedFile,
-}
-
-impl ExpectedFile {
-    /// Whether the file on disk (`None`: missing) is drift. `main.tf` is written only with
-    /// `render --full`, so it is compared only when present.
-    pub fn drifted(&self, on_disk: Option<&str>) -> bool {
-        let full_only = self.file.path == Path::new(crate::render::context::MAIN_TF);
-        !(on_disk.is_none() && full_only) && self.file.drifted(on_disk)
-    }
 }
 
 /// The outcome of `check`: every workspace's findings, on one source map per workspace.

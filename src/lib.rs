@@ -15,7 +15,9 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod check;
+pub mod coder;
 pub mod diagnostic;
+pub mod files;
 pub mod knowledge;
 pub mod model;
 pub mod parse;

@@ -128,7 +128,20 @@ fn assert_parser_spans(facts: &impl Debug, text: &str, parser: &str) -> usize {
 fn assert_spans_fit_workspace(ws: &Workspace, findings: &[Diagnostic]) {
     let debug = format!(
         "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
-        ws.apps, ws.services, ws.listeners, ws.env, ws.modules, ws.parse_errors, ws.facts, findings
+        ws.apps,
+        ws.services,
+        ws.listeners,
+        ws.env,
+        ws.modules,
+        ws.parse_errors,
+        (
+            &ws.template,
+            &ws.compose_files,
+            &ws.scripts,
+            &ws.written_files,
+            &ws.env_texts
+        ),
+        findings
     );
     for span in spans_in(&debug) {
         assert!(
@@ -450,7 +463,7 @@ fn a_large_env_file_is_checked_to_the_end() {
     assert!(result.unreadable.is_empty());
     assert_eq!(result.files(), 1);
     let (ws, _findings) = &result.workspaces[0];
-    let (_, env) = &ws.facts.env_files[0];
+    let env = &ws.env_files().next().expect("the env file").env;
     assert_eq!(env.entries.len(), entries, "every assignment is read");
     assert_eq!(ws.env.len(), entries, "every assignment is in the model");
     let found = env

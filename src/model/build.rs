@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use super::listen::{self, Arg, CommandLine};
 use super::url::UrlFact;
 use super::{
-    App, AppOrigin, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse, Place,
-    PublishedPort, Service, Share, Workspace,
+    App, AppOrigin, CoderHost, EnvScope, EnvVar, FileKind, Listener, ListenerSource, ModuleUse,
+    Place, PublishedPort, Script, ScriptOrigin, ScriptUrl, Service, Share, Workspace, WrittenFile,
 };
 use crate::knowledge::{ContainerForm, Knowledge};
-use crate::parse::compose::{self, ComposeFile};
-use crate::parse::dotenv::{self, EnvFile};
+use crate::parse::compose;
+use crate::parse::dotenv;
 use crate::parse::script::{self, Lookup, ScriptFacts, Word};
 use crate::parse::terraform::{self, ContainerRuntime, TerraformModule, Value};
+use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
 
 /// One file to read: its path as reports show it, its text and its kind.
@@ -26,36 +27,6 @@ pub struct InputFile {
     pub path: PathBuf,
     pub text: String,
     pub kind: FileKind,
-}
-
-/// Where a script's text came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScriptOrigin {
-    /// A script file.
-    File,
-    /// `coder_agent.NAME.startup_script`.
-    AgentStartup(String),
-    /// `coder_script.NAME.script`.
-    CoderScript(String),
-}
-
-/// A parsed script and where its commands run.
-#[derive(Debug)]
-pub struct ScriptUnit {
-    pub file: FileId,
-    pub origin: ScriptOrigin,
-    pub place: Place,
-    pub facts: ScriptFacts,
-}
-
-/// The parsed facts of every file, by kind. Rules that look at one kind of file in detail
-/// (provider checks, env syntax) read these.
-#[derive(Debug, Default)]
-pub struct ParsedFiles {
-    pub terraform: Option<TerraformModule>,
-    pub compose: Vec<(FileId, ComposeFile)>,
-    pub env_files: Vec<(FileId, EnvFile)>,
-    pub scripts: Vec<ScriptUnit>,
 }
 
 /// Reads every file and builds the model.
@@ -97,7 +68,11 @@ fn read_env_files(ws: &mut Workspace) {
                 EnvScope::EnvFile,
             ));
         }
-        ws.facts.env_files.push((id, parsed));
+        ws.env_texts.push(super::EnvText {
+            file: id,
+            env: parsed,
+            written_by: None,
+        });
     }
 }
 
@@ -184,13 +159,7 @@ fn read_terraform(ws: &mut Workspace) {
         let share_attr = app
             .share
             .map(|a| (a.value.value.as_str().map(str::to_owned), a.value.span));
-        let share = match share_attr.as_ref().map(|(v, _)| v.as_deref()) {
-            None => Share::Owner,
-            Some(Some("owner")) => Share::Owner,
-            Some(Some("authenticated")) => Share::Authenticated,
-            Some(Some("public")) => Share::Public,
-            Some(_) => Share::Other,
-        };
+        let share = Share::of(share_attr.as_ref().map(|(v, _)| v.as_deref()));
         ws.apps.push(App {
             slug,
             slug_span,
@@ -265,7 +234,8 @@ fn read_terraform(ws: &mut Workspace) {
             ));
         }
     }
-    ws.facts.terraform = Some(module);
+    ws.provider_pin = super::ProviderPin::of(&module);
+    ws.template = Some(module);
 }
 
 /// Variables for a compose file's interpolation: the `.env` in its folder.
@@ -278,11 +248,10 @@ fn dotenv_beside(ws: &Workspace, compose: FileId) -> HashMap<String, String> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let wanted = dir.join(".env");
-    ws.facts
-        .env_files
-        .iter()
-        .find(|(id, _)| ws.sources.get(*id).path == wanted)
-        .map(|(_, env)| {
+    ws.env_files()
+        .find(|t| ws.sources.get(t.file).path == wanted)
+        .map(|t| &t.env)
+        .map(|env| {
             env.entries
                 .iter()
                 .map(|e| (e.key.clone(), e.value.clone()))
@@ -427,7 +396,7 @@ fn read_compose(ws: &mut Workspace) {
                 network_mode_host: host_network,
             });
         }
-        ws.facts.compose.push((id, parsed));
+        ws.compose_files.push((id, parsed));
     }
 }
 
@@ -456,7 +425,7 @@ fn read_scripts(ws: &mut Workspace) {
     // Script files, and where they run: in a container that mounts them, else in the workspace.
     let mut script_files = files_of(ws, FileKind::Script);
     // templatefile()/file() targets are scripts whatever their names.
-    if let Some(module) = &ws.facts.terraform {
+    if let Some(module) = &ws.template {
         for target in template_targets(module) {
             if let Some(id) = ws.sources.find(&target) {
                 if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
@@ -487,7 +456,7 @@ fn read_scripts(ws: &mut Workspace) {
             ws.sources.get(id).text.clone(),
         ));
     }
-    if let Some(module) = &ws.facts.terraform {
+    if let Some(module) = &ws.template {
         for agent in module.agents() {
             if let Some(text) = script_text(agent.startup_script) {
                 units.push((
@@ -584,43 +553,140 @@ fn read_scripts(ws: &mut Workspace) {
             }
             ws.listeners.extend(found);
         }
-        // Env files written by the script: their lines are env assignments too.
-        for write in &facts.file_writes {
-            let Some(body) = write
-                .body
-                .literal()
-                .or_else(|| Some(ws.sources.slice(write.body.span).to_owned()))
-            else {
-                continue;
-            };
-            if write.body.span.end - write.body.span.start != body.len() as u32 {
-                continue;
+        // Files the script writes; the env files among them are env text and assignments too.
+        let script_dir = (origin == ScriptOrigin::File)
+            .then(|| ws.sources.get(file).path.parent().map(Path::to_path_buf))
+            .flatten();
+        for written in written_files(ws, &facts, file, script_dir.as_deref()) {
+            if let (Some(FileKind::EnvFile), Some((text, span))) = (written.kind, &written.content)
+            {
+                let mut env = dotenv::parse_at(span.file, text, span.start as usize);
+                for entry in &env.entries {
+                    ws.env.push(env_var(
+                        &entry.key,
+                        entry.key_span,
+                        Some(entry.value.clone()),
+                        entry.value.clone(),
+                        entry.value_span,
+                        EnvScope::Script,
+                    ));
+                }
+                // What the script writes where a problem holds an expansion (`$X`, `$(cmd)`, a
+                // backquote) is known only when it runs.
+                env.problems
+                    .retain(|p| !ws.sources.slice(p.span).contains(['$', '`']));
+                ws.env_texts.push(super::EnvText {
+                    file: span.file,
+                    env,
+                    written_by: Some(written.span),
+                });
             }
-            let parsed = dotenv::parse(file, &body);
-            let shift = |s: Span| {
-                Span::new(
-                    file,
-                    (s.start + write.body.span.start) as usize,
-                    (s.end + write.body.span.start) as usize,
-                )
-            };
-            for entry in &parsed.entries {
-                ws.env.push(env_var(
-                    &entry.key,
-                    shift(entry.key_span),
-                    Some(entry.value.clone()),
-                    entry.value.clone(),
-                    shift(entry.value_span),
-                    EnvScope::Script,
-                ));
-            }
+            ws.written_files.push(written);
         }
-        ws.facts.scripts.push(ScriptUnit {
+        let urls = facts
+            .urls
+            .iter()
+            .map(|url| ScriptUrl {
+                span: url.span,
+                coder_host: url.coder_app().map(|host| CoderHost {
+                    slug: host.slug,
+                    slug_span: host.slug_span,
+                    port: host.port,
+                }),
+            })
+            .collect();
+        ws.scripts.push(Script {
             file,
             origin,
             place,
-            facts,
+            urls,
         });
+    }
+}
+
+/// The files a script writes: its redirections and heredocs, and `write_managed PATH`.
+/// `script_dir` is the folder of a script file (relative targets land there).
+fn written_files(
+    ws: &Workspace,
+    facts: &ScriptFacts,
+    writer: FileId,
+    script_dir: Option<&Path>,
+) -> Vec<WrittenFile> {
+    let redirections = facts.file_writes.iter().map(|w| {
+        // Only text whose bytes are the file's bytes, so that spans map one to one: a heredoc
+        // body, or an unquoted `echo K=v`.
+        let span = w.body.span;
+        let body = match w.kind {
+            script::WriteKind::Heredoc { .. } => Some(ws.sources.slice(span).to_owned()),
+            _ => w.body.literal(),
+        };
+        let content = body
+            .filter(|b| b.len() == span.range().len())
+            .map(|b| (b, span));
+        let written = ws.sources.slice(w.target.span).to_owned();
+        (
+            w.span,
+            w.target.to_string(),
+            written,
+            content,
+            w.append,
+            false,
+        )
+    });
+    let managed = facts
+        .commands
+        .iter()
+        .filter(|c| c.program_name.as_deref() == Some(MANAGED_WRITER))
+        .filter_map(|c| {
+            let target = c.args.first()?;
+            let written = ws.sources.slice(target.span).to_owned();
+            Some((c.span, target.to_string(), written, None, false, true))
+        });
+    redirections
+        .chain(managed)
+        .map(|(span, target, written, content, append, managed)| {
+            let name = written
+                .trim_matches(['"', '\''])
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let (path, exact) = landing(&target, script_dir);
+            WrittenFile {
+                span,
+                kind: crate::files::classify(Path::new(&name), None),
+                name,
+                target,
+                path,
+                exact,
+                content,
+                append,
+                writer,
+                in_script_file: script_dir.is_some(),
+                managed,
+            }
+        })
+        .collect()
+}
+
+/// Where a write to `target` lands: leading parts made of variables (`$DIR/.env`) are dropped
+/// and the rest must match; a static relative target lands in the script file's folder.
+fn landing(target: &str, script_dir: Option<&Path>) -> (PathBuf, bool) {
+    use std::path::Component;
+    let written = Path::new(target);
+    let parts: Vec<Component> = written
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
+        .collect();
+    let keep = parts
+        .iter()
+        .rposition(|c| c.as_os_str().to_string_lossy().contains(['$', '{', '}']))
+        .map_or(0, |i| i + 1);
+    let rest: PathBuf = parts.get(keep..).unwrap_or(&[]).iter().collect();
+    let relative = keep == 0 && written.is_relative();
+    match script_dir {
+        Some(dir) if relative => (normalize(&dir.join(rest)), true),
+        _ => (normalize(&rest), false),
     }
 }
 
@@ -659,7 +725,7 @@ fn template_targets(module: &TerraformModule) -> Vec<PathBuf> {
 /// Values of `local.x` / `var.y` for Terraform interpolations inside script heredocs.
 fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return out;
     };
     for block in module.blocks() {
@@ -687,7 +753,7 @@ fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
 }
 
 fn listeners_from_modules(ws: &mut Workspace) {
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return;
     };
     let mut listeners = Vec::new();
@@ -729,12 +795,8 @@ fn listeners_from_modules(ws: &mut Workspace) {
         });
         if let Some((slug, slug_span)) = &slug {
             let share_attr = call.input("share");
-            let share = match share_attr.and_then(|a| a.value.value.as_str()) {
-                Some("public") => Share::Public,
-                Some("authenticated") => Share::Authenticated,
-                Some("owner") | None => Share::Owner,
-                Some(_) => Share::Other,
-            };
+            // A module's share that is not a static string is left to the module: its default.
+            let share = Share::of(share_attr.and_then(|a| a.value.value.as_str()).map(Some));
             apps.push(App {
                 slug: slug.clone(),
                 slug_span: *slug_span,
@@ -766,3 +828,6 @@ fn listeners_from_modules(ws: &mut Workspace) {
     ws.modules.extend(modules);
     ws.apps.extend(apps);
 }
+
+#[cfg(test)]
+mod tests;

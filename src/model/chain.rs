@@ -68,32 +68,51 @@ impl Workspace {
     }
 
     /// Every listener once per place and port, preferring the most specific source (a flag
-    /// over an image default) when the same process is known twice.
+    /// over an image default) when the same process is known twice (from its image and from
+    /// its command line); the workspace first, then each container, in port order. Worked out
+    /// once per model.
     pub fn distinct_listeners(&self) -> Vec<&Listener> {
-        let mut out: Vec<&Listener> = self.listeners.iter().collect();
-        out.sort_by_key(|l| {
-            let place = match l.place {
-                Place::Workspace => 0,
-                Place::Container(i) => i + 1,
-            };
-            (
-                place,
-                l.port,
-                matches!(l.source, super::ListenerSource::Default),
-            )
-        });
-        out.dedup_by(|a, b| a.place == b.place && a.port == b.port);
-        out
+        let ids = match self.port_index() {
+            Some(index) => std::borrow::Cow::Borrowed(&index.distinct),
+            None => std::borrow::Cow::Owned(distinct(&self.listeners)),
+        };
+        ids.iter().map(|&i| &self.listeners[i]).collect()
     }
 
-    /// Listeners of a container, deduplicated by port (the same process may be known from its
-    /// image and from its command line), in port order.
+    /// The listeners of a container from [`Self::distinct_listeners`], in port order.
     pub fn container_listeners(&self, service: usize) -> Vec<&Listener> {
-        let mut out: Vec<&Listener> = self.listeners_in(Place::Container(service)).collect();
-        // Prefer the most specific source (a flag) for each port.
-        out.sort_by_key(|l| (l.port, matches!(l.source, super::ListenerSource::Default)));
-        out.dedup_by_key(|l| l.port);
-        out
+        let all = self.distinct_listeners();
+        // Sorted by place: the container's listeners are one run.
+        let key = place_key(Place::Container(service));
+        let start = all.partition_point(|l| place_key(l.place) < key);
+        let end = all.partition_point(|l| place_key(l.place) <= key);
+        all[start..end].to_vec()
+    }
+}
+
+/// Indices of `listeners`, each place and port once (see [`Workspace::distinct_listeners`]).
+pub(super) fn distinct(listeners: &[Listener]) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..listeners.len()).collect();
+    out.sort_by_key(|&i| {
+        let l = &listeners[i];
+        (
+            place_key(l.place),
+            l.port,
+            matches!(l.source, super::ListenerSource::Default),
+        )
+    });
+    out.dedup_by(|a, b| {
+        let (a, b) = (&listeners[*a], &listeners[*b]);
+        a.place == b.place && a.port == b.port
+    });
+    out
+}
+
+/// The order of places: the workspace, then the containers in model order.
+fn place_key(place: Place) -> usize {
+    match place {
+        Place::Workspace => 0,
+        Place::Container(i) => i + 1,
     }
 }
 
@@ -198,5 +217,164 @@ impl Claimed {
             self.covered.remove(&s);
         }
         self.covered.insert(start, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::Knowledge;
+    use crate::model::build::{build, InputFile};
+    use crate::model::{FileKind, ListenerSource};
+
+    fn model(files: &[(&str, &str, FileKind)]) -> Workspace {
+        let inputs = files
+            .iter()
+            .map(|(path, text, kind)| InputFile {
+                path: (*path).into(),
+                text: (*text).to_owned(),
+                kind: *kind,
+            })
+            .collect();
+        build(inputs, Knowledge::builtin().clone())
+    }
+
+    /// The backend known twice (its image's defaults and the flags of the script it runs), a
+    /// host-network service, and a dev server on the workspace itself.
+    fn workspace() -> Workspace {
+        let compose = "services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    entrypoint: [/start.sh]
+    ports: [\"3210:3210\", \"9000-9001:3210-3211\"]
+    volumes: [./start.sh:/start.sh]
+  cache:
+    image: redis:7
+    network_mode: host
+    ports: [\"6379:6379\"]
+";
+        let start = "#!/bin/sh\nexec convex-local-backend --port 3210 --site-proxy-port 3211\n";
+        let dev = "#!/bin/sh\nnpx vite --port 3210 &\n";
+        model(&[
+            ("docker-compose.yml", compose, FileKind::Compose),
+            ("start.sh", start, FileKind::Script),
+            ("dev.sh", dev, FileKind::Script),
+        ])
+    }
+
+    #[test]
+    fn a_local_port_reaches_containers_through_mappings_and_processes_directly() {
+        let ws = workspace();
+        let behind = ws.behind_local_port(3210);
+        let hops: Vec<String> = behind
+            .hops
+            .iter()
+            .map(|hop| match hop {
+                Hop::Published {
+                    service,
+                    container,
+                    listeners,
+                    ..
+                } => format!(
+                    "{}:{container} ({} listeners)",
+                    ws.services[*service].name,
+                    listeners.len()
+                ),
+                Hop::Process(l) => format!("process {} on {}", l.program, l.port),
+            })
+            .collect();
+        // The backend is known from its image and its command line: two listeners, one process.
+        assert_eq!(hops, ["backend:3210 (2 listeners)", "process vite on 3210"]);
+        assert!(behind.is_served());
+        assert_eq!(behind.listeners().len(), 3);
+
+        // Through a range: 9001 reaches 3211.
+        let ranged = ws.behind_local_port(9001);
+        assert!(matches!(
+            ranged.hops.as_slice(),
+            [Hop::Published {
+                container: 3211,
+                ..
+            }]
+        ));
+        // A host-network service publishes nothing: its process is the workspace's own.
+        let cache = ws.behind_local_port(6379);
+        assert!(
+            matches!(cache.hops.as_slice(), [Hop::Process(l)] if l.program == "redis" && l.place == Place::Workspace)
+        );
+        // Nothing there.
+        assert!(!ws.behind_local_port(4000).is_served());
+    }
+
+    #[test]
+    fn listeners_known_twice_count_once_and_flags_win() {
+        let ws = workspace();
+        let backend: Vec<(u16, &ListenerSource)> = ws
+            .container_listeners(0)
+            .iter()
+            .map(|l| (l.port, &l.source))
+            .collect();
+        assert_eq!(
+            backend,
+            [
+                (3210, &ListenerSource::Flag("--port".into())),
+                (3211, &ListenerSource::Flag("--site-proxy-port".into()))
+            ]
+        );
+        let distinct: Vec<(Place, u16)> = ws
+            .distinct_listeners()
+            .iter()
+            .map(|l| (l.place, l.port))
+            .collect();
+        assert_eq!(
+            distinct,
+            [
+                (Place::Workspace, 3210),
+                (Place::Workspace, 6379),
+                (Place::Container(0), 3210),
+                (Place::Container(0), 3211)
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptions_name_how_a_port_is_known() {
+        let ws = workspace();
+        let described: Vec<String> = ws
+            .container_listeners(0)
+            .into_iter()
+            .map(describe)
+            .collect();
+        assert_eq!(described, ["3210 (--port)", "3211 (--site-proxy-port)"]);
+        let words =
+            |items: &[&str]| and_list(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&[]), "");
+        assert_eq!(words(&["a"]), "a");
+        assert_eq!(words(&["a", "b", "c"]), "a, b and c");
+    }
+
+    #[test]
+    fn claimed_ports_keep_their_first_owner() {
+        let range = |a, b| PortRange { start: a, end: b };
+        let owner = |s| (s, Span::default());
+        let mut claimed = Claimed::default();
+        claimed.claim(range(3000, 3010), owner(0));
+        claimed.claim(range(3005, 3020), owner(1));
+        assert_eq!(
+            claimed.first_taken(range(2990, 3001)),
+            Some((3000, owner(0)))
+        );
+        assert_eq!(
+            claimed.first_taken(range(3011, 3011)),
+            Some((3011, owner(1)))
+        );
+        assert_eq!(claimed.first_taken(range(3021, 4000)), None);
+        assert!(claimed.all_taken(range(3000, 3020)));
+        assert!(!claimed.all_taken(range(2999, 3001)));
+        claimed.claim(range(65535, 65535), owner(2));
+        assert_eq!(
+            claimed.first_taken(range(65000, 65535)),
+            Some((65535, owner(2)))
+        );
     }
 }

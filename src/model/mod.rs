@@ -10,28 +10,43 @@
 pub mod build;
 pub mod chain;
 pub mod listen;
+pub mod provider;
 pub mod url;
-
-use std::borrow::Cow;
 
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
-use crate::parse::dotenv::{self, EnvFile};
-use crate::parse::script::WriteKind;
+use crate::parse::dotenv::EnvFile;
 use crate::source::{FileId, SourceMap, Span};
 
-pub use crate::parse::compose::PortRange;
+pub use provider::ProviderPin;
 pub use url::{HostTarget, UrlFact};
 
-/// The kind of a file portolan reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FileKind {
-    Terraform,
-    Compose,
-    Script,
-    EnvFile,
-    Spec,
+/// The Coder template as Terraform reads it: its blocks and attributes, with the Coder
+/// resources among them typed (agents, apps, scripts, envs, module calls, the provider pin).
+pub mod template {
+    pub use crate::parse::terraform::{
+        Agent, Attribute, Block, CoderScript, Spanned, TemplatePart, TerraformModule, Value,
+    };
 }
+
+/// The lines of an env file: entries, their references, and the problems of its syntax.
+pub mod env_file {
+    pub use crate::parse::dotenv::{
+        EnvEntry, EnvFile, EnvProblem, EnvProblemKind, EnvReference, Quote,
+    };
+    pub use crate::parse::interpolate::Operator;
+}
+
+/// A compose file as read: its services with every value's span, and the variables its
+/// interpolation found unset.
+pub mod compose {
+    pub use crate::parse::compose::{ComposeFile, ComposeText, PortRange};
+    pub use crate::parse::interpolate::variable_references;
+}
+
+pub use compose::PortRange;
+
+pub use crate::files::FileKind;
 
 /// Where a port lives: the agent's own network (what `http://localhost:P` in a coder_app
 /// means), or inside a compose container.
@@ -116,15 +131,7 @@ impl PublishedPort {
     }
 }
 
-/// Who may open an app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Share {
-    Owner,
-    Authenticated,
-    Public,
-    /// Not a value Coder accepts, or not known statically.
-    Other,
-}
+pub use crate::coder::Share;
 
 /// Where an app was declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,12 +212,97 @@ pub struct ModuleUse {
 
 /// Env-file text as portolan read it: an env file, or what a script writes into one.
 #[derive(Debug, Clone)]
-pub struct EnvText<'w> {
+pub struct EnvText {
     pub file: FileId,
     /// Entries and problems; spans point into `file`.
-    pub env: Cow<'w, EnvFile>,
+    pub env: EnvFile,
     /// The statement that writes it, when a script does (`cat > .env <<EOF`).
     pub written_by: Option<Span>,
+}
+
+/// A file a script writes when it runs: a redirection (`cat > .env <<EOF`, `echo K=v >>
+/// app.env`, `tee`), or the start script's `write_managed PATH`.
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    /// The statement that writes it.
+    pub span: Span,
+    /// The target as written.
+    pub target: String,
+    /// The file's name: the target's last part, without quotes.
+    pub name: String,
+    /// Where it lands, relative to the checked folder: resolved against the folder of the
+    /// script file that writes it when the target is a static relative path (`exact`);
+    /// otherwise (absolute, after a variable, from a Terraform script whose working folder is
+    /// unknown) only its static tail.
+    pub path: std::path::PathBuf,
+    pub exact: bool,
+    /// The kind of file its name says it is.
+    pub kind: Option<FileKind>,
+    /// The text written, when the script holds its bytes as they land (a heredoc body, an
+    /// unquoted static `echo`), and where that text stands.
+    pub content: Option<(String, Span)>,
+    /// `>>` or `tee -a`.
+    pub append: bool,
+    /// The file that holds the script that writes it.
+    pub writer: FileId,
+    /// Whether that is a script file (not a script in a Terraform attribute).
+    pub in_script_file: bool,
+    /// Written by `write_managed`, the start script's helper that replaces the whole file at
+    /// every start.
+    pub managed: bool,
+}
+
+impl WrittenFile {
+    /// Whether this write may land on `path` (relative to the checked folder, normalised): the
+    /// same path, or, when only its tail is known, one path ends with the other.
+    pub fn lands_on(&self, path: &std::path::Path) -> bool {
+        if self.exact {
+            self.path == path
+        } else {
+            !self.path.as_os_str().is_empty()
+                && (path.ends_with(&self.path) || self.path.ends_with(path))
+        }
+    }
+}
+
+/// Where a script's text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptOrigin {
+    /// A script file.
+    File,
+    /// `coder_agent.NAME.startup_script`.
+    AgentStartup(String),
+    /// `coder_script.NAME.script`.
+    CoderScript(String),
+}
+
+/// A script the workspace runs: a script file, an agent's startup script or a `coder_script`.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The file that holds its text.
+    pub file: FileId,
+    pub origin: ScriptOrigin,
+    /// Where its commands run: in a container that mounts it, else in the workspace.
+    pub place: Place,
+    /// The URLs its words build (`"https://app--$CODER_WORKSPACE_NAME--..."`).
+    pub urls: Vec<ScriptUrl>,
+}
+
+/// A URL a script builds.
+#[derive(Debug, Clone)]
+pub struct ScriptUrl {
+    pub span: Span,
+    /// The Coder subdomain host it names, if it is one.
+    pub coder_host: Option<CoderHost>,
+}
+
+/// The static part of a Coder subdomain host ([`crate::coder::AppHost`]): the slug, or the
+/// port of a port-forward host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoderHost {
+    pub slug: String,
+    pub slug_span: Span,
+    pub port: Option<u16>,
 }
 
 /// Everything portolan knows about one workspace.
@@ -224,12 +316,23 @@ pub struct Workspace {
     pub listeners: Vec<Listener>,
     pub env: Vec<EnvVar>,
     pub modules: Vec<ModuleUse>,
+    /// Files that scripts write, in script order.
+    pub written_files: Vec<WrittenFile>,
+    /// Every env file, then every env file a script writes whose text is known.
+    pub env_texts: Vec<EnvText>,
     /// Files that could not be parsed, and other problems found while reading.
     pub parse_errors: Vec<Diagnostic>,
-    pub facts: build::ParsedFiles,
+    /// The Coder template (every .tf file of the workspace), if there is one.
+    pub template: Option<template::TerraformModule>,
+    /// What the template's pin of the Coder provider allows.
+    pub provider_pin: ProviderPin,
+    /// Every compose file as read.
+    pub compose_files: Vec<(FileId, compose::ComposeFile)>,
+    /// Every script the workspace runs.
+    pub scripts: Vec<Script>,
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
-    pub expected: Vec<crate::check::ExpectedFile>,
+    pub expected: Vec<crate::files::ExpectedFile>,
     /// Listeners and published ports by port, built on the first lookup.
     port_index: std::sync::OnceLock<PortIndex>,
 }
@@ -246,6 +349,8 @@ struct PortIndex {
     single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
     /// Host port ranges: (service, mapping), in model order.
     ranges: Vec<(usize, usize)>,
+    /// Each process once: [`Workspace::distinct_listeners`].
+    distinct: Vec<usize>,
     /// `listeners.len()` and the number of mappings when it was built.
     sizes: (usize, usize),
 }
@@ -254,6 +359,7 @@ impl PortIndex {
     fn new(ws: &Workspace) -> PortIndex {
         let mut index = PortIndex {
             sizes: ws.port_sizes(),
+            distinct: chain::distinct(&ws.listeners),
             ..PortIndex::default()
         };
         for (i, l) in ws.listeners.iter().enumerate() {
@@ -385,51 +491,14 @@ impl Workspace {
     }
 
     /// Every env file, then every env-file body a script writes (`cat > .env <<EOF`, `echo
-    /// K=v >> app.env`; targets named like env files only). In script bodies a problem whose
-    /// text holds a shell expansion (`$X`, `$(cmd)`, a backquote) is dropped: what the script
-    /// writes there is known only when it runs.
-    pub fn env_texts(&self) -> Vec<EnvText<'_>> {
-        let mut out: Vec<EnvText<'_>> = self
-            .facts
-            .env_files
-            .iter()
-            .map(|(file, env)| EnvText {
-                file: *file,
-                env: Cow::Borrowed(env),
-                written_by: None,
-            })
-            .collect();
-        for write in self.facts.scripts.iter().flat_map(|s| &s.facts.file_writes) {
-            let target = self.sources.slice(write.target.span);
-            let name = target
-                .trim_matches(['"', '\''])
-                .rsplit('/')
-                .next()
-                .unwrap_or("");
-            let is_env_file =
-                crate::check::classify(std::path::Path::new(name), None) == Some(FileKind::EnvFile);
-            let span = write.body.span;
-            // Only text whose bytes are the file's bytes, so that spans map one to one: a
-            // heredoc body, or an unquoted `echo K=v`.
-            let body = match write.kind {
-                WriteKind::Heredoc { .. } => Some(self.sources.slice(span).to_owned()),
-                _ => write.body.literal(),
-            };
-            let Some(body) = body.filter(|b| is_env_file && b.len() == span.range().len()) else {
-                continue;
-            };
-            let mut env = dotenv::parse_at(span.file, &body, span.start as usize);
-            env.problems.retain(|p| {
-                let text = self.sources.slice(p.span);
-                !text.contains(['$', '`'])
-            });
-            out.push(EnvText {
-                file: span.file,
-                env: Cow::Owned(env),
-                written_by: Some(write.span),
-            });
-        }
-        out
+    /// K=v >> app.env`; targets named like env files only), built once with the model.
+    pub fn env_texts(&self) -> &[EnvText] {
+        &self.env_texts
+    }
+
+    /// The env files among the checked files.
+    pub fn env_files(&self) -> impl Iterator<Item = &EnvText> {
+        self.env_texts.iter().filter(|t| t.written_by.is_none())
     }
 
     /// Walks the port chain behind a URL: a subdomain app URL names the app with that slug,

@@ -158,37 +158,16 @@ fn split_port(authority: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// Reads a Coder subdomain host: the first label is `{slug}--{rest}`.
+/// Reads a Coder subdomain host ([`crate::coder::AppHost`]).
 fn coder_label(host: &str) -> Option<HostTarget> {
-    let first = first_label(host);
-    let (slug, rest) = first.split_once("--")?;
-    if slug.is_empty() || rest.is_empty() || slug.contains(['$', '{', '}']) {
-        return None;
-    }
-    let digits = slug.trim_end_matches('s');
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(port) = digits.parse() {
-            return Some(HostTarget::CoderPort {
-                port,
-                https: slug.ends_with('s'),
-            });
-        }
-    }
-    Some(HostTarget::CoderApp(slug.to_owned()))
-}
-
-/// The first DNS label, treating `${...}` as opaque (its dots do not split labels).
-fn first_label(host: &str) -> &str {
-    let mut depth = 0usize;
-    for (i, c) in host.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            '.' if depth == 0 => return &host[..i],
-            _ => {}
-        }
-    }
-    host
+    let found = crate::coder::AppHost::parse(host)?;
+    Some(match found.port {
+        Some(port) => HostTarget::CoderPort {
+            port,
+            https: found.https,
+        },
+        None => HostTarget::CoderApp(host[found.slug].to_owned()),
+    })
 }
 
 #[cfg(test)]
@@ -235,12 +214,12 @@ mod tests {
     #[test]
     fn finds_urls_in_text_with_spans() {
         let base = Span::new(FileId(1), 100, 160);
-        let text = r#"--convex-origin "http://localhost:3210" x=https://a--b.c/d;"#;
+        let text = r#"--convex-origin "http://localhost:3210" x=https://a--b--c.d/e;"#;
         let found = UrlFact::find_all(text, base);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].text, "http://localhost:3210");
         assert_eq!(found[0].span, Span::new(FileId(1), 117, 138));
-        assert_eq!(found[1].text, "https://a--b.c/d");
+        assert_eq!(found[1].text, "https://a--b--c.d/e");
         assert_eq!(found[1].slug(), Some("a"));
     }
 

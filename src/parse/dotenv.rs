@@ -8,7 +8,7 @@
 //! Understood: full-line and trailing ` #` comments, blank lines, `export KEY=v`, single,
 //! double and backtick quotes, escapes in double quotes, quoted values over several lines, CRLF,
 //! a UTF-8 byte order mark. The value is the text a docker-compose style reader would use,
-//! without expanding `${VAR}` references (see [`crate::parse::compose::interpolate`] for that).
+//! without expanding `${VAR}` references (see [`crate::parse::interpolate::interpolate`] for that).
 //!
 //! Not handled: bash-only syntax (command substitution, arrays, `KEY+=v`), line continuations
 //! with a trailing backslash, and YAML-style `KEY: value` lines (reported as
@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use crate::parse::compose::{for_each_variable_reference, Operator};
+use crate::parse::interpolate::{for_each_variable_reference, Operator};
 use crate::source::{FileId, Span};
 
 /// Everything read from one env file.

@@ -3,5 +3,6 @@
 
 pub mod compose;
 pub mod dotenv;
+pub mod interpolate;
 pub mod script;
 pub mod terraform;

@@ -470,91 +470,41 @@ pub fn find_urls(word: &Word) -> Vec<Url> {
     urls
 }
 
-/// Recognises a Coder subdomain app host (see [`CoderAppHost`]); the workspace, owner and agent
-/// may be variables such as `${CODER_WORKSPACE_NAME}`, the slug must be static.
+/// Recognises a Coder subdomain app host (see [`CoderAppHost`], read by
+/// [`crate::coder::AppHost`]); the workspace, owner and agent may be variables such as
+/// `${CODER_WORKSPACE_NAME}`, the slug must be static.
 pub fn coder_app_host(host: &Word) -> Option<CoderAppHost> {
     let atoms = atoms(&host.parts);
-    let dot = atoms.iter().position(|a| a.ch() == Some('.'))?;
-    let label = atoms.get(..dot)?;
-    let mut segments = Vec::new();
-    let (mut seg_start, mut k) = (0, 0);
-    while k + 1 < label.len() {
-        let pair = (
-            label.get(k).and_then(Atom::ch),
-            label.get(k + 1).and_then(Atom::ch),
-        );
-        if pair == (Some('-'), Some('-')) {
-            segments.push(seg_start..k);
-            k += 2;
-            seg_start = k;
-        } else {
-            k += 1;
-        }
+    // The host as text, each variable one unknown character; `starts[k]` is where atom `k` is.
+    let mut text = String::new();
+    let mut starts = Vec::with_capacity(atoms.len() + 1);
+    for atom in &atoms {
+        starts.push(text.len());
+        text.push(atom.ch().unwrap_or(crate::coder::UNKNOWN));
     }
-    segments.push(seg_start..label.len());
-    if !(3..=4).contains(&segments.len()) || segments.iter().any(|s| s.is_empty()) {
-        return None;
-    }
-    let slug_atoms = label.get(segments.first()?.clone())?;
-    let slug: String = slug_atoms
-        .iter()
-        .map(Atom::ch)
-        .collect::<Option<String>>()?;
-    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    for segment in segments.iter().skip(1) {
-        let ok = label
-            .get(segment.clone())?
-            .iter()
-            .all(|a| a.ch().is_none_or(is_name_char));
-        if !ok {
-            return None;
-        }
-    }
-    let digits = slug.strip_suffix('s').unwrap_or(&slug);
-    let port = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Some(digits.parse::<u16>().ok()?)
-    } else if is_valid_slug(&slug) {
-        None
-    } else {
-        return None;
+    starts.push(text.len());
+    let found = crate::coder::AppHost::parse(&text)?;
+    let to_atoms = |r: &std::ops::Range<usize>| {
+        let from = starts.binary_search(&r.start).unwrap_or(0);
+        let to = starts.binary_search(&r.end).unwrap_or(from);
+        atoms.get(from..to).unwrap_or(&[])
     };
     let fallback = Span::new(
         host.span.file,
         host.span.end as usize,
         host.span.end as usize,
     );
-    let word_of = |r: std::ops::Range<usize>| {
-        word_from_atoms(&host.parts, label.get(r).unwrap_or(&[]), fallback)
-    };
-    let domain = word_from_atoms(&host.parts, atoms.get(dot + 1..).unwrap_or(&[]), fallback);
-    if domain.parts.is_empty() {
-        return None;
-    }
-    let mut rest = segments.into_iter().skip(1);
-    let agent = if dot > 0 && rest.len() == 3 {
-        rest.next().map(word_of)
-    } else {
-        None
-    };
+    let word_of = |r: &std::ops::Range<usize>| word_from_atoms(&host.parts, to_atoms(r), fallback);
     Some(CoderAppHost {
-        slug_span: word_from_atoms(&host.parts, slug_atoms, fallback).span,
-        https_upstream: port.is_some() && slug.ends_with('s'),
-        port,
-        slug,
-        agent,
-        workspace: rest.next().map(word_of)?,
-        owner: rest.next().map(word_of)?,
-        domain,
+        slug: text[found.slug.clone()].to_owned(),
+        slug_span: word_of(&found.slug).span,
+        https_upstream: found.https,
+        port: found.port,
+        agent: found.agent.as_ref().map(word_of),
+        workspace: word_of(&found.workspace),
+        owner: word_of(&found.owner),
+        domain: word_of(&found.domain),
     })
-}
-
-/// `^[a-z0-9](-?[a-z0-9])*$`, the provider's rule for `coder_app.slug`.
-fn is_valid_slug(slug: &str) -> bool {
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    slug.chars().next().is_some_and(ok_char)
-        && slug.chars().last().is_some_and(ok_char)
-        && slug.chars().all(|c| ok_char(c) || c == '-')
-        && !slug.contains("--")
 }
 
 impl Word {

@@ -369,7 +369,6 @@ fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
                 .any(|(i, s)| bridged(i) && s.env_files.iter().any(|(p, _)| Path::new(p) == path))
         }
         EnvScope::Script => !ws
-            .facts
             .scripts
             .iter()
             .any(|u| u.file == file && matches!(u.place, Place::Container(i) if bridged(i))),
@@ -379,7 +378,7 @@ fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
 
 /// The agent name the files put in `slug`'s subdomain host (`{slug}--{agent}--...`), if any.
 fn agent_in_host(ws: &Workspace, slug: &str) -> Option<String> {
-    let module = ws.facts.terraform.as_ref()?;
+    let module = ws.template.as_ref()?;
     let agents: Vec<String> = module
         .agents()
         .iter()

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::{Agent, Block, TerraformModule, Value};
+use crate::model::template::{Agent, Block, TerraformModule, Value};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -45,7 +45,7 @@ resource "docker_container" "workspace" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     let init_refs = module.init_script_references();

@@ -132,7 +132,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .with_help(format!("publish it: `ports: [\"{port}:{port}\"]` in {}", service.name));
             continue;
         }
-        if workspace.services.is_empty() && workspace.facts.scripts.is_empty() && workspace.modules.is_empty() {
+        if workspace.services.is_empty() && workspace.scripts.is_empty() && workspace.modules.is_empty() {
             // A template alone: what runs in the workspace is not in the checked files.
             continue;
         }

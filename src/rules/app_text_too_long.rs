@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::Attribute;
+use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -38,7 +38,7 @@ tooltip      = "Dashboard of the self-hosted Convex backend of the AI chat examp
 const LIMITS: [(&str, usize); 3] = [("display_name", 64), ("group", 64), ("tooltip", 2048)];
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

@@ -40,7 +40,7 @@ resource "coder_app" "logs" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

@@ -1,11 +1,11 @@
 //! `browser-var-localhost` (PT305): A browser-side variable holding a localhost URL in a Coder template.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::build::{normalize, ScriptOrigin};
-use crate::model::{EnvScope, EnvVar, Workspace};
-use crate::render::header::{MANAGED_WRITER, MARK};
+use crate::model::build::normalize;
+use crate::model::{EnvScope, EnvVar, Workspace, WrittenFile};
+use crate::render::header::MARK;
 use crate::rules::{Rule, Sink};
 use crate::source::FileId;
 
@@ -49,12 +49,12 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     if !ws.is_coder_template() {
         return;
     }
-    let rewritten = rewritten_at_start(ws);
+    let rewritten = &ws.written_files;
     for var in &ws.env {
         let Some(port) = var.url.as_ref().and_then(|u| u.local_port()) else {
             continue;
         };
-        if !ws.knowledge.is_browser_var(&var.name) || is_fallback(ws, var, &rewritten) {
+        if !ws.knowledge.is_browser_var(&var.name) || is_fallback(ws, var, rewritten) {
             continue;
         }
         let value = var.url.as_ref().map(|u| u.text.as_str()).unwrap_or("");
@@ -110,65 +110,9 @@ fn is_written(ws: &Workspace, file: FileId, rewritten: &[WrittenFile]) -> bool {
     written_path(&normalize(&ws.sources.get(file).path), rewritten)
 }
 
-/// A file a script writes at start.
-struct WrittenFile {
-    path: PathBuf,
-    /// Resolved against the folder of the script file that writes it: it must match exactly.
-    /// Otherwise (absolute, after a variable, or from a Terraform script whose working folder is
-    /// unknown) one path must end with the other.
-    exact: bool,
-}
 
 fn written_path(path: &Path, rewritten: &[WrittenFile]) -> bool {
-    rewritten.iter().any(|w| {
-        if w.exact {
-            w.path == path
-        } else {
-            !w.path.as_os_str().is_empty() && (path.ends_with(&w.path) || w.path.ends_with(path))
-        }
-    })
-}
-
-/// Paths that scripts write: redirections and heredocs, and portolan's `write_managed PATH`.
-/// Leading parts made of variables (`$DIR/.env`) are dropped; the rest must match.
-fn rewritten_at_start(ws: &Workspace) -> Vec<WrittenFile> {
-    let mut out = Vec::new();
-    for unit in &ws.facts.scripts {
-        let script_dir = (unit.origin == ScriptOrigin::File)
-            .then(|| ws.sources.get(unit.file).path.parent().map(Path::to_path_buf))
-            .flatten();
-        let writes = unit.facts.file_writes.iter().map(|w| w.target.to_string());
-        let managed = unit
-            .facts
-            .commands
-            .iter()
-            .filter(|c| c.program_name.as_deref() == Some(MANAGED_WRITER))
-            .filter_map(|c| c.args.first().map(|a| a.to_string()));
-        for target in writes.chain(managed) {
-            let written = Path::new(&target);
-            let parts: Vec<Component> = written
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
-                .collect();
-            let keep = parts
-                .iter()
-                .rposition(|c| c.as_os_str().to_string_lossy().contains(['$', '{', '}']))
-                .map_or(0, |i| i + 1);
-            let rest: PathBuf = parts.get(keep..).unwrap_or(&[]).iter().collect();
-            let relative = keep == 0 && written.is_relative();
-            out.push(match &script_dir {
-                Some(dir) if relative => WrittenFile {
-                    path: normalize(&dir.join(rest)),
-                    exact: true,
-                },
-                _ => WrittenFile {
-                    path: normalize(&rest),
-                    exact: false,
-                },
-            });
-        }
-    }
-    out
+    rewritten.iter().any(|w| w.lands_on(path))
 }
 
 /// Whether a file carries portolan's header in its first lines.
@@ -184,15 +128,9 @@ fn rendered(ws: &Workspace, file: FileId) -> bool {
 /// Whether the workspace has portolan's start script: a rendered script that writes env files
 /// with `write_managed`.
 fn has_portolan_start(ws: &Workspace) -> bool {
-    ws.facts.scripts.iter().any(|unit| {
-        unit.origin == ScriptOrigin::File
-            && rendered(ws, unit.file)
-            && unit
-                .facts
-                .commands
-                .iter()
-                .any(|c| c.program_name.as_deref() == Some(MANAGED_WRITER))
-    })
+    ws.written_files
+        .iter()
+        .any(|w| w.managed && w.in_script_file && rendered(ws, w.writer))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::{Attribute, CoderScript};
+use crate::model::template::{Attribute, CoderScript};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -73,7 +73,7 @@ fn flag(attr: Option<&Attribute>) -> Setting {
 }
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for script in module.scripts() {

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::classify;
+use crate::files::classify;
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::build::normalize;
 use crate::model::{FileKind, Workspace};
-use crate::parse::compose::{ComposeFile, ComposeText};
+use crate::model::compose::{ComposeFile, ComposeText};
 use crate::rules::{Rule, Sink};
 use crate::spec::did_you_mean;
 
@@ -20,7 +20,8 @@ pub static RULE: Rule = Rule {
 Finds `env_file:` entries and host files mounted under `volumes:` that are not among the files
 portolan checked, with paths taken relative to the compose file's folder. Only files of kinds
 portolan reads (`.env`/`*.env` files, `.sh` scripts, compose and Terraform files) are judged,
-and files a script writes (`cat > .env <<EOF`) count as present.
+and files a script writes (`cat > .env <<EOF`, the start script's `write_managed .env`) count as
+present.
 
 ## Why is this bad?
 Compose refuses to start a service whose `env_file` is missing (unless the entry says
@@ -51,7 +52,7 @@ Point at files that exist, or mark optional env files:
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for (file, compose) in &workspace.facts.compose {
+    for (file, compose) in &workspace.compose_files {
         let dir = workspace
             .sources
             .get(*file)
@@ -140,14 +141,9 @@ fn missing(
     }
     let name = path.file_name()?.to_str()?;
     let written_by_script = workspace
-        .facts
-        .scripts
+        .written_files
         .iter()
-        .flat_map(|s| &s.facts.file_writes)
-        .any(|w| {
-            let target = workspace.sources.slice(w.target.span);
-            target.trim_matches(['"', '\'']).rsplit('/').next() == Some(name)
-        });
+        .any(|w| w.name == name);
     (!written_by_script).then_some(path)
 }
 
@@ -230,6 +226,16 @@ mod tests {
             (".env", "A=1\n"),
             ("start.sh", "node server.js\n"),
         ];
+        assert_eq!(check(&RULE, &files), Vec::<String>::new());
+    }
+
+    /// Every file a script writes counts, however it writes it: the start script's
+    /// `write_managed PATH` too.
+    #[test]
+    fn files_the_start_script_writes_are_there() {
+        let compose = "services:\n  app:\n    image: node:20\n    env_file: [app.env]\n";
+        let script = "#!/bin/sh\nwrite_managed app.env <<'EOF'\nA=1\nEOF\n";
+        let files = [("docker-compose.yml", compose), ("start.sh", script)];
         assert_eq!(check(&RULE, &files), Vec::<String>::new());
     }
 }

@@ -42,7 +42,7 @@ Name the service as it is defined:
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let names: Vec<&str> = workspace.services.iter().map(|s| s.name.as_str()).collect();
     // `include:` pulls in services from files portolan does not read.
-    let includes = workspace.facts.compose.iter().any(|(file, _)| {
+    let includes = workspace.compose_files.iter().any(|(file, _)| {
         let text = &workspace.sources.get(*file).text;
         text.lines().any(|l| l.starts_with("include:"))
     });

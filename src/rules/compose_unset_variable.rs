@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::compose::variable_references;
 use crate::model::{EnvScope, Workspace};
-use crate::parse::compose::variable_references;
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
 
@@ -44,7 +44,7 @@ Set it in the `.env` beside the compose file, or give a default:
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    for (file, compose) in &workspace.facts.compose {
+    for (file, compose) in &workspace.compose_files {
         let compose_path = &workspace.sources.get(*file).path;
         let dotenv: PathBuf = compose_path.parent().unwrap_or(Path::new("")).join(".env");
         let dotenv_read = workspace.sources.find(&dotenv).is_some();

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::{App, AppOrigin, Workspace};
-use crate::parse::terraform::{Block, Value};
+use crate::model::template::{Block, Value};
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
 
@@ -60,7 +60,7 @@ enum Presence {
 }
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let module = workspace.facts.terraform.as_ref();
+    let module = workspace.template.as_ref();
     // Blocks by span, looked up once per app (not a walk over every block per app).
     let mut blocks: HashMap<Span, &Block> = HashMap::new();
     for block in module.into_iter().flat_map(|m| m.blocks()) {

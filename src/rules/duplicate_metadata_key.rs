@@ -39,7 +39,7 @@ Use instead: `key = "ram"` in the second block."#,
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for agent in module.agents() {

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::dotenv::EnvProblemKind;
+use crate::model::env_file::EnvProblemKind;
 use crate::rules::env_double_equals::shows_value;
 use crate::rules::{Rule, Sink};
 

@@ -2,9 +2,9 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::dotenv::EnvProblemKind;
+use crate::model::env_file::EnvProblemKind;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_env_name;
+use crate::coder::is_valid_env_name;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {

@@ -3,7 +3,7 @@
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::knowledge::EnvKind;
 use crate::model::Workspace;
-use crate::parse::dotenv::{EnvProblemKind, Quote};
+use crate::model::env_file::{EnvProblemKind, Quote};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {

@@ -3,9 +3,8 @@
 use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use std::collections::HashMap;
 
+use crate::model::env_file::{EnvEntry, EnvReference, Operator};
 use crate::model::Workspace;
-use crate::parse::compose::Operator;
-use crate::parse::dotenv::{EnvEntry, EnvReference};
 use crate::rules::{Rule, Sink};
 use crate::source::FileId;
 use crate::spec::did_you_mean;
@@ -112,7 +111,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     known.sort_unstable();
     known.dedup();
     let mut assignments = Assignments::new(workspace);
-    for (file, env) in &workspace.facts.env_files {
+    for text in workspace.env_files() {
+        let (file, env) = (&text.file, &text.env);
         for entry in &env.entries {
             let nested = nested(entry);
             // One finding per undefined name and value, however often the value uses it.

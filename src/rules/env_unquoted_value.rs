@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::dotenv::EnvProblemKind;
+use crate::model::env_file::EnvProblemKind;
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
 

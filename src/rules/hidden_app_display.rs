@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::Value;
+use crate::model::template::Value;
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -39,7 +39,7 @@ Use instead: remove `display_name` and `order`, or remove `hidden = true` to sho
 const DISPLAY: [&str; 3] = ["display_name", "icon", "order"];
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

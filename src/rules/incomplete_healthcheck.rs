@@ -38,7 +38,7 @@ healthcheck {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

@@ -3,7 +3,7 @@
 use crate::diagnostic::{RuleMeta, Severity};
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_slug;
+use crate::coder::is_valid_agent_name;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -40,12 +40,12 @@ resource "coder_agent" "dev-box" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for agent in module.agents() {
         let name = &agent.name.value;
-        if is_valid_slug(&name.to_ascii_lowercase()) {
+        if is_valid_agent_name(name) {
             continue;
         }
         let reason = if name.contains('_') {
@@ -118,6 +118,6 @@ resource "coder_agent" "dev-2" {
         assert_eq!(suggest("dev_box"), "dev-box");
         assert_eq!(suggest("Dev__Box_"), "Dev-Box");
         assert_eq!(suggest("gpu--1"), "gpu-1");
-        assert!(is_valid_slug(&suggest("a_b-_c").to_ascii_lowercase()));
+        assert!(is_valid_agent_name(&suggest("a_b-_c")));
     }
 }

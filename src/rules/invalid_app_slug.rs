@@ -2,9 +2,9 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::Attribute;
+use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_slug;
+use crate::coder::is_valid_slug;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -40,7 +40,7 @@ The fix rewrites the slug, but URLs built from the old slug in other files must 
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     let apps = module

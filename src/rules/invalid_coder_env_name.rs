@@ -3,7 +3,7 @@
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
-use crate::spec::is_valid_env_name;
+use crate::coder::is_valid_env_name;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -38,7 +38,7 @@ and set each variable in one place: either `coder_agent.env` or a `coder_env`."#
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     let agents = module.agents();

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::parse::terraform::Attribute;
+use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
 use crate::spec::did_you_mean;
 
@@ -39,11 +39,10 @@ resource "coder_app" "site" {
     check,
 };
 
-const SHARE: [&str; 3] = ["owner", "authenticated", "public"];
-const OPEN_IN: [&str; 2] = ["slim-window", "tab"];
+use crate::coder::{OPEN_IN_VALUES as OPEN_IN, SHARE_VALUES as SHARE};
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.facts.terraform else {
+    let Some(module) = &workspace.template else {
         return;
     };
     for app in module.apps() {

@@ -271,6 +271,31 @@ pub mod test {
 mod list_tests {
     use super::RULES;
 
+    /// Rules read the Workspace and the knowledge base only: no rule reaches past the model
+    /// into the parsers.
+    #[test]
+    fn rules_never_use_the_parsers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/rules") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a rule file");
+            for (n, line) in text.lines().enumerate() {
+                assert!(
+                    !line.contains(concat!("crate::", "parse")),
+                    "{}:{}: a rule uses the parsers: {line}",
+                    path.display(),
+                    n + 1
+                );
+            }
+            read += 1;
+        }
+        assert!(read > RULES.len(), "read every rule file");
+    }
+
     #[test]
     fn every_rule_is_documented_and_uniquely_named() {
         let mut names: Vec<&str> = RULES.iter().map(|r| r.meta.name).collect();
@@ -284,7 +309,7 @@ mod list_tests {
         for rule in RULES {
             let m = &rule.meta;
             assert!(
-                crate::spec::is_valid_slug(m.name),
+                crate::coder::is_valid_slug(m.name),
                 "{} is not kebab-case",
                 m.name
             );

@@ -54,16 +54,16 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     for var in &ws.env {
         let Some(url) = &var.url else { continue };
         let Some(slug) = url.slug() else { continue };
-        if ws.app(slug).is_some() || !names_workspace_app(&url.host) {
+        if ws.app(slug).is_some() {
             continue;
         }
         let span = url.slug_span(ws.sources.slice(url.span)).unwrap_or(url.span);
         report(ws, sink, span, slug, &format!("{} names", var.name), complete);
         reported.push(var.value_span);
     }
-    for unit in &ws.facts.scripts {
-        for url in &unit.facts.urls {
-            let Some(host) = url.coder_app() else {
+    for unit in &ws.scripts {
+        for url in &unit.urls {
+            let Some(host) = &url.coder_host else {
                 continue;
             };
             let overlaps = |s: &Span| {
@@ -122,7 +122,7 @@ fn report(ws: &Workspace, sink: &mut Sink, span: Span, slug: &str, what: &str, c
 /// Whether every app of the template is known: each `coder_app` has a static slug and each
 /// module is a registry module whose app slug portolan knows.
 fn every_app_known(ws: &Workspace) -> bool {
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return false;
     };
     let resource_apps = ws
@@ -137,27 +137,6 @@ fn every_app_known(ws: &Workspace) -> bool {
                 .any(|a| a.declared_by == AppOrigin::Module(call.name.value.clone()))
         })
 }
-
-/// `slug--workspace--owner` or `slug--agent--workspace--owner` as the host's first label: the
-/// shape of a Coder subdomain app, not just any host with `--` in it.
-fn names_workspace_app(host: &str) -> bool {
-    let mut depth = 0usize;
-    let mut end = host.len();
-    for (i, c) in host.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            '.' if depth == 0 => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    let parts = host.get(..end).unwrap_or(host).split("--").count();
-    (3..=4).contains(&parts) && end < host.len()
-}
-
 
 #[cfg(test)]
 mod tests {

@@ -362,6 +362,64 @@ VITE_CONVEX_URL=http://localhost:3210
         }
     }
 
+    /// One reading of a Coder app host for every rule: a host with two `--` parts
+    /// (`convex-api--staging.mycompany.com`) is no app's, so it points at no role.
+    #[test]
+    fn hosts_that_are_not_coder_app_hosts_name_no_app() {
+        let files = |env: &'static str| {
+            [
+                ("main.tf", TF),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                (".env", env),
+            ]
+        };
+        let staging = "JWT_ISSUER=https://convex-api--staging.mycompany.com\n";
+        assert_eq!(check(&RULE, &files(staging)), Vec::<String>::new());
+        let unknown = &crate::rules::origin_unknown_app::RULE;
+        assert_eq!(
+            check(unknown, &files("A=https://nope--staging.mycompany.com\n")),
+            Vec::<String>::new()
+        );
+        // The same hosts with a workspace and an owner are app hosts, to both rules.
+        assert_eq!(
+            check(
+                &RULE,
+                &files("JWT_ISSUER=https://convex-api--ws--me.mycompany.com\n")
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            check(unknown, &files("A=https://nope--ws--me.mycompany.com\n")),
+            vec![".env:1:11: error: A names app nope, but no app in this template has that slug"]
+        );
+    }
+
+    /// Only the env files a script writes hold env values: `notes.txt` is just text.
+    #[test]
+    fn text_a_script_writes_into_other_files_sets_no_variable() {
+        let run = |target: &str| {
+            let script = format!(
+                "#!/bin/sh\ncat > {target} <<EOF\nJWT_ISSUER=https://convex-api--ws--me.coder.example.com\nEOF\n"
+            );
+            check(
+                &RULE,
+                &[
+                    ("main.tf", TF),
+                    ("docker-compose.yml", COMPOSE),
+                    ("start.sh", START),
+                    ("setup.sh", &script),
+                ],
+            )
+        };
+        assert_eq!(run("notes.txt"), Vec::<String>::new());
+        assert_eq!(
+            run(".env.local"),
+            vec!["setup.sh:3:12: error: JWT_ISSUER points at app convex-api, which reaches convex-backend's api port 3210 (--port); it must be the site origin (port 3211, --site-proxy-port)"]
+        );
+    }
+
     #[test]
     fn localhost_urls_and_image_defaults_are_followed() {
         let compose = "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3210:3210\", \"3211:3211\"]\n    environment:\n      CONVEX_CLOUD_ORIGIN: http://localhost:3211\n";

@@ -105,11 +105,11 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     }
 
     // `variable "admin_key" { default = "..." }` and `locals { api_token = "..." }`.
-    let Some(module) = &ws.facts.terraform else {
+    let Some(module) = &ws.template else {
         return;
     };
     for block in module.blocks() {
-        let candidates: Vec<(&str, &crate::parse::terraform::Attribute)> =
+        let candidates: Vec<(&str, &crate::model::template::Attribute)> =
             match block.kind.value.as_str() {
                 "variable" => match (block.labels.first(), block.attribute("default")) {
                     (Some(name), Some(default)) => vec![(name.value.as_str(), default)],

@@ -147,24 +147,7 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
-/// `^[a-z0-9](-?[a-z0-9])*$`: Coder's pattern for app slugs and agent names.
-pub fn is_valid_slug(slug: &str) -> bool {
-    let bytes = slug.as_bytes();
-    !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes[0] != b'-'
-        && bytes[bytes.len() - 1] != b'-'
-        && !slug.contains("--")
-}
-
-/// `^[A-Za-z_][A-Za-z0-9_]*$`: an environment variable name.
-pub fn is_valid_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
+pub use crate::coder::{is_valid_env_name, is_valid_slug};
 
 fn is_valid_service_name(name: &str) -> bool {
     let mut chars = name.chars();

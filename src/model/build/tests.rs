@@ -1,0 +1,332 @@
+//! What [`super::build`] makes of each kind of file, and how the files explain each other.
+
+use super::*;
+use crate::model::EnvText;
+
+fn model(files: &[(&str, &str, FileKind)]) -> Workspace {
+    let inputs = files
+        .iter()
+        .map(|(path, text, kind)| InputFile {
+            path: (*path).into(),
+            text: (*text).to_owned(),
+            kind: *kind,
+        })
+        .collect();
+    build(inputs, Knowledge::builtin().clone())
+}
+
+fn vars<'w>(ws: &'w Workspace, scope: &EnvScope) -> Vec<(&'w str, Option<&'w str>)> {
+    ws.env
+        .iter()
+        .filter(|v| v.scope == *scope)
+        .map(|v| (v.name.as_str(), v.value.as_deref()))
+        .collect()
+}
+
+#[test]
+fn terraform_gives_apps_and_env_by_scope() {
+    let tf = r#"resource "coder_agent" "main" {
+  env = { API = "https://api--main--ws--me.example.com", N = 3 }
+}
+resource "coder_app" "web" {
+  slug      = "web"
+  url       = "http://localhost:3000"
+  share     = "authenticated"
+  subdomain = true
+  healthcheck {
+    url = "http://localhost:3000/health"
+  }
+}
+resource "coder_app" "many" {
+  count  = 2
+  slug   = "many"
+  hidden = true
+  share  = var.share
+}
+resource "coder_app" "unnamed" {
+  slug = var.slug
+}
+resource "coder_env" "e" {
+  name  = "TOKEN_URL"
+  value = "http://localhost:${local.port}"
+}
+"#;
+    let ws = model(&[("main.tf", tf, FileKind::Terraform)]);
+    let apps: Vec<(&str, Share, bool, bool, bool)> = ws
+        .apps
+        .iter()
+        .map(|a| (a.slug.as_str(), a.share, a.subdomain, a.hidden, a.repeated))
+        .collect();
+    // An app whose slug is not static is not in the model.
+    assert_eq!(
+        apps,
+        [
+            ("web", Share::Authenticated, true, false, false),
+            ("many", Share::Other, false, true, true)
+        ]
+    );
+    let web = &ws.apps[0];
+    assert_eq!(web.url.as_ref().and_then(|u| u.local_port()), Some(3000));
+    assert_eq!(
+        web.healthcheck.as_ref().map(|u| u.path.as_str()),
+        Some("/health")
+    );
+    assert_eq!(web.declared_by, AppOrigin::Resource("web".into()));
+    assert_eq!(ws.sources.slice(web.slug_span), "\"web\"");
+
+    assert_eq!(
+        vars(&ws, &EnvScope::AgentEnv),
+        [
+            ("API", Some("https://api--main--ws--me.example.com")),
+            ("N", Some("3"))
+        ]
+    );
+    let api = ws.env.iter().find(|v| v.name == "API").unwrap();
+    assert_eq!(api.url.as_ref().and_then(UrlFact::slug), Some("api"));
+    // References stay as written: `${local.port}`.
+    assert_eq!(
+        vars(&ws, &EnvScope::CoderEnv),
+        [("TOKEN_URL", Some("http://localhost:${local.port}"))]
+    );
+    assert!(ws.template.is_some());
+}
+
+#[test]
+fn compose_services_ports_env_and_listeners() {
+    let compose = "services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    ports: [\"${API_PORT}:3210\", \"8211:3211\"]
+    environment:
+      CONVEX_CLOUD_ORIGIN: http://localhost:3210
+    env_file: [./conf/../backend.env]
+    volumes: [./start.sh:/start.sh:ro, data:/data]
+    depends_on: [db]
+  db:
+    image: postgres:16
+    network_mode: host
+";
+    let ws = model(&[
+        ("app/.env", "API_PORT=9000\n", FileKind::EnvFile),
+        ("app/docker-compose.yml", compose, FileKind::Compose),
+    ]);
+    let backend = &ws.services[0];
+    assert_eq!(backend.name, "backend");
+    // The `.env` beside the compose file feeds its interpolation.
+    let published: Vec<(Option<u16>, u16)> = backend
+        .published
+        .iter()
+        .map(|p| (p.host.map(|h| h.start), p.container.start))
+        .collect();
+    assert_eq!(published, [(Some(9000), 3210), (Some(8211), 3211)]);
+    assert_eq!(backend.env_files[0].0, "app/backend.env");
+    assert_eq!(backend.mounts.len(), 1, "only host paths");
+    assert_eq!(backend.mounts[0].0, "app/start.sh");
+    assert_eq!(backend.depends_on[0].0, "db");
+    assert!(backend.listeners_known && !backend.network_mode_host);
+    assert_eq!(
+        vars(&ws, &EnvScope::Compose(0)),
+        [("CONVEX_CLOUD_ORIGIN", Some("http://localhost:3210"))]
+    );
+    // The image's listeners run in its container; a host-network service's on the workspace.
+    let ports = |place| -> Vec<u16> { ws.listeners_in(place).map(|l| l.port).collect() };
+    assert_eq!(ports(Place::Container(0)), [3210, 3211]);
+    assert!(ws.services[1].network_mode_host);
+    assert_eq!(ports(Place::Workspace), [5432]);
+    assert_eq!(ws.compose_files.len(), 1);
+    assert_eq!(ws.env_files().count(), 1);
+}
+
+#[test]
+fn scripts_run_where_they_are_mounted_and_set_what_they_assign() {
+    let compose = "services:\n  web:\n    image: node:20\n    volumes: [./run.sh:/run.sh]\n";
+    let run = "#!/bin/sh\nPORT=4000\nexport ORIGIN=\"http://localhost:$PORT\"\nnpx vite --port \"$PORT\"\n";
+    let tf = r#"resource "coder_agent" "main" {
+  startup_script = "code-server --port 13337 &"
+}
+resource "coder_script" "setup" {
+  script = templatefile("${path.module}/setup.tpl", {})
+}
+"#;
+    let setup = "#!/bin/sh\nexport SETUP=1\n";
+    let ws = model(&[
+        ("compose.yml", compose, FileKind::Compose),
+        ("run.sh", run, FileKind::Script),
+        ("main.tf", tf, FileKind::Terraform),
+        // Not named like a script: a templatefile() target is one all the same.
+        ("setup.tpl", setup, FileKind::EnvFile),
+    ]);
+    let scripts: Vec<(&str, &ScriptOrigin, Place)> = ws
+        .scripts
+        .iter()
+        .map(|s| {
+            let path = ws.sources.get(s.file).path.to_str().unwrap();
+            (path, &s.origin, s.place)
+        })
+        .collect();
+    assert_eq!(
+        scripts,
+        [
+            ("run.sh", &ScriptOrigin::File, Place::Container(0)),
+            ("setup.tpl", &ScriptOrigin::File, Place::Workspace),
+            (
+                "main.tf",
+                &ScriptOrigin::AgentStartup("main".into()),
+                Place::Workspace
+            ),
+        ]
+    );
+    // Assignments are evaluated in order; a known program listens where its script runs and
+    // makes the container's listeners known.
+    assert_eq!(
+        vars(&ws, &EnvScope::Script),
+        [
+            ("PORT", Some("4000")),
+            ("ORIGIN", Some("http://localhost:4000")),
+            ("SETUP", Some("1"))
+        ]
+    );
+    assert!(ws.services[0].listeners_known);
+    let listeners: Vec<(u16, Place, &str)> = ws
+        .listeners
+        .iter()
+        .map(|l| (l.port, l.place, l.program.as_str()))
+        .collect();
+    assert_eq!(
+        listeners,
+        [
+            (4000, Place::Container(0), "vite"),
+            (13337, Place::Workspace, "code-server")
+        ]
+    );
+}
+
+/// Name, path, exact, kind, content known, managed.
+type Written<'a> = (&'a str, &'a str, bool, Option<FileKind>, bool, bool);
+
+#[test]
+fn files_scripts_write_and_the_env_files_among_them() {
+    let script = r#"#!/bin/sh
+cat > .env.local <<EOF
+API_URL=http://localhost:3210
+BAD KEY=1
+EOF
+echo NOTE=https://x--ws--me.example.com > notes.txt
+echo "QUOTED=1" >> app.env
+cat > "$DIR/out/config.env" <<'EOF'
+A=1
+EOF
+write_managed .env
+"#;
+    let ws = model(&[("scripts/start.sh", script, FileKind::Script)]);
+    let written: Vec<Written> = ws
+        .written_files
+        .iter()
+        .map(|w| {
+            (
+                w.name.as_str(),
+                w.path.to_str().unwrap(),
+                w.exact,
+                w.kind,
+                w.content.is_some(),
+                w.managed,
+            )
+        })
+        .collect();
+    let env = Some(FileKind::EnvFile);
+    assert_eq!(
+        written,
+        [
+            (".env.local", "scripts/.env.local", true, env, true, false),
+            ("notes.txt", "scripts/notes.txt", true, None, true, false),
+            // Quoted: the bytes written are not the bytes in the script.
+            ("app.env", "scripts/app.env", true, env, false, false),
+            // After a variable only the tail is known.
+            ("config.env", "out/config.env", false, env, true, false),
+            (".env", "scripts/.env", true, env, false, true),
+        ]
+    );
+    assert!(ws.written_files[3].lands_on(Path::new("app/out/config.env")));
+    assert!(!ws.written_files[0].lands_on(Path::new(".env.local")));
+
+    // Only env files are env: notes.txt sets nothing.
+    assert_eq!(
+        vars(&ws, &EnvScope::Script),
+        [("API_URL", Some("http://localhost:3210")), ("A", Some("1"))]
+    );
+    let texts: Vec<&EnvText> = ws.env_texts().iter().collect();
+    assert_eq!(texts.len(), 2);
+    assert!(texts.iter().all(|t| t.written_by.is_some()));
+    // A problem of the written text is kept, its span in the script.
+    let problem = texts[0].env.problems.first().expect("a problem");
+    assert!(ws.sources.slice(problem.span).contains("BAD KEY"));
+    assert_eq!(ws.env_files().count(), 0);
+}
+
+#[test]
+fn registry_modules_bring_a_listener_and_an_app() {
+    let tf = r#"module "code-server" {
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.main.id
+  share    = var.share
+}
+module "editor" {
+  source = "registry.coder.com/coder/vscode-web/coder"
+  port   = 13400
+  slug   = "editor"
+  share  = "public"
+}
+module "local" {
+  source = "./modules/local"
+}
+"#;
+    let ws = model(&[("main.tf", tf, FileKind::Terraform)]);
+    let modules: Vec<(&str, &str, u16, Option<&str>)> = ws
+        .modules
+        .iter()
+        .map(|m| (m.label.as_str(), m.name.as_str(), m.port, m.slug.as_deref()))
+        .collect();
+    assert_eq!(
+        modules,
+        [
+            ("code-server", "code-server", 13337, Some("code-server")),
+            ("editor", "vscode-web", 13400, Some("editor"))
+        ]
+    );
+    let apps: Vec<(&str, Share, Option<u16>)> = ws
+        .apps
+        .iter()
+        .map(|a| {
+            let port = a.url.as_ref().and_then(|u| u.local_port());
+            (a.slug.as_str(), a.share, port)
+        })
+        .collect();
+    // A share that is not a static string is left to the module (its default, owner).
+    assert_eq!(
+        apps,
+        [
+            ("code-server", Share::Owner, Some(13337)),
+            ("editor", Share::Public, Some(13400))
+        ]
+    );
+    let sources: Vec<&ListenerSource> = ws.listeners.iter().map(|l| &l.source).collect();
+    assert_eq!(
+        sources,
+        [
+            &ListenerSource::Module("code-server".into()),
+            &ListenerSource::Flag("port".into())
+        ]
+    );
+}
+
+#[test]
+fn normalize_keeps_parents_past_the_start() {
+    for (path, want) in [
+        ("a/./b/../c", "a/c"),
+        ("../a", "../a"),
+        ("a/../../b", "../b"),
+        ("/x/../y", "/y"),
+    ] {
+        assert_eq!(normalize(Path::new(path)), PathBuf::from(want), "{path}");
+    }
+}
