@@ -1,4 +1,5 @@
-//! Rules: one file per rule, each a [`Rule`] with its documentation, its check and its tests.
+//! Rules: one file per rule, in one folder per family, each a [`Rule`] with its documentation,
+//! its check and its tests.
 //!
 //! [`RULES`] is the one list of all rules; the CLI (`portolan rules`, `--select`, `--ignore`),
 //! the SARIF rule table and the docs all derive from it. A rule reads the whole
@@ -90,59 +91,81 @@ impl std::ops::DerefMut for Finding<'_> {
 }
 
 macro_rules! rules {
-    ($($module:ident),* $(,)?) => {
-        $(pub mod $module;)*
+    ($($(#[$doc:meta])* $family:ident { $($module:ident),* $(,)? })*) => {
+        $($(#[$doc])* pub mod $family { $(pub mod $module;)* })*
         /// Every rule, in code order.
-        pub static RULES: &[&Rule] = &[$(&$module::RULE),*];
+        pub static RULES: &[&Rule] = &[$($(&$family::$module::RULE,)*)*];
     };
 }
 
+// One folder per family; a family's codes share a hundred (PT1xx coder, ..., PT7xx render).
 rules! {
-    invalid_app_slug,
-    duplicate_app_slug,
-    invalid_agent_name,
-    app_url_with_command,
-    app_command_with_subdomain,
-    external_app_conflict,
-    incomplete_healthcheck,
-    invalid_share_or_open_in,
-    app_text_too_long,
-    removed_attribute,
-    duplicate_metadata_key,
-    coder_script_without_trigger,
-    invalid_coder_env_name,
-    agent_never_started,
-    hidden_app_display,
-    app_port_not_served,
-    healthcheck_port_mismatch,
-    published_port_without_listener,
-    host_port_published_twice,
-    port_conflict,
-    listener_without_app,
-    app_url_not_localhost,
-    path_app_needs_subdomain,
-    origin_unknown_app,
-    origin_wrong_role,
-    origin_shared_by_roles,
-    self_fetched_origin_not_public,
-    browser_var_localhost,
-    env_value_drift,
-    builtin_var_set,
-    deployment_secret_in_file,
-    env_double_equals,
-    env_duplicate_key,
-    env_space_around_equals,
-    env_unterminated_quote,
-    env_unquoted_value,
-    env_multiline_private_key,
-    env_invalid_key,
-    env_undefined_reference,
-    compose_missing_file,
-    compose_unknown_dependency,
-    compose_unset_variable,
-    public_admin_app,
-    secret_literal,
-    rendered_file_drift,
+    /// PT1xx: the Coder template's resources and attributes as Coder accepts them.
+    coder {
+        invalid_app_slug,
+        duplicate_app_slug,
+        invalid_agent_name,
+        app_url_with_command,
+        app_command_with_subdomain,
+        external_app_conflict,
+        incomplete_healthcheck,
+        invalid_share_or_open_in,
+        app_text_too_long,
+        removed_attribute,
+        duplicate_metadata_key,
+        coder_script_without_trigger,
+        invalid_coder_env_name,
+        agent_never_started,
+        hidden_app_display,
+    }
+    /// PT2xx: ports: what apps, healthchecks and published ports point at, and who listens.
+    ports {
+        app_port_not_served,
+        healthcheck_port_mismatch,
+        published_port_without_listener,
+        host_port_published_twice,
+        port_conflict,
+        listener_without_app,
+        app_url_not_localhost,
+        path_app_needs_subdomain,
+    }
+    /// PT3xx: origins and the variables that carry them, across every file of a workspace.
+    origins {
+        origin_unknown_app,
+        origin_wrong_role,
+        origin_shared_by_roles,
+        self_fetched_origin_not_public,
+        browser_var_localhost,
+        env_value_drift,
+        builtin_var_set,
+        deployment_secret_in_file,
+    }
+    /// PT4xx: env files, line by line.
+    env {
+        env_double_equals,
+        env_duplicate_key,
+        env_space_around_equals,
+        env_unterminated_quote,
+        env_unquoted_value,
+        env_multiline_private_key,
+        env_invalid_key,
+        env_undefined_reference,
+    }
+    /// PT5xx: compose files: files, dependencies and variables they name.
+    compose {
+        compose_missing_file,
+        compose_unknown_dependency,
+        compose_unset_variable,
+    }
+    /// PT6xx: exposure and secrets.
+    security {
+        public_admin_app,
+        secret_literal,
+    }
+    /// PT7xx: files portolan renders from the spec.
+    render {
+        rendered_file_drift,
+    }
 }
 
 /// Former names of rules (old, new): `--select`, `--ignore`, a spec's `ignore` and inline
@@ -277,21 +300,28 @@ mod list_tests {
     fn rules_never_use_the_parsers() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
         let mut read = 0;
-        for entry in std::fs::read_dir(&dir).expect("src/rules") {
-            let path = entry.expect("an entry").path();
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
+        let mut folders = vec![dir];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("a folder under src/rules") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("a rule file");
+                for (n, line) in text.lines().enumerate() {
+                    assert!(
+                        !line.contains(concat!("crate::", "parse")),
+                        "{}:{}: a rule uses the parsers: {line}",
+                        path.display(),
+                        n + 1
+                    );
+                }
+                read += 1;
             }
-            let text = std::fs::read_to_string(&path).expect("a rule file");
-            for (n, line) in text.lines().enumerate() {
-                assert!(
-                    !line.contains(concat!("crate::", "parse")),
-                    "{}:{}: a rule uses the parsers: {line}",
-                    path.display(),
-                    n + 1
-                );
-            }
-            read += 1;
         }
         assert!(read > RULES.len(), "read every rule file");
     }

@@ -1,7 +1,7 @@
 //! What [`super::build`] makes of each kind of file, and how the files explain each other.
 
 use super::*;
-use crate::model::EnvText;
+use crate::model::{AppOrigin, EnvText, ListenerSource, Place, ScriptOrigin, Share};
 
 fn model(files: &[(&str, &str, FileKind)]) -> Workspace {
     let inputs = files

@@ -1,267 +1,20 @@
-//! Loading `portolan.yaml`: YAML → [`Spec`] → validation.
-//!
-//! Every problem becomes a [`Diagnostic`] with the span of the offending text. Errors stop the
-//! load; warnings come back with the spec.
+//! Validating a parsed spec: names, services, apps, host ports, paths, env files and
+//! references, each problem a located [`Diagnostic`]; and the lookups the spec answers
+//! (`service.port` targets, app slugs, references).
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use serde_saphyr::options::DuplicateKeyPolicy;
-
-use super::reference::{self, Part, RefKind};
-use super::{Located, Spec};
+use super::did_you_mean;
+use super::grammar::{
+    env_file_value_fits, is_dns_name, is_safe_path, is_url_path, is_valid_service_name,
+    normalized_path, reserved_secret_name, slugify, DNS_LABEL_MAX,
+    MIN_ROOM_FOR_WORKSPACE_AND_OWNER, RESERVED_FOLDERS, RESERVED_PATHS,
+};
+use super::{is_valid_env_name, is_valid_slug};
 use crate::diagnostic::Diagnostic;
-use crate::source::{FileId, LineCol, SourceMap, Span};
-
-/// A spec that passed validation, with the warnings it earned.
-#[derive(Debug, Clone)]
-pub struct LoadedSpec {
-    pub spec: Spec,
-    pub file: FileId,
-    pub warnings: Vec<Diagnostic>,
-}
-
-/// Why a spec could not be loaded: at least one error, plus any warnings found on the way.
-#[derive(Debug, Clone)]
-pub struct SpecError {
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Coder's limit for one DNS label; longer subdomain hosts fall back to a hashed form.
-pub const DNS_LABEL_MAX: usize = 63;
-/// Room below which a slug is reported: what `{slug}--{agent}--` leaves for `{workspace}--{owner}`.
-pub const MIN_ROOM_FOR_WORKSPACE_AND_OWNER: usize = 24;
-
-/// Parses and validates the spec at `path` (as reports should show it) with the given text.
-pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<LoadedSpec, SpecError> {
-    let file = sources.add(path, text);
-    let source = sources.get(file);
-    let options = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::Error };
-    let spec: Spec = match serde_saphyr::from_str_with_options(text, options) {
-        Ok(spec) => spec,
-        Err(err) => {
-            let (span, message) = yaml_error(file, source, &err);
-            return Err(SpecError {
-                diagnostics: vec![Diagnostic::error(span, message)],
-            });
-        }
-    };
-    let spec_file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let diagnostics = Validator::new(&spec, file, text, spec_file).run();
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        return Err(SpecError { diagnostics });
-    }
-    Ok(LoadedSpec {
-        spec,
-        file,
-        warnings: diagnostics,
-    })
-}
-
-/// Turns a YAML or type error into a span and a message without the parser's own location text.
-fn yaml_error(
-    file: FileId,
-    source: &crate::source::SourceFile,
-    err: &serde_saphyr::Error,
-) -> (Span, String) {
-    let start = err
-        .location()
-        .map(|loc| {
-            source.offset(LineCol {
-                line: u32::try_from(loc.line()).unwrap_or(1),
-                column: u32::try_from(loc.column()).unwrap_or(1),
-            })
-        })
-        .unwrap_or(0);
-    let token_len = source.text[start..]
-        .find(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '}' || c == ']')
-        .unwrap_or(source.text.len() - start);
-    let span = Span::new(file, start, start + token_len);
-    let full = err.to_string();
-    let first_line = full.lines().next().unwrap_or("invalid YAML");
-    let message = clean_message(first_line);
-    (span, message)
-}
-
-/// Rewrites the YAML library's messages into portolan's voice, without its location prefix.
-fn clean_message(raw: &str) -> String {
-    let mut text = raw.strip_prefix("error: ").unwrap_or(raw);
-    if let Some(rest) = text.strip_prefix("line ") {
-        if let Some((_, after)) = rest.split_once(": ") {
-            text = after;
-        }
-    }
-    let text = strip_location(text);
-    if let Some(rest) = text.strip_prefix("unknown field `") {
-        if let Some((field, expected)) = rest.split_once('`') {
-            let candidates: Vec<&str> = expected
-                .trim_start_matches(", expected one of ")
-                .trim_start_matches(", expected ")
-                .split(", ")
-                .map(|c| c.trim_matches('`'))
-                .filter(|c| !c.is_empty())
-                .collect();
-            return match did_you_mean(field, candidates.iter().copied()) {
-                Some(best) => format!("unknown field `{field}`; did you mean `{best}`?"),
-                None if !candidates.is_empty() => format!(
-                    "unknown field `{field}`; expected one of {}",
-                    candidates.join(", ")
-                ),
-                None => format!("unknown field `{field}`"),
-            };
-        }
-    }
-    if let Some(rest) = text.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(',').next().unwrap_or(rest).trim();
-        return format!(
-            "`{key}` appears twice in the same mapping; each service, port, app slug and key may appear once"
-        );
-    }
-    if text.contains("untagged enum PortSpec") {
-        return "expected a port number from 1 to 65535, or `{ port: N, host: M }`".to_owned();
-    }
-    if text.contains("untagged enum CommandLine") {
-        return "expected a command string or a list of arguments".to_owned();
-    }
-    text.to_owned()
-}
-
-/// Drops a trailing " at line N column M" the YAML library adds; reports print their own.
-fn strip_location(message: &str) -> &str {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].trim_end_matches(','),
-        None => message,
-    }
-}
-
-/// The closest candidate by edit distance, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len().max(word.len()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-pub use crate::coder::{is_valid_env_name, is_valid_slug};
-
-fn is_valid_service_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-/// Files portolan writes itself (render and the start script); an `env_files` entry may not
-/// name them. Compared case-insensitively, for case-insensitive file systems.
-pub const RESERVED_PATHS: &[&str] = &[
-    ".env",
-    "docker-compose.yml",
-    "start-workspace.sh",
-    "coder-apps.tf",
-    "main.tf",
-];
-
-/// Folders no env file goes into: the start script's state (secrets, logs, pid files) and git's.
-pub const RESERVED_FOLDERS: &[&str] = &[".portolan", ".git"];
-
-/// A DNS name: labels of ASCII letters, digits and `-` (not first or last), 1 to 63 characters,
-/// joined by single dots, at most 253 characters; optionally followed by `:PORT`.
-pub fn is_dns_name(text: &str) -> bool {
-    let (host, port) = match text.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (text, None),
-    };
-    let port_ok = port.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 5
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && p.parse::<u16>().is_ok_and(|n| n > 0)
-    });
-    port_ok
-        && !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            let bytes = label.as_bytes();
-            !bytes.is_empty()
-                && bytes.len() <= DNS_LABEL_MAX
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-                && bytes[0] != b'-'
-                && bytes[bytes.len() - 1] != b'-'
-        })
-}
-
-/// A path of safe characters: `/`-separated parts of ASCII letters, digits, `.`, `_`, `-`, `+`
-/// and `@`, not starting with `-`. Such a path means the same in every language portolan writes.
-fn is_safe_path(text: &str) -> bool {
-    !text.is_empty()
-        && !text.starts_with('-')
-        && text.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'+' | b'@')
-        })
-}
-
-/// A URL path with an optional query: `/` then RFC 3986 path and query characters, except the
-/// sub-delimiters that mean something to a shell (`$ ' ( ) ! *`; write them as `%24` and so on),
-/// and `%` only as `%HH`.
-pub fn is_url_path(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if bytes.first() != Some(&b'/') {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-            if !hex(i + 1) || !hex(i + 2) {
-                return false;
-            }
-            i += 3;
-            continue;
-        }
-        let ok = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'/'
-                    | b':'
-                    | b'@'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b'&'
-                    | b'?'
-            );
-        if !ok {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// `path` without `.` and empty parts, lowercased: what it names on a case-insensitive file
-/// system. `None` when it has a `..` part.
-fn normalized_path(path: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            part => parts.push(part.to_ascii_lowercase()),
-        }
-    }
-    Some(parts.join("/"))
-}
+use crate::source::{FileId, Span};
+use crate::spec::reference::{self, Part, RefKind};
+use crate::spec::{Located, Spec};
 
 /// A spec value as a message shows it: in backticks, or debug-quoted when it holds characters
 /// that would garble a report (control characters, backticks); long values are cut.
@@ -280,92 +33,7 @@ fn shown(value: &str) -> String {
     }
 }
 
-/// What a secret name already means to the tools a secret reaches (the start script exports each
-/// secret to docker compose, which reads `${...}` from its environment before `.env`, and writes
-/// it to `.env`), or `None` when the name is free. The start script's own variables are out of
-/// reach: it keeps secrets in an array.
-fn reserved_secret_name(name: &str) -> Option<&'static str> {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("ORIGIN_", "`ORIGIN_*` names hold the apps' origins"),
-        ("PORTOLAN_", "`PORTOLAN_*` names configure portolan"),
-        ("portolan_", "`portolan_*` names are the start script's own"),
-        ("CODER_", "`CODER_*` names are set by the Coder agent"),
-        ("DOCKER_", "`DOCKER_*` names configure docker"),
-        ("COMPOSE_", "`COMPOSE_*` names configure docker compose"),
-        ("BASH", "`BASH*` names configure bash"),
-        ("LC_", "`LC_*` names set the locale"),
-        ("LD_", "`LD_*` names configure the dynamic linker"),
-        (
-            "PYTHON",
-            "`PYTHON*` names configure Python, which docker-compose 1 runs on",
-        ),
-        ("XDG_", "`XDG_*` names tell programs where their files are"),
-    ];
-    const NAMES: &[&str] = &[
-        "PATH",
-        "HOME",
-        "IFS",
-        "PWD",
-        "OLDPWD",
-        "CDPATH",
-        "ENV",
-        "SHELL",
-        "SHELLOPTS",
-        "USER",
-        "LOGNAME",
-        "HOSTNAME",
-        "TMPDIR",
-        "TERM",
-        "LANG",
-        "LANGUAGE",
-        "TZ",
-        "POSIXLY_CORRECT",
-        "SECONDS",
-        "RANDOM",
-        "LINENO",
-        "UID",
-        "EUID",
-        "PPID",
-        "GLOBIGNORE",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "all_proxy",
-    ];
-    if let Some((_, meaning)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
-        return Some(meaning);
-    }
-    NAMES
-        .contains(&name)
-        .then_some("the shell, docker or compose already give this name a meaning")
-}
-
-/// Whether an env file can hold `text` whatever its references expand to (origins, secrets and
-/// URLs are plain text, or empty where a secret is not known yet).
-fn env_file_value_fits(text: &str) -> Result<(), &'static str> {
-    let Ok(parts) = reference::parse(text) else {
-        return Ok(()); // reported with the references
-    };
-    for stand_in in ["", "x"] {
-        let value: String = parts
-            .iter()
-            .map(|part| match part {
-                Part::Literal(s) => s.as_str(),
-                Part::Ref(_) => stand_in,
-            })
-            .collect();
-        crate::render::value::env_quote(&value)?;
-    }
-    Ok(())
-}
-
-struct Validator<'a> {
+pub(super) struct Validator<'a> {
     spec: &'a Spec,
     file: FileId,
     text: &'a str,
@@ -375,7 +43,7 @@ struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
-    fn new(spec: &'a Spec, file: FileId, text: &'a str, spec_file: &'a str) -> Self {
+    pub(super) fn new(spec: &'a Spec, file: FileId, text: &'a str, spec_file: &'a str) -> Self {
         Validator {
             spec,
             file,
@@ -401,7 +69,7 @@ impl<'a> Validator<'a> {
         self.out.last_mut().expect("just pushed")
     }
 
-    fn run(mut self) -> Vec<Diagnostic> {
+    pub(super) fn run(mut self) -> Vec<Diagnostic> {
         self.names();
         self.services();
         self.apps();
@@ -898,25 +566,12 @@ fn hint(word: &str, candidates: &[&str]) -> String {
     }
 }
 
-/// The nearest valid slug: lowercase, runs of other characters as one `-`.
-pub fn slugify(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_owned()
-}
-
 impl Spec {
     /// Looks up a `service.port` target.
     pub fn port(
         &self,
         target: &str,
-    ) -> Result<(&Located<String>, &Located<String>, super::PortSpec), String> {
+    ) -> Result<(&Located<String>, &Located<String>, crate::spec::PortSpec), String> {
         let Some((service_name, port_name)) = target.split_once('.') else {
             return Err(format!("`{target}` is not `service.port`"));
         };
@@ -975,97 +630,5 @@ impl Spec {
                 self.port(target).map(|_| ())
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_follow_coders_pattern() {
-        for ok in ["a", "convex-api", "app1", "3210"] {
-            assert!(is_valid_slug(ok), "{ok}");
-        }
-        for bad in ["", "-a", "a-", "a--b", "Convex", "a_b", "a.b"] {
-            assert!(!is_valid_slug(bad), "{bad}");
-        }
-        assert_eq!(slugify("Convex_Site"), "convex-site");
-    }
-
-    #[test]
-    fn dns_names() {
-        let label63 = "a".repeat(63);
-        for ok in [
-            "coder.example.com",
-            "localhost",
-            "a-1.b",
-            "x.test:8080",
-            label63.as_str(),
-        ] {
-            assert!(is_dns_name(ok), "{ok}");
-        }
-        let label64 = "a".repeat(64);
-        for bad in [
-            "",
-            ".",
-            "a.",
-            ".a",
-            "a..b",
-            "-a.b",
-            "a-.b",
-            "a_b.c",
-            "a b",
-            "é.com",
-            "a:0",
-            "a:65536",
-            "a:",
-            "a:x",
-            "a\"b",
-            label64.as_str(),
-        ] {
-            assert!(!is_dns_name(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn url_paths() {
-        for ok in [
-            "/",
-            "/health",
-            "/health?a=1&b=2",
-            "/a%20b",
-            "/v1/x:y@z,w;q=+~",
-        ] {
-            assert!(is_url_path(ok), "{ok}");
-        }
-        for bad in [
-            "", "health", "/a b", "/$(x)", "/`x`", "/a'b", "/a\"b", "/%2", "/%zz", "/#x", "/a\nb",
-            "/é", "/a!", "/*", "/{x}",
-        ] {
-            assert!(!is_url_path(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn env_file_paths_are_compared_normalised() {
-        assert_eq!(
-            normalized_path("./a//B/./c.env").as_deref(),
-            Some("a/b/c.env")
-        );
-        assert_eq!(normalized_path("a/../b"), None);
-        assert!(is_safe_path("web/.env.local"));
-        for bad in ["", "-x", "a b", "a$b", "a\\b", "é"] {
-            assert!(!is_safe_path(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn did_you_mean_finds_near_names() {
-        assert_eq!(
-            did_you_mean("bakend", ["backend", "dashboard"]),
-            Some("backend")
-        );
-        assert_eq!(did_you_mean("zzz", ["backend", "dashboard"]), None);
     }
 }

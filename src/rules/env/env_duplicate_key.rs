@@ -3,7 +3,7 @@
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
 use crate::model::env_file::EnvProblemKind;
-use crate::rules::env_double_equals::shows_value;
+use crate::rules::env::env_double_equals::shows_value;
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {

@@ -169,18 +169,18 @@ mod tests {
     #[test]
     fn a_url_proven_to_reach_another_role_is_left_to_origin_wrong_role() {
         let files = [
-            ("main.tf", include_str!("../../tests/fixtures/convex-incident/main.tf")),
+            ("main.tf", include_str!("../../../tests/fixtures/convex-incident/main.tf")),
             (
                 "docker-compose.convex.yml",
-                include_str!("../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
+                include_str!("../../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
             ),
             (
                 "start-convex-backend.sh",
-                include_str!("../../tests/fixtures/convex-incident/start-convex-backend.sh"),
+                include_str!("../../../tests/fixtures/convex-incident/start-convex-backend.sh"),
             ),
             (
                 ".env.convex.local",
-                include_str!("../../tests/fixtures/convex-incident/.env.convex.local"),
+                include_str!("../../../tests/fixtures/convex-incident/.env.convex.local"),
             ),
         ];
         assert!(files[3].1.contains("JWT_ISSUER=https://convex-api--"));

@@ -376,7 +376,7 @@ VITE_CONVEX_URL=http://localhost:3210
         };
         let staging = "JWT_ISSUER=https://convex-api--staging.mycompany.com\n";
         assert_eq!(check(&RULE, &files(staging)), Vec::<String>::new());
-        let unknown = &crate::rules::origin_unknown_app::RULE;
+        let unknown = &crate::rules::origins::origin_unknown_app::RULE;
         assert_eq!(
             check(unknown, &files("A=https://nope--staging.mycompany.com\n")),
             Vec::<String>::new()
@@ -495,21 +495,21 @@ VITE_CONVEX_URL=http://localhost:3210
     #[test]
     fn the_incident_fixture_and_its_fix() {
         let files = [
-            ("main.tf", include_str!("../../tests/fixtures/convex-incident/main.tf")),
+            ("main.tf", include_str!("../../../tests/fixtures/convex-incident/main.tf")),
             (
                 "docker-compose.convex.yml",
-                include_str!("../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
+                include_str!("../../../tests/fixtures/convex-incident/docker-compose.convex.yml"),
             ),
             (
                 "start-convex-backend.sh",
-                include_str!("../../tests/fixtures/convex-incident/start-convex-backend.sh"),
+                include_str!("../../../tests/fixtures/convex-incident/start-convex-backend.sh"),
             ),
-            (".env", include_str!("../../tests/fixtures/convex-incident/.env")),
+            (".env", include_str!("../../../tests/fixtures/convex-incident/.env")),
             (
                 ".env.convex.local",
-                include_str!("../../tests/fixtures/convex-incident/.env.convex.local"),
+                include_str!("../../../tests/fixtures/convex-incident/.env.convex.local"),
             ),
-            (".env.local", include_str!("../../tests/fixtures/convex-incident/.env.local")),
+            (".env.local", include_str!("../../../tests/fixtures/convex-incident/.env.local")),
         ];
         let rules: Vec<&'static Rule> = [
             "origin-unknown-app",

@@ -1,0 +1,131 @@
+//! Building the [`Workspace`] from files: parse each, then join the facts into port chains.
+//!
+//! Order matters only where one file explains another: the `.env` beside a compose file feeds
+//! its interpolation; scripts mounted into a container listen inside that container; a
+//! Terraform `templatefile()` target is a script even without a `.sh` name.
+//!
+//! One module per kind of source: `terraform` (apps, env and the template), `compose`
+//! (services, their env and listeners), `scripts` (what scripts run, assign, build and write)
+//! and `modules` (registry modules' listeners and apps); env files are read here.
+
+use std::path::{Path, PathBuf};
+
+use super::url::UrlFact;
+use super::{EnvScope, EnvVar, FileKind, Workspace};
+use crate::knowledge::Knowledge;
+use crate::parse::dotenv;
+use crate::source::{FileId, Span};
+
+mod compose;
+mod modules;
+mod scripts;
+mod terraform;
+
+pub use terraform::value_text;
+
+/// One file to read: its path as reports show it, its text and its kind.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub kind: FileKind,
+}
+
+/// Reads every file and builds the model.
+pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledge>>) -> Workspace {
+    let mut ws = Workspace {
+        knowledge: knowledge.into(),
+        ..Workspace::default()
+    };
+    for file in files {
+        let id = ws.sources.add(file.path, file.text);
+        ws.kinds.push((id, file.kind));
+    }
+    read_env_files(&mut ws);
+    terraform::read_terraform(&mut ws);
+    compose::read_compose(&mut ws);
+    scripts::read_scripts(&mut ws);
+    modules::listeners_from_modules(&mut ws);
+    ws
+}
+
+fn files_of(ws: &Workspace, kind: FileKind) -> Vec<FileId> {
+    ws.kinds
+        .iter()
+        .filter(|(_, k)| *k == kind)
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn read_env_files(ws: &mut Workspace) {
+    for id in files_of(ws, FileKind::EnvFile) {
+        let parsed = dotenv::parse(id, &ws.sources.get(id).text);
+        for entry in &parsed.entries {
+            ws.env.push(env_var(
+                &entry.key,
+                entry.key_span,
+                Some(entry.value.clone()),
+                entry.value.clone(),
+                entry.value_span,
+                EnvScope::EnvFile,
+            ));
+        }
+        ws.env_texts.push(crate::model::EnvText {
+            file: id,
+            env: parsed,
+            written_by: None,
+        });
+    }
+}
+
+/// An env assignment with the URL in its value, if any.
+fn env_var(
+    name: &str,
+    name_span: Span,
+    value: Option<String>,
+    raw: String,
+    value_span: Span,
+    scope: EnvScope,
+) -> EnvVar {
+    // `KEY==https://...` sets `=https://...`: still read the URL, so role rules see it.
+    let url = value
+        .as_deref()
+        .and_then(|v| UrlFact::parse(v.trim().trim_start_matches('='), value_span))
+        .or_else(|| {
+            // A script value as written keeps its quotes: `"https://app--${WS}--${OWNER}.x"`.
+            let unquoted = raw.trim().trim_matches(['"', '\'']);
+            UrlFact::parse(unquoted.trim_start_matches('='), value_span)
+        });
+    EnvVar {
+        name: name.to_owned(),
+        name_span,
+        value,
+        raw,
+        value_span,
+        scope,
+        url,
+    }
+}
+
+/// `a/./b/../c` → `a/c`, `../a` stays `../a`; without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            // `..` past the start stays: `../x` is outside the folder, not `x`.
+            std::path::Component::ParentDir => {
+                if out.file_name().is_some() {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! What registry modules give the model: each known module's listener, its app when it
+//! has a slug, and the module use itself.
+
+use crate::model::url::UrlFact;
+use crate::model::{App, AppOrigin, Listener, ListenerSource, ModuleUse, Place, Share, Workspace};
+
+pub(super) fn listeners_from_modules(ws: &mut Workspace) {
+    let Some(module) = &ws.template else {
+        return;
+    };
+    let mut listeners = Vec::new();
+    let mut modules = Vec::new();
+    let mut apps = Vec::new();
+    for call in module.modules() {
+        let Some(source) = call.source.and_then(|s| s.value.value.as_str()) else {
+            continue;
+        };
+        let Some((name, known)) = ws.knowledge.module(source) else {
+            continue;
+        };
+        let port_input = call.input("port");
+        let (port, port_span) = match port_input {
+            Some(attr) => match attr.value.value.as_port() {
+                Some(port) => (port, attr.value.span),
+                None => continue,
+            },
+            None => (known.port, call.block.span),
+        };
+        let slug = call
+            .input("slug")
+            .and_then(|a| a.value.value.as_str().map(|s| (s.to_owned(), a.value.span)))
+            .or_else(|| known.slug.clone().map(|s| (s, call.name.span)));
+        listeners.push(Listener {
+            port,
+            place: Place::Workspace,
+            program: format!("module \"{}\"", call.name.value),
+            name: name.to_owned(),
+            role: known.role.clone(),
+            source: if port_input.is_some() {
+                ListenerSource::Flag("port".to_owned())
+            } else {
+                ListenerSource::Module(name.to_owned())
+            },
+            span: port_span,
+            health: known.health.clone(),
+            http: true,
+        });
+        if let Some((slug, slug_span)) = &slug {
+            let share_attr = call.input("share");
+            // A module's share that is not a static string is left to the module: its default.
+            let share = Share::of(share_attr.and_then(|a| a.value.value.as_str()).map(Some));
+            apps.push(App {
+                slug: slug.clone(),
+                slug_span: *slug_span,
+                span: call.block.span,
+                declared_by: AppOrigin::Module(call.name.value.clone()),
+                url: UrlFact::parse(&format!("http://localhost:{port}"), port_span),
+                share,
+                share_span: share_attr.map(|a| a.value.span),
+                subdomain: call
+                    .input("subdomain")
+                    .and_then(|a| a.value.value.as_bool())
+                    .unwrap_or(false),
+                healthcheck: None,
+                hidden: false,
+                repeated: call.count.is_some() || call.for_each.is_some(),
+            });
+        }
+        modules.push(ModuleUse {
+            label: call.name.value.clone(),
+            name: name.to_owned(),
+            span: call.block.span,
+            port,
+            port_span,
+            slug: slug.map(|(s, _)| s),
+            agentapi: known.agentapi,
+        });
+    }
+    ws.listeners.extend(listeners);
+    ws.modules.extend(modules);
+    ws.apps.extend(apps);
+}
