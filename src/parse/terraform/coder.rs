@@ -8,7 +8,8 @@
 
 use hcl_edit::expr::Expression;
 
-use super::eval::{finish_template, quoted_content};
+use super::eval::quoted_content;
+use super::template::finish_template;
 use super::{Attribute, Block, Spanned, TemplatePart, TerraformModule, Value};
 use crate::source::Span;
 
