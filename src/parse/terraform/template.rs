@@ -1,7 +1,7 @@
 //! String templates: `"http://localhost:${local.port}"` and heredocs. Interpolated values are
-//! spliced in as [`TemplatePart`]s; adjacent literals are joined, and a template whose parts are all
-//! known is a plain [`Value::String`]. Directives (`%{ if }`, `%{ for }`) are unknown parts; strip
-//! markers (`${~ x ~}`) are ignored.
+//! spliced in as [`TemplatePart`]s; adjacent literals are joined, and a template whose parts are
+//! all known is a plain [`Value::String`]. Directives (`%{ if }`, `%{ for }`) are unknown parts;
+//! strip markers (`${~ x ~}`) are ignored.
 
 use hcl_edit::template::Element;
 use hcl_edit::Span as _;
