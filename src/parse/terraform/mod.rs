@@ -5,7 +5,7 @@
 //! `provider`, ...) with its kind, labels, attributes and nested blocks (`metadata`,
 //! `healthcheck`, `ports`, `env`, and `dynamic` blocks, which are kept as written, not expanded).
 //! Every attribute keeps the span of its name and of its expression, the references it contains
-//! and its statically evaluated [`Value`] (see [`eval`] for what evaluates).
+//! and its statically evaluated [`Value`] (`eval.rs` says what evaluates).
 //!
 //! **Modules**: [`TerraformModule::new`] takes the parsed files of one folder, builds the
 //! [`EvalContext`] (variable defaults and locals across all files) and re-evaluates every
@@ -27,7 +27,11 @@
 //! targets (they are recorded as [`Value::File`] for the caller).
 
 pub mod coder;
-pub mod eval;
+mod eval;
+mod functions;
+mod scope;
+mod template;
+mod value;
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
@@ -37,7 +41,8 @@ pub use coder::{
     Agent, AgentReference, App, CoderEnv, CoderScript, Container, ContainerPort, ContainerRuntime,
     EnvVar, Healthcheck, ModuleCall, ProviderRequirement,
 };
-pub use eval::{EvalContext, FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
+pub use scope::EvalContext;
+pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
 
 use self::eval::{collect_references, quoted_content, span_of, Evaluator};
 use crate::diagnostic::Diagnostic;
