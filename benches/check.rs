@@ -34,7 +34,7 @@ use portolan::check::{check_files, check_paths, classify, CheckOptions, CheckRes
 use portolan::knowledge::Knowledge;
 use portolan::model::build::{self, InputFile};
 use portolan::model::FileKind;
-use portolan::parse::{compose, dotenv, script, terraform};
+use portolan::parse::{compose, dotenv, shell as script, terraform};
 use portolan::rules::{self, RULES};
 use portolan::source::FileId;
 

@@ -26,7 +26,7 @@ use portolan::knowledge::Knowledge;
 use portolan::model::build::InputFile;
 use portolan::model::{FileKind, Workspace};
 use portolan::parse::dotenv::EnvProblemKind;
-use portolan::parse::{compose, dotenv, script, terraform};
+use portolan::parse::{compose, dotenv, shell as script, terraform};
 use portolan::rules::RULES;
 use portolan::source::FileId;
 

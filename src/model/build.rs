@@ -16,7 +16,7 @@ use super::{
 use crate::knowledge::{ContainerForm, Knowledge};
 use crate::parse::compose;
 use crate::parse::dotenv;
-use crate::parse::script::{self, Lookup, ScriptFacts, Word};
+use crate::parse::shell::{self as script, Lookup, ScriptFacts, Word};
 use crate::parse::terraform::{self, ContainerRuntime, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
