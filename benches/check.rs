@@ -34,7 +34,7 @@ use portolan::check::{check_files, check_paths, classify, CheckOptions, CheckRes
 use portolan::knowledge::Knowledge;
 use portolan::model::build::{self, InputFile};
 use portolan::model::FileKind;
-use portolan::parse::{compose, dotenv, script, terraform};
+use portolan::parse::{compose, dotenv, shell, terraform};
 use portolan::rules::{self, RULES};
 use portolan::source::FileId;
 
@@ -670,7 +670,7 @@ fn breakdown(fixture: &Path, runs: usize) -> Breakdown {
         "    scripts: parse (.sh files only)",
         time(runs, || {
             sh.iter()
-                .map(|t| script::parse_script(t, FileId(0), 0))
+                .map(|t| shell::parse_script(t, FileId(0), 0))
                 .collect::<Vec<_>>()
         }),
     );

@@ -26,7 +26,7 @@ use portolan::knowledge::Knowledge;
 use portolan::model::build::InputFile;
 use portolan::model::{FileKind, Workspace};
 use portolan::parse::dotenv::EnvProblemKind;
-use portolan::parse::{compose, dotenv, script, terraform};
+use portolan::parse::{compose, dotenv, shell, terraform};
 use portolan::rules::RULES;
 use portolan::source::FileId;
 
@@ -168,7 +168,7 @@ fn parse_everything(text: &str) -> usize {
     let vars = env.variables();
     let compose = compose::parse(id, text, &|name| vars.get(name).map(|v| v.to_string()));
     n += assert_parser_spans(&compose, text, "compose");
-    let script = script::parse_script(text, id, 0);
+    let script = shell::parse_script(text, id, 0);
     n += assert_parser_spans(&script, text, "script");
     n
 }
@@ -1135,7 +1135,7 @@ fn hostile_text_gives_a_bounded_number_of_findings() {
             .filter(|d| ws.sources.path(d.primary.span) == Path::new(name))
             .count();
         assert!(
-            (1..=script::MAX_SYNTAX_ERRORS).contains(&count),
+            (1..=shell::MAX_SYNTAX_ERRORS).contains(&count),
             "{name}: {count} findings"
         );
     }

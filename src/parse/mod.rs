@@ -4,5 +4,5 @@
 pub mod compose;
 pub mod dotenv;
 pub mod interpolate;
-pub mod script;
+pub mod shell;
 pub mod terraform;

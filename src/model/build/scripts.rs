@@ -11,7 +11,7 @@ use crate::model::{
     CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
 };
 use crate::parse::dotenv;
-use crate::parse::script::{self, Lookup, ScriptFacts, Word};
+use crate::parse::shell::{self, Lookup, ScriptFacts, Word};
 use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
@@ -78,7 +78,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     }
     let hcl = hcl_lookup(ws);
     for (file, origin, place, base, text) in units {
-        let facts = script::parse_script(&text, file, base);
+        let facts = shell::parse_script(&text, file, base);
         // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
         ws.parse_errors
             .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
@@ -213,7 +213,7 @@ fn written_files(
         // body, or an unquoted `echo K=v`.
         let span = w.body.span;
         let body = match w.kind {
-            script::WriteKind::Heredoc { .. } => Some(ws.sources.slice(span).to_owned()),
+            shell::WriteKind::Heredoc { .. } => Some(ws.sources.slice(span).to_owned()),
             _ => w.body.literal(),
         };
         let content = body
