@@ -517,13 +517,20 @@ fn kill_9_leaves_whole_files_and_the_next_render_cleans_up() {
     assert_eq!(temp_files(&project.out()), Vec::<PathBuf>::new());
 }
 
-/// Temporary files of an earlier, killed render (in any folder of the set) are removed.
+/// Temporary files of an earlier, killed render (in any folder of the set) are removed: named
+/// exactly like render's, and empty or starting with render's header, as a killed render leaves
+/// them.
 #[test]
 fn stale_temporary_files_are_removed() {
     let project = Project::new(8080);
     ok(&project.render(&[]));
-    for stale in [".portolan-AbC123", "sub/deep/.portolan-x9Y8z7.tmp"] {
-        std::fs::write(project.out().join(stale), "half a file").unwrap();
+    let half = std::fs::read_to_string(project.out().join("coder-apps.tf")).unwrap();
+    let half = &half[..half.len() / 2];
+    for (stale, text) in [
+        (".portolan-render-0123456789abcdef.tmp", half),
+        ("sub/deep/.portolan-render-fedcba9876543210.tmp", ""),
+    ] {
+        std::fs::write(project.out().join(stale), text).unwrap();
     }
     // Not portolan's: kept.
     std::fs::write(project.out().join(".portolan-notes"), "mine").unwrap();
@@ -534,6 +541,48 @@ fn stale_temporary_files_are_removed() {
         vec![PathBuf::from(".portolan-notes")]
     );
     assert!(project.out().join(".portolan-dir").is_dir());
+}
+
+/// A user's files named `.portolan-*.tmp` are theirs: render removes only what it can have left.
+#[test]
+fn user_files_named_like_temporary_files_survive_a_render() {
+    let project = Project::new(8080);
+    ok(&project.render(&[]));
+    let rendered = std::fs::read_to_string(project.out().join("coder-apps.tf")).unwrap();
+    let kept = [
+        (".portolan-notes.tmp", "my notes\n".to_owned()),
+        ("sub/deep/.portolan-keep.tmp", "keep me\n".to_owned()),
+        // Render's exact name, but not render's content.
+        (".portolan-render-0123456789abcdef.tmp", "mine\n".to_owned()),
+        // Render's content, but not render's name.
+        ("sub/deep/.portolan-AbC123.tmp", rendered.clone()),
+    ];
+    for (name, text) in &kept {
+        std::fs::write(project.out().join(name), text).unwrap();
+    }
+    // Render's name and content, but a second name elsewhere: someone else's file.
+    let outside = project.dir.path().join("linked.txt");
+    std::fs::write(&outside, &rendered).unwrap();
+    let linked = project.out().join(".portolan-render-fedcba9876543210.tmp");
+    std::fs::hard_link(&outside, &linked).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        project.set_port(8081 + extra.len() as u16);
+        let result = project.render(extra);
+        ok(&result);
+        assert!(
+            !stderr(&result).contains("interrupted"),
+            "{}",
+            stderr(&result)
+        );
+        for (name, text) in &kept {
+            assert_eq!(
+                &std::fs::read_to_string(project.out().join(name)).unwrap(),
+                text,
+                "{name}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&linked).unwrap(), rendered);
+    }
 }
 
 // --- Permissions whatever the umask ----------------------------------------------------------

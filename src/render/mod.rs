@@ -122,7 +122,8 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     let env = environment(options.templates.as_deref())?;
     let context = Context::new(spec, &options.spec_file);
     let stamp = format!(
-        "Written by portolan from {}: change the spec and run `portolan render`, not this file.",
+        "{}{}: change the spec and run `portolan render`, not this file.",
+        header::RENDERED_BY,
         value::comment_text(&options.spec_file)
     );
     let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {

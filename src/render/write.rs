@@ -7,10 +7,13 @@
 //! device, socket or folder is reported as what it is and never opened.
 //!
 //! Writing is staged: every file of the set goes to a temporary file in its own folder
-//! (`.portolan-*.tmp`, mode set explicitly, flushed to disk) before the first rename. An error
+//! (`.portolan-render-<16 hex>.tmp`, mode set explicitly, flushed to disk) before the first rename. An error
 //! while staging removes the temporary files and the folders it created, and changes nothing.
 //! Each rename is atomic; the renames of several files are not one atomic step, so a run killed
 //! among them leaves each file whole, old or new, and temporary files that the next run removes.
+//! The next run removes only what a render can have left: a regular file (one link) named exactly
+//! like a temporary file, that is empty (killed before its first write) or carries render's
+//! header in its first lines. A user's `.portolan-notes.tmp` is never touched.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read as _, Write as _};
@@ -28,8 +31,14 @@ use super::RenderedFile;
 /// Largest target read. Rendered files are a few kilobytes: a larger file is not portolan's.
 pub const MAX_TARGET_BYTES: u64 = 1024 * 1024;
 
-/// How the names of portolan's temporary files start.
-pub const TEMP_PREFIX: &str = ".portolan-";
+/// How the names of render's temporary files start: `.portolan-render-<16 hex>.tmp`.
+pub const TEMP_PREFIX: &str = ".portolan-render-";
+
+/// How the names of render's temporary files end.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The number of lowercase hex digits between [`TEMP_PREFIX`] and [`TEMP_SUFFIX`].
+const TEMP_DIGITS: usize = 16;
 
 /// Folders render creates get this mode (less if the umask says so).
 const FOLDER_MODE: u32 = 0o755;
@@ -667,7 +676,7 @@ fn stage(dir: &OwnedFd, contents: &str, mode: u32) -> std::io::Result<OsString> 
     }
 }
 
-/// `.portolan-<16 hex>.tmp`, random enough that two runs never pick the same name (and
+/// `.portolan-render-<16 hex>.tmp`, random enough that two runs never pick the same name (and
 /// `O_EXCL` catches it if they do).
 fn temp_name() -> OsString {
     use std::hash::{BuildHasher, Hasher};
@@ -678,20 +687,41 @@ fn temp_name() -> OsString {
     if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         hasher.write_u128(now.as_nanos());
     }
-    OsString::from(format!("{TEMP_PREFIX}{:016x}.tmp", hasher.finish()))
+    OsString::from(format!(
+        "{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}",
+        hasher.finish()
+    ))
 }
 
-/// Whether `name` is a temporary file portolan writes: `.portolan-*.tmp`, or the
-/// `.portolan-XXXXXX` names of earlier versions.
+/// Whether `name` is exactly the name of a temporary file render writes (see [`temp_name`]):
+/// `.portolan-render-`, 16 lowercase hex digits, `.tmp`.
 pub fn is_temp_name(name: &[u8]) -> bool {
-    let Some(rest) = name.strip_prefix(TEMP_PREFIX.as_bytes()) else {
-        return false;
-    };
-    (rest.len() > 4 && rest.ends_with(b".tmp"))
-        || (rest.len() == 6 && rest.iter().all(u8::is_ascii_alphanumeric))
+    name.strip_prefix(TEMP_PREFIX.as_bytes())
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX.as_bytes()))
+        .is_some_and(|digits| {
+            digits.len() == TEMP_DIGITS
+                && digits
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        })
 }
 
-/// Removes the regular files in `dir` named like portolan's temporary files. Returns their names.
+/// Whether the file `name` in `dir` is one a render left: a regular file with one link, empty
+/// (killed between creating and writing it) or starting with render's header. Anything else
+/// named like a temporary file is not render's, and stays.
+fn left_by_render(dir: &OwnedFd, name: &OsStr) -> bool {
+    let single = fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|s| s.st_nlink == 1);
+    single
+        && match read_bytes(dir, name, MAX_TARGET_BYTES) {
+            Ok(Read::Bytes(bytes)) => {
+                bytes.is_empty() || header::stamped_by_render(&String::from_utf8_lossy(&bytes))
+            }
+            _ => false,
+        }
+}
+
+/// Removes the files in `dir` that interrupted renders left (see [`left_by_render`]). Returns
+/// their names.
 fn remove_stale(dir: &OwnedFd) -> Vec<OsString> {
     let Ok(entries) = fs::Dir::read_from(dir) else {
         return Vec::new();
@@ -703,9 +733,7 @@ fn remove_stale(dir: &OwnedFd) -> Vec<OsString> {
             continue;
         }
         let name = OsStr::from_bytes(name).to_owned();
-        let regular = fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile);
-        if regular && fs::unlinkat(dir, &name, AtFlags::empty()).is_ok() {
+        if left_by_render(dir, &name) && fs::unlinkat(dir, &name, AtFlags::empty()).is_ok() {
             removed.push(name);
         }
     }
@@ -846,11 +874,23 @@ mod tests {
     #[test]
     fn temp_names_are_recognised() {
         assert!(is_temp_name(temp_name().as_bytes()));
-        assert!(is_temp_name(b".portolan-AbC123"));
-        assert!(!is_temp_name(b".portolan-notes"));
-        assert!(!is_temp_name(b".portolan"));
-        assert!(!is_temp_name(b".portolan-.tmp"));
-        assert!(!is_temp_name(b"portolan-abcdef"));
+        assert!(is_temp_name(b".portolan-render-0123456789abcdef.tmp"));
+        for name in [
+            ".portolan-notes",
+            ".portolan-notes.tmp",
+            ".portolan-keep.tmp",
+            ".portolan-1.tmp",
+            ".portolan-AbC123",
+            ".portolan",
+            ".portolan-.tmp",
+            "portolan-abcdef",
+            ".portolan-render-0123456789ABCDEF.tmp",
+            ".portolan-render-0123456789abcde.tmp",
+            ".portolan-render-0123456789abcdef0.tmp",
+            ".portolan-render-0123456789abcdef.tmp.bak",
+        ] {
+            assert!(!is_temp_name(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]
