@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -183,6 +183,51 @@ fn check_never_reads_a_target_that_is_a_symlink() {
         err.contains(".env.web is a symbolic link, not a regular file"),
         "{err}"
     );
+}
+
+/// A hard link is a second name of a file that may be outside the output folder: render --check
+/// names it and never reads it; render refuses it without --force and with it replaces the name,
+/// never writes the file.
+#[test]
+fn a_hard_linked_target_is_treated_like_a_link() {
+    let project = Project::new(8080);
+    ok(&project.render(&[]));
+    let outside = project.dir.path().join("outside.env");
+    std::fs::write(&outside, "PRIVATE=canary-from-a-file\n").unwrap();
+    let env = project.out().join(".env.web");
+    std::fs::remove_file(&env).unwrap();
+    std::fs::hard_link(&outside, &env).unwrap();
+
+    let result = project.render(&["--check"]);
+    let (out, err) = (stdout(&result), stderr(&result));
+    assert_eq!(result.status.code(), Some(1), "{err}");
+    assert!(
+        !out.contains("canary") && !err.contains("canary"),
+        "{out}\n{err}"
+    );
+    assert!(
+        !out.contains("PRIVATE") && !err.contains("PRIVATE"),
+        "{out}\n{err}"
+    );
+    assert!(err.contains(".env.web is a hard link"), "{err}");
+
+    let refused = project.render(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(".env.web is a hard link"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+
+    ok(&project.render(&["--force"]));
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "PRIVATE=canary-from-a-file\n"
+    );
+    let written = std::fs::read_to_string(&env).unwrap();
+    assert!(written.contains("portolan-sha256:"), "{written}");
+    assert_eq!(std::fs::metadata(&env).unwrap().nlink(), 1);
 }
 
 #[test]

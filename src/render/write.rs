@@ -3,8 +3,9 @@
 //! Paths are walked from the output folder one component at a time (`openat` with `O_NOFOLLOW`):
 //! every folder below the output folder must be a real folder, so nothing is read or written
 //! outside it, and a symbolic link swapped in during a run is refused, never followed. A target
-//! is read only when it is a regular file of at most [`MAX_TARGET_BYTES`]; a symbolic link, FIFO,
-//! device, socket or folder is reported as what it is and never opened.
+//! is read only when it is a regular file of at most [`MAX_TARGET_BYTES`] with one name; a symbolic
+//! link, hard link (a file with another name, maybe outside the output folder), FIFO, device,
+//! socket or folder is reported as what it is and never read.
 //!
 //! Writing is staged: every file of the set goes to a temporary file in its own folder
 //! (`.portolan-render-<16 hex>.tmp`, mode set explicitly, flushed to disk) before the first rename. An error
@@ -53,6 +54,9 @@ pub enum NodeKind {
     CharDevice,
     BlockDevice,
     RegularFile,
+    /// A regular file with more than one name (`st_nlink > 1`): another name may be outside the
+    /// output folder, so it is treated like a link.
+    HardLink,
     Unknown,
 }
 
@@ -80,6 +84,7 @@ impl NodeKind {
             NodeKind::CharDevice => "a character device",
             NodeKind::BlockDevice => "a block device",
             NodeKind::RegularFile => "a regular file",
+            NodeKind::HardLink => "a hard link (a file with more than one name)",
             NodeKind::Unknown => "a special file",
         }
     }
@@ -377,7 +382,7 @@ fn not_a_folder(dir: &OwnedFd, name: &OsStr, path: PathBuf) -> Option<PathError>
 
 /// Reads `name` in `dir` if it is a regular file of at most [`MAX_TARGET_BYTES`].
 fn read_target(dir: &OwnedFd, name: &OsStr) -> std::io::Result<OnDisk> {
-    Ok(match read_bytes(dir, name, MAX_TARGET_BYTES)? {
+    Ok(match read_bytes(dir, name, MAX_TARGET_BYTES, Names::One)? {
         Read::Bytes(bytes) => OnDisk::File(String::from_utf8_lossy(&bytes).into_owned()),
         Read::Missing => OnDisk::Missing,
         Read::NotAFile(kind) => OnDisk::NotAFile(kind),
@@ -396,13 +401,13 @@ enum Read {
 /// Reads `name` in `dir` if it is a regular file of at most `max` bytes. The type is checked
 /// before opening (so a FIFO or device is never opened) and again on the open file (so a file
 /// swapped in between is not read).
-fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
+fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64, names: Names) -> std::io::Result<Read> {
     let stat = match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
         Err(Errno::NOENT) => return Ok(Read::Missing),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&stat, max) {
+    if let Some(skip) = not_readable(&stat, max, names) {
         return Ok(skip);
     }
     let flags =
@@ -413,7 +418,7 @@ fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
         Err(Errno::LOOP) => return Ok(Read::NotAFile(NodeKind::Symlink)),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&fs::fstat(&fd)?, max) {
+    if let Some(skip) = not_readable(&fs::fstat(&fd)?, max, names) {
         return Ok(skip);
     }
     let mut bytes = Vec::new();
@@ -426,10 +431,22 @@ fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
     Ok(Read::Bytes(bytes))
 }
 
-fn not_readable(stat: &fs::Stat, max: u64) -> Option<Read> {
+/// How many names a file [`read_bytes`] reads may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// Any number: the caller named this file (the spec, a template).
+    Any,
+    /// One: a target under the output folder, which a hard link could make a file elsewhere.
+    One,
+}
+
+fn not_readable(stat: &fs::Stat, max: u64, names: Names) -> Option<Read> {
     let kind = NodeKind::of(FileType::from_raw_mode(stat.st_mode));
     if kind != NodeKind::RegularFile {
         return Some(Read::NotAFile(kind));
+    }
+    if names == Names::One && stat.st_nlink > 1 {
+        return Some(Read::NotAFile(NodeKind::HardLink));
     }
     let size = u64::try_from(stat.st_size).unwrap_or(0);
     (size > max).then_some(Read::TooLarge(size))
@@ -480,7 +497,7 @@ pub fn read_regular(path: &Path, max: u64) -> Result<String, ReadError> {
         Mode::empty(),
     )
     .map_err(|e| ReadError::Io(e.into()))?;
-    match read_bytes(&dir, name, max).map_err(ReadError::Io)? {
+    match read_bytes(&dir, name, max, Names::Any).map_err(ReadError::Io)? {
         Read::Bytes(bytes) => String::from_utf8(bytes).map_err(|_| {
             ReadError::Io(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -710,14 +727,12 @@ pub fn is_temp_name(name: &[u8]) -> bool {
 /// (killed between creating and writing it) or starting with render's header. Anything else
 /// named like a temporary file is not render's, and stays.
 fn left_by_render(dir: &OwnedFd, name: &OsStr) -> bool {
-    let single = fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|s| s.st_nlink == 1);
-    single
-        && match read_bytes(dir, name, MAX_TARGET_BYTES) {
-            Ok(Read::Bytes(bytes)) => {
-                bytes.is_empty() || header::stamped_by_render(&String::from_utf8_lossy(&bytes))
-            }
-            _ => false,
+    match read_bytes(dir, name, MAX_TARGET_BYTES, Names::One) {
+        Ok(Read::Bytes(bytes)) => {
+            bytes.is_empty() || header::stamped_by_render(&String::from_utf8_lossy(&bytes))
         }
+        _ => false,
+    }
 }
 
 /// Removes the files in `dir` that interrupted renders left (see [`left_by_render`]). Returns
