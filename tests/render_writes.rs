@@ -774,3 +774,136 @@ fn template_overrides_are_read_only_from_regular_files() {
         .collect::<Vec<_>>();
     assert_eq!(written, vec![std::ffi::OsString::from("portolan.yaml")]);
 }
+
+// --- What the start script wrote is compared by meaning --------------------------------------
+
+/// A spec whose env file has a literal value, an origin, a secret and a value mixing them.
+const START_SPEC: &str = "name: meaning\n\
+     coder: { agent: main, wildcard_domain: coder.example.com }\n\
+     services:\n  web: { image: example/web:1, ports: { http: 8080 } }\n\
+     apps:\n  web: { target: web.http }\n\
+     env_files:\n  app.env:\n    P: postgres\n    URL: \"${origin:web.http}\"\n    \
+     TOKEN: \"${secret:S}\"\n    DSN: \"db://u:${secret:S}@${origin:web.http}/x\"\n\
+     secrets: { S: { generate: hex32 } }\n";
+
+/// The spec rendered into its own folder, then started with stubbed docker and curl.
+fn started() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portolan.yaml"), START_SPEC).unwrap();
+    let mut cmd = portolan();
+    cmd.arg("render")
+        .arg("portolan.yaml")
+        .current_dir(dir.path());
+    ok(&run_with_timeout(cmd));
+    let sandbox = common::sandbox::Sandbox::new();
+    let start = sandbox.run(
+        &dir.path().join("start-workspace.sh"),
+        dir.path(),
+        &[
+            ("CODER_WORKSPACE_NAME", "ws"),
+            ("CODER_WORKSPACE_OWNER_NAME", "me"),
+        ],
+    );
+    ok(&start);
+    dir
+}
+
+/// `render --check` and `check --spec` on the folder: (render's exit code, check's exit code,
+/// check's output).
+fn drift(dir: &Path) -> (Option<i32>, Option<i32>, String) {
+    let mut render = portolan();
+    render
+        .args(["render", "portolan.yaml", "--check"])
+        .current_dir(dir);
+    let render = run_with_timeout(render);
+    let mut check = portolan();
+    check
+        .args(["check", "--spec", "portolan.yaml", "."])
+        .current_dir(dir);
+    let check = run_with_timeout(check);
+    (
+        render.status.code(),
+        check.status.code(),
+        format!("{}{}", stdout(&check), stderr(&check)),
+    )
+}
+
+#[test]
+fn an_env_file_the_start_script_wrote_is_not_drift() {
+    let dir = started();
+    let written = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    assert!(written.contains("at workspace start"), "{written}");
+    assert!(
+        written.contains("URL=https://web--main--ws--me.coder.example.com"),
+        "{written}"
+    );
+    let (render, check, output) = drift(dir.path());
+    assert_eq!(render, Some(0), "{output}");
+    assert_eq!(check, Some(0), "{output}");
+    assert!(!output.contains("rendered-file-drift"), "{output}");
+}
+
+/// The start script's header proves only the shape: a committed env file with a forged header
+/// (hash of its own body) over other keys or values is drift in `render --check` and
+/// `check --spec`, and render replaces it.
+#[test]
+fn a_forged_start_script_header_over_another_body_is_drift() {
+    let dir = started();
+    let real = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    let header = |body: &str| {
+        format!(
+            "# Written by start-workspace.sh at workspace start from portolan.yaml. portolan-sha256:{}\n{body}",
+            portolan::render::header::hash(body)
+        )
+    };
+    let (_, real_body) = real.split_once('\n').unwrap();
+    let comment = real_body.lines().next().unwrap();
+    let keep = |key: &str| {
+        real_body
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (url, token, dsn) = (keep("URL"), keep("TOKEN"), keep("DSN"));
+    let forged = [
+        // The attacker's body.
+        format!("{comment}\nP=attacker\nEVIL=1\n"),
+        // A literal value changed.
+        format!("{comment}\nP=attacker\n{url}\n{token}\n{dsn}\n"),
+        // A key more.
+        format!("{comment}\nP=postgres\n{url}\n{token}\n{dsn}\nEVIL=1\n"),
+        // Keys in another order.
+        format!("{comment}\n{url}\nP=postgres\n{token}\n{dsn}\n"),
+        // An origin that is no URL.
+        format!("{comment}\nP=postgres\nURL=attacker\n{token}\n{dsn}\n"),
+        // An empty secret.
+        format!("{comment}\nP=postgres\n{url}\nTOKEN=\n{dsn}\n"),
+        // The literal part of a mixed value changed.
+        format!(
+            "{comment}\nP=postgres\n{url}\n{token}\n{}\n",
+            dsn.replace("db://", "evil://")
+        ),
+    ];
+    for body in &forged {
+        std::fs::write(dir.path().join("app.env"), header(body)).unwrap();
+        let (render, check, output) = drift(dir.path());
+        assert_eq!(render, Some(1), "{body}\n{output}");
+        assert_eq!(check, Some(1), "{body}\n{output}");
+        assert!(output.contains("rendered-file-drift"), "{body}\n{output}");
+        assert!(!output.contains("attacker"), "{output}");
+    }
+    // The real body under the same header is not.
+    std::fs::write(dir.path().join("app.env"), header(real_body)).unwrap();
+    let (render, check, output) = drift(dir.path());
+    assert_eq!((render, check), (Some(0), Some(0)), "{output}");
+    // Render replaces a forged file (its header says portolan's; its body is not the spec's).
+    std::fs::write(dir.path().join("app.env"), header(&forged[0])).unwrap();
+    let mut cmd = portolan();
+    cmd.args(["render", "portolan.yaml"])
+        .current_dir(dir.path());
+    ok(&run_with_timeout(cmd));
+    let replaced = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    assert!(!replaced.contains("EVIL"), "{replaced}");
+    assert!(replaced.contains("P=postgres"), "{replaced}");
+}

@@ -144,7 +144,8 @@ pub enum Change {
     Create,
     Update,
     Unchanged,
-    /// An env file the start script wrote at workspace start, unchanged since: it holds the
+    /// An env file the start script wrote at workspace start, unchanged since and meaning what the
+    /// spec renders ([`RenderedFile::written_at_start`]): it holds the
     /// workspace's origins and secrets, so render leaves it alone.
     KeptFromStart,
     Blocked(Blocker),
@@ -276,10 +277,8 @@ fn change(file: &RenderedFile, on_disk: &OnDisk) -> Change {
         OnDisk::NotAFile(kind) => Change::Blocked(Blocker::NotAFile(*kind)),
         OnDisk::TooLarge(size) => Change::Blocked(Blocker::TooLarge(*size)),
         OnDisk::File(text) if *text == file.contents => Change::Unchanged,
+        OnDisk::File(text) if file.written_at_start(text) => Change::KeptFromStart,
         OnDisk::File(text) => match header::ownership(text) {
-            Ownership::Untouched if file.runtime && header::written_at_start(text) => {
-                Change::KeptFromStart
-            }
             Ownership::Untouched => Change::Update,
             Ownership::EditedByHand => Change::Blocked(Blocker::EditedByHand),
             Ownership::Foreign => Change::Blocked(Blocker::Foreign),
