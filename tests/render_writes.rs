@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -183,6 +183,51 @@ fn check_never_reads_a_target_that_is_a_symlink() {
         err.contains(".env.web is a symbolic link, not a regular file"),
         "{err}"
     );
+}
+
+/// A hard link is a second name of a file that may be outside the output folder: render --check
+/// names it and never reads it; render refuses it without --force and with it replaces the name,
+/// never writes the file.
+#[test]
+fn a_hard_linked_target_is_treated_like_a_link() {
+    let project = Project::new(8080);
+    ok(&project.render(&[]));
+    let outside = project.dir.path().join("outside.env");
+    std::fs::write(&outside, "PRIVATE=canary-from-a-file\n").unwrap();
+    let env = project.out().join(".env.web");
+    std::fs::remove_file(&env).unwrap();
+    std::fs::hard_link(&outside, &env).unwrap();
+
+    let result = project.render(&["--check"]);
+    let (out, err) = (stdout(&result), stderr(&result));
+    assert_eq!(result.status.code(), Some(1), "{err}");
+    assert!(
+        !out.contains("canary") && !err.contains("canary"),
+        "{out}\n{err}"
+    );
+    assert!(
+        !out.contains("PRIVATE") && !err.contains("PRIVATE"),
+        "{out}\n{err}"
+    );
+    assert!(err.contains(".env.web is a hard link"), "{err}");
+
+    let refused = project.render(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(".env.web is a hard link"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+
+    ok(&project.render(&["--force"]));
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "PRIVATE=canary-from-a-file\n"
+    );
+    let written = std::fs::read_to_string(&env).unwrap();
+    assert!(written.contains("portolan-sha256:"), "{written}");
+    assert_eq!(std::fs::metadata(&env).unwrap().nlink(), 1);
 }
 
 #[test]
@@ -517,13 +562,20 @@ fn kill_9_leaves_whole_files_and_the_next_render_cleans_up() {
     assert_eq!(temp_files(&project.out()), Vec::<PathBuf>::new());
 }
 
-/// Temporary files of an earlier, killed render (in any folder of the set) are removed.
+/// Temporary files of an earlier, killed render (in any folder of the set) are removed: named
+/// exactly like render's, and empty or starting with render's header, as a killed render leaves
+/// them.
 #[test]
 fn stale_temporary_files_are_removed() {
     let project = Project::new(8080);
     ok(&project.render(&[]));
-    for stale in [".portolan-AbC123", "sub/deep/.portolan-x9Y8z7.tmp"] {
-        std::fs::write(project.out().join(stale), "half a file").unwrap();
+    let half = std::fs::read_to_string(project.out().join("coder-apps.tf")).unwrap();
+    let half = &half[..half.len() / 2];
+    for (stale, text) in [
+        (".portolan-render-0123456789abcdef.tmp", half),
+        ("sub/deep/.portolan-render-fedcba9876543210.tmp", ""),
+    ] {
+        std::fs::write(project.out().join(stale), text).unwrap();
     }
     // Not portolan's: kept.
     std::fs::write(project.out().join(".portolan-notes"), "mine").unwrap();
@@ -534,6 +586,48 @@ fn stale_temporary_files_are_removed() {
         vec![PathBuf::from(".portolan-notes")]
     );
     assert!(project.out().join(".portolan-dir").is_dir());
+}
+
+/// A user's files named `.portolan-*.tmp` are theirs: render removes only what it can have left.
+#[test]
+fn user_files_named_like_temporary_files_survive_a_render() {
+    let project = Project::new(8080);
+    ok(&project.render(&[]));
+    let rendered = std::fs::read_to_string(project.out().join("coder-apps.tf")).unwrap();
+    let kept = [
+        (".portolan-notes.tmp", "my notes\n".to_owned()),
+        ("sub/deep/.portolan-keep.tmp", "keep me\n".to_owned()),
+        // Render's exact name, but not render's content.
+        (".portolan-render-0123456789abcdef.tmp", "mine\n".to_owned()),
+        // Render's content, but not render's name.
+        ("sub/deep/.portolan-AbC123.tmp", rendered.clone()),
+    ];
+    for (name, text) in &kept {
+        std::fs::write(project.out().join(name), text).unwrap();
+    }
+    // Render's name and content, but a second name elsewhere: someone else's file.
+    let outside = project.dir.path().join("linked.txt");
+    std::fs::write(&outside, &rendered).unwrap();
+    let linked = project.out().join(".portolan-render-fedcba9876543210.tmp");
+    std::fs::hard_link(&outside, &linked).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        project.set_port(8081 + extra.len() as u16);
+        let result = project.render(extra);
+        ok(&result);
+        assert!(
+            !stderr(&result).contains("interrupted"),
+            "{}",
+            stderr(&result)
+        );
+        for (name, text) in &kept {
+            assert_eq!(
+                &std::fs::read_to_string(project.out().join(name)).unwrap(),
+                text,
+                "{name}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&linked).unwrap(), rendered);
+    }
 }
 
 // --- Permissions whatever the umask ----------------------------------------------------------
@@ -679,4 +773,137 @@ fn template_overrides_are_read_only_from_regular_files() {
         .map(|e| e.file_name())
         .collect::<Vec<_>>();
     assert_eq!(written, vec![std::ffi::OsString::from("portolan.yaml")]);
+}
+
+// --- What the start script wrote is compared by meaning --------------------------------------
+
+/// A spec whose env file has a literal value, an origin, a secret and a value mixing them.
+const START_SPEC: &str = "name: meaning\n\
+     coder: { agent: main, wildcard_domain: coder.example.com }\n\
+     services:\n  web: { image: example/web:1, ports: { http: 8080 } }\n\
+     apps:\n  web: { target: web.http }\n\
+     env_files:\n  app.env:\n    P: postgres\n    URL: \"${origin:web.http}\"\n    \
+     TOKEN: \"${secret:S}\"\n    DSN: \"db://u:${secret:S}@${origin:web.http}/x\"\n\
+     secrets: { S: { generate: hex32 } }\n";
+
+/// The spec rendered into its own folder, then started with stubbed docker and curl.
+fn started() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portolan.yaml"), START_SPEC).unwrap();
+    let mut cmd = portolan();
+    cmd.arg("render")
+        .arg("portolan.yaml")
+        .current_dir(dir.path());
+    ok(&run_with_timeout(cmd));
+    let sandbox = common::sandbox::Sandbox::new();
+    let start = sandbox.run(
+        &dir.path().join("start-workspace.sh"),
+        dir.path(),
+        &[
+            ("CODER_WORKSPACE_NAME", "ws"),
+            ("CODER_WORKSPACE_OWNER_NAME", "me"),
+        ],
+    );
+    ok(&start);
+    dir
+}
+
+/// `render --check` and `check --spec` on the folder: (render's exit code, check's exit code,
+/// check's output).
+fn drift(dir: &Path) -> (Option<i32>, Option<i32>, String) {
+    let mut render = portolan();
+    render
+        .args(["render", "portolan.yaml", "--check"])
+        .current_dir(dir);
+    let render = run_with_timeout(render);
+    let mut check = portolan();
+    check
+        .args(["check", "--spec", "portolan.yaml", "."])
+        .current_dir(dir);
+    let check = run_with_timeout(check);
+    (
+        render.status.code(),
+        check.status.code(),
+        format!("{}{}", stdout(&check), stderr(&check)),
+    )
+}
+
+#[test]
+fn an_env_file_the_start_script_wrote_is_not_drift() {
+    let dir = started();
+    let written = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    assert!(written.contains("at workspace start"), "{written}");
+    assert!(
+        written.contains("URL=https://web--main--ws--me.coder.example.com"),
+        "{written}"
+    );
+    let (render, check, output) = drift(dir.path());
+    assert_eq!(render, Some(0), "{output}");
+    assert_eq!(check, Some(0), "{output}");
+    assert!(!output.contains("rendered-file-drift"), "{output}");
+}
+
+/// The start script's header proves only the shape: a committed env file with a forged header
+/// (hash of its own body) over other keys or values is drift in `render --check` and
+/// `check --spec`, and render replaces it.
+#[test]
+fn a_forged_start_script_header_over_another_body_is_drift() {
+    let dir = started();
+    let real = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    let header = |body: &str| {
+        format!(
+            "# Written by start-workspace.sh at workspace start from portolan.yaml. portolan-sha256:{}\n{body}",
+            portolan::render::header::hash(body)
+        )
+    };
+    let (_, real_body) = real.split_once('\n').unwrap();
+    let comment = real_body.lines().next().unwrap();
+    let keep = |key: &str| {
+        real_body
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (url, token, dsn) = (keep("URL"), keep("TOKEN"), keep("DSN"));
+    let forged = [
+        // The attacker's body.
+        format!("{comment}\nP=attacker\nEVIL=1\n"),
+        // A literal value changed.
+        format!("{comment}\nP=attacker\n{url}\n{token}\n{dsn}\n"),
+        // A key more.
+        format!("{comment}\nP=postgres\n{url}\n{token}\n{dsn}\nEVIL=1\n"),
+        // Keys in another order.
+        format!("{comment}\n{url}\nP=postgres\n{token}\n{dsn}\n"),
+        // An origin that is no URL.
+        format!("{comment}\nP=postgres\nURL=attacker\n{token}\n{dsn}\n"),
+        // An empty secret.
+        format!("{comment}\nP=postgres\n{url}\nTOKEN=\n{dsn}\n"),
+        // The literal part of a mixed value changed.
+        format!(
+            "{comment}\nP=postgres\n{url}\n{token}\n{}\n",
+            dsn.replace("db://", "evil://")
+        ),
+    ];
+    for body in &forged {
+        std::fs::write(dir.path().join("app.env"), header(body)).unwrap();
+        let (render, check, output) = drift(dir.path());
+        assert_eq!(render, Some(1), "{body}\n{output}");
+        assert_eq!(check, Some(1), "{body}\n{output}");
+        assert!(output.contains("rendered-file-drift"), "{body}\n{output}");
+        assert!(!output.contains("attacker"), "{output}");
+    }
+    // The real body under the same header is not.
+    std::fs::write(dir.path().join("app.env"), header(real_body)).unwrap();
+    let (render, check, output) = drift(dir.path());
+    assert_eq!((render, check), (Some(0), Some(0)), "{output}");
+    // Render replaces a forged file (its header says portolan's; its body is not the spec's).
+    std::fs::write(dir.path().join("app.env"), header(&forged[0])).unwrap();
+    let mut cmd = portolan();
+    cmd.args(["render", "portolan.yaml"])
+        .current_dir(dir.path());
+    ok(&run_with_timeout(cmd));
+    let replaced = std::fs::read_to_string(dir.path().join("app.env")).unwrap();
+    assert!(!replaced.contains("EVIL"), "{replaced}");
+    assert!(replaced.contains("P=postgres"), "{replaced}");
 }

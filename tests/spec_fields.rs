@@ -303,6 +303,25 @@ fn env_files_may_not_name_portolans_own_outputs() {
     }
 }
 
+/// Names like render's temporary files are render's to clean up: an env file `.portolan-1.tmp`
+/// would be written by one render and removed by the next.
+#[test]
+fn env_files_may_not_be_named_like_portolans_files() {
+    for path in [
+        ".portolan-1.tmp",
+        "sub/.portolan-render-0123456789abcdef.tmp",
+        ".portolanrc",
+    ] {
+        let text = format!("name: shop\nenv_files:\n  {}: {{A: b}}\n", yaml_quote(path));
+        let r = Rendered::new("portolan.yaml", &text, &[]);
+        r.refused_at(&yaml_quote(path), "named like portolan's own files");
+    }
+    // A folder of that name is no temporary file.
+    let text = "name: shop\nenv_files:\n  .portolan-env/app.env: {A: b}\n";
+    let r = Rendered::new("portolan.yaml", text, &[]);
+    assert_eq!(r.output.status.code(), Some(0), "{}", r.stderr());
+}
+
 #[test]
 fn env_file_inside_another_env_file_is_refused() {
     let text = "name: shop\nenv_files:\n  a.env/b.env: {B: c}\n  a.env: {A: b}\n";

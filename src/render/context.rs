@@ -157,6 +157,9 @@ pub struct EnvFileContext {
     pub script_lines: Vec<Escaped>,
     /// The lines of the file as rendered outside Coder.
     pub local_lines: Vec<Escaped>,
+    /// Each key and its value resolved: what the start script writes, in this order.
+    #[serde(skip)]
+    pub values: Vec<(String, Vec<Piece>)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -382,6 +385,7 @@ impl Context {
             .map(|(path, keys)| {
                 let mut script_lines = Vec::new();
                 let mut local_lines = Vec::new();
+                let mut values = Vec::new();
                 for (key, text) in keys {
                     let pieces: Vec<Piece> = value::resolve(spec, &text.0);
                     script_lines.push(Escaped(format!(
@@ -390,12 +394,14 @@ impl Context {
                         value::bash(&pieces)
                     )));
                     local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
+                    values.push((key.value.clone(), pieces));
                 }
                 EnvFileContext {
                     path: path.value.clone(),
                     path_sh: Escaped(value::sh_word(path)),
                     script_lines,
                     local_lines,
+                    values,
                 }
             })
             .collect();

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 
 pub const MARK: &str = "portolan-sha256:";
 
+/// How the comment of render's header starts (`# Written by portolan from portolan.yaml: …`).
+pub const RENDERED_BY: &str = "Written by portolan from ";
+
 /// The words by which the header the start script writes (`write_managed` in
 /// `start-workspace.sh.j2`) differs from render's: `# Written by start-workspace.sh at
 /// workspace start from portolan.yaml. portolan-sha256:…`.
@@ -70,6 +73,12 @@ pub fn written_at_start(text: &str) -> bool {
         line.find(MARK)
             .is_some_and(|pos| line[..pos].contains(AT_WORKSPACE_START))
     })
+}
+
+/// Whether `text` carries render's header (see [`RENDERED_BY`]) among its first lines, as every
+/// file render writes does from its first byte on (hash not checked).
+pub fn stamped_by_render(text: &str) -> bool {
+    header_line(text).is_some_and(|line| line.starts_with(&format!("# {RENDERED_BY}")))
 }
 
 /// Finds the header among the first three lines: returns the recorded hash and the text without it.

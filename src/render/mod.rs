@@ -56,6 +56,9 @@ pub struct RenderedFile {
     pub runtime: bool,
     /// Holds values that may be secrets (env files): diffs name the keys, never the values.
     pub secret_values: bool,
+    /// For an env file: each key and its value resolved, in the order the start script writes
+    /// them. Empty for other files.
+    pub start_values: Vec<(String, Vec<value::Piece>)>,
 }
 
 impl RenderedFile {
@@ -63,11 +66,35 @@ impl RenderedFile {
     pub fn drifted(&self, on_disk: Option<&str>) -> bool {
         match on_disk {
             None => !self.runtime,
-            Some(text) if text == self.contents => false,
-            Some(text) => {
-                !(self.runtime && header::ownership(text) == header::Ownership::Untouched)
-            }
+            Some(text) => text != self.contents && !self.written_at_start(text),
         }
+    }
+
+    /// Whether `text` is this env file as the start script writes it: the start script's header,
+    /// unchanged since (hash), and the meaning the spec gives it. A header only proves the shape,
+    /// so the body is compared too: exactly the keys the spec renders, in its order, unexported;
+    /// every value without a reference equal to the spec's; every origin a URL with its scheme
+    /// and every secret non-empty ([`value::could_be_at_start`]). Such a file is the workspace's
+    /// state: not drift, and render leaves it alone.
+    pub fn written_at_start(&self, text: &str) -> bool {
+        if !self.runtime
+            || !header::written_at_start(text)
+            || header::ownership(text) != header::Ownership::Untouched
+        {
+            return false;
+        }
+        let parsed = crate::parse::dotenv::parse(crate::source::FileId(0), text);
+        parsed.problems.is_empty()
+            && parsed.entries.len() == self.start_values.len()
+            && parsed
+                .entries
+                .iter()
+                .zip(&self.start_values)
+                .all(|(entry, (key, pieces))| {
+                    entry.key == *key
+                        && !entry.exported
+                        && value::could_be_at_start(pieces, &entry.value)
+                })
     }
 }
 
@@ -122,7 +149,8 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     let env = environment(options.templates.as_deref())?;
     let context = Context::new(spec, &options.spec_file);
     let stamp = format!(
-        "Written by portolan from {}: change the spec and run `portolan render`, not this file.",
+        "{}{}: change the spec and run `portolan render`, not this file.",
+        header::RENDERED_BY,
         value::comment_text(&options.spec_file)
     );
     let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {
@@ -150,33 +178,34 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
         Ok(text)
     };
     let mut files = Vec::new();
-    let mut push = |path: &str, body: String, mode: u32, runtime: bool| {
+    let mut push = |path: &str, body: String, mode: u32, start_values: Option<&[_]>| {
         files.push(RenderedFile {
             path: PathBuf::from(path),
             contents: header::stamp(&body, &stamp),
             mode,
-            runtime,
+            runtime: start_values.is_some(),
             // The files the start script rewrites are the env files, and they hold secrets.
-            secret_values: runtime,
+            secret_values: start_values.is_some(),
+            start_values: start_values.unwrap_or_default().to_vec(),
         })
     };
-    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, false);
+    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, None);
     if options.full {
-        push(MAIN_TF, run("main.tf.j2", None)?, 0o644, false);
+        push(MAIN_TF, run("main.tf.j2", None)?, 0o644, None);
     }
     if !context.compose_services.is_empty() {
         push(
             COMPOSE_FILE,
             run("docker-compose.yml.j2", None)?,
             0o644,
-            false,
+            None,
         );
     }
     push(
         START_SCRIPT,
         run("start-workspace.sh.j2", None)?,
         0o755,
-        false,
+        None,
     );
     for env_file in &context.env_files {
         let extra = minijinja::context! { env_file => minijinja::Value::from_serialize(env_file) };
@@ -184,7 +213,7 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
             &env_file.path,
             run("env-file.j2", Some(extra))?,
             0o600,
-            true,
+            Some(&env_file.values),
         );
     }
     Ok(files)

@@ -3,14 +3,18 @@
 //! Paths are walked from the output folder one component at a time (`openat` with `O_NOFOLLOW`):
 //! every folder below the output folder must be a real folder, so nothing is read or written
 //! outside it, and a symbolic link swapped in during a run is refused, never followed. A target
-//! is read only when it is a regular file of at most [`MAX_TARGET_BYTES`]; a symbolic link, FIFO,
-//! device, socket or folder is reported as what it is and never opened.
+//! is read only when it is a regular file of at most [`MAX_TARGET_BYTES`] with one name; a symbolic
+//! link, hard link (a file with another name, maybe outside the output folder), FIFO, device,
+//! socket or folder is reported as what it is and never read.
 //!
 //! Writing is staged: every file of the set goes to a temporary file in its own folder
-//! (`.portolan-*.tmp`, mode set explicitly, flushed to disk) before the first rename. An error
+//! (`.portolan-render-<16 hex>.tmp`, mode set explicitly, flushed to disk) before the first rename. An error
 //! while staging removes the temporary files and the folders it created, and changes nothing.
 //! Each rename is atomic; the renames of several files are not one atomic step, so a run killed
 //! among them leaves each file whole, old or new, and temporary files that the next run removes.
+//! The next run removes only what a render can have left: a regular file (one link) named exactly
+//! like a temporary file, that is empty (killed before its first write) or carries render's
+//! header in its first lines. A user's `.portolan-notes.tmp` is never touched.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read as _, Write as _};
@@ -28,8 +32,14 @@ use super::RenderedFile;
 /// Largest target read. Rendered files are a few kilobytes: a larger file is not portolan's.
 pub const MAX_TARGET_BYTES: u64 = 1024 * 1024;
 
-/// How the names of portolan's temporary files start.
-pub const TEMP_PREFIX: &str = ".portolan-";
+/// How the names of render's temporary files start: `.portolan-render-<16 hex>.tmp`.
+pub const TEMP_PREFIX: &str = ".portolan-render-";
+
+/// How the names of render's temporary files end.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The number of lowercase hex digits between [`TEMP_PREFIX`] and [`TEMP_SUFFIX`].
+const TEMP_DIGITS: usize = 16;
 
 /// Folders render creates get this mode (less if the umask says so).
 const FOLDER_MODE: u32 = 0o755;
@@ -44,6 +54,9 @@ pub enum NodeKind {
     CharDevice,
     BlockDevice,
     RegularFile,
+    /// A regular file with more than one name (`st_nlink > 1`): another name may be outside the
+    /// output folder, so it is treated like a link.
+    HardLink,
     Unknown,
 }
 
@@ -71,6 +84,7 @@ impl NodeKind {
             NodeKind::CharDevice => "a character device",
             NodeKind::BlockDevice => "a block device",
             NodeKind::RegularFile => "a regular file",
+            NodeKind::HardLink => "a hard link (a file with more than one name)",
             NodeKind::Unknown => "a special file",
         }
     }
@@ -130,7 +144,8 @@ pub enum Change {
     Create,
     Update,
     Unchanged,
-    /// An env file the start script wrote at workspace start, unchanged since: it holds the
+    /// An env file the start script wrote at workspace start, unchanged since and meaning what the
+    /// spec renders ([`RenderedFile::written_at_start`]): it holds the
     /// workspace's origins and secrets, so render leaves it alone.
     KeptFromStart,
     Blocked(Blocker),
@@ -262,10 +277,8 @@ fn change(file: &RenderedFile, on_disk: &OnDisk) -> Change {
         OnDisk::NotAFile(kind) => Change::Blocked(Blocker::NotAFile(*kind)),
         OnDisk::TooLarge(size) => Change::Blocked(Blocker::TooLarge(*size)),
         OnDisk::File(text) if *text == file.contents => Change::Unchanged,
+        OnDisk::File(text) if file.written_at_start(text) => Change::KeptFromStart,
         OnDisk::File(text) => match header::ownership(text) {
-            Ownership::Untouched if file.runtime && header::written_at_start(text) => {
-                Change::KeptFromStart
-            }
             Ownership::Untouched => Change::Update,
             Ownership::EditedByHand => Change::Blocked(Blocker::EditedByHand),
             Ownership::Foreign => Change::Blocked(Blocker::Foreign),
@@ -368,7 +381,7 @@ fn not_a_folder(dir: &OwnedFd, name: &OsStr, path: PathBuf) -> Option<PathError>
 
 /// Reads `name` in `dir` if it is a regular file of at most [`MAX_TARGET_BYTES`].
 fn read_target(dir: &OwnedFd, name: &OsStr) -> std::io::Result<OnDisk> {
-    Ok(match read_bytes(dir, name, MAX_TARGET_BYTES)? {
+    Ok(match read_bytes(dir, name, MAX_TARGET_BYTES, Names::One)? {
         Read::Bytes(bytes) => OnDisk::File(String::from_utf8_lossy(&bytes).into_owned()),
         Read::Missing => OnDisk::Missing,
         Read::NotAFile(kind) => OnDisk::NotAFile(kind),
@@ -387,13 +400,13 @@ enum Read {
 /// Reads `name` in `dir` if it is a regular file of at most `max` bytes. The type is checked
 /// before opening (so a FIFO or device is never opened) and again on the open file (so a file
 /// swapped in between is not read).
-fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
+fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64, names: Names) -> std::io::Result<Read> {
     let stat = match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
         Err(Errno::NOENT) => return Ok(Read::Missing),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&stat, max) {
+    if let Some(skip) = not_readable(&stat, max, names) {
         return Ok(skip);
     }
     let flags =
@@ -404,7 +417,7 @@ fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
         Err(Errno::LOOP) => return Ok(Read::NotAFile(NodeKind::Symlink)),
         Err(e) => return Err(e.into()),
     };
-    if let Some(skip) = not_readable(&fs::fstat(&fd)?, max) {
+    if let Some(skip) = not_readable(&fs::fstat(&fd)?, max, names) {
         return Ok(skip);
     }
     let mut bytes = Vec::new();
@@ -417,10 +430,22 @@ fn read_bytes(dir: &OwnedFd, name: &OsStr, max: u64) -> std::io::Result<Read> {
     Ok(Read::Bytes(bytes))
 }
 
-fn not_readable(stat: &fs::Stat, max: u64) -> Option<Read> {
+/// How many names a file [`read_bytes`] reads may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// Any number: the caller named this file (the spec, a template).
+    Any,
+    /// One: a target under the output folder, which a hard link could make a file elsewhere.
+    One,
+}
+
+fn not_readable(stat: &fs::Stat, max: u64, names: Names) -> Option<Read> {
     let kind = NodeKind::of(FileType::from_raw_mode(stat.st_mode));
     if kind != NodeKind::RegularFile {
         return Some(Read::NotAFile(kind));
+    }
+    if names == Names::One && stat.st_nlink > 1 {
+        return Some(Read::NotAFile(NodeKind::HardLink));
     }
     let size = u64::try_from(stat.st_size).unwrap_or(0);
     (size > max).then_some(Read::TooLarge(size))
@@ -471,7 +496,7 @@ pub fn read_regular(path: &Path, max: u64) -> Result<String, ReadError> {
         Mode::empty(),
     )
     .map_err(|e| ReadError::Io(e.into()))?;
-    match read_bytes(&dir, name, max).map_err(ReadError::Io)? {
+    match read_bytes(&dir, name, max, Names::Any).map_err(ReadError::Io)? {
         Read::Bytes(bytes) => String::from_utf8(bytes).map_err(|_| {
             ReadError::Io(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -667,7 +692,7 @@ fn stage(dir: &OwnedFd, contents: &str, mode: u32) -> std::io::Result<OsString> 
     }
 }
 
-/// `.portolan-<16 hex>.tmp`, random enough that two runs never pick the same name (and
+/// `.portolan-render-<16 hex>.tmp`, random enough that two runs never pick the same name (and
 /// `O_EXCL` catches it if they do).
 fn temp_name() -> OsString {
     use std::hash::{BuildHasher, Hasher};
@@ -678,20 +703,39 @@ fn temp_name() -> OsString {
     if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         hasher.write_u128(now.as_nanos());
     }
-    OsString::from(format!("{TEMP_PREFIX}{:016x}.tmp", hasher.finish()))
+    OsString::from(format!(
+        "{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}",
+        hasher.finish()
+    ))
 }
 
-/// Whether `name` is a temporary file portolan writes: `.portolan-*.tmp`, or the
-/// `.portolan-XXXXXX` names of earlier versions.
+/// Whether `name` is exactly the name of a temporary file render writes (see [`temp_name`]):
+/// `.portolan-render-`, 16 lowercase hex digits, `.tmp`.
 pub fn is_temp_name(name: &[u8]) -> bool {
-    let Some(rest) = name.strip_prefix(TEMP_PREFIX.as_bytes()) else {
-        return false;
-    };
-    (rest.len() > 4 && rest.ends_with(b".tmp"))
-        || (rest.len() == 6 && rest.iter().all(u8::is_ascii_alphanumeric))
+    name.strip_prefix(TEMP_PREFIX.as_bytes())
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX.as_bytes()))
+        .is_some_and(|digits| {
+            digits.len() == TEMP_DIGITS
+                && digits
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        })
 }
 
-/// Removes the regular files in `dir` named like portolan's temporary files. Returns their names.
+/// Whether the file `name` in `dir` is one a render left: a regular file with one link, empty
+/// (killed between creating and writing it) or starting with render's header. Anything else
+/// named like a temporary file is not render's, and stays.
+fn left_by_render(dir: &OwnedFd, name: &OsStr) -> bool {
+    match read_bytes(dir, name, MAX_TARGET_BYTES, Names::One) {
+        Ok(Read::Bytes(bytes)) => {
+            bytes.is_empty() || header::stamped_by_render(&String::from_utf8_lossy(&bytes))
+        }
+        _ => false,
+    }
+}
+
+/// Removes the files in `dir` that interrupted renders left (see [`left_by_render`]). Returns
+/// their names.
 fn remove_stale(dir: &OwnedFd) -> Vec<OsString> {
     let Ok(entries) = fs::Dir::read_from(dir) else {
         return Vec::new();
@@ -703,9 +747,7 @@ fn remove_stale(dir: &OwnedFd) -> Vec<OsString> {
             continue;
         }
         let name = OsStr::from_bytes(name).to_owned();
-        let regular = fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile);
-        if regular && fs::unlinkat(dir, &name, AtFlags::empty()).is_ok() {
+        if left_by_render(dir, &name) && fs::unlinkat(dir, &name, AtFlags::empty()).is_ok() {
             removed.push(name);
         }
     }
@@ -846,11 +888,23 @@ mod tests {
     #[test]
     fn temp_names_are_recognised() {
         assert!(is_temp_name(temp_name().as_bytes()));
-        assert!(is_temp_name(b".portolan-AbC123"));
-        assert!(!is_temp_name(b".portolan-notes"));
-        assert!(!is_temp_name(b".portolan"));
-        assert!(!is_temp_name(b".portolan-.tmp"));
-        assert!(!is_temp_name(b"portolan-abcdef"));
+        assert!(is_temp_name(b".portolan-render-0123456789abcdef.tmp"));
+        for name in [
+            ".portolan-notes",
+            ".portolan-notes.tmp",
+            ".portolan-keep.tmp",
+            ".portolan-1.tmp",
+            ".portolan-AbC123",
+            ".portolan",
+            ".portolan-.tmp",
+            "portolan-abcdef",
+            ".portolan-render-0123456789ABCDEF.tmp",
+            ".portolan-render-0123456789abcde.tmp",
+            ".portolan-render-0123456789abcdef0.tmp",
+            ".portolan-render-0123456789abcdef.tmp.bak",
+        ] {
+            assert!(!is_temp_name(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]

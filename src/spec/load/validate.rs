@@ -423,6 +423,18 @@ impl<'a> Validator<'a> {
                         path.value
                     ),
                 );
+            } else if normalized
+                .rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(".portolan"))
+            {
+                self.error(
+                    path,
+                    format!(
+                        "env file `{}` is named like portolan's own files (`.portolan…`), which render may clean up; choose another name",
+                        path.value
+                    ),
+                );
             } else if !self.spec_file.is_empty() && first == self.spec_file.to_ascii_lowercase() {
                 self.error(
                     path,
