@@ -467,7 +467,10 @@ pub async fn run(
     let walker = Walker {
         plan,
         client,
-        deadline: Instant::now() + plan.deadline,
+        // A deadline past what the clock can count is no deadline.
+        deadline: Instant::now()
+            .checked_add(plan.deadline)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 32)),
         on_link,
     };
     let walks = plan
