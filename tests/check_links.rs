@@ -88,6 +88,17 @@ fn an_explicit_file_linked_out_of_the_folder_is_refused() {
         );
         assert_not_shown(&output, secret, args);
     }
+    // Named by an absolute path from elsewhere: the link's own folder is the bound.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (name, secret) in [("main.tf", "root:x:0:0"), ("docker-compose.yml", CANARY)] {
+        let path = dir.path().join(name);
+        let args = ["check", path.to_str().unwrap()];
+        let output = run(elsewhere.path(), &args);
+        let (_, err) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is a symbolic link to "), "{args:?}: {err}");
+        assert_not_shown(&output, secret, &args);
+    }
 }
 
 /// `--knowledge` is read only from a regular file, as the spec is.
@@ -167,6 +178,12 @@ fn an_explicit_link_inside_the_folder_is_checked_as_its_target() {
     std::fs::write(d.join("deploy/compose.yml"), "services:\n  web: [\n").unwrap();
     symlink("deploy/compose.yml", d.join("docker-compose.yml")).unwrap();
     let output = run(d, &["check", "docker-compose.yml"]);
+    let (out, err) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("deploy/compose.yml:2:"), "{out}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let absolute = d.join("docker-compose.yml");
+    let output = run(elsewhere.path(), &["check", absolute.to_str().unwrap()]);
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
     assert!(out.contains("deploy/compose.yml:2:"), "{out}");

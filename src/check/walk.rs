@@ -9,9 +9,10 @@
 //! folder, at a FIFO or device, at a skipped file, or nowhere, is skipped and said.
 //!
 //! A path given on the command line through a link (the path itself, or a folder on the way) is
-//! followed only to a regular file or folder inside the current folder that the walk of the
-//! current folder would read, never into `/proc`, `/sys` or `/dev`; the file is then read, and
-//! named in reports, where it is. Any other is refused, with the reason: the run cannot finish.
+//! followed only to a regular file or folder inside the current folder (for an absolute path,
+//! inside the link's own folder) that a walk of that folder would read, never into `/proc`,
+//! `/sys` or `/dev`; the file is then read, and named in reports, where it is. Any other is
+//! refused, with the reason: the run cannot finish.
 //!
 //! `.gitignore`, `.ignore` and `.git/info/exclude` are read here, not by the `ignore` crate's
 //! walker: each must be a regular file (or a link to one) of at most [`MAX_IGNORE_BYTES`], so
@@ -281,14 +282,18 @@ fn walked_from(base: &Path, target: &Path) -> bool {
     true
 }
 
-/// Whether `path`, or a folder named on the way to it, is a symbolic link.
+/// Whether `path` is a symbolic link, or, for a relative path, a folder named on the way to it
+/// is (the folders of an absolute path above its last part are the machine's, such as a
+/// `/tmp` that is a link, not the checked project's).
 fn through_link(path: &Path) -> bool {
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    if path.is_absolute() {
+        return is_link(path);
+    }
     let mut walked = PathBuf::new();
     for part in path.components() {
         walked.push(part);
-        if matches!(part, Component::Normal(_))
-            && std::fs::symlink_metadata(&walked).is_ok_and(|m| m.file_type().is_symlink())
-        {
+        if matches!(part, Component::Normal(_)) && is_link(&walked) {
             return true;
         }
     }
@@ -296,8 +301,9 @@ fn through_link(path: &Path) -> bool {
 }
 
 /// Where a path given through a link leads, if it may be followed: a regular file or folder
-/// inside the current folder that a walk of the current folder would reach, never a file of
-/// `/proc`, `/sys` or `/dev`. Else the sentence that says why it is not read.
+/// inside the current folder (for an absolute path, inside the link's own folder) that a walk
+/// of that folder would reach, never a file of `/proc`, `/sys` or `/dev`. Else the sentence
+/// that says why it is not read.
 fn explicit_link_target(path: &Path) -> Result<PathBuf, String> {
     let shown = path.display();
     let refuse =
@@ -321,16 +327,18 @@ fn explicit_link_target(path: &Path) -> Result<PathBuf, String> {
             ", a file of the system, not of the project",
         ));
     }
-    let cwd = std::env::current_dir()
-        .and_then(std::fs::canonicalize)
-        .map_err(|e| {
-            refuse(
-                points_at(),
-                &format!(" and the current folder is unknown ({e})"),
-            )
-        })?;
+    let (base, named) = if path.is_absolute() {
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        (std::fs::canonicalize(parent), "its own folder")
+    } else {
+        (
+            std::env::current_dir().and_then(std::fs::canonicalize),
+            "the current folder",
+        )
+    };
+    let cwd = base.map_err(|e| refuse(points_at(), &format!(" and {named} is unknown ({e})")))?;
     if !target.starts_with(&cwd) {
-        return Err(refuse(shown_target(), ", outside the current folder"));
+        return Err(refuse(shown_target(), &format!(", outside {named}")));
     }
     let meta = std::fs::metadata(&target)
         .map_err(|e| refuse(shown_target(), &format!(" that cannot be read ({e})")))?;
