@@ -216,7 +216,7 @@ fn read_and_check(
             return Err(format!("{}: no such file or folder", path.display()));
         }
         let mut walk = walk::Walk::new(path);
-        walk.run();
+        walk.run()?;
         for (file, skipped) in walk.skipped {
             result
                 .skipped

@@ -113,13 +113,12 @@ pub struct Rendered {
 }
 
 impl Project {
-    /// Reads the knowledge file and the spec (only a regular file: a spec linked to
+    /// Reads the knowledge file and the spec (each only from a regular file: a spec linked to
     /// `/proc/self/environ` would print the environment in its parse error).
     pub fn load(options: &ProjectOptions) -> Result<Project, LoadError> {
         let mut knowledge = Knowledge::builtin().clone();
         if let Some(path) = &options.knowledge {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| LoadError::Read(format!("cannot read {}: {e}", path.display())))?;
+            let text = read_spec(path)?;
             let extra = Knowledge::parse(&text)
                 .map_err(|e| LoadError::Read(format!("{}: {e}", path.display())))?;
             knowledge.extend(extra);
@@ -255,7 +254,7 @@ impl Project {
     }
 }
 
-/// The spec's text, from a regular file of at most [`SPEC_MAX_BYTES`].
+/// The spec's (or the knowledge file's) text, from a regular file of at most [`SPEC_MAX_BYTES`].
 fn read_spec(path: &Path) -> Result<String, LoadError> {
     render_write::read_regular(path, SPEC_MAX_BYTES).map_err(|e| {
         LoadError::Read(match e {

@@ -489,6 +489,24 @@ async fn deadline_leaves_links_not_reached_and_the_run_unfinished() {
     assert_eq!(json["chains"][1]["complete"], true);
 }
 
+/// A plan whose timeout and deadline are past what the clock can count (`Duration::MAX`) runs as
+/// one without a deadline: no overflow panic.
+#[tokio::test]
+async fn a_deadline_past_the_clock_is_no_deadline() {
+    let closed = closed_port().await;
+    let chain = Chain {
+        app: "web".into(),
+        listener: local(closed),
+        ..Chain::default()
+    };
+    let mut plan = plan(vec![chain], None);
+    plan.deadline = Duration::MAX;
+    plan.timeout = Duration::MAX;
+    let report = run(&plan).await;
+    assert_eq!(verdicts(&report, "web")[0].1, Verdict::Broken);
+    assert_eq!(report.exit_code(), 1);
+}
+
 /// A run whose deadline passes before it starts reaches nothing, and says so.
 #[tokio::test]
 async fn deadline_already_passed_reaches_nothing() {

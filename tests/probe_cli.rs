@@ -187,3 +187,42 @@ fn deadline_that_cuts_the_run_short_exits_2_naming_the_links_not_reached() {
     assert_eq!(chain["links"][1]["verdict"], "not_reached", "{chain}");
     assert_eq!(chain["links"][0]["verdict"], "ok", "{chain}");
 }
+
+/// `--timeout` and `--deadline` out of range (`18446744073709551615` would overflow the clock)
+/// are refused at the command line, naming the flag and the range: exit 2, never a panic. The
+/// longest allowed still runs.
+#[test]
+fn absurd_timeouts_and_deadlines_are_refused_not_a_panic() {
+    let down = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!("resource \"coder_app\" \"web\" {{\n  slug = \"web\"\n  url  = \"http://localhost:{down}\"\n}}\n"),
+    )
+    .unwrap();
+    let probe = |flag: &str, value: &str| {
+        common::portolan()
+            .current_dir(dir.path())
+            .args(["probe", ".", flag, value])
+            .env_remove("CODER_WORKSPACE_NAME")
+            .output()
+            .unwrap()
+    };
+    for flag in ["--deadline", "--timeout"] {
+        for value in ["18446744073709551615", "86401", "99999999999"] {
+            let out = probe(flag, value);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+            assert!(
+                stderr.contains(&format!("invalid value '{value}' for '{flag}"))
+                    && stderr.contains("86400")
+                    && !stderr.contains("panicked"),
+                "{flag} {value}: {stderr}"
+            );
+        }
+        let out = probe(flag, "86400");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag} 86400: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

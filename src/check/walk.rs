@@ -1,9 +1,18 @@
 //! The file walk of `check`: every file under a folder that portolan may read, with what was
 //! skipped and why.
 //!
-//! Only regular files are read. A symbolic link is followed when it points at a regular file
-//! inside the checked folder; a link to a folder is not followed (so no walk can loop), and a
-//! link that points outside the folder, at a FIFO or device, or nowhere, is skipped and said.
+//! Only regular files are read, and never one the user did not ask to check. A symbolic link
+//! inside the checked folder is followed only to a file the walk would read itself: a regular
+//! file inside the folder, not under `.git` (or another skipped folder) and not ignored, so that
+//! a committed `app.env -> .git/config` or a link to a gitignored secrets file shows nothing. A
+//! link to a folder is not followed (so no walk can loop); a link that points outside the
+//! folder, at a FIFO or device, at a skipped file, or nowhere, is skipped and said.
+//!
+//! A path given on the command line through a link (the path itself, or a folder on the way) is
+//! followed only to a regular file or folder inside the current folder (for an absolute path,
+//! inside the link's own folder) that a walk of that folder would read, never into `/proc`,
+//! `/sys` or `/dev`; the file is then read, and named in reports, where it is. Any other is
+//! refused, with the reason: the run cannot finish.
 //!
 //! `.gitignore`, `.ignore` and `.git/info/exclude` are read here, not by the `ignore` crate's
 //! walker: each must be a regular file (or a link to one) of at most [`MAX_IGNORE_BYTES`], so
@@ -12,7 +21,7 @@
 //! above the checked one apply up to the repository root (the nearest folder with a `.git`).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::Match;
@@ -45,9 +54,17 @@ impl Walk {
         }
     }
 
-    pub fn run(&mut self) {
-        let root = self.root.clone();
-        // The path itself was named by the user: followed whatever it is.
+    /// Walks the path; `Err` when it is reached through a link that may not be followed (see the
+    /// module docs), with the sentence to say.
+    pub fn run(&mut self) -> Result<(), String> {
+        let mut root = self.root.clone();
+        if through_link(&root) {
+            let target = explicit_link_target(&root)?;
+            if target.is_file() {
+                // Read, and named in reports, where it is.
+                root = target;
+            }
+        }
         match std::fs::metadata(&root) {
             Ok(meta) if meta.is_dir() => {
                 let mut stack = self.parent_ignores();
@@ -57,6 +74,7 @@ impl Walk {
             Ok(_) => self.skip(&root, "not a regular file or folder; skipped"),
             Err(e) => self.skip(&root, &format!("cannot read: {e}")),
         }
+        Ok(())
     }
 
     fn skip(&mut self, path: &Path, why: &str) {
@@ -206,6 +224,7 @@ impl Walk {
         if !wanted(&path) {
             return;
         }
+        let walked = |root: &Path| walked_from(root, &target);
         if !inside {
             self.skip(
                 &path,
@@ -216,10 +235,126 @@ impl Walk {
                 &path,
                 "a symbolic link to something that is not a regular file; skipped",
             );
+        } else if !self.real_root.as_deref().is_some_and(walked) {
+            self.skip(
+                &path,
+                "a symbolic link to a file that is not checked itself (under .git, .terraform, node_modules or .portolan, or ignored); skipped",
+            );
         } else {
             self.files.push(path);
         }
     }
+}
+
+/// Whether the walk of `base` (a folder with every link resolved) reaches `target` (a path
+/// with every link resolved) itself: below `base`, in no skipped folder, and neither it nor a
+/// folder on the way ignored by the ignore files that apply there.
+fn walked_from(base: &Path, target: &Path) -> bool {
+    let Ok(rest) = target.strip_prefix(base) else {
+        return false;
+    };
+    let parts: Vec<&std::ffi::OsStr> = rest
+        .components()
+        .map_while(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() || parts.len() != rest.components().count() {
+        return false;
+    }
+    // A walk of its own: what it says about unreadable ignore files is the main walk's to say.
+    let mut scratch = Walk::new(base);
+    let mut stack = scratch.parent_ignores();
+    let mut dir = base.to_path_buf();
+    for (i, name) in parts.iter().enumerate() {
+        let own = scratch.ignores_of(&dir, &dir);
+        stack.push(own);
+        if name.to_str().is_some_and(|n| SKIPPED_FOLDERS.contains(&n)) {
+            return false;
+        }
+        let path = dir.join(name);
+        if scratch.ignored(&path, i + 1 < parts.len(), &stack) {
+            return false;
+        }
+        dir = path;
+    }
+    true
+}
+
+/// Whether `path` is a symbolic link, or, for a relative path, a folder named on the way to it
+/// is (the folders of an absolute path above its last part are the machine's, such as a
+/// `/tmp` that is a link, not the checked project's).
+fn through_link(path: &Path) -> bool {
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    if path.is_absolute() {
+        return is_link(path);
+    }
+    let mut walked = PathBuf::new();
+    for part in path.components() {
+        walked.push(part);
+        if matches!(part, Component::Normal(_)) && is_link(&walked) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Where a path given through a link leads, if it may be followed: a regular file or folder
+/// inside the current folder (for an absolute path, inside the link's own folder) that a walk
+/// of that folder would reach, never a file of `/proc`, `/sys` or `/dev`. Else the sentence
+/// that says why it is not read.
+fn explicit_link_target(path: &Path) -> Result<PathBuf, String> {
+    let shown = path.display();
+    let refuse =
+        |what: String, why: &str| format!("{shown} is {what}{why}: not read; name the file itself");
+    let points_at = || match std::fs::read_link(path) {
+        Ok(target) => format!("a symbolic link to {}", target.display()),
+        Err(_) => "reached through a symbolic link".to_owned(),
+    };
+    let target = std::fs::canonicalize(path)
+        .map_err(|e| refuse(points_at(), &format!(" that does not resolve ({e})")))?;
+    let shown_target = || match std::fs::read_link(path) {
+        Ok(link) if link == target => points_at(),
+        _ => format!("{} ({})", points_at(), target.display()),
+    };
+    if ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|system| target.starts_with(system))
+    {
+        return Err(refuse(
+            shown_target(),
+            ", a file of the system, not of the project",
+        ));
+    }
+    let (base, named) = if path.is_absolute() {
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        (std::fs::canonicalize(parent), "its own folder")
+    } else {
+        (
+            std::env::current_dir().and_then(std::fs::canonicalize),
+            "the current folder",
+        )
+    };
+    let cwd = base.map_err(|e| refuse(points_at(), &format!(" and {named} is unknown ({e})")))?;
+    if !target.starts_with(&cwd) {
+        return Err(refuse(shown_target(), &format!(", outside {named}")));
+    }
+    let meta = std::fs::metadata(&target)
+        .map_err(|e| refuse(shown_target(), &format!(" that cannot be read ({e})")))?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(refuse(
+            shown_target(),
+            ", which is not a regular file or folder",
+        ));
+    }
+    if target != cwd && !walked_from(&cwd, &target) {
+        return Err(refuse(
+            shown_target(),
+            ", which check does not read (under .git, .terraform, node_modules or .portolan, or ignored)",
+        ));
+    }
+    Ok(target)
 }
 
 /// Whether portolan reads a file of this name (YAML files are told apart by content later).

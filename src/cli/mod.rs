@@ -2,6 +2,7 @@
 //! diagnostics and load errors are shown.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use portolan::diagnostic::Diagnostic;
 use portolan::project::{LoadError, Project, ProjectOptions};
@@ -21,9 +22,15 @@ pub const FOUND: u8 = 1;
 /// Exit code: the command itself could not run.
 pub const FAILED: u8 = 2;
 
+/// Set once stdout is a closed pipe: nothing more is written to it.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
 /// Writes to stdout. Every subcommand's output goes through here; a report written straight to
-/// stdout ends in [`stdout_failed`] when the write fails.
+/// stdout hands its write error to [`stdout_failed`].
 pub fn to_stdout(text: impl AsRef<[u8]>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_ref())
@@ -33,12 +40,15 @@ pub fn to_stdout(text: impl AsRef<[u8]>) {
     }
 }
 
-/// Ends the process after a write to stdout failed. A closed pipe (`portolan rules | head -1`)
-/// ends it quietly with exit 0, as ripgrep does: the reader has what it wanted. Any other error
-/// is said, with exit 2.
-pub fn stdout_failed(e: &io::Error) -> ! {
+/// After a write to stdout failed. A closed pipe (`portolan check . | head -1`) is quiet, as in
+/// ripgrep: the reader has what it wanted, nothing more is written, and the command still ends
+/// with its verdict (1 for findings, drift or a broken chain, 2 when it could not finish), so a
+/// CI step with `set -o pipefail` fails as it would unpiped. Any other error ends the process
+/// with a message and exit 2.
+pub fn stdout_failed(e: &io::Error) {
     if e.kind() == io::ErrorKind::BrokenPipe {
-        std::process::exit(i32::from(OK));
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        return;
     }
     eprintln!("error: cannot write to stdout: {e}");
     std::process::exit(i32::from(FAILED));

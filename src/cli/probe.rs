@@ -40,15 +40,23 @@ pub struct Args {
     /// Probe only these apps or env variables (repeatable, or comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "APP")]
     pub only: Vec<String>,
-    /// Seconds each probe may take.
-    #[arg(long, default_value_t = 5)]
+    /// Seconds each probe may take (at most 86400).
+    #[arg(long, default_value_t = 5, value_parser = seconds())]
     pub timeout: u64,
-    /// Seconds the whole run may take.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds the whole run may take (at most 86400).
+    #[arg(long, default_value_t = 30, value_parser = seconds())]
     pub deadline: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// Longest `--timeout` and `--deadline`: a day. Larger values are refused at the command line
+/// (a deadline of `u64::MAX` seconds is past what the clock can count).
+const MAX_SECONDS: u64 = 24 * 60 * 60;
+
+fn seconds() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(0..=MAX_SECONDS)
 }
 
 pub fn run(args: Args) -> u8 {

@@ -1,7 +1,7 @@
 //! Walking a plan: every chain concurrently, each link from the inside out with its timeout
 //! and the run's deadline; a chain stops at its first broken link.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{
     judge, observe, Chain, ChainResult, Evidence, LinkFinished, LinkKind, LinkResult, Observed,
@@ -29,7 +29,10 @@ pub async fn run(
     let walker = Walker {
         plan,
         client,
-        deadline: Instant::now() + plan.deadline,
+        // A deadline past what the clock can count is no deadline.
+        deadline: Instant::now()
+            .checked_add(plan.deadline)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 32)),
         on_link,
     };
     let walks = plan
