@@ -431,7 +431,8 @@ impl Run {
         // bypassed) stops the script before it writes any env file: safe, and said.
         let stderr = String::from_utf8_lossy(&out.stderr);
         let refused_value = stderr.contains("no quoting reads alike")
-            || stderr.contains("which python-dotenv reads as escaping the closing quote");
+            || stderr.contains("which python-dotenv reads as escaping the closing quote")
+            || stderr.contains("holds a carriage return, which python-dotenv");
         if !out.status.success() && !refused_value {
             self.fail(
                 &label,

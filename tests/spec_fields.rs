@@ -487,6 +487,182 @@ fn agent_name_must_be_a_terraform_identifier() {
     r.refused_at("3main", "agent name");
 }
 
+// --- Item: a `run` that is not complete shell code -----------------------------------------------
+
+/// A spec whose one process runs `run` (given as YAML text).
+fn run_spec(run_yaml: &str) -> String {
+    format!("name: shop\nservices:\n  web:\n    run: {run_yaml}\n    ports: {{ http: 3000 }}\napps:\n  web: {{ target: web.http }}\n")
+}
+
+#[test]
+fn run_that_is_not_complete_shell_code_is_refused_at_load() {
+    for run in [
+        "echo \"unterminated",
+        "echo 'unterminated",
+        "(echo a",
+        "echo $(date",
+        "echo a)",
+        "x ) ; touch PWNED ; ( y",
+        "fi",
+        "echo a; done",
+        "echo a &&",
+        "echo a |",
+        "echo a;;",
+        "cat <<EOF",
+        "if true; then fi",
+        "",
+        "# nothing",
+    ] {
+        let r = Rendered::new("portolan.yaml", &run_spec(&yaml_quote(run)), &[]);
+        r.refused_at(
+            &format!("{}\n", yaml_quote(run)),
+            "`run` of `web` is not a complete shell command",
+        );
+    }
+    // A plain scalar holds the code as written: the error points at the stray `)`.
+    let r = Rendered::new("portolan.yaml", &run_spec("x ) ; touch PWNED ; ( y"), &[]);
+    r.refused_at(") ; touch", "near `)`");
+    // With references, the code the start script would run is checked: here a backslash escapes
+    // the quote around the origin's expansion.
+    let r = Rendered::new(
+        "portolan.yaml",
+        &run_spec(&yaml_quote("echo \\${origin:web}")),
+        &[],
+    );
+    r.refused_at("\"echo", "is not a complete shell command");
+}
+
+#[test]
+fn complete_runs_still_load_and_the_start_script_runs_them() {
+    let runs = [
+        "pnpm dev --host 0.0.0.0 | tee -a dev.log && echo \"started $(date +%s)\" 'done'",
+        "cd app && FOO=\"${origin:web}\" pnpm dev -- --port ${port:web.http}",
+        "case \"$x\" in a) echo a;; *) echo b;; esac; if [ -n \"$y\" ]; then echo y; fi",
+        "for i in 1 2; do echo \"$i\"; done; while false; do :; done",
+        "cat <<EOF >notes.txt\nhello ${port:web.http}\nEOF\npnpm dev",
+        "{ echo a; echo b; } >x.txt; (cd . && pnpm dev) # a comment",
+        "echo \"$((1 + 2))\" $'tab\\t' \"${HOME:-/}\" >/dev/null; exec pnpm dev",
+    ];
+    for run in runs {
+        let r = Rendered::new("portolan.yaml", &run_spec(&yaml_quote(run)), &[]).ok();
+        let script = r.path("start-workspace.sh");
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            syntax.status.success(),
+            "{run}: bash -n: {}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+    }
+}
+
+/// Runs made of the pieces that open, close or end shell constructs: whatever load accepts stays
+/// inside the subshell the start script puts it in, as the real bash reads it. Each accepted run
+/// is placed as the template places it, after an `exit 0`: nothing of it may run.
+#[test]
+fn every_run_load_accepts_stays_inside_its_subshell_in_bash() {
+    const PIECES: &[&str] = &[
+        "echo a",
+        "echo a",
+        "echo a",
+        "touch PWNED",
+        " ",
+        " ",
+        "\n",
+        ";",
+        "&",
+        "&&",
+        "|",
+        "||",
+        "(",
+        ")",
+        "{ ",
+        " }",
+        "$(",
+        "`",
+        "\"",
+        "'",
+        "\\",
+        "#",
+        "fi",
+        "done",
+        "esac",
+        "if x; then ",
+        "case y in z) ",
+        ";;",
+        "<<EOF\n",
+        "\nEOF\n",
+        "$'",
+        "${",
+        "}",
+        "touch PWNED",
+        " ; touch PWNED ; ",
+        "x=(",
+        "$((",
+        "))",
+        "while x; do ",
+        "else ",
+        "f() ",
+    ];
+    // `PORTOLAN_SEED=N` walks another sequence.
+    let seed = std::env::var("PORTOLAN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
+    let mut state = seed.max(1);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut accepted, mut refused) = (Vec::new(), 0);
+    let mut sources = portolan::source::SourceMap::default();
+    for _ in 0..3000 {
+        let run: String = (0..1 + next() % 5)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        let spec = run_spec(&yaml_quote(&run));
+        match portolan::spec::load(Path::new("portolan.yaml"), &spec, &mut sources) {
+            Ok(_) => accepted.push(run),
+            Err(e) => {
+                assert!(
+                    e.diagnostics
+                        .iter()
+                        .any(|d| d.message.contains("`run` of `web`")),
+                    "{run:?}: {:?}",
+                    e.diagnostics
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 100 && accepted.len() > 100,
+        "{refused} refused, {} accepted",
+        accepted.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for run in &accepted {
+        let code = format!("(\n  exit 0\n  {run}\n) >>log 2>&1 &\nwait\n");
+        // A few runs tree-sitter-bash accepts are ones bash refuses whole: then nothing runs.
+        Command::new("bash")
+            .arg("-c")
+            .arg(&code)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            canaries(&[dir.path()]),
+            Vec::<PathBuf>::new(),
+            "seed {seed}: {run:?} ran outside"
+        );
+    }
+}
+
 /// A YAML double-quoted scalar (JSON strings are YAML).
 fn yaml_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap()

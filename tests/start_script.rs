@@ -727,6 +727,58 @@ fn secrets_named_like_shell_docker_or_coder_variables_are_refused_at_load() {
     assert!(!dir.path().join("start-workspace.sh").exists());
 }
 
+/// The variables bash sets itself, as the real bash says (`compgen -v` in an empty environment),
+/// with the special ones it may list only once used: none may name a secret.
+#[test]
+fn bash_own_variables_are_refused_as_secret_names() {
+    let listed = Command::new("env")
+        .args(["-i", "bash", "--norc", "--noprofile", "-c", "compgen -v"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let mut names: Vec<String> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(names.iter().any(|n| n == "BASHPID"), "{names:?}");
+    for name in [
+        "EPOCHSECONDS",
+        "EPOCHREALTIME",
+        "SRANDOM",
+        "FUNCNAME",
+        "GROUPS",
+        "HISTCMD",
+        "BASHPID",
+        "PIPESTATUS",
+        "REPLY",
+        "COLUMNS",
+        "LINES",
+        "OPTARG",
+        "MAPFILE",
+        "COPROC",
+        "READLINE_LINE",
+    ] {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    let mut spec = String::from("name: clash\ncoder: { agent: main }\nsecrets:\n");
+    for name in &names {
+        spec.push_str(&format!("  {name}: {{ generate: hex16 }}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portolan.yaml"), spec).unwrap();
+    let output = render(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for (i, name) in names.iter().enumerate() {
+        let at = format!("portolan.yaml:{}:3: error: secret `{name}`", i + 4);
+        assert!(stderr.contains(&at), "{name}: {stderr}");
+    }
+    assert!(!dir.path().join("start-workspace.sh").exists());
+}
+
 #[test]
 fn a_secret_may_not_take_the_name_of_an_app_origin() {
     let dir = tempfile::tempdir().unwrap();
@@ -838,6 +890,42 @@ fn a_stored_secret_no_quoting_carries_stops_the_script_before_any_env_file_chang
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("error: S has a"), "{stderr}");
+    let after: Vec<String> = [".env", "hostile.env"].iter().map(|f| ws.read(f)).collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn an_env_value_with_a_carriage_return_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = hostile_spec("    CR: \"a\\rb\"\n");
+    std::fs::write(dir.path().join("portolan.yaml"), &spec).unwrap();
+    let output = render(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let line = spec.lines().position(|l| l.contains("CR:")).unwrap() + 1;
+    assert!(
+        stderr.contains(&format!("portolan.yaml:{line}:9")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("carriage return"), "{stderr}");
+    assert!(!dir.path().join("hostile.env").exists());
+}
+
+#[test]
+fn a_stored_secret_with_a_carriage_return_stops_the_script_before_any_env_file_changes() {
+    let ws = Workspace::from_spec(&hostile_spec(""));
+    assert_ok(&ws.start());
+    let before: Vec<String> = [".env", "hostile.env"].iter().map(|f| ws.read(f)).collect();
+    // secrets.env saved with Windows line endings.
+    let secrets = ws.read(".portolan/secrets.env").replace('\n', "\r\n");
+    std::fs::write(ws.dir.path().join(".portolan/secrets.env"), secrets).unwrap();
+    let output = ws.start();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error: S holds a carriage return"),
+        "{stderr}"
+    );
     let after: Vec<String> = [".env", "hostile.env"].iter().map(|f| ws.read(f)).collect();
     assert_eq!(after, before);
 }

@@ -218,7 +218,8 @@ pub fn local(pieces: &[Piece]) -> String {
 /// - else in double quotes with `\` and `"` escaped, when the value has no `$` and no backtick
 ///   (bash needs `\$` and `` \` `` there, which python-dotenv and compose keep as written).
 ///
-/// No quoted value may end with `\` (python-dotenv reads `\'` and `\"` as an escaped quote). What fits
+/// No quoted value may end with `\` (python-dotenv reads `\'` and `\"` as an escaped quote), and
+/// none may hold a carriage return (python-dotenv and docker-compose 1 read it as a line break). What fits
 /// none of the three is refused when the spec is loaded; the start script's `env_line` applies
 /// the same rule to the values it writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +240,11 @@ pub fn env_quote(value: &str) -> Result<EnvQuote, &'static str> {
     }
     if value.contains('\0') {
         return Err("it holds a NUL byte, which no env file reader keeps");
+    }
+    if value.contains('\r') {
+        return Err(
+            "it holds a carriage return, which python-dotenv and docker-compose 1 read as a line break",
+        );
     }
     if value.ends_with('\\') {
         return Err("it ends with `\\`, which python-dotenv reads as escaping the closing quote");
@@ -494,7 +500,15 @@ mod tests {
 
     #[test]
     fn env_values_no_quoting_carries_are_refused() {
-        for value in ["it's $HOME", "a\\\\b`x`", "${HOME}", "x\\", "nul\0"] {
+        for value in [
+            "it's $HOME",
+            "a\\\\b`x`",
+            "${HOME}",
+            "x\\",
+            "nul\0",
+            "a\rb",
+            "crlf\r\n",
+        ] {
             assert!(env_quote(value).is_err(), "{value}");
         }
         assert_eq!(env_quote("a\\b $x"), Ok(EnvQuote::Single));

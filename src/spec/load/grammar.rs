@@ -181,8 +181,87 @@ pub(super) fn reserved_secret_name(name: &str) -> Option<&'static str> {
         "no_proxy",
         "all_proxy",
     ];
+    // Every variable of bash's manual ("Shell Variables"): bash sets, reads or changes them
+    // itself (`EPOCHSECONDS` is the time, `GROUPS` cannot be assigned, `SRANDOM` is not exported).
+    const BASH_VARIABLES: &[&str] = &[
+        "_",
+        "CDPATH",
+        "CHILD_MAX",
+        "COLUMNS",
+        "COMPREPLY",
+        "COMP_CWORD",
+        "COMP_KEY",
+        "COMP_LINE",
+        "COMP_POINT",
+        "COMP_TYPE",
+        "COMP_WORDBREAKS",
+        "COMP_WORDS",
+        "COPROC",
+        "DIRSTACK",
+        "EMACS",
+        "EPOCHREALTIME",
+        "EPOCHSECONDS",
+        "EUID",
+        "EXECIGNORE",
+        "FCEDIT",
+        "FIGNORE",
+        "FUNCNAME",
+        "FUNCNEST",
+        "GLOBIGNORE",
+        "GLOBSORT",
+        "GROUPS",
+        "HISTCMD",
+        "HISTCONTROL",
+        "HISTFILE",
+        "HISTFILESIZE",
+        "HISTIGNORE",
+        "HISTSIZE",
+        "HISTTIMEFORMAT",
+        "HOSTFILE",
+        "HOSTNAME",
+        "HOSTTYPE",
+        "IGNOREEOF",
+        "INPUTRC",
+        "INSIDE_EMACS",
+        "LINENO",
+        "LINES",
+        "MACHTYPE",
+        "MAIL",
+        "MAILCHECK",
+        "MAILPATH",
+        "MAPFILE",
+        "OPTARG",
+        "OPTERR",
+        "OPTIND",
+        "OSTYPE",
+        "PIPESTATUS",
+        "PPID",
+        "PROMPT_COMMAND",
+        "PROMPT_DIRTRIM",
+        "PS0",
+        "PS1",
+        "PS2",
+        "PS3",
+        "PS4",
+        "RANDOM",
+        "READLINE_ARGUMENT",
+        "READLINE_LINE",
+        "READLINE_MARK",
+        "READLINE_POINT",
+        "REPLY",
+        "SECONDS",
+        "SHLVL",
+        "SRANDOM",
+        "TIMEFORMAT",
+        "TMOUT",
+        "UID",
+        "histchars",
+    ];
     if let Some((_, meaning)) = PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
         return Some(meaning);
+    }
+    if BASH_VARIABLES.contains(&name) {
+        return Some("bash sets or reads this variable itself");
     }
     NAMES
         .contains(&name)
@@ -208,6 +287,179 @@ pub(super) fn env_file_value_fits(text: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Longest `run` portolan parses: a longer program belongs in a script file that `run` calls.
+pub const RUN_MAX_BYTES: usize = 8 * 1024;
+/// Deepest nesting of `(`, `{` and `[` in a `run` (counted without regard to quotes), which
+/// bounds the parser's work.
+const RUN_MAX_NESTING: usize = 64;
+
+/// Words bash reads as keywords at the start of a command: as a command name, one of them is out
+/// of place (`fi` with no `if`), which bash refuses and tree-sitter-bash reads as a command.
+const MISPLACED_KEYWORDS: &[&str] = &[
+    "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in",
+    "select", "then", "until", "while", "{", "}", "[[", "]]",
+];
+
+/// Why `code` is not one complete bash command list, with the byte range of the trouble in
+/// `code`, or `None` when it is one. The start script places a `run` between `(` and `) &`:
+/// only complete code stays inside them. Read with tree-sitter-bash, which refuses some code bash
+/// would run (a clear error); what it accepts that bash refuses (a stray `fi`, `;;` outside a
+/// `case`, an empty body) is looked for in its tree.
+pub fn shell_syntax_error(code: &str) -> Option<(std::ops::Range<usize>, String)> {
+    if code.len() > RUN_MAX_BYTES {
+        return Some((
+            0..code.len(),
+            format!(
+                "it is {} bytes, more than {RUN_MAX_BYTES}: put the program in a script and run that",
+                code.len()
+            ),
+        ));
+    }
+    let mut depth = 0usize;
+    for (i, b) in code.bytes().enumerate() {
+        match b {
+            b'(' | b'{' | b'[' => {
+                depth += 1;
+                if depth > RUN_MAX_NESTING {
+                    return Some((
+                        i..i + 1,
+                        format!("it nests brackets more than {RUN_MAX_NESTING} deep"),
+                    ));
+                }
+            }
+            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let parse = |text: &str| {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_bash::LANGUAGE.into())
+            .ok()?;
+        parser.parse(text, None)
+    };
+    let Some(tree) = parse(code) else {
+        return Some((
+            0..code.len(),
+            "the bash parser could not read it".to_owned(),
+        ));
+    };
+    let root = tree.root_node();
+    if !children(root).iter().any(|c| c.kind() != "comment") {
+        return Some((0..code.len(), "it has no command".to_owned()));
+    }
+    if let Some(found) = first_syntax_error(code, root) {
+        return Some(found);
+    }
+    // Complete on its own, it must also stay one subshell where the start script places it (an
+    // unterminated here-document would take in the lines after it).
+    let wrapped = format!("(\n{code}\n) >>log 2>&1 &\n");
+    let one_subshell = parse(&wrapped).is_some_and(|tree| {
+        let root = tree.root_node();
+        !root.has_error()
+            && root.named_child_count() == 1
+            && root.named_child(0).is_some_and(|statement| {
+                statement.kind() == "redirected_statement"
+                    && statement
+                        .child_by_field_name("body")
+                        .is_some_and(|body| body.kind() == "subshell")
+            })
+    });
+    (!one_subshell).then(|| {
+        (
+            0..code.len(),
+            "it does not stay one command where the start script runs it".to_owned(),
+        )
+    })
+}
+
+/// Whether `word` has a blank that no `\\` escapes.
+fn has_unescaped_blank(word: &str) -> bool {
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            c if c.is_whitespace() => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn children(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor).collect()
+}
+
+/// The first trouble in document order below `root`: an ERROR or MISSING node, a keyword out of
+/// place, `;;` outside a `case`, or a body with no command in it.
+fn first_syntax_error(
+    code: &str,
+    root: tree_sitter::Node<'_>,
+) -> Option<(std::ops::Range<usize>, String)> {
+    let text = |node: tree_sitter::Node<'_>| code.get(node.byte_range()).unwrap_or("");
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let range = node.start_byte()..node.end_byte().min(code.len());
+        if node.is_missing() {
+            return Some((
+                range.start..range.start,
+                if node.kind() == "word" {
+                    "a command or word is missing here".to_owned()
+                } else {
+                    format!("`{}` is missing here", node.kind())
+                },
+            ));
+        }
+        if node.is_error() {
+            let near: String = text(node).trim().chars().take(30).collect();
+            return Some((
+                range,
+                if near.is_empty() {
+                    "bash cannot parse it".to_owned()
+                } else {
+                    format!("bash cannot parse it near {}", shown(&near))
+                },
+            ));
+        }
+        // tree-sitter-bash reads some text bash refuses as one word with blanks in it (`} }`).
+        if node.kind() == "word" && has_unescaped_blank(text(node)) {
+            return Some((
+                range,
+                format!("bash cannot parse it near {}", shown(text(node).trim())),
+            ));
+        }
+        if node.kind() == "command_name" && MISPLACED_KEYWORDS.contains(&text(node)) {
+            return Some((
+                range,
+                format!("`{}` is a bash keyword out of place", text(node)),
+            ));
+        }
+        let kids = children(node);
+        for (i, kid) in kids.iter().enumerate() {
+            if kid.is_named() {
+                continue;
+            }
+            let kind = kid.kind();
+            if matches!(kind, ";;" | ";&" | ";;&") && node.kind() != "case_item" {
+                return Some((kid.byte_range(), format!("`{kind}` outside a `case`")));
+            }
+            let opens_body = matches!(
+                kind,
+                "if" | "then" | "elif" | "else" | "while" | "until" | "do"
+            ) || (kind == "{" && node.kind() == "compound_statement");
+            let next = kids[i + 1..].iter().find(|k| k.kind() != "comment");
+            if opens_body && !next.is_some_and(|k| k.is_named()) {
+                return Some((kid.byte_range(), format!("no command after `{kind}`")));
+            }
+        }
+        stack.extend(kids.into_iter().rev());
+    }
+    None
+}
+
 /// The nearest valid slug: lowercase, runs of other characters as one `-`.
 pub fn slugify(text: &str) -> String {
     let mut out = String::new();
@@ -219,6 +471,23 @@ pub fn slugify(text: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_owned()
+}
+
+/// A spec value as a message shows it: in backticks, or debug-quoted when it holds characters
+/// that would garble a report (control characters, backticks); long values are cut.
+pub(super) fn shown(value: &str) -> String {
+    const MAX: usize = 80;
+    let cut: String = value.chars().take(MAX).collect();
+    let more = if value.chars().count() > MAX {
+        "…"
+    } else {
+        ""
+    };
+    if cut.chars().any(|c| c.is_control() || c == '`') {
+        format!("{cut:?}{more}")
+    } else {
+        format!("`{cut}{more}`")
+    }
 }
 
 #[cfg(test)]

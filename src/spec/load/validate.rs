@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::did_you_mean;
 use super::grammar::{
     env_file_value_fits, is_dns_name, is_safe_path, is_url_path, is_valid_service_name,
-    normalized_path, reserved_secret_name, slugify, DNS_LABEL_MAX,
+    normalized_path, reserved_secret_name, shell_syntax_error, shown, slugify, DNS_LABEL_MAX,
     MIN_ROOM_FOR_WORKSPACE_AND_OWNER, RESERVED_FOLDERS, RESERVED_PATHS,
 };
 use super::{is_valid_env_name, is_valid_slug};
@@ -15,23 +15,6 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use crate::spec::reference::{self, Part, RefKind};
 use crate::spec::{Located, Spec};
-
-/// A spec value as a message shows it: in backticks, or debug-quoted when it holds characters
-/// that would garble a report (control characters, backticks); long values are cut.
-fn shown(value: &str) -> String {
-    const MAX: usize = 80;
-    let cut: String = value.chars().take(MAX).collect();
-    let more = if value.chars().count() > MAX {
-        "…"
-    } else {
-        ""
-    };
-    if cut.chars().any(|c| c.is_control() || c == '`') {
-        format!("{cut:?}{more}")
-    } else {
-        format!("`{cut}{more}`")
-    }
-}
 
 pub(super) struct Validator<'a> {
     spec: &'a Spec,
@@ -153,7 +136,8 @@ impl<'a> Validator<'a> {
                 }
                 _ => {}
             }
-            if service.run.is_some() {
+            if let Some(run) = &service.run {
+                self.run_is_complete(&name.value, run);
                 for (field, present) in [
                     ("command", service.command.is_some()),
                     ("entrypoint", service.entrypoint.is_some()),
@@ -338,6 +322,38 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
+
+    /// A `run` is shell code the start script places between `(` and `) &`: it must be complete
+    /// code, or it could end that subshell early (and run the rest as the script itself) or break
+    /// the whole script.
+    fn run_is_complete(&mut self, service: &str, run: &Located<String>) {
+        let code = crate::render::value::shell_code(&crate::render::value::resolve(self.spec, run));
+        let Some((range, why)) = shell_syntax_error(&code) else {
+            return;
+        };
+        // Point into the value when the file holds it as written (a plain scalar without
+        // references); else at the whole value.
+        let as_written = self.text.get(run.start as usize..run.end as usize) == Some(code.as_str());
+        let at = if as_written {
+            Located {
+                value: (),
+                start: run.start + range.start as u32,
+                end: run.start + range.end as u32,
+            }
+        } else {
+            Located {
+                value: (),
+                start: run.start,
+                end: run.end,
+            }
+        };
+        self.error(
+            &at,
+            format!(
+                "`run` of `{service}` is not a complete shell command: {why} (the start script runs it as `( run ) &`)"
+            ),
+        );
     }
 
     fn url_path_error(&mut self, path: &Located<String>, field: &str) {
