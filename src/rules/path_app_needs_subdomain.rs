@@ -39,7 +39,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         let Some(port) = app.url.as_ref().and_then(|u| u.local_port()) else { continue };
-        let behind = workspace.behind_local_port(port);
+        let behind = workspace.served_behind_local_port(port);
         let Some(listener) = behind.listeners().into_iter().find(|l| {
             l.role.as_ref().is_some_and(|role| kb.own_origin_roles.iter().any(|r| r == role))
         }) else {
