@@ -71,62 +71,23 @@ impl Workspace {
         LocalPort { port, hops }
     }
 
-    /// [`Self::behind_local_port`] without the mappings behind which nothing listens: the
-    /// same [`LocalPort::listeners`], at the cost of the mappings that serve `port`, however
-    /// many ranges hold it.
+    /// [`PortLookups::served_behind`], the model's check done once.
     pub fn served_behind_local_port(&self, port: u16) -> LocalPort<'_> {
-        let Some(index) = self.port_index() else {
-            let mut all = self.behind_local_port(port);
-            all.hops.retain(
-                |hop| !matches!(hop, Hop::Published { listeners, .. } if listeners.is_empty()),
-            );
-            return all;
-        };
-        let mut hops = Vec::new();
-        for &(service, m) in index.served.get(&port).into_iter().flatten() {
-            let published = &self.services[service].published[m];
-            let Some(container) = published.container_for(port) else {
-                continue;
-            };
-            hops.push(Hop::Published {
-                service,
-                port: published,
-                container,
-                listeners: self
-                    .listeners_at_in(Some(index), Place::Container(service), container)
-                    .collect(),
-            });
-        }
-        hops.extend(
-            self.listeners_at_in(Some(index), Place::Workspace, port)
-                .map(Hop::Process),
-        );
-        LocalPort { port, hops }
+        self.port_lookups().served_behind(port)
     }
 
-    /// The first mapping (model order) that publishes `port` into a container, as the first
-    /// [`Hop::Published`] of [`Self::behind_local_port`]: (service, mapping, container port).
+    /// [`PortLookups::first_published_on`], the model's check done once.
     pub fn first_published_on(&self, port: u16) -> Option<(usize, &PublishedPort, u16)> {
-        let own_network = |&(s, _): &(usize, usize)| !self.services[s].network_mode_host;
-        let Some(index) = self.port_index() else {
-            return self
-                .published_on(port)
-                .find(|&(s, _, _)| !self.services[s].network_mode_host);
-        };
-        let single = index
-            .single
-            .get(&port)
-            .and_then(|ids| ids.iter().copied().find(own_network));
-        let ranged = index
-            .first_range
-            .first_taken(PortRange {
-                start: port,
-                end: port,
-            })
-            .map(|(_, owner)| owner);
-        let (s, m) = single.into_iter().chain(ranged).min()?;
-        let published = &self.services[s].published[m];
-        published.container_for(port).map(|c| (s, published, c))
+        self.port_lookups().first_published_on(port)
+    }
+
+    /// Lookups of ports with the check that the model did not change since the port index was
+    /// built done once, for a rule that asks once per app.
+    pub fn port_lookups(&self) -> PortLookups<'_> {
+        PortLookups {
+            ws: self,
+            index: self.port_index(),
+        }
     }
 
     /// Every listener once per place and port, preferring the most specific source (a flag
@@ -149,6 +110,91 @@ impl Workspace {
         let start = all.partition_point(|l| place_key(l.place) < key);
         let end = all.partition_point(|l| place_key(l.place) <= key);
         all[start..end].to_vec()
+    }
+}
+
+/// Port lookups on a model checked once: [`Workspace::port_lookups`].
+#[derive(Clone, Copy)]
+pub struct PortLookups<'a> {
+    ws: &'a Workspace,
+    index: Option<&'a super::PortIndex>,
+}
+
+impl<'a> PortLookups<'a> {
+    /// [`Workspace::behind_local_port`] without the mappings behind which nothing listens: the
+    /// same [`LocalPort::listeners`], at the cost of the mappings that serve `port`, however
+    /// many ranges hold it.
+    pub fn served_behind(&self, port: u16) -> LocalPort<'a> {
+        let ws = self.ws;
+        let Some(index) = self.index else {
+            let mut all = ws.behind_local_port(port);
+            all.hops.retain(
+                |hop| !matches!(hop, Hop::Published { listeners, .. } if listeners.is_empty()),
+            );
+            return all;
+        };
+        let mut hops = Vec::new();
+        for &(service, m) in index.served.get(&port).into_iter().flatten() {
+            let published = &ws.services[service].published[m];
+            let Some(container) = published.container_for(port) else {
+                continue;
+            };
+            hops.push(Hop::Published {
+                service,
+                port: published,
+                container,
+                listeners: ws
+                    .listeners_at_in(Some(index), Place::Container(service), container)
+                    .collect(),
+            });
+        }
+        hops.extend(
+            ws.listeners_at_in(Some(index), Place::Workspace, port)
+                .map(Hop::Process),
+        );
+        LocalPort { port, hops }
+    }
+
+    /// The first mapping (model order) that publishes `port` into a container, as the first
+    /// [`Hop::Published`] of [`Workspace::behind_local_port`]: (service, mapping, container port).
+    pub fn first_published_on(&self, port: u16) -> Option<(usize, &'a PublishedPort, u16)> {
+        let ws = self.ws;
+        let own_network = |&(s, _): &(usize, usize)| !ws.services[s].network_mode_host;
+        let Some(index) = self.index else {
+            return ws
+                .published_on(port)
+                .find(|&(s, _, _)| !ws.services[s].network_mode_host);
+        };
+        let single = index
+            .single
+            .get(&port)
+            .and_then(|ids| ids.iter().copied().find(own_network));
+        let ranged = index
+            .first_range
+            .first_taken(PortRange {
+                start: port,
+                end: port,
+            })
+            .map(|(_, owner)| owner);
+        let (s, m) = single.into_iter().chain(ranged).min()?;
+        let published = &ws.services[s].published[m];
+        published.container_for(port).map(|c| (s, published, c))
+    }
+
+    /// [`Workspace::container_listeners`]: a slice of the index, not a list of every listener.
+    pub fn container_listeners(&self, service: usize) -> Vec<&'a Listener> {
+        let ws = self.ws;
+        let Some(index) = self.index else {
+            return ws.container_listeners(service);
+        };
+        let key = place_key(Place::Container(service));
+        let at = |i: &usize| place_key(ws.listeners[*i].place);
+        let start = index.distinct.partition_point(|i| at(i) < key);
+        let end = index.distinct.partition_point(|i| at(i) <= key);
+        index.distinct[start..end]
+            .iter()
+            .map(|&i| &ws.listeners[i])
+            .collect()
     }
 }
 

@@ -38,6 +38,7 @@ Use the port the process listens on: `url = \"http://localhost:3211\"`.
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
+    let ports = workspace.port_lookups();
     for app in &workspace.apps {
         let Some(url) = &app.url else { continue };
         let Some(port) = url.local_port() else { continue };
@@ -46,12 +47,12 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         // Lookups, never a list of every mapping that holds the port (ranges may hold it n times).
-        if workspace.served_behind_local_port(port).is_served() {
+        if ports.served_behind(port).is_served() {
             continue;
         }
-        if let Some((service_index, published, container)) = workspace.first_published_on(port) {
+        if let Some((service_index, published, container)) = ports.first_published_on(port) {
             let service = &workspace.services[service_index];
-            let listeners = workspace.container_listeners(service_index);
+            let listeners = ports.container_listeners(service_index);
             if !service.listeners_known {
                 sink.report_as(
                     Severity::Warning,
