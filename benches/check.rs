@@ -323,6 +323,31 @@ fn hostile_shapes(quick: bool) -> Vec<Shape> {
             },
         },
         Shape {
+            name: "compose `S-65535` ranges (a service each), .tf apps x",
+            file: "docker-compose.yml",
+            n: scale(2_000),
+            text: |n| {
+                let services: String = (0..n)
+                    .map(|i| {
+                        let s = 1000 + i;
+                        format!("  s{i}: {{image: \"example/x:1\", ports: [\"{s}-65535:{s}-65535\"]}}\n")
+                    })
+                    .collect();
+                format!("services:\n{services}")
+            },
+            more: |n| {
+                let apps: String = (0..n)
+                    .map(|a| {
+                        format!(
+                            "resource \"coder_app\" \"a{a}\" {{\n  slug = \"a{a}\"\n  url  = \"http://localhost:{}\"\n}}\n",
+                            a * 7 + 100
+                        )
+                    })
+                    .collect();
+                vec![("main.tf", apps)]
+            },
+        },
+        Shape {
             name: ".tf coder_app blocks x",
             file: "main.tf",
             n: scale(34_000),

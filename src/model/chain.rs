@@ -49,6 +49,7 @@ impl<'a> LocalPort<'a> {
 impl Workspace {
     /// Walks `localhost:P` to the listeners behind it.
     pub fn behind_local_port(&self, port: u16) -> LocalPort<'_> {
+        let index = self.port_index();
         let mut hops = Vec::new();
         for (service, published, container) in self.published_on(port) {
             if self.services[service].network_mode_host {
@@ -59,12 +60,34 @@ impl Workspace {
                 port: published,
                 container,
                 listeners: self
-                    .listeners_at(Place::Container(service), container)
+                    .listeners_at_in(index, Place::Container(service), container)
                     .collect(),
             });
         }
-        hops.extend(self.listeners_at(Place::Workspace, port).map(Hop::Process));
+        hops.extend(
+            self.listeners_at_in(index, Place::Workspace, port)
+                .map(Hop::Process),
+        );
         LocalPort { port, hops }
+    }
+
+    /// [`PortLookups::served_behind`], the model's check done once.
+    pub fn served_behind_local_port(&self, port: u16) -> LocalPort<'_> {
+        self.port_lookups().served_behind(port)
+    }
+
+    /// [`PortLookups::first_published_on`], the model's check done once.
+    pub fn first_published_on(&self, port: u16) -> Option<(usize, &PublishedPort, u16)> {
+        self.port_lookups().first_published_on(port)
+    }
+
+    /// Lookups of ports with the check that the model did not change since the port index was
+    /// built done once, for a rule that asks once per app.
+    pub fn port_lookups(&self) -> PortLookups<'_> {
+        PortLookups {
+            ws: self,
+            index: self.port_index(),
+        }
     }
 
     /// Every listener once per place and port, preferring the most specific source (a flag
@@ -87,6 +110,91 @@ impl Workspace {
         let start = all.partition_point(|l| place_key(l.place) < key);
         let end = all.partition_point(|l| place_key(l.place) <= key);
         all[start..end].to_vec()
+    }
+}
+
+/// Port lookups on a model checked once: [`Workspace::port_lookups`].
+#[derive(Clone, Copy)]
+pub struct PortLookups<'a> {
+    ws: &'a Workspace,
+    index: Option<&'a super::PortIndex>,
+}
+
+impl<'a> PortLookups<'a> {
+    /// [`Workspace::behind_local_port`] without the mappings behind which nothing listens: the
+    /// same [`LocalPort::listeners`], at the cost of the mappings that serve `port`, however
+    /// many ranges hold it.
+    pub fn served_behind(&self, port: u16) -> LocalPort<'a> {
+        let ws = self.ws;
+        let Some(index) = self.index else {
+            let mut all = ws.behind_local_port(port);
+            all.hops.retain(
+                |hop| !matches!(hop, Hop::Published { listeners, .. } if listeners.is_empty()),
+            );
+            return all;
+        };
+        let mut hops = Vec::new();
+        for &(service, m) in index.served.get(&port).into_iter().flatten() {
+            let published = &ws.services[service].published[m];
+            let Some(container) = published.container_for(port) else {
+                continue;
+            };
+            hops.push(Hop::Published {
+                service,
+                port: published,
+                container,
+                listeners: ws
+                    .listeners_at_in(Some(index), Place::Container(service), container)
+                    .collect(),
+            });
+        }
+        hops.extend(
+            ws.listeners_at_in(Some(index), Place::Workspace, port)
+                .map(Hop::Process),
+        );
+        LocalPort { port, hops }
+    }
+
+    /// The first mapping (model order) that publishes `port` into a container, as the first
+    /// [`Hop::Published`] of [`Workspace::behind_local_port`]: (service, mapping, container port).
+    pub fn first_published_on(&self, port: u16) -> Option<(usize, &'a PublishedPort, u16)> {
+        let ws = self.ws;
+        let own_network = |&(s, _): &(usize, usize)| !ws.services[s].network_mode_host;
+        let Some(index) = self.index else {
+            return ws
+                .published_on(port)
+                .find(|&(s, _, _)| !ws.services[s].network_mode_host);
+        };
+        let single = index
+            .single
+            .get(&port)
+            .and_then(|ids| ids.iter().copied().find(own_network));
+        let ranged = index
+            .first_range
+            .first_taken(PortRange {
+                start: port,
+                end: port,
+            })
+            .map(|(_, owner)| owner);
+        let (s, m) = single.into_iter().chain(ranged).min()?;
+        let published = &ws.services[s].published[m];
+        published.container_for(port).map(|c| (s, published, c))
+    }
+
+    /// [`Workspace::container_listeners`]: a slice of the index, not a list of every listener.
+    pub fn container_listeners(&self, service: usize) -> Vec<&'a Listener> {
+        let ws = self.ws;
+        let Some(index) = self.index else {
+            return ws.container_listeners(service);
+        };
+        let key = place_key(Place::Container(service));
+        let at = |i: &usize| place_key(ws.listeners[*i].place);
+        let start = index.distinct.partition_point(|i| at(i) < key);
+        let end = index.distinct.partition_point(|i| at(i) <= key);
+        index.distinct[start..end]
+            .iter()
+            .map(|&i| &ws.listeners[i])
+            .collect()
     }
 }
 
@@ -139,10 +247,10 @@ pub fn and_list(items: &[String]) -> String {
 
 /// Who first published each host port, as disjoint ranges: a range costs a lookup, never a
 /// walk over its ports, so `1-65535` on every line stays n·log n.
-#[derive(Default)]
-pub struct Claimed {
+#[derive(Debug)]
+pub struct ClaimedBy<O> {
     /// Start of a claimed run → (its end, the service and mapping that claimed it).
-    owners: BTreeMap<u16, (u16, Owner)>,
+    owners: BTreeMap<u16, (u16, O)>,
     /// Claimed ports merged into maximal runs: start → end.
     covered: BTreeMap<u16, u16>,
 }
@@ -150,9 +258,21 @@ pub struct Claimed {
 /// A service (index into [`Workspace::services`]) and the mapping that publishes the ports.
 pub type Owner = (usize, Span);
 
-impl Claimed {
+/// [`ClaimedBy`] a compose mapping, named by its service and span.
+pub type Claimed = ClaimedBy<Owner>;
+
+impl<O> Default for ClaimedBy<O> {
+    fn default() -> Self {
+        ClaimedBy {
+            owners: BTreeMap::new(),
+            covered: BTreeMap::new(),
+        }
+    }
+}
+
+impl<O: Copy> ClaimedBy<O> {
     /// The first claimed port in `range` and who claimed it.
-    pub fn first_taken(&self, range: PortRange) -> Option<(u16, Owner)> {
+    pub fn first_taken(&self, range: PortRange) -> Option<(u16, O)> {
         let run_before = self
             .covered
             .range(..=range.start)
@@ -179,7 +299,7 @@ impl Claimed {
     }
 
     /// Claims the ports of `range` nobody claimed yet for `owner`.
-    pub fn claim(&mut self, range: PortRange, owner: Owner) {
+    pub fn claim(&mut self, range: PortRange, owner: O) {
         // The free gaps of `range` between the covered runs it meets.
         let mut runs: Vec<(u16, u16)> = Vec::new();
         if let Some((&s, &e)) = self.covered.range(..range.start).next_back() {
@@ -304,6 +424,57 @@ mod tests {
         );
         // Nothing there.
         assert!(!ws.behind_local_port(4000).is_served());
+    }
+
+    /// The lookups agree with the full walk on every port of a model of singles, ranges,
+    /// overlaps and a host-network service.
+    #[test]
+    fn lookups_agree_with_the_walk() {
+        let compose = "services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    ports: [\"3210:3210\", \"9000-9001:3210-3211\", \"3200-3220:3200-3220\"]
+  cache:
+    image: redis:7
+    network_mode: host
+    ports: [\"6379:6379\", \"3205-3215:3205-3215\"]
+  web:
+    image: nginx
+    ports: [\"3211:80\", \"3100-3300:3100-3300\", \"8999-9001:79-81\"]
+";
+        let dev = "#!/bin/sh\nnpx vite --port 3212 &\n";
+        let ws = model(&[
+            ("docker-compose.yml", compose, FileKind::Compose),
+            ("dev.sh", dev, FileKind::Script),
+        ]);
+        let programs = |hops: &[Hop]| -> Vec<(Place, u16)> {
+            let local = LocalPort {
+                port: 0,
+                hops: hops.to_vec(),
+            };
+            local
+                .listeners()
+                .iter()
+                .map(|l| (l.place, l.port))
+                .collect()
+        };
+        let mut served = 0;
+        for port in (3000..3400).chain(6370..6390).chain(8990..9010) {
+            let all = ws.behind_local_port(port);
+            let quick = ws.served_behind_local_port(port);
+            assert_eq!(programs(&quick.hops), programs(&all.hops), "port {port}");
+            served += usize::from(quick.is_served());
+            let first = all.hops.iter().find_map(|hop| match hop {
+                Hop::Published {
+                    service, container, ..
+                } => Some((*service, *container)),
+                Hop::Process(_) => None,
+            });
+            let looked_up = ws.first_published_on(port).map(|(s, _, c)| (s, c));
+            assert_eq!(looked_up, first, "port {port}");
+        }
+        // 3210, 3211 (backend; web's 80 behind 3211), 3212 (vite), 6379 (redis on the host), 9000, 9001.
+        assert_eq!(served, 6);
     }
 
     #[test]

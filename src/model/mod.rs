@@ -349,6 +349,14 @@ struct PortIndex {
     single: std::collections::HashMap<u16, Vec<(usize, usize)>>,
     /// Host port ranges: (service, mapping), in model order.
     ranges: Vec<(usize, usize)>,
+    /// Host port → the mappings of services on their own network (in model order) whose
+    /// container port behind it has a listener: what serves a port, without a walk over ranges.
+    served: std::collections::HashMap<u16, Vec<(usize, usize)>>,
+    /// The first range mapping (model order) of a service on its own network that holds each
+    /// host port, as disjoint runs.
+    first_range: chain::ClaimedBy<(usize, usize)>,
+    /// Ranges looked at by lookups since the index was built (a structural bound for tests).
+    range_visits: std::sync::atomic::AtomicUsize,
     /// Each process once: [`Workspace::distinct_listeners`].
     distinct: Vec<usize>,
     /// `listeners.len()` and the number of mappings when it was built.
@@ -381,7 +389,42 @@ impl PortIndex {
                 }
             }
         }
+        index.index_served(ws);
         index
+    }
+
+    /// Fills [`PortIndex::served`] and [`PortIndex::first_range`]: each mapping costs a lookup
+    /// of the listeners in its container port range, never a walk over its ports.
+    fn index_served(&mut self, ws: &Workspace) {
+        let mut inside: std::collections::HashMap<usize, Vec<u16>> = Default::default();
+        for l in &ws.listeners {
+            if let Place::Container(s) = l.place {
+                inside.entry(s).or_default().push(l.port);
+            }
+        }
+        for ports in inside.values_mut() {
+            ports.sort_unstable();
+            ports.dedup();
+        }
+        for (s, service) in ws.services.iter().enumerate() {
+            if service.network_mode_host {
+                continue;
+            }
+            let ports = inside.get(&s).map_or(&[][..], Vec::as_slice);
+            for (m, p) in service.published.iter().enumerate() {
+                let Some(host) = p.host else { continue };
+                if !host.is_single() {
+                    self.first_range.claim(host, (s, m));
+                }
+                let from = ports.partition_point(|&c| c < p.container.start);
+                let to = ports.partition_point(|&c| c <= p.container.end);
+                for &c in &ports[from..to] {
+                    if let Some(h) = p.host_for(c) {
+                        self.served.entry(h).or_default().push((s, m));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -403,6 +446,13 @@ impl Workspace {
         (self.listeners.len(), mappings)
     }
 
+    /// How many port ranges lookups have looked at since the port index was built.
+    pub fn range_visits(&self) -> usize {
+        self.port_index.get().map_or(0, |i| {
+            i.range_visits.load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
     /// The port index, unless the model changed since it was built.
     fn port_index(&self) -> Option<&PortIndex> {
         let index = self.port_index.get_or_init(|| PortIndex::new(self));
@@ -411,7 +461,17 @@ impl Workspace {
 
     /// Listeners on a port at a place, in model order.
     pub fn listeners_at(&self, place: Place, port: u16) -> impl Iterator<Item = &Listener> {
-        let found: Vec<&Listener> = match self.port_index() {
+        self.listeners_at_in(self.port_index(), place, port)
+    }
+
+    /// [`Self::listeners_at`] with the port index fetched once by the caller.
+    fn listeners_at_in(
+        &self,
+        index: Option<&PortIndex>,
+        place: Place,
+        port: u16,
+    ) -> impl Iterator<Item = &Listener> {
+        let found: Vec<&Listener> = match index {
             Some(index) => index
                 .listeners
                 .get(&(place, port))
@@ -445,6 +505,9 @@ impl Workspace {
         let mut ids: Vec<(usize, usize)> = match self.port_index() {
             Some(index) => {
                 let mut ids = index.single.get(&port).cloned().unwrap_or_default();
+                index
+                    .range_visits
+                    .fetch_add(index.ranges.len(), std::sync::atomic::Ordering::Relaxed);
                 ids.extend(index.ranges.iter().copied().filter(|&(s, m)| {
                     self.services[s].published[m]
                         .host

@@ -1,7 +1,7 @@
 //! `app-port-not-served` (PT201): a coder_app url port that nothing serves.
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::chain::{and_list, describe, Hop};
+use crate::model::chain::{and_list, describe};
 use crate::model::{Place, Workspace};
 use crate::rules::{Rule, Sink};
 
@@ -38,6 +38,7 @@ Use the port the process listens on: `url = \"http://localhost:3211\"`.
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
+    let ports = workspace.port_lookups();
     for app in &workspace.apps {
         let Some(url) = &app.url else { continue };
         let Some(port) = url.local_port() else { continue };
@@ -45,26 +46,13 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             // `http://localhost` means port 80; rare for apps and reported by app-url-not-localhost.
             continue;
         }
-        let behind = workspace.behind_local_port(port);
-        if behind.is_served() {
+        // Lookups, never a list of every mapping that holds the port (ranges may hold it n times).
+        if ports.served_behind(port).is_served() {
             continue;
         }
-        let published: Vec<_> = behind
-            .hops
-            .iter()
-            .filter_map(|hop| match hop {
-                Hop::Published {
-                    service,
-                    port,
-                    container,
-                    ..
-                } => Some((*service, *port, *container)),
-                Hop::Process(_) => None,
-            })
-            .collect();
-        if let Some((service_index, published, container)) = published.first() {
-            let service = &workspace.services[*service_index];
-            let listeners = workspace.container_listeners(*service_index);
+        if let Some((service_index, published, container)) = ports.first_published_on(port) {
+            let service = &workspace.services[service_index];
+            let listeners = ports.container_listeners(service_index);
             if !service.listeners_known {
                 sink.report_as(
                     Severity::Warning,
@@ -255,6 +243,26 @@ resource "coder_app" "web" {
             check(&RULE, &[("main.tf", tf), ("docker-compose.yml", compose)]),
             vec!["main.tf:3:10: warning: coder_app api targets localhost:8080; compose publishes 8080 to api:8000, but nothing is known to listen on 8000 in api"]
         );
+    }
+
+    /// Apps behind many overlapping ranges: each app costs lookups, not a walk over the ranges
+    /// that hold its port, and the finding names the first of them.
+    #[test]
+    fn overlapping_ranges_are_looked_up_not_walked() {
+        let n = 300;
+        let services: String = (0..n)
+            .map(|i| format!("  s{i}: {{image: \"example/x:1\", ports: [\"{s}-65535:{s}-65535\"]}}\n", s = 1000 + i))
+            .collect();
+        let compose = format!("services:\n{services}");
+        let apps: String = (0..n)
+            .map(|a| format!("resource \"coder_app\" \"a{a}\" {{\n  slug = \"a{a}\"\n  url  = \"http://localhost:{}\"\n}}\n", a * 7 + 100))
+            .collect();
+        let (ws, findings) = crate::rules::test::run(&RULE, &[("main.tf", &apps), ("docker-compose.yml", &compose)]);
+        // Apps below 1000 reach no range; the others reach every range that starts at or below.
+        assert_eq!(findings.len(), n);
+        let app_1001 = findings.iter().find(|d| d.message.starts_with("coder_app a129 ")).map(|d| d.message.as_str());
+        assert_eq!(app_1001, Some("coder_app a129 targets localhost:1003; compose publishes 1003 to s0:1003, but nothing is known to listen on 1003 in s0"));
+        assert!(ws.range_visits() < n, "{} range visits for {n} apps", ws.range_visits());
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn exposed(workspace: &Workspace, listener: &Listener) -> bool {
             .and_then(|u| u.local_port())
             .is_some_and(|port| {
                 workspace
-                    .behind_local_port(port)
+                    .served_behind_local_port(port)
                     .listeners()
                     .iter()
                     .any(|l| l.place == listener.place && l.port == listener.port)

@@ -34,12 +34,13 @@ Add `subdomain = true` (the deployment needs a wildcard access URL).
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let kb = &workspace.knowledge;
+    let ports = workspace.port_lookups();
     for app in &workspace.apps {
         if app.subdomain {
             continue;
         }
         let Some(port) = app.url.as_ref().and_then(|u| u.local_port()) else { continue };
-        let behind = workspace.behind_local_port(port);
+        let behind = ports.served_behind(port);
         let Some(listener) = behind.listeners().into_iter().find(|l| {
             l.role.as_ref().is_some_and(|role| kb.own_origin_roles.iter().any(|r| r == role))
         }) else {
