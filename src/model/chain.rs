@@ -343,20 +343,10 @@ impl<O: Copy> ClaimedBy<O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
-    use crate::model::build::{build, InputFile};
     use crate::model::{FileKind, ListenerSource};
 
     fn model(files: &[(&str, &str, FileKind)]) -> Workspace {
-        let inputs = files
-            .iter()
-            .map(|(path, text, kind)| InputFile {
-                path: (*path).into(),
-                text: (*text).to_owned(),
-                kind: *kind,
-            })
-            .collect();
-        build(inputs, Knowledge::builtin().clone())
+        crate::model::build::from_texts(files)
     }
 
     /// The backend known twice (its image's defaults and the flags of the script it runs), a

@@ -679,18 +679,9 @@ impl EnvVar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::build::{build, InputFile};
 
     fn workspace(files: &[(&str, &str, FileKind)]) -> Workspace {
-        let inputs = files
-            .iter()
-            .map(|(path, text, kind)| InputFile {
-                path: (*path).into(),
-                text: (*text).to_owned(),
-                kind: *kind,
-            })
-            .collect();
-        build(inputs, Knowledge::builtin().clone())
+        crate::model::build::from_texts(files)
     }
 
     #[test]

@@ -127,5 +127,20 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// A model of in-memory files, each with its kind, on the built-in knowledge base: what the
+/// model's own tests build from.
+#[cfg(test)]
+pub(crate) fn from_texts(files: &[(&str, &str, FileKind)]) -> Workspace {
+    let inputs = files
+        .iter()
+        .map(|(path, text, kind)| InputFile {
+            path: (*path).into(),
+            text: (*text).to_owned(),
+            kind: *kind,
+        })
+        .collect();
+    build(inputs, Knowledge::builtin().clone())
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,15 +4,7 @@ use super::*;
 use crate::model::{AppOrigin, EnvText, ListenerSource, Place, ScriptOrigin, Share};
 
 fn model(files: &[(&str, &str, FileKind)]) -> Workspace {
-    let inputs = files
-        .iter()
-        .map(|(path, text, kind)| InputFile {
-            path: (*path).into(),
-            text: (*text).to_owned(),
-            kind: *kind,
-        })
-        .collect();
-    build(inputs, Knowledge::builtin().clone())
+    super::from_texts(files)
 }
 
 fn vars<'w>(ws: &'w Workspace, scope: &EnvScope) -> Vec<(&'w str, Option<&'w str>)> {
