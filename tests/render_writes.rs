@@ -104,6 +104,12 @@ fn run_with_timeout(mut cmd: Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Asserts the exit code of a run and that its stderr says `says`.
+fn assert_exit(output: &Output, code: i32, says: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    assert!(stderr(output).contains(says), "{}", stderr(output));
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -212,12 +218,7 @@ fn a_hard_linked_target_is_treated_like_a_link() {
     assert!(err.contains(".env.web is a hard link"), "{err}");
 
     let refused = project.render(&[]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains(".env.web is a hard link"),
-        "{}",
-        stderr(&refused)
-    );
+    assert_exit(&refused, 2, ".env.web is a hard link");
     assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
 
     ok(&project.render(&["--force"]));
@@ -244,11 +245,10 @@ fn render_refuses_a_symlinked_target_and_with_force_replaces_the_link() {
     let before = project.snapshot();
 
     let refused = project.render(&[]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("coder-apps.tf is a symbolic link, not a regular file"),
-        "{}",
-        stderr(&refused)
+    assert_exit(
+        &refused,
+        2,
+        "coder-apps.tf is a symbolic link, not a regular file",
     );
     assert_eq!(project.snapshot(), before, "nothing written");
     assert!(std::fs::symlink_metadata(&apps).unwrap().is_symlink());
@@ -273,18 +273,16 @@ fn a_fifo_target_is_reported_without_hanging() {
     mkfifo(&env);
 
     let check = project.render(&["--check"]);
-    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
-    assert!(
-        stderr(&check).contains("docker-compose.yml is a FIFO, not a regular file"),
-        "{}",
-        stderr(&check)
+    assert_exit(
+        &check,
+        1,
+        "docker-compose.yml is a FIFO, not a regular file",
     );
     let refused = project.render(&[]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("sub/deep/app.env is a FIFO, not a regular file"),
-        "{}",
-        stderr(&refused)
+    assert_exit(
+        &refused,
+        2,
+        "sub/deep/app.env is a FIFO, not a regular file",
     );
     assert!(std::fs::symlink_metadata(&compose)
         .unwrap()
@@ -307,25 +305,10 @@ fn a_folder_target_is_refused_even_with_force() {
     std::fs::write(apps.join("mine.txt"), "x").unwrap();
 
     let check = project.render(&["--check"]);
-    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
-    assert!(
-        stderr(&check).contains("coder-apps.tf is a folder, not a regular file"),
-        "{}",
-        stderr(&check)
-    );
+    assert_exit(&check, 1, "coder-apps.tf is a folder, not a regular file");
     for extra in [&[][..], &["--force"][..]] {
         let refused = project.render(extra);
-        assert_eq!(
-            refused.status.code(),
-            Some(2),
-            "{extra:?}: {}",
-            stderr(&refused)
-        );
-        assert!(
-            stderr(&refused).contains("coder-apps.tf is a folder, not a regular file"),
-            "{}",
-            stderr(&refused)
-        );
+        assert_exit(&refused, 2, "coder-apps.tf is a folder, not a regular file");
         assert_eq!(std::fs::read_to_string(apps.join("mine.txt")).unwrap(), "x");
     }
 }
@@ -340,12 +323,7 @@ fn a_huge_target_is_not_read() {
     file.set_len(64 * 1024 * 1024).unwrap();
 
     let check = project.render(&["--check"]);
-    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
-    assert!(
-        stderr(&check).contains("coder-apps.tf is larger than"),
-        "{}",
-        stderr(&check)
-    );
+    assert_exit(&check, 1, "coder-apps.tf is larger than");
     assert!(check.stdout.len() < 64 * 1024, "the file was not diffed");
     let refused = project.render(&[]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
@@ -390,17 +368,7 @@ fn render_never_writes_through_a_symlinked_folder() {
 
     for extra in [&[][..], &["--force"][..], &["--check"][..]] {
         let result = project.render(extra);
-        assert_eq!(
-            result.status.code(),
-            Some(2),
-            "{extra:?}: {}",
-            stderr(&result)
-        );
-        assert!(
-            stderr(&result).contains("sub is a symbolic link, not a folder"),
-            "{}",
-            stderr(&result)
-        );
+        assert_exit(&result, 2, "sub is a symbolic link, not a folder");
         assert!(files_below(elsewhere.path()).is_empty(), "{extra:?}");
         assert_eq!(project.snapshot(), vec![None; SET.len()], "{extra:?}");
     }
@@ -409,12 +377,7 @@ fn render_never_writes_through_a_symlinked_folder() {
     std::fs::create_dir(project.out().join("sub")).unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), project.out().join("sub/deep")).unwrap();
     let result = project.render(&["--force"]);
-    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(
-        stderr(&result).contains("sub/deep is a symbolic link, not a folder"),
-        "{}",
-        stderr(&result)
-    );
+    assert_exit(&result, 2, "sub/deep is a symbolic link, not a folder");
     assert!(files_below(elsewhere.path()).is_empty());
 }
 
@@ -430,12 +393,7 @@ fn a_file_where_a_folder_must_be_changes_nothing() {
     project.set_port(8081);
     let before = project.snapshot();
     let result = project.render(&["--force"]);
-    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(
-        stderr(&result).contains("sub/deep is not a folder"),
-        "{}",
-        stderr(&result)
-    );
+    assert_exit(&result, 2, "sub/deep is not a folder");
     assert!(
         stderr(&result).contains("nothing written"),
         "{}",
@@ -464,12 +422,7 @@ fn a_write_error_part_way_changes_nothing() {
         cmd.args(["-c", &script]);
         cmd
     });
-    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(
-        stderr(&result).contains("start-workspace.sh"),
-        "{}",
-        stderr(&result)
-    );
+    assert_exit(&result, 2, "start-workspace.sh");
     assert!(
         stderr(&result).contains("nothing written"),
         "{}",
@@ -735,12 +688,7 @@ fn the_spec_is_read_only_from_a_regular_file() {
             .args(["render", "portolan.yaml"]);
         cmd
     });
-    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(
-        stderr(&result).contains("portolan.yaml is a FIFO, not a regular file"),
-        "{}",
-        stderr(&result)
-    );
+    assert_exit(&result, 2, "portolan.yaml is a FIFO, not a regular file");
     assert_eq!(
         files_below(dir.path()),
         vec![PathBuf::from("portolan.yaml")]
