@@ -8,6 +8,7 @@
 //! default. An unknown program with `--port N` still counts as a listener on N.
 
 use crate::knowledge::{Knowledge, ListenerSpec};
+use crate::parse::shell;
 use crate::source::Span;
 
 use super::{Listener, ListenerSource, Place};
@@ -38,10 +39,6 @@ pub struct CommandLine {
     pub prefix: Vec<(String, Option<String>, Span)>,
 }
 
-const WRAPPERS: &[&str] = &[
-    "exec", "nohup", "sudo", "time", "command", "setsid", "stdbuf",
-];
-
 /// The index of the program word after wrappers, and its name as the knowledge base knows it.
 pub fn program(kb: &Knowledge, words: &[Arg]) -> Option<(usize, String)> {
     let mut i = 0;
@@ -50,17 +47,7 @@ pub fn program(kb: &Knowledge, words: &[Arg]) -> Option<(usize, String)> {
         let base = word.rsplit('/').next().unwrap_or(word);
         let next = words.get(i + 1).and_then(|w| w.text.as_deref());
         match base {
-            w if WRAPPERS.contains(&w) => i += 1,
-            "env" => {
-                i += 1;
-                while words
-                    .get(i)
-                    .and_then(|w| w.text.as_deref())
-                    .is_some_and(|w| w.contains('=') || w.starts_with('-'))
-                {
-                    i += 1;
-                }
-            }
+            w if shell::wrapper(w).is_some() => i = after_wrapper(words, i),
             launcher if kb.launcher(launcher).is_some() => {
                 let launcher = kb.launcher(launcher).expect("just found");
                 if launcher.subcommands.is_empty() {
@@ -84,6 +71,33 @@ pub fn program(kb: &Knowledge, words: &[Arg]) -> Option<(usize, String)> {
         }
     }
     None
+}
+
+/// The index of the word after the wrapper at `i` (`sudo -u app`, `timeout 5`, `env K=V`): its
+/// options, operands and assignments, as the shell parser reads them ([`shell::WRAPPERS`]).
+fn after_wrapper(words: &[Arg], i: usize) -> usize {
+    let text = |j: usize| words.get(j).and_then(|w| w.text.as_deref());
+    let name = text(i).unwrap_or_default();
+    let Some(wrapper) = shell::wrapper(name.rsplit('/').next().unwrap_or(name)) else {
+        return i + 1;
+    };
+    let mut j = i + 1;
+    while let Some(option) = text(j).filter(|w| w.starts_with('-') && w.len() > 1) {
+        j += 1;
+        if option == "--" {
+            break;
+        }
+        if wrapper.value_flags.contains(&option) {
+            j += 1;
+        }
+    }
+    j += wrapper.operands;
+    if wrapper.takes_assignments {
+        while text(j).is_some_and(|w| w.contains('=')) {
+            j += 1;
+        }
+    }
+    j
 }
 
 /// The knowledge base's name for the program run as `base` (followed by `next`): two-word names
@@ -289,6 +303,22 @@ mod tests {
             .into_iter()
             .map(|l| (l.port, l.program, l.name))
             .collect()
+    }
+
+    /// A command line read from compose or Terraform (not through the shell parser) looks
+    /// through the same wrappers, with their options and operands, as the shell parser does.
+    #[test]
+    fn wrappers_are_the_shell_parsers_with_their_options() {
+        assert_eq!(
+            ports(
+                "sudo -u app timeout 30 nice -n 5 env -i A=1 code-server --bind-addr 0.0.0.0:13340"
+            ),
+            vec![(13340, "code-server".into(), "http".into())]
+        );
+        assert_eq!(
+            ports("/usr/bin/stdbuf -o L exec -a srv code-server --bind-addr 0.0.0.0:13341"),
+            vec![(13341, "code-server".into(), "http".into())]
+        );
     }
 
     #[test]

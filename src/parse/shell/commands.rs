@@ -207,25 +207,13 @@ impl<'a> Walker<'a> {
         let mut wrappers = Vec::new();
         let mut i = 0;
         while let Some(name) = words.get(i).and_then(|(w, _)| w.literal()) {
-            let value_flags: &[&str] = match basename(&name) {
-                "exec" => &["-a"],
-                "nohup" | "setsid" | "command" | "time" => &[],
-                "sudo" | "doas" => &[
-                    "-u", "-g", "-U", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-R",
-                ],
-                "env" => &["-u", "-C", "-S", "--unset", "--chdir", "--split-string"],
-                "nice" => &["-n", "--adjustment"],
-                "timeout" => &["-s", "-k", "--signal", "--kill-after"],
-                "stdbuf" => &["-i", "-o", "-e"],
-                _ => break,
+            let Some(wrapper) = wrapper(basename(&name)) else {
+                break;
             };
             let rest = words.get(i + 1..).unwrap_or(&[]);
-            let mut next = i + 1 + count_options(rest, value_flags);
-            if basename(&name) == "timeout" {
-                next += 1;
-            }
+            let mut next = i + 1 + count_options(rest, wrapper.value_flags) + wrapper.operands;
             let mut wrapper_env = Vec::new();
-            if matches!(basename(&name), "env" | "sudo" | "doas") {
+            if wrapper.takes_assignments {
                 while let Some(a) = words.get(next).and_then(|(w, _)| assignment_in_word(w)) {
                     wrapper_env.push(a);
                     next += 1;
@@ -289,6 +277,72 @@ impl<'a> Walker<'a> {
         self.walk(tree.root_node(), inner);
         true
     }
+}
+
+/// A program that runs the program after it: `exec`, `sudo -u app`, `timeout 5`, `env K=V`.
+#[derive(Debug)]
+pub struct Wrapper {
+    pub name: &'static str,
+    /// Its options that take a value (`sudo -u USER`).
+    pub value_flags: &'static [&'static str],
+    /// Words between its options and the program (`timeout DURATION`).
+    pub operands: usize,
+    /// Whether `NAME=value` words before the program set its environment (`env`, `sudo`).
+    pub takes_assignments: bool,
+}
+
+/// Every wrapper the shell and the model look through to find the program: the one list.
+pub const WRAPPERS: &[Wrapper] = &[
+    wrapper_of("exec", &["-a"]),
+    wrapper_of("nohup", &[]),
+    wrapper_of("setsid", &[]),
+    wrapper_of("command", &[]),
+    wrapper_of("time", &[]),
+    Wrapper {
+        takes_assignments: true,
+        ..wrapper_of(
+            "sudo",
+            &[
+                "-u", "-g", "-U", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-R",
+            ],
+        )
+    },
+    Wrapper {
+        takes_assignments: true,
+        ..wrapper_of(
+            "doas",
+            &[
+                "-u", "-g", "-U", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-R",
+            ],
+        )
+    },
+    Wrapper {
+        takes_assignments: true,
+        ..wrapper_of(
+            "env",
+            &["-u", "-C", "-S", "--unset", "--chdir", "--split-string"],
+        )
+    },
+    wrapper_of("nice", &["-n", "--adjustment"]),
+    Wrapper {
+        operands: 1,
+        ..wrapper_of("timeout", &["-s", "-k", "--signal", "--kill-after"])
+    },
+    wrapper_of("stdbuf", &["-i", "-o", "-e"]),
+];
+
+const fn wrapper_of(name: &'static str, value_flags: &'static [&'static str]) -> Wrapper {
+    Wrapper {
+        name,
+        value_flags,
+        operands: 0,
+        takes_assignments: false,
+    }
+}
+
+/// The wrapper named `name` (a base name: `sudo`, not `/usr/bin/sudo`).
+pub fn wrapper(name: &str) -> Option<&'static Wrapper> {
+    WRAPPERS.iter().find(|w| w.name == name)
 }
 
 /// How many leading words of `words` are options of a wrapper (with their values).

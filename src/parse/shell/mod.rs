@@ -60,6 +60,7 @@ mod walk;
 mod words;
 mod writes;
 
+pub use commands::{wrapper, Wrapper, WRAPPERS};
 pub use facts::{
     Assignment, CoderAppHost, Command, FileWrite, Flag, ScriptFacts, SourcedFile, Url, WriteKind,
 };
