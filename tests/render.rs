@@ -71,28 +71,9 @@ fn rendered_terraform_parses_with_hcl_rs() {
 
 #[test]
 fn shellcheck_and_bash_accept_the_start_script() {
-    let shellcheck = tool("shellcheck");
     for example in EXAMPLES {
         let out = render_example(example, &[]);
-        let script = out.path().join("start-workspace.sh");
-        let syntax = Command::new("bash")
-            .arg("-n")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(
-            syntax.status.success(),
-            "{example}: bash -n: {}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
-        if let Some(shellcheck) = &shellcheck {
-            let lint = Command::new(shellcheck).arg(&script).output().unwrap();
-            assert!(
-                lint.status.success(),
-                "{example}: shellcheck:\n{}",
-                String::from_utf8_lossy(&lint.stdout)
-            );
-        }
+        common::assert_shell_accepts(&out.path().join("start-workspace.sh"), example);
     }
 }
 

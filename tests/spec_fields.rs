@@ -95,23 +95,6 @@ fn run_start_script(rendered: &Rendered, sandbox: &Sandbox) -> Output {
     )
 }
 
-fn assert_shell_ok(script: &Path) {
-    let syntax = Command::new("bash").arg("-n").arg(script).output().unwrap();
-    assert!(
-        syntax.status.success(),
-        "bash -n: {}",
-        String::from_utf8_lossy(&syntax.stderr)
-    );
-    if let Some(shellcheck) = tool("shellcheck") {
-        let lint = Command::new(shellcheck).arg(script).output().unwrap();
-        assert!(
-            lint.status.success(),
-            "shellcheck:\n{}",
-            String::from_utf8_lossy(&lint.stdout)
-        );
-    }
-}
-
 // --- Item: spec fields run as code at workspace start --------------------------------------------
 
 #[test]
@@ -168,7 +151,7 @@ apps:
   web: { target: web.http, healthcheck: \"/health?a=1&b=2\" }
 ";
     let r = Rendered::new("portolan.yaml", text, &[]).ok();
-    assert_shell_ok(&r.path("start-workspace.sh"));
+    common::assert_shell_accepts(&r.path("start-workspace.sh"), "start-workspace.sh");
     let sandbox = Sandbox::new();
     let output = run_start_script(&r, &sandbox);
     assert!(
@@ -229,7 +212,7 @@ env_files:
   web.env: { A: b }
 ";
     let r = Rendered::new("$(touch PWNED).yaml", text, &["--full"]).ok();
-    assert_shell_ok(&r.path("start-workspace.sh"));
+    common::assert_shell_accepts(&r.path("start-workspace.sh"), "start-workspace.sh");
     let sandbox = Sandbox::new();
     let output = run_start_script(&r, &sandbox);
     assert!(
@@ -266,7 +249,7 @@ apps:
             "{tf}: the file name became a block"
         );
     }
-    assert_shell_ok(&r.path("start-workspace.sh"));
+    common::assert_shell_accepts(&r.path("start-workspace.sh"), "start-workspace.sh");
 }
 
 // --- Item: env_files may not name portolan's own outputs ------------------------------------------
@@ -546,16 +529,7 @@ fn complete_runs_still_load_and_the_start_script_runs_them() {
     for run in runs {
         let r = Rendered::new("portolan.yaml", &run_spec(&yaml_quote(run)), &[]).ok();
         let script = r.path("start-workspace.sh");
-        let syntax = Command::new("bash")
-            .arg("-n")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(
-            syntax.status.success(),
-            "{run}: bash -n: {}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
+        common::assert_bash_parses(&script, run);
     }
 }
 

@@ -475,23 +475,6 @@ fn assert_every_reader_sees(file: &Path, want: &[(&str, &str)]) {
     }
 }
 
-fn assert_shellcheck_accepts(script: &Path) {
-    let syntax = Command::new("bash").arg("-n").arg(script).output().unwrap();
-    assert!(
-        syntax.status.success(),
-        "bash -n: {}",
-        String::from_utf8_lossy(&syntax.stderr)
-    );
-    if let Some(shellcheck) = common::tool("shellcheck") {
-        let lint = Command::new(shellcheck).arg(script).output().unwrap();
-        assert!(
-            lint.status.success(),
-            "shellcheck:\n{}",
-            String::from_utf8_lossy(&lint.stdout)
-        );
-    }
-}
-
 const GENERATED_SECRETS: &str = r#"name: secrets
 coder: { agent: main }
 secrets:
@@ -548,7 +531,10 @@ fn assert_secrets_agree(ws: &Workspace) -> Vec<(String, String)> {
 #[test]
 fn generated_secrets_are_identical_on_every_start() {
     let ws = Workspace::from_spec(GENERATED_SECRETS);
-    assert_shellcheck_accepts(&ws.dir.path().join("start-workspace.sh"));
+    common::assert_shell_accepts(
+        &ws.dir.path().join("start-workspace.sh"),
+        "start-workspace.sh",
+    );
     assert_ok(&ws.start());
     let first = assert_secrets_agree(&ws);
     let first_file = ws.read(".portolan/secrets.env");
@@ -667,7 +653,10 @@ fn secrets_named_like_script_variables_keep_their_own_values() {
         spec.push_str(&format!("    {name}: ${{secret:{name}}}\n"));
     }
     let ws = Workspace::from_spec(&spec);
-    assert_shellcheck_accepts(&ws.dir.path().join("start-workspace.sh"));
+    common::assert_shell_accepts(
+        &ws.dir.path().join("start-workspace.sh"),
+        "start-workspace.sh",
+    );
     ws.answer("http://localhost:3000/ 200\n");
     let output = ws.start();
     assert_ok(&output);
@@ -825,7 +814,10 @@ fn assert_hostile_file(file: &Path, want: &[(&'static str, String)]) {
 #[test]
 fn hostile_env_values_read_back_alike_in_bash_compose_and_dotenv() {
     let ws = Workspace::from_spec(&hostile_spec(""));
-    assert_shellcheck_accepts(&ws.dir.path().join("start-workspace.sh"));
+    common::assert_shell_accepts(
+        &ws.dir.path().join("start-workspace.sh"),
+        "start-workspace.sh",
+    );
     let file = ws.dir.path().join("hostile.env");
     // As render writes it: localhost origins, secrets not known yet.
     assert_hostile_file(&file, &hostile_values("http://localhost:3000", ""));

@@ -35,6 +35,29 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// Asserts that `bash -n` parses `script`; `what` names it in the failure.
+pub fn assert_bash_parses(script: &Path, what: &str) {
+    let syntax = Command::new("bash").arg("-n").arg(script).output().unwrap();
+    assert!(
+        syntax.status.success(),
+        "{what}: bash -n: {}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+}
+
+/// Asserts that `bash -n` and shellcheck (when installed; required in CI) accept `script`.
+pub fn assert_shell_accepts(script: &Path, what: &str) {
+    assert_bash_parses(script, what);
+    if let Some(shellcheck) = tool("shellcheck") {
+        let lint = Command::new(shellcheck).arg(script).output().unwrap();
+        assert!(
+            lint.status.success(),
+            "{what}: shellcheck:\n{}",
+            String::from_utf8_lossy(&lint.stdout)
+        );
+    }
+}
+
 /// Renders an example into a fresh temporary folder with the binary.
 pub fn render_example(example: &str, extra: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("tempdir");
