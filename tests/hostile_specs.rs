@@ -23,7 +23,7 @@ use common::sandbox::{canaries, Sandbox};
 use common::tool;
 use portolan::render::{self, RenderOptions};
 use portolan::source::SourceMap;
-use portolan::spec::{self, CommandLine, Located, Spec, Text};
+use portolan::spec::{self, CommandSpec, Located, Spec, Text};
 
 /// Cases in the first round (through `spec::load`) and the second (validation bypassed).
 const LOADED_CASES: usize = 40;
@@ -577,8 +577,8 @@ fn hostile_specs_are_refused_with_a_location_or_render_to_files_the_tools_accept
         spec.coder.workdir = Some(h());
         let db = spec.services.get_mut("db").unwrap();
         db.image = Some(h());
-        db.command = Some(Located::synthetic(CommandLine::Shell(h().value)));
-        db.entrypoint = Some(Located::synthetic(CommandLine::Args(vec![
+        db.command = Some(Located::synthetic(CommandSpec::Shell(h().value)));
+        db.entrypoint = Some(Located::synthetic(CommandSpec::Args(vec![
             h().value,
             h().value,
         ])));

@@ -15,7 +15,7 @@
 use serde::{Serialize, Serializer};
 
 use super::value::{self, Piece};
-use crate::spec::{CommandLine, Spec};
+use crate::spec::{CommandSpec, Spec};
 
 /// The name of the start script, as rendered next to the compose file.
 pub const START_SCRIPT: &str = "start-workspace.sh";
@@ -281,12 +281,12 @@ impl Context {
                         named_volumes.push(key);
                     }
                 }
-                let command_line = |c: &CommandLine| match c {
-                    CommandLine::Shell(s) => Escaped(value::yaml_string(&value::compose(
+                let command_line = |c: &CommandSpec| match c {
+                    CommandSpec::Shell(s) => Escaped(value::yaml_string(&value::compose(
                         &resolve(s),
                         START_SCRIPT,
                     ))),
-                    CommandLine::Args(args) => {
+                    CommandSpec::Args(args) => {
                         let items: Vec<String> = args
                             .iter()
                             .map(|a| value::yaml_string(&value::compose(&resolve(a), START_SCRIPT)))

@@ -32,7 +32,7 @@ pub struct Spec {
     pub services: Named<Service>,
     /// Coder apps, keyed by slug: one `coder_app` each.
     #[serde(default)]
-    pub apps: Named<App>,
+    pub apps: Named<AppSpec>,
     /// Env files the start script writes, keyed by path relative to the project folder: letters,
     /// digits and `/._-+@`, no `..`, and none of the files portolan writes itself.
     #[serde(default)]
@@ -127,10 +127,10 @@ pub struct Service {
     pub workdir: Option<Located<String>>,
     /// Compose `command` (string or list).
     #[serde(default)]
-    pub command: Option<Located<CommandLine>>,
+    pub command: Option<Located<CommandSpec>>,
     /// Compose `entrypoint` (string or list).
     #[serde(default)]
-    pub entrypoint: Option<Located<CommandLine>>,
+    pub entrypoint: Option<Located<CommandSpec>>,
     /// Compose volumes, `source:target[:mode]`. A source starting with `.`, `/` or `~` is a bind
     /// mount; any other is a named volume (letters, digits, `_.-`), declared for you.
     #[serde(default)]
@@ -143,7 +143,7 @@ pub struct Service {
     pub env: Named<Located<Text>>,
     /// How the start script knows the service is up.
     #[serde(default)]
-    pub healthcheck: Option<Healthcheck>,
+    pub healthcheck: Option<HealthcheckSpec>,
     /// Compose services that must start first.
     #[serde(default)]
     pub depends_on: Vec<Located<String>>,
@@ -157,8 +157,9 @@ impl Service {
 
 /// A command as a string (run by a shell) or as a list of arguments.
 #[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(rename = "CommandLine")]
 #[serde(untagged)]
-pub enum CommandLine {
+pub enum CommandSpec {
     Shell(String),
     Args(Vec<String>),
 }
@@ -199,7 +200,8 @@ impl PortSpec {
 /// own healthcheck `command`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Healthcheck {
+#[schemars(rename = "Healthcheck")]
+pub struct HealthcheckSpec {
     /// Name of one of the service's ports, for an HTTP check.
     #[serde(default)]
     pub port: Option<Located<String>>,
@@ -216,7 +218,7 @@ pub struct Healthcheck {
     pub command: Option<Located<String>>,
 }
 
-impl Healthcheck {
+impl HealthcheckSpec {
     /// The HTTP check, if there is one: (port name, path).
     pub fn http(&self) -> Option<(&str, &str)> {
         let port = self.port.as_ref()?;
@@ -234,7 +236,8 @@ fn default_health_timeout() -> u32 {
 /// A `coder_app`, keyed by its slug.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct App {
+#[schemars(rename = "App")]
+pub struct AppSpec {
     /// The port the app opens: `service.port`.
     pub target: Located<String>,
     /// Serve the app on its own subdomain (needed by servers that assume they own `/`).

@@ -34,7 +34,7 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 
-pub use ports::{ExposedPort, PortRange, Protocol, PublishedPort};
+pub use ports::{ComposePort, ExposedPort, PortRange, Protocol};
 use read::Reader;
 use yaml::{yaml_options, Node, NodeValue};
 
@@ -74,7 +74,7 @@ pub struct ComposeService {
     pub name_span: Span,
     pub image: Option<ComposeText>,
     /// `ports:`, one entry per list item (a range is one entry).
-    pub ports: Vec<PublishedPort>,
+    pub ports: Vec<ComposePort>,
     /// `expose:`, one entry per list item (a range is one entry).
     pub expose: Vec<ExposedPort>,
     pub environment: Vec<EnvironmentVariable>,
@@ -82,7 +82,7 @@ pub struct ComposeService {
     pub entrypoint: Option<CommandLine>,
     pub command: Option<CommandLine>,
     pub volumes: Vec<VolumeMount>,
-    pub healthcheck: Option<Healthcheck>,
+    pub healthcheck: Option<ComposeHealthcheck>,
     pub depends_on: Vec<Dependency>,
     pub network_mode: Option<ComposeText>,
 }
@@ -159,7 +159,7 @@ impl VolumeMount {
 
 /// A service's `healthcheck:`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Healthcheck {
+pub struct ComposeHealthcheck {
     /// `test:` as written: a string, or a list starting with `CMD`, `CMD-SHELL` or `NONE`.
     pub test: Option<CommandLine>,
     /// `interval:` as written (`"5s"`).

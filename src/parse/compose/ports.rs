@@ -1,4 +1,4 @@
-//! Ports of a compose service: the facts ([`PortRange`], [`PublishedPort`], [`ExposedPort`]),
+//! Ports of a compose service: the facts ([`PortRange`], [`ComposePort`], [`ExposedPort`]),
 //! the reading of `ports:` and `expose:` in short and long syntax, and the small parsers of
 //! port specs, ranges and protocols.
 
@@ -65,7 +65,7 @@ impl std::fmt::Display for PortRange {
 /// Container ports made reachable from the host (`ports:`): one port, or a range (one entry,
 /// never expanded).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublishedPort {
+pub struct ComposePort {
     /// The host ports, as long as `container` (`host.start + i` reaches `container.start + i`);
     /// `None` when docker picks them (`"3210"`, `"127.0.0.1::3210"`, host port 0, or a host
     /// range mapped onto a single container port).
@@ -96,14 +96,14 @@ struct PortMapping {
 }
 
 impl Reader<'_> {
-    pub(super) fn ports(&mut self, node: &Node) -> Vec<PublishedPort> {
+    pub(super) fn ports(&mut self, node: &Node) -> Vec<ComposePort> {
         let mut ports = Vec::new();
         for item in self.list(node, "ports") {
             let (mappings, span, raw) = match &item.value {
                 NodeValue::Map(_) => self.long_port(item),
                 _ => self.short_port(item),
             };
-            ports.extend(mappings.map(|m| PublishedPort {
+            ports.extend(mappings.map(|m| ComposePort {
                 host: m.host,
                 container: m.container,
                 host_ip: m.host_ip,

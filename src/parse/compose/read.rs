@@ -12,8 +12,8 @@ use crate::source::{FileId, Span};
 
 use super::yaml::{char_to_byte, line_col_to_byte, Loc, Node, NodeValue};
 use super::{
-    CommandLine, ComposeFile, ComposeService, ComposeText, Dependency, EnvFileRef,
-    EnvironmentVariable, Healthcheck, MountKind, UnresolvedVariable, VolumeMount,
+    CommandLine, ComposeFile, ComposeHealthcheck, ComposeService, ComposeText, Dependency,
+    EnvFileRef, EnvironmentVariable, MountKind, UnresolvedVariable, VolumeMount,
 };
 
 /// Reads one compose file's tree into a [`ComposeFile`].
@@ -442,7 +442,7 @@ impl Reader<'_> {
         })
     }
 
-    fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
+    fn healthcheck(&mut self, node: &Node) -> Option<ComposeHealthcheck> {
         let span = self.extent(node);
         match node.value {
             NodeValue::Map(_) => {}
@@ -464,7 +464,7 @@ impl Reader<'_> {
             .is_some_and(|d| d.value.eq_ignore_ascii_case("true"))
             || matches!(&test, Some(CommandLine::Args(args))
                 if args.first().is_some_and(|a| a.value == "NONE"));
-        Some(Healthcheck {
+        Some(ComposeHealthcheck {
             test,
             interval,
             disabled,

@@ -38,8 +38,8 @@ use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span as _;
 
 pub use coder::{
-    Agent, AgentReference, App, CoderEnv, CoderScript, Container, ContainerPort, ContainerRuntime,
-    EnvVar, Healthcheck, ModuleCall, ProviderRequirement,
+    Agent, AgentReference, AppBlock, CoderEnv, CoderScript, Container, ContainerPort,
+    ContainerRuntime, EnvVar, HealthcheckBlock, ModuleCall, ProviderRequirement,
 };
 pub use scope::EvalContext;
 pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};

@@ -6,7 +6,7 @@ use crate::parse::terraform::{Attribute, Block, Spanned, TerraformModule};
 
 /// `resource "coder_app" "NAME"`.
 #[derive(Clone, Debug)]
-pub struct App<'a> {
+pub struct AppBlock<'a> {
     pub block: &'a Block,
     pub name: &'a Spanned<String>,
     pub agent_id: Option<&'a Attribute>,
@@ -21,7 +21,7 @@ pub struct App<'a> {
     pub group: Option<&'a Attribute>,
     pub open_in: Option<&'a Attribute>,
     pub order: Option<&'a Attribute>,
-    pub healthcheck: Option<Healthcheck<'a>>,
+    pub healthcheck: Option<HealthcheckBlock<'a>>,
     /// `count` or `for_each`: the app may exist several times, or not at all.
     pub count: Option<&'a Attribute>,
     pub for_each: Option<&'a Attribute>,
@@ -29,14 +29,14 @@ pub struct App<'a> {
 
 /// The `healthcheck` block of a `coder_app`.
 #[derive(Clone, Debug)]
-pub struct Healthcheck<'a> {
+pub struct HealthcheckBlock<'a> {
     pub block: &'a Block,
     pub url: Option<&'a Attribute>,
     pub interval: Option<&'a Attribute>,
     pub threshold: Option<&'a Attribute>,
 }
 
-impl App<'_> {
+impl AppBlock<'_> {
     /// The agent named by `agent_id = coder_agent.NAME.id`.
     pub fn agent_name(&self) -> Option<&str> {
         agent_of(self.agent_id)
@@ -45,9 +45,9 @@ impl App<'_> {
 
 impl TerraformModule {
     /// Every `coder_app` resource.
-    pub fn apps(&self) -> Vec<App<'_>> {
+    pub fn apps(&self) -> Vec<AppBlock<'_>> {
         self.named_resources("coder_app")
-            .map(|(block, name)| App {
+            .map(|(block, name)| AppBlock {
                 block,
                 name,
                 agent_id: block.attribute("agent_id"),
@@ -62,7 +62,7 @@ impl TerraformModule {
                 group: block.attribute("group"),
                 open_in: block.attribute("open_in"),
                 order: block.attribute("order"),
-                healthcheck: block.block("healthcheck").map(|hc| Healthcheck {
+                healthcheck: block.block("healthcheck").map(|hc| HealthcheckBlock {
                     block: hc,
                     url: hc.attribute("url"),
                     interval: hc.attribute("interval"),

@@ -19,7 +19,7 @@ mod provider;
 mod script;
 
 pub use agent::{Agent, AgentReference};
-pub use app::{App, Healthcheck};
+pub use app::{AppBlock, HealthcheckBlock};
 pub use container::{Container, ContainerPort, ContainerRuntime};
 pub use env::{CoderEnv, EnvVar};
 pub use module::ModuleCall;
