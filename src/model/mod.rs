@@ -11,6 +11,7 @@ pub mod build;
 pub mod chain;
 pub mod listen;
 pub mod provider;
+pub mod role;
 pub mod url;
 
 use crate::diagnostic::Diagnostic;
