@@ -456,6 +456,37 @@ resource "coder_app" "web" {
     }
 
     #[test]
+    fn a_role_served_in_the_workspace_names_its_port_too() {
+        let tf = r#"resource "coder_agent" "main" {
+  os = "linux"
+  env = {
+    CONVEX_SITE_ORIGIN = "https://convex-site--chat--me.coder.example.com"
+  }
+  startup_script = <<-EOT
+    convex-local-backend --port 3210 --site-proxy-port 3211 &
+  EOT
+}
+
+resource "coder_app" "convex-site" {
+  agent_id = coder_agent.main.id
+  slug     = "convex-site"
+  url      = "http://localhost:${local.site_port}"
+}
+
+locals {
+  site_port = 3212
+}
+"#;
+        let (_, findings) = crate::rules::test::run(&RULE, &[("main.tf", tf)]);
+        assert_eq!(
+            findings.iter().map(|d| d.message.as_str()).collect::<Vec<_>>(),
+            ["coder_app convex-site must target localhost:3211, not 3212: CONVEX_SITE_ORIGIN holds its origin, and convex-site is served by convex-local-backend's --site-proxy-port 3211; nothing is known to listen on 3212"]
+        );
+        // The port is not written in the url itself: no fix.
+        assert!(findings[0].fix.is_none());
+    }
+
+    #[test]
     fn without_a_variable_of_the_role_a_dead_port_is_a_warning() {
         let compose = COMPOSE.replace("      - \"3212:3212\"\n", "");
         let other = "CONVEX_CLOUD_ORIGIN=https://convex-api--chat--me.coder.example.com\n";
