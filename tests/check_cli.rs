@@ -114,16 +114,16 @@ fn github_format_writes_workflow_commands() {
 fn exit_0_when_clean_and_strict_fails_on_warnings() {
     let out = check("convex-fixed", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    // The incident has a warning (listener-without-app) besides its errors; alone it is exit 0,
+    // The incident has a warning (builtin-var-set) besides its errors; alone it is exit 0,
     // with --strict exit 1.
-    let only_warning = check("convex-incident", &["--select", "listener-without-app"]);
+    let only_warning = check("convex-incident", &["--select", "builtin-var-set"]);
     assert_eq!(
         only_warning.status.code(),
         Some(0),
         "{}",
         stdout(&only_warning)
     );
-    let strict = check("convex-incident", &["--select", "PT206", "--strict"]);
+    let strict = check("convex-incident", &["--select", "PT307", "--strict"]);
     assert_eq!(strict.status.code(), Some(1));
 }
 

@@ -11,6 +11,7 @@ pub mod build;
 pub mod chain;
 pub mod listen;
 pub mod provider;
+pub mod role;
 pub mod url;
 
 use crate::diagnostic::Diagnostic;
@@ -152,7 +153,14 @@ pub struct App {
     /// The block (or module) that declares it.
     pub span: Span,
     pub declared_by: AppOrigin,
+    /// What the agent proxies: `None` for an app without a url (a command app) and for an
+    /// [`App::external`] one, whose url the browser opens itself.
     pub url: Option<UrlFact>,
+    /// `external = true` (or an `external` whose value is unknown): a link the browser opens;
+    /// the agent proxies nothing, so no port or localhost fact holds for it.
+    pub external: bool,
+    /// `command = ...`: the app runs a command in a terminal and has no port.
+    pub command: bool,
     pub share: Share,
     pub share_span: Option<Span>,
     pub subdomain: bool,

@@ -114,7 +114,7 @@ rules! {
         removed_attribute,
         duplicate_metadata_key,
         coder_script_without_trigger,
-        invalid_coder_env_name,
+        coder_env_name,
         agent_never_started,
         hidden_app_display,
     }
@@ -170,8 +170,10 @@ rules! {
 
 /// Former names of rules (old, new): `--select`, `--ignore`, a spec's `ignore` and inline
 /// ignores still accept them.
-pub static RENAMED: &[(&str, &str)] =
-    &[("site-origin-equals-cloud-origin", "origin-shared-by-roles")];
+pub static RENAMED: &[(&str, &str)] = &[
+    ("site-origin-equals-cloud-origin", "origin-shared-by-roles"),
+    ("invalid-coder-env-name", "coder-env-name"),
+];
 
 /// A rule's name for a name that may be a former one.
 pub fn current_name(name: &str) -> &str {

@@ -55,6 +55,8 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
                 span: call.block.span,
                 declared_by: AppOrigin::Module(call.name.value.clone()),
                 url: UrlFact::parse(&format!("http://localhost:{port}"), port_span),
+                external: false,
+                command: false,
                 share,
                 share_span: share_attr.map(|a| a.value.span),
                 subdomain: call

@@ -53,7 +53,18 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         let text_of = |attr: Option<&terraform::Attribute>| {
             attr.and_then(|a| value_text(&a.value.value).map(|t| (t, a.value.span)))
         };
-        let url = text_of(app.url).and_then(|(t, span)| UrlFact::parse(&t, span));
+        // An external app is a link the browser opens: what its url names is not proxied.
+        // An `external` whose value is unknown may be one. A command app runs in a terminal and
+        // has no port (a url beside it is app-url-with-command's).
+        let external = app
+            .external
+            .is_some_and(|a| a.value.value.as_bool() != Some(false));
+        let command = app
+            .command
+            .is_some_and(|a| !matches!(a.value.value, Value::Null));
+        let url = text_of(app.url)
+            .filter(|_| !external && !command)
+            .and_then(|(t, span)| UrlFact::parse(&t, span));
         let healthcheck = app
             .healthcheck
             .as_ref()
@@ -69,6 +80,8 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             span: app.block.span,
             declared_by: AppOrigin::Resource(app.name.value.clone()),
             url,
+            external,
+            command,
             share,
             share_span: share_attr.map(|(_, span)| span),
             subdomain: app

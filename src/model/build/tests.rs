@@ -322,3 +322,53 @@ fn normalize_keeps_parents_past_the_start() {
         assert_eq!(normalize(Path::new(path)), PathBuf::from(want), "{path}");
     }
 }
+
+#[test]
+fn external_and_command_apps_proxy_no_url() {
+    let tf = r#"resource "coder_app" "docs" {
+  slug     = "docs"
+  url      = "https://coder.com/docs"
+  external = true
+}
+resource "coder_app" "maybe" {
+  slug     = "maybe"
+  url      = "http://localhost:3000"
+  external = var.external
+}
+resource "coder_app" "proxied" {
+  slug     = "proxied"
+  url      = "https://localhost:8443"
+  external = false
+}
+resource "coder_app" "htop" {
+  slug    = "htop"
+  command = "htop"
+  url     = "http://localhost:8080"
+}
+resource "coder_app" "web" {
+  slug    = "web"
+  command = null
+  url     = "http://localhost:8080"
+}
+"#;
+    let ws = model(&[("main.tf", tf, FileKind::Terraform)]);
+    // slug, external, command, proxied port
+    let apps: Vec<(&str, bool, bool, Option<u16>)> = ws
+        .apps
+        .iter()
+        .map(|a| {
+            let port = a.url.as_ref().and_then(|u| u.local_port());
+            (a.slug.as_str(), a.external, a.command, port)
+        })
+        .collect();
+    assert_eq!(
+        apps,
+        [
+            ("docs", true, false, None),
+            ("maybe", true, false, None),
+            ("proxied", false, false, Some(8443)),
+            ("htop", false, true, None),
+            ("web", false, false, Some(8080)),
+        ]
+    );
+}

@@ -1,8 +1,9 @@
 //! `app-port-not-served` (PT201): a coder_app url port that nothing serves.
 
-use crate::diagnostic::{RuleMeta, Severity};
+use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::chain::{and_list, describe};
-use crate::model::{Place, Workspace};
+use crate::model::role::AppRole;
+use crate::model::{App, Listener, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -18,7 +19,14 @@ process in the workspace started by a script or a registry module.
 
 It is an error when the files prove nothing answers: compose publishes P, but the container's
 known listeners are on other ports; or a container listens on P but compose does not publish it.
-It is a warning when nothing known listens on P at all.
+It is an error too when an env variable gives the app a role (`CONVEX_SITE_ORIGIN` holds its
+origin, so it must reach the Convex site proxy), the listener of that role is reached on another
+port, and nothing is known to answer on P: the finding names the right port. Otherwise it is a
+warning when nothing known listens on P at all.
+
+`external = true` apps (links the browser opens) and command apps have no port to check.
+The help names the port of the app's role when it is known: from an env variable that holds
+its origin, or a listener role that is its slug (`convex-site` → the site proxy, 3211).
 
 ## Why is this bad?
 The agent proxies the app to `localhost:P`. When docker publishes a port that nothing listens on
@@ -50,6 +58,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         if ports.served_behind(port).is_served() {
             continue;
         }
+        let role = workspace.app_role(app);
         if let Some((service_index, published, container)) = ports.first_published_on(port) {
             let service = &workspace.services[service_index];
             let listeners = ports.container_listeners(service_index);
@@ -84,6 +93,13 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 .with_related(published.span, format!("published to {}:{container}", service.name));
             for listener in &listeners {
                 finding = finding.with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)));
+            }
+            if let Some((help, fix)) = role_advice(workspace, app, url, role.as_ref()) {
+                finding = finding.with_help(help);
+                if let Some(fix) = fix {
+                    finding.with_fix(fix);
+                }
+                continue;
             }
             let served: Vec<String> = listeners
                 .iter()
@@ -120,19 +136,172 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .with_help(format!("publish it: `ports: [\"{port}:{port}\"]` in {}", service.name));
             continue;
         }
+        // Nothing is known on P, and the app's role says where it must go: proven wrong.
+        if let Some(role) = role.as_ref().filter(|r| !r.ports().is_empty()) {
+            report_wrong_role_port(workspace, sink, app, url, port, role);
+            continue;
+        }
         if workspace.services.is_empty() && workspace.scripts.is_empty() && workspace.modules.is_empty() {
             // A template alone: what runs in the workspace is not in the checked files.
             continue;
         }
-        sink.report_as(
+        let finding = sink.report_as(
             Severity::Warning,
             url.span,
             format!(
                 "coder_app {} targets localhost:{port}, but nothing in the checked files is known to listen on {port}",
                 app.slug
             ),
+        );
+        match role_advice(workspace, app, url, role.as_ref()) {
+            Some((help, fix)) => {
+                let finding = finding.with_help(help);
+                if let Some(fix) = fix {
+                    finding.with_fix(fix);
+                }
+            }
+            None => {
+                finding.with_help("start the server in the agent's startup_script, a coder_script or compose, or fix the port");
+            }
+        }
+    }
+}
+
+/// An app whose role (an env variable holds its origin) is served on another port than the
+/// one it targets, where nothing is known to answer.
+fn report_wrong_role_port(
+    workspace: &Workspace,
+    sink: &mut Sink,
+    app: &App,
+    url: &UrlFact,
+    port: u16,
+    role: &AppRole<'_>,
+) {
+    let wanted: Vec<String> = role.ports().iter().map(|p| format!("localhost:{p}")).collect();
+    let serving: Vec<String> = role
+        .targets
+        .iter()
+        .filter(|(_, p)| p.is_some())
+        .map(|(l, _)| owner_port(workspace, l))
+        .collect();
+    let mut finding = sink
+        .report_as(
+            Severity::Error,
+            url.span,
+            format!(
+                "coder_app {} must target {}, not {port}: {} holds its origin, and {} is served by {}; nothing is known to listen on {port}",
+                app.slug,
+                or_list(&wanted),
+                role.var.name,
+                role.role,
+                and_list(&serving)
+            ),
         )
-        .with_help("start the server in the agent's startup_script, a coder_script or compose, or fix the port");
+        .with_label(format!("must be {}", or_list(&wanted)))
+        .with_related(role.var.value_span, format!("{} names app {}", role.var.name, app.slug));
+    for (listener, agent_port) in &role.targets {
+        let Some(agent_port) = agent_port else { continue };
+        finding = finding.with_related(
+            listener.span,
+            format!("{} listens on {}", listener.program, describe(listener)),
+        );
+        if let Place::Container(i) = listener.place {
+            let service = &workspace.services[i];
+            if let Some(p) = service.published.iter().find(|p| p.host_for(listener.port).is_some()) {
+                finding = finding.with_related(
+                    p.span,
+                    format!("compose publishes {agent_port} to {}:{}", service.name, listener.port),
+                );
+            }
+        }
+    }
+    if let Some((help, fix)) = role_advice(workspace, app, url, Some(role)) {
+        finding = finding.with_help(help);
+        if let Some(fix) = fix {
+            finding.with_fix(fix);
+        }
+    }
+}
+
+/// What to change when the app's role is known: the port that reaches its listener, with a fix
+/// when there is one such port and the url writes its port once. The role comes from an env
+/// variable that holds the app's origin, else from a listener role that is the app's slug.
+fn role_advice(
+    workspace: &Workspace,
+    app: &App,
+    url: &UrlFact,
+    role: Option<&AppRole<'_>>,
+) -> Option<(String, Option<Fix>)> {
+    let (targets, why): (Vec<(&Listener, u16)>, String) = match role {
+        Some(role) => (
+            role.targets.iter().filter_map(|(l, p)| Some((*l, (*p)?))).collect(),
+            format!("{} holds its origin, so it must reach {}", role.var.name, role.role),
+        ),
+        None => (
+            workspace
+                .distinct_listeners()
+                .into_iter()
+                .filter(|l| l.role.as_deref() == Some(app.slug.as_str()))
+                .filter_map(|l| Some((l, workspace.agent_port_of(l)?)))
+                .collect(),
+            format!("the app is named for {}", app.slug),
+        ),
+    };
+    let (listener, target) = *targets.first()?;
+    if targets.iter().any(|(_, p)| *p != target) {
+        let ports: Vec<String> = targets.iter().map(|(l, p)| format!("localhost:{p} ({})", owner_port(workspace, l))).collect();
+        return Some((format!("{why}: point the app at {}", or_list(&ports)), None));
+    }
+    let help = format!(
+        "{why}: use url = \"http://localhost:{target}\" ({})",
+        owner_port(workspace, listener)
+    );
+    Some((help, port_fix(workspace, url, target)))
+}
+
+/// `convex-backend's --site-proxy-port 3211`, `code-server's default 8080`.
+fn owner_port(workspace: &Workspace, listener: &Listener) -> String {
+    use crate::model::ListenerSource;
+    let owner = match listener.place {
+        Place::Container(_) => workspace.place_name(listener.place),
+        Place::Workspace => listener.program.as_str(),
+    };
+    let port = listener.port;
+    match &listener.source {
+        ListenerSource::Flag(flag) => format!("{owner}'s {flag} {port}"),
+        ListenerSource::Env(var) => format!("{owner}'s {var}={port}"),
+        ListenerSource::Default => format!("{owner}'s default {port}"),
+        ListenerSource::Module(name) => format!("{owner}'s {name} module default {port}"),
+    }
+}
+
+/// Replaces the port of a url written as a literal (`"http://localhost:3212"`), when it is
+/// written once.
+fn port_fix(workspace: &Workspace, url: &UrlFact, target: u16) -> Option<Fix> {
+    let port = url.port?;
+    let text = workspace.sources.slice(url.span);
+    let needle = format!(":{port}");
+    let at = text.find(&needle)?;
+    let end = at + needle.len();
+    if text[end..].starts_with(|c: char| c.is_ascii_digit()) || text[end..].contains(&needle) {
+        return None;
+    }
+    Some(Fix {
+        title: format!("use port {target}"),
+        applicability: Applicability::Unsafe,
+        edits: vec![Edit {
+            span: url.span.sub(at + 1, end),
+            replacement: target.to_string(),
+        }],
+    })
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 
@@ -263,6 +432,110 @@ resource "coder_app" "web" {
         let app_1001 = findings.iter().find(|d| d.message.starts_with("coder_app a129 ")).map(|d| d.message.as_str());
         assert_eq!(app_1001, Some("coder_app a129 targets localhost:1003; compose publishes 1003 to s0:1003, but nothing is known to listen on 1003 in s0"));
         assert!(ws.range_visits() < n, "{} range visits for {n} apps", ws.range_visits());
+    }
+
+    const SITE_ORIGIN: &str = "CONVEX_SITE_ORIGIN=https://convex-site--chat--me.coder.example.com\n";
+
+    /// The incident: compose publishes the API and the site proxy, the site app still targets
+    /// 3212, and CONVEX_SITE_ORIGIN holds the site app's origin.
+    #[test]
+    fn an_app_whose_role_is_served_on_another_port_is_an_error_naming_it() {
+        let compose = COMPOSE.replace("      - \"3212:3212\"\n", "");
+        let files = [("main.tf", APPS), ("docker-compose.yml", compose.as_str()), (".env", SITE_ORIGIN)];
+        assert_eq!(
+            check(&RULE, &files),
+            vec!["main.tf:4:15: error: coder_app convex-site must target localhost:3211, not 3212: CONVEX_SITE_ORIGIN holds its origin, and convex-site is served by convex-backend's default 3211; nothing is known to listen on 3212"]
+        );
+        let (_, findings) = crate::rules::test::run(&RULE, &files);
+        let fix = findings[0].fix.as_ref().expect("a fix");
+        assert_eq!(fix.edits[0].replacement, "3211");
+        assert_eq!(
+            findings[0].help.as_deref(),
+            Some("CONVEX_SITE_ORIGIN holds its origin, so it must reach convex-site: use url = \"http://localhost:3211\" (convex-backend's default 3211)")
+        );
+    }
+
+    #[test]
+    fn a_role_served_in_the_workspace_names_its_port_too() {
+        let tf = r#"resource "coder_agent" "main" {
+  os = "linux"
+  env = {
+    CONVEX_SITE_ORIGIN = "https://convex-site--chat--me.coder.example.com"
+  }
+  startup_script = <<-EOT
+    convex-local-backend --port 3210 --site-proxy-port 3211 &
+  EOT
+}
+
+resource "coder_app" "convex-site" {
+  agent_id = coder_agent.main.id
+  slug     = "convex-site"
+  url      = "http://localhost:${local.site_port}"
+}
+
+locals {
+  site_port = 3212
+}
+"#;
+        let (_, findings) = crate::rules::test::run(&RULE, &[("main.tf", tf)]);
+        assert_eq!(
+            findings.iter().map(|d| d.message.as_str()).collect::<Vec<_>>(),
+            ["coder_app convex-site must target localhost:3211, not 3212: CONVEX_SITE_ORIGIN holds its origin, and convex-site is served by convex-local-backend's --site-proxy-port 3211; nothing is known to listen on 3212"]
+        );
+        // The port is not written in the url itself: no fix.
+        assert!(findings[0].fix.is_none());
+    }
+
+    #[test]
+    fn without_a_variable_of_the_role_a_dead_port_is_a_warning() {
+        let compose = COMPOSE.replace("      - \"3212:3212\"\n", "");
+        let other = "CONVEX_CLOUD_ORIGIN=https://convex-api--chat--me.coder.example.com\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", APPS), ("docker-compose.yml", &compose), (".env", other)]),
+            vec!["main.tf:4:15: warning: coder_app convex-site targets localhost:3212, but nothing in the checked files is known to listen on 3212"]
+        );
+        // A role whose listener is not known anywhere proves nothing either.
+        let no_backend = "services:\n  web:\n    image: example/web:1\n    ports: [\"3000:3000\"]\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", APPS), ("docker-compose.yml", no_backend), (".env", SITE_ORIGIN)]),
+            vec![
+                "main.tf:4:15: warning: coder_app convex-site targets localhost:3212, but nothing in the checked files is known to listen on 3212",
+                "main.tf:12:14: warning: coder_app convex-api targets localhost:3210, but nothing in the checked files is known to listen on 3210",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_help_names_the_port_of_the_apps_role_not_the_first_served_one() {
+        let (_, findings) = crate::rules::test::run(&RULE, &[("main.tf", APPS), ("docker-compose.yml", COMPOSE), (".env", SITE_ORIGIN)]);
+        assert_eq!(
+            findings[0].help.as_deref(),
+            Some("CONVEX_SITE_ORIGIN holds its origin, so it must reach convex-site: use url = \"http://localhost:3211\" (convex-backend's default 3211)")
+        );
+        // Without the variable, the slug names the role.
+        let (_, findings) = crate::rules::test::run(&RULE, &[("main.tf", APPS), ("docker-compose.yml", COMPOSE)]);
+        assert_eq!(
+            findings[0].help.as_deref(),
+            Some("the app is named for convex-site: use url = \"http://localhost:3211\" (convex-backend's default 3211)")
+        );
+    }
+
+    #[test]
+    fn external_and_command_apps_have_no_port() {
+        let tf = r#"resource "coder_agent" "main" {
+  startup_script = "echo hi"
+}
+resource "coder_app" "docs" {
+  slug     = "docs"
+  url      = "http://localhost:9999/docs"
+  external = true
+}
+resource "coder_app" "top" {
+  slug    = "top"
+  command = "htop"
+}
+"#;
+        assert!(check(&RULE, &[("main.tf", tf)]).is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `app-url-not-localhost` (PT207): a coder_app url that does not point at the agent's localhost over http.
+//! `app-url-not-localhost` (PT207): a coder_app url that does not point at the agent's localhost.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::{HostTarget, Workspace};
@@ -9,17 +9,20 @@ pub static RULE: Rule = Rule {
         name: "app-url-not-localhost",
         code: "PT207",
         default_severity: Severity::Warning,
-        summary: "A coder_app url that does not point at the agent's localhost over http",
+        summary: "A coder_app url that does not point at the agent's localhost",
         explanation: "## What it does
-Checks that a `coder_app` url is `http://localhost:PORT` (or 127.0.0.1). It is an error when the
-host is the name of a compose service, which the agent cannot resolve; a warning for
-`https://localhost` and for other hosts.
+Checks that the url of a proxied `coder_app` is on the agent's localhost (`localhost` or
+127.0.0.1, over http or https). It is an error when the host is the name of a compose service,
+which the agent cannot resolve; a warning for other hosts.
+
+`external = true` apps are links the browser opens, not proxied: any url is right for them.
+`https://localhost:PORT` is right too: the agent proxies it without verifying the certificate,
+which servers that only speak TLS (Kasm on 6901, Amazon DCV on 8443) rely on.
 
 ## Why is this bad?
 The agent proxies the app from inside the workspace. A compose service name only resolves on the
 compose network, not on the agent's host: the proxy fails with `connection reset` or a DNS error
-and Coder answers 502. Most development servers speak plain http, so `https://localhost` fails
-the TLS handshake.
+and Coder answers 502. A site outside the workspace is meant to be a link (`external = true`).
 
 ## Example
 ```hcl
@@ -35,13 +38,6 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     for app in &workspace.apps {
         let Some(url) = &app.url else { continue };
         match &url.target {
-            HostTarget::Localhost(_) if url.scheme == "https" => {
-                sink.report(
-                    url.span,
-                    format!("coder_app {} uses https://{}: the agent will speak TLS to the server", app.slug, url.host),
-                )
-                .with_help("development servers usually serve plain http: use http://");
-            }
             HostTarget::Other(host) if !host.contains("${") => {
                 let service = workspace.services.iter().find(|s| s.name.eq_ignore_ascii_case(host));
                 match service {
@@ -109,11 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn https_localhost_and_other_hosts_warn() {
-        assert_eq!(
-            check(&RULE, &[("main.tf", &tf("https://localhost:8443"))]),
-            vec!["main.tf:3:10: warning: coder_app a uses https://localhost: the agent will speak TLS to the server"]
-        );
+    fn other_hosts_warn() {
         assert_eq!(
             check(&RULE, &[("main.tf", &tf("http://10.0.0.5:80"))]),
             vec!["main.tf:3:10: warning: coder_app a points at 10.0.0.5; the agent proxies apps running in the workspace, at localhost"]
@@ -121,8 +113,24 @@ mod tests {
     }
 
     #[test]
-    fn localhost_over_http_is_fine() {
+    fn localhost_over_http_or_https_is_fine() {
         assert!(check(&RULE, &[("main.tf", &tf("http://localhost:3000"))]).is_empty());
         assert!(check(&RULE, &[("main.tf", &tf("http://127.0.0.1:3000/x"))]).is_empty());
+        // The agent proxies TLS-only servers without verifying their certificate.
+        assert!(check(&RULE, &[("main.tf", &tf("https://localhost:8443"))]).is_empty());
+    }
+
+    #[test]
+    fn external_apps_are_links_not_proxied() {
+        let external = |value: &str| {
+            format!("resource \"coder_app\" \"docs\" {{\n  slug     = \"docs\"\n  url      = \"https://coder.com/docs\"\n  external = {value}\n}}\n")
+        };
+        assert!(check(&RULE, &[("main.tf", &external("true"))]).is_empty());
+        // A value portolan cannot read may make it external: no proof it is proxied.
+        assert!(check(&RULE, &[("main.tf", &external("var.external"))]).is_empty());
+        assert_eq!(
+            check(&RULE, &[("main.tf", &external("false"))]),
+            vec!["main.tf:3:14: warning: coder_app docs points at coder.com; the agent proxies apps running in the workspace, at localhost"]
+        );
     }
 }

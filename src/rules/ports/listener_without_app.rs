@@ -44,7 +44,10 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(wanted) = role.role.as_deref() else { continue };
         let listeners = workspace.distinct_listeners();
         for listener in listeners.into_iter().filter(|l| l.role.as_deref() == Some(wanted)) {
-            if reported.contains(&(wanted, listener.port)) || exposed(workspace, listener) {
+            if reported.contains(&(wanted, listener.port))
+                || exposed(workspace, listener)
+                || stray_app(workspace, wanted)
+            {
                 continue;
             }
             reported.push((wanted, listener.port));
@@ -73,6 +76,17 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .with_help(help);
         }
     }
+}
+
+/// Whether an app of this role (a variable of the role holds its origin) targets a port where
+/// nothing listens: app-port-not-served names the port it must target.
+fn stray_app(workspace: &Workspace, role: &str) -> bool {
+    workspace.apps.iter().any(|app| {
+        app.url.as_ref().and_then(|u| u.local_port()).is_some_and(|port| {
+            !workspace.served_behind_local_port(port).is_served()
+                && workspace.app_role(app).is_some_and(|r| r.role == role && !r.ports().is_empty())
+        })
+    })
 }
 
 /// Whether some app's url reaches this listener.
@@ -112,6 +126,18 @@ mod tests {
     fn an_app_on_the_port_satisfies_it() {
         let tf = "resource \"coder_app\" \"site\" {\n  slug = \"convex-site\"\n  url  = \"http://localhost:3211\"\n}\n";
         assert!(check(&RULE, &[("main.tf", tf), ("docker-compose.yml", COMPOSE), (".env", ENV)]).is_empty());
+    }
+
+    #[test]
+    fn an_app_of_the_role_on_a_dead_port_is_app_port_not_serveds() {
+        let tf = "resource \"coder_app\" \"site\" {\n  slug = \"convex-site\"\n  url  = \"http://localhost:3212\"\n}\n";
+        assert!(check(&RULE, &[("main.tf", tf), ("docker-compose.yml", COMPOSE), (".env", ENV)]).is_empty());
+        // An app on a dead port that no variable of the role names does not stand for it.
+        let other = tf.replace("convex-site", "other");
+        assert_eq!(
+            check(&RULE, &[("main.tf", &other), ("docker-compose.yml", COMPOSE), (".env", ENV)]).len(),
+            1
+        );
     }
 
     #[test]

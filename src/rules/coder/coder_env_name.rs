@@ -1,24 +1,29 @@
-//! `invalid-coder-env-name` (PT113): A coder_env name that is not a valid variable name.
+//! `coder-env-name` (PT113): A coder_env name that is not a variable name, or that overrides its
+//! agent's env with another value.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::build::value_text;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 use crate::coder::is_valid_env_name;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
-        name: "invalid-coder-env-name",
+        name: "coder-env-name",
         code: "PT113",
         default_severity: Severity::Error,
-        summary: "A coder_env name that is not a valid variable name",
+        summary: "A coder_env name that is not a variable name, or that overrides its agent's env",
         explanation: r#"## What it does
-Checks the `name` of every `coder_env`: it must match `^[a-zA-Z_][a-zA-Z0-9_]*$`. It also warns
-when a `coder_env` sets a variable that its agent's `env` map already sets.
+Checks the `name` of every `coder_env`. It is an error when the name does not match
+`^[a-zA-Z_][a-zA-Z0-9_]*$`, and a warning when the `coder_env` overrides a key that its agent's
+`env` map sets to another value (or to one portolan cannot read). A `coder_env` that repeats the
+agent's key with the same value overrides nothing and is fine. (The rule was called
+`invalid-coder-env-name`; that name still selects it.)
 
 ## Why is this bad?
 The provider rejects other names (`must be a valid environment variable name`), so the
-workspace build fails. And a `coder_env` cannot override a key of `coder_agent.env`: one of
-the two values is silently lost, so the workspace may not get the value you expect.
+workspace build fails. And a `coder_env` cannot override a key of `coder_agent.env`: of two
+different values one is silently lost, so the workspace may not get the value you expect.
 
 ## Example
 ```hcl
@@ -79,15 +84,28 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(same) = agent.env.iter().find(|e| e.name.value == name) else {
             continue;
         };
+        // The same value twice overrides nothing.
+        let value = env.value.and_then(|v| value_text(&v.value.value));
+        let agent_value = value_text(&same.value.value);
+        if value.is_some() && value == agent_value {
+            continue;
+        }
+        // Text with a reference in it (`${var.x}`) is only known when the workspace is built.
+        let known = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.contains("${"));
+        let other = if known(&value) && known(&agent_value) {
+            "to another value"
+        } else {
+            "maybe to another value"
+        };
         let mut d = sink.report_as(
             Severity::Warning,
             attr.value.span,
             format!(
-                "coder_env.{} sets `{name}`, which coder_agent.{agent_name} already sets in its `env`; a coder_env cannot override the agent's env, so one value is lost",
+                "coder_env.{} overrides `{name}`, which coder_agent.{agent_name} sets {other} in its `env`; a coder_env cannot override the agent's env, so one value is lost",
                 env.name.value
             ),
         );
-        d.primary.message = "also set in the agent's env".to_owned();
+        d.primary.message = "overrides the agent's env".to_owned();
         d.related.push(Label::new(
             same.name.span,
             format!("`{name}` in coder_agent.{agent_name}.env"),
@@ -102,11 +120,12 @@ mod tests {
     use crate::rules::test::check;
 
     #[test]
-    fn names_must_be_variable_names_and_not_repeat_the_agent_env() {
+    fn names_must_be_variable_names_and_not_override_the_agent_env() {
         let tf = r#"resource "coder_agent" "main" {
   os = "linux"
   env = {
     CONVEX_CLOUD_ORIGIN = "http://localhost:3210"
+    CONVEX_SITE_ORIGIN  = "http://localhost:3211"
   }
 }
 resource "coder_agent" "gpu" {
@@ -125,7 +144,17 @@ resource "coder_env" "digit" {
 resource "coder_env" "twice" {
   agent_id = coder_agent.main.id
   name     = "CONVEX_CLOUD_ORIGIN"
-  value    = "http://localhost:3210"
+  value    = "http://localhost:4210"
+}
+resource "coder_env" "same" {
+  agent_id = coder_agent.main.id
+  name     = "CONVEX_SITE_ORIGIN"
+  value    = "http://localhost:3211"
+}
+resource "coder_env" "unknown-value" {
+  agent_id = coder_agent.main.id
+  name     = "CONVEX_SITE_ORIGIN"
+  value    = var.site_origin
 }
 resource "coder_env" "other-agent" {
   agent_id = coder_agent.gpu.id
@@ -140,10 +169,18 @@ resource "coder_env" "unknown" {
         assert_eq!(
             check(&RULE, &[("main.tf", tf)]),
             vec![
-                "main.tf:12:14: error: coder_env.bad sets `CONVEX-SITE-ORIGIN`, which is not a valid environment variable name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); the Coder provider rejects it",
-                "main.tf:17:14: error: coder_env.digit sets `1PORT`, which is not a valid environment variable name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); the Coder provider rejects it",
-                "main.tf:22:14: warning: coder_env.twice sets `CONVEX_CLOUD_ORIGIN`, which coder_agent.main already sets in its `env`; a coder_env cannot override the agent's env, so one value is lost",
+                "main.tf:13:14: error: coder_env.bad sets `CONVEX-SITE-ORIGIN`, which is not a valid environment variable name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); the Coder provider rejects it",
+                "main.tf:18:14: error: coder_env.digit sets `1PORT`, which is not a valid environment variable name (`^[a-zA-Z_][a-zA-Z0-9_]*$`); the Coder provider rejects it",
+                "main.tf:23:14: warning: coder_env.twice overrides `CONVEX_CLOUD_ORIGIN`, which coder_agent.main sets to another value in its `env`; a coder_env cannot override the agent's env, so one value is lost",
+                "main.tf:33:14: warning: coder_env.unknown-value overrides `CONVEX_SITE_ORIGIN`, which coder_agent.main sets maybe to another value in its `env`; a coder_env cannot override the agent's env, so one value is lost",
             ]
         );
+    }
+
+    #[test]
+    fn the_former_name_still_selects_it() {
+        let rule = crate::rules::find("invalid-coder-env-name").expect("the former name");
+        assert_eq!(rule.meta.code, "PT113");
+        assert_eq!(rule.meta.name, "coder-env-name");
     }
 }
