@@ -169,8 +169,7 @@ fn finish(
     expected: &[ExpectedFile],
 ) -> (Workspace, Vec<Diagnostic>) {
     workspace.expected = expected.to_vec();
-    let mut findings = workspace.parse_errors.clone();
-    findings.extend(rules::run(&workspace, rules_to_run));
+    let findings = rules::run(&workspace, rules_to_run);
     let findings = crate::suppress::apply(findings, &workspace.sources);
     (workspace, findings)
 }
@@ -188,13 +187,13 @@ pub fn check_paths(
 }
 
 /// Reads and models the files under `paths` as [`check_paths`] does, without running the rules:
-/// what `probe` plans from. The findings are the files' parse errors only.
+/// what `probe` plans from. The findings are the files' parse errors only (`parse-error`).
 pub fn model_paths(
     paths: &[PathBuf],
     root: &Path,
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
-    read_and_check(paths, root, options, &[])
+    read_and_check(paths, root, options, &[&rules::syntax::parse_error::RULE])
 }
 
 fn read_and_check(

@@ -9,7 +9,8 @@
 //!                   "edits": [{"location": {...}, "replacement": "..."}]}}],
 //!  "summary": {"files": 5, "errors": 3, "warnings": 1, "infos": 0}}
 //! ```
-//! `rule` and `code` are `null` for spec, parse and I/O errors. Findings come in [`Report::sorted`]
+//! `rule` and `code` are `null` for spec and I/O errors and skipped files (a file that does not
+//! parse is rule `parse-error`, PT001). Findings come in [`Report::sorted`]
 //! order. Fields are only ever added, never renamed or removed, without bumping `version`.
 
 use std::io::{self, Write};

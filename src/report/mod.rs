@@ -26,15 +26,9 @@ use std::str::FromStr;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
-/// The rule reports give findings without a rule (spec, parse and I/O errors).
-pub static PARSE_ERROR: RuleMeta = RuleMeta {
-    name: "parse-error",
-    code: "",
-    default_severity: Severity::Error,
-    summary: "A file could not be read or parsed",
-    explanation: "## What it does\nReports a file or spec that portolan could not read or parse; \
-                  the other files are still checked.\n",
-};
+/// The rule id reports give findings without a rule (spec and I/O errors, skipped files):
+/// `parse-error`, the rule of files that could not be parsed.
+pub static PARSE_ERROR: &RuleMeta = &crate::rules::syntax::parse_error::RULE.meta;
 
 /// An output format of `portolan check --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

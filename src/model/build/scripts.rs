@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{env_var, normalize, value_text};
+use crate::diagnostic::Severity;
 use crate::model::listen::{self, Arg, CommandLine};
 use crate::model::{
     CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
@@ -79,16 +80,21 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     let hcl = hcl_lookup(ws);
     for (file, origin, place, base, text) in units {
         let facts = shell::parse_script(&text, file, base);
-        // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
+        // tree-sitter-bash is not bash: a construct it cannot read may well run, so a note
+        // (`bash -n` is the judge); a script it refused to read at all stays a warning.
         ws.parse_errors
-            .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
-                let mut d = d.clone();
-                d.severity = crate::diagnostic::Severity::Warning;
-                d.message = format!(
-                    "{} (portolan's shell parser could not read this; `bash -n` may)",
-                    d.message
-                );
-                d
+            .extend(facts.diagnostics.iter().filter_map(|d| match d.severity {
+                Severity::Error => {
+                    let mut d = d.clone();
+                    d.severity = Severity::Info;
+                    d.message = format!(
+                        "{} (portolan's shell parser could not read this; `bash -n` may)",
+                        d.message
+                    );
+                    Some(d)
+                }
+                Severity::Warning if facts.refused => Some(d.clone()),
+                _ => None,
             }));
         let mut vars: HashMap<String, String> = HashMap::new();
         let evaluate = |word: &Word, vars: &HashMap<String, String>| {
