@@ -58,6 +58,8 @@ pub struct CheckResult {
     /// Files the walk did not read on purpose (links out of the folder, FIFOs, ignore files
     /// that are not regular files), with the reason: warnings in the report.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Env files read although an ignore file lists them (see [`walk`]), as reports name them.
+    pub read_although_ignored: Vec<PathBuf>,
 }
 
 impl CheckResult {
@@ -216,6 +218,11 @@ fn read_and_check(
         }
         let mut walk = walk::Walk::new(path);
         walk.run()?;
+        for file in &walk.read_although_ignored {
+            result
+                .read_although_ignored
+                .push(display_path(file, &root_abs));
+        }
         for (file, skipped) in walk.skipped {
             result
                 .skipped

@@ -493,3 +493,45 @@ fn a_knowledge_file_adds_launchers_compute_types_and_role_pairs() {
         ]
     );
 }
+
+/// The incident as its owner ran it: `check .` in a project whose `.gitignore` lists `*.local`.
+/// The `==` typo in the gitignored `.env.local` is found, the JSON report names the file as read
+/// although ignored, and other ignored files stay unread.
+#[test]
+fn gitignored_env_files_are_read_and_named_in_the_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    std::fs::create_dir_all(d.join("build")).unwrap();
+    std::fs::write(d.join(".gitignore"), "*.local\nbuild/\n").unwrap();
+    std::fs::write(
+        d.join(".env.local"),
+        "VITE_CONVEX_URL=https://convex-api--ws--me.example.com\nCONVEX_SITE_URL==https://convex-site--ws--me.example.com\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("start.local"), "echo )\n").unwrap();
+    std::fs::write(d.join("build/.env"), "A==1\n").unwrap();
+    let out = portolan()
+        .current_dir(d)
+        .args(["check", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let typo = findings
+        .iter()
+        .find(|f| f["rule"] == "env-double-equals")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(typo["location"]["path"], ".env.local");
+    assert_eq!(typo["location"]["line"], 2);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["location"]["path"] == ".env.local"),
+        "{findings:#?}"
+    );
+    assert_eq!(
+        json["read_although_ignored"],
+        serde_json::json!([".env.local"])
+    );
+}

@@ -75,6 +75,8 @@ pub struct Report<'a> {
     pub files_checked: usize,
     /// Every rule portolan knows, for SARIF's `tool.driver.rules`.
     pub rules: &'a [&'a RuleMeta],
+    /// Env files read although an ignore file lists them (JSON names them).
+    pub read_although_ignored: &'a [std::path::PathBuf],
 }
 
 /// Counts of findings by severity, and of files checked.
@@ -222,6 +224,7 @@ pub(crate) mod fixture {
             sources,
             files_checked: 2,
             rules: &RULES,
+            read_although_ignored: &[],
         }
     }
 
@@ -316,6 +319,7 @@ mod tests {
             sources: &sources,
             files_checked: 2,
             rules: &[],
+            read_although_ignored: &[],
         };
         // "# café: port 3212": the 'é' is two bytes but one column.
         let start = fixture::MAIN_TF.find("port 3212,").unwrap_or(0);
@@ -345,6 +349,7 @@ mod tests {
             sources: &sources,
             files_checked: 5,
             rules: &[],
+            read_although_ignored: &[],
         };
         assert_eq!(
             report.summary(),
