@@ -21,9 +21,31 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     let mut units: Vec<(FileId, ScriptOrigin, Place, usize, String)> = Vec::new();
     // Script files, and where they run: in a container that mounts them, else in the workspace.
     let mut script_files = super::files_of(ws, FileKind::Script);
+    // Agents with `os = "windows"` run PowerShell: their scripts are not read as bash.
+    let windows: Vec<String> = ws
+        .template
+        .iter()
+        .flat_map(|m| m.agents())
+        .filter(|a| a.os.and_then(|os| os.value.value.as_str()) == Some("windows"))
+        .map(|a| a.name.value.clone())
+        .collect();
+    let powershell_targets: Vec<PathBuf> = ws
+        .template
+        .iter()
+        .flat_map(|m| m.scripts())
+        .filter(|s| {
+            s.agent_name()
+                .is_some_and(|a| windows.iter().any(|w| w == a))
+        })
+        .filter_map(|s| s.script?.value.value.as_file_call()?.relative_path())
+        .map(PathBuf::from)
+        .collect();
     // templatefile()/file() targets are scripts whatever their names.
     if let Some(module) = &ws.template {
         for target in template_targets(module) {
+            if powershell_targets.contains(&target) {
+                continue;
+            }
             if let Some(id) = ws.sources.find(&target) {
                 if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
                     script_files.push(id);
@@ -31,6 +53,12 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
         }
     }
+    // What a Windows agent's coder_script loads is PowerShell, whatever the file is called.
+    let powershell: Vec<FileId> = powershell_targets
+        .iter()
+        .filter_map(|t| ws.sources.find(t))
+        .collect();
+    script_files.retain(|id| !powershell.contains(id));
     for id in script_files {
         let path = normalize(&ws.sources.get(id).path)
             .to_string_lossy()
@@ -55,6 +83,9 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     }
     if let Some(module) = &ws.template {
         for agent in module.agents() {
+            if windows.contains(&agent.name.value) {
+                continue;
+            }
             if let Some(text) = script_text(agent.startup_script) {
                 units.push((
                     text.0,
@@ -66,6 +97,12 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
         }
         for script in module.scripts() {
+            if script
+                .agent_name()
+                .is_some_and(|a| windows.iter().any(|w| w == a))
+            {
+                continue;
+            }
             if let Some(text) = script_text(script.script) {
                 units.push((
                     text.0,
