@@ -23,7 +23,8 @@
 //! Env files (`.env`, `.env.*`, `*.env`) are read even when an ignore file lists them: they are
 //! gitignored because they hold local values, and they are present in the workspace, which is
 //! where a typo does its harm. Each one is named in [`Walk::read_although_ignored`]. Everything
-//! else ignored stays skipped, and no ignored folder is walked.
+//! else ignored stays skipped, no ignored folder is walked, and a link to an ignored file is
+//! still not followed (the env file is read under its own name).
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -286,8 +287,7 @@ fn walked_from(base: &Path, target: &Path) -> bool {
             return false;
         }
         let path = dir.join(name);
-        let last = i + 1 == parts.len();
-        if scratch.ignored(&path, !last, &stack) && !(last && is_env_file(&path)) {
+        if scratch.ignored(&path, i + 1 < parts.len(), &stack) {
             return false;
         }
         dir = path;

@@ -716,6 +716,52 @@ mod tests {
         assert_eq!(empty.value.value, Value::String(String::new()));
     }
 
+    /// An object that repeats a key parses as Terraform reads it (the last value kept), every
+    /// span where it was; past [`MAX_RENAMED_KEYS`] repeats the parse error stands.
+    #[test]
+    fn repeated_object_keys_parse_with_the_last_value_and_their_spans() {
+        let src = "locals {\n  o = { name = \"a\", name = \"b\", \"k\" = 1, \"k\" = 2 }\n}\n";
+        let file = parse(FILE, src);
+        assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+        let keys: Vec<(&str, &str, &str)> = file
+            .duplicate_keys
+            .iter()
+            .map(|d| (d.key.as_str(), text(src, d.first), text(src, d.last)))
+            .collect();
+        assert_eq!(keys, [("name", "name", "name"), ("k", "k", "k")]);
+        assert_eq!(
+            file.duplicate_keys[0].last.range().start,
+            src.rfind("name").unwrap_or(0)
+        );
+        let module = TerraformModule::new(vec![file]);
+        let map = module.context.local("o").and_then(|v| v.value.as_map());
+        let entries: Vec<(String, String)> = map
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let value = match &e.value.value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (e.key.value.clone(), value)
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("name".to_owned(), "b".to_owned()),
+                ("k".to_owned(), "2".to_owned())
+            ]
+        );
+        let many = format!(
+            "locals {{\n  o = {{ {} }}\n}}\n",
+            "ab = 1, ".repeat(MAX_RENAMED_KEYS + 2)
+        );
+        let file = parse(FILE, &many);
+        assert_eq!(file.diagnostics.len(), 1);
+    }
+
     #[test]
     fn parse_errors_give_one_diagnostic_at_the_reported_line_and_column() {
         let cases: &[(&str, (u32, u32), &str)] = &[
