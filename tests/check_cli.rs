@@ -535,3 +535,41 @@ fn gitignored_env_files_are_read_and_named_in_the_json_report() {
         serde_json::json!([".env.local"])
     );
 }
+
+/// A shell construct bash accepts and portolan's parser does not (a heredoc sent to the
+/// background) is a note of rule `parse-error`: shown, and `--strict` still passes.
+#[test]
+fn a_shell_construct_the_parser_cannot_read_is_a_note_that_strict_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("run.sh"),
+        "#!/bin/bash\nbash -s <<'EOF' &\necho started\nEOF\nwait\n",
+    )
+    .unwrap();
+    let bash_accepts = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(dir.path().join("run.sh"))
+        .status()
+        .map_or(true, |s| s.success());
+    assert!(bash_accepts);
+    let out = portolan()
+        .current_dir(dir.path())
+        .args(["check", ".", "--strict", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["rule"], "parse-error");
+    assert_eq!(findings[0]["code"], "PT001");
+    assert_eq!(findings[0]["severity"], "info");
+    assert_eq!(findings[0]["location"]["line"], 2);
+    let ignored = portolan()
+        .current_dir(dir.path())
+        .args(["check", ".", "--ignore", "parse-error", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&ignored.stdout).unwrap();
+    assert_eq!(json["findings"], serde_json::json!([]));
+}
