@@ -394,6 +394,7 @@ fn hostile_inputs(quick: bool, runs: usize) {
                     sources: &sources,
                     files_checked: sources.len(),
                     rules: &metas,
+                    read_although_ignored: &[],
                 };
                 let mut out = std::io::sink();
                 portolan::report::write(portolan::report::Format::Human, &report, false, &mut out)

@@ -58,6 +58,8 @@ pub struct CheckResult {
     /// Files the walk did not read on purpose (links out of the folder, FIFOs, ignore files
     /// that are not regular files), with the reason: warnings in the report.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Env files read although an ignore file lists them (see [`walk`]), as reports name them.
+    pub read_although_ignored: Vec<PathBuf>,
 }
 
 impl CheckResult {
@@ -169,8 +171,7 @@ fn finish(
     expected: &[ExpectedFile],
 ) -> (Workspace, Vec<Diagnostic>) {
     workspace.expected = expected.to_vec();
-    let mut findings = workspace.parse_errors.clone();
-    findings.extend(rules::run(&workspace, rules_to_run));
+    let findings = rules::run(&workspace, rules_to_run);
     let findings = crate::suppress::apply(findings, &workspace.sources);
     (workspace, findings)
 }
@@ -188,13 +189,13 @@ pub fn check_paths(
 }
 
 /// Reads and models the files under `paths` as [`check_paths`] does, without running the rules:
-/// what `probe` plans from. The findings are the files' parse errors only.
+/// what `probe` plans from. The findings are the files' parse errors only (`parse-error`).
 pub fn model_paths(
     paths: &[PathBuf],
     root: &Path,
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
-    read_and_check(paths, root, options, &[])
+    read_and_check(paths, root, options, &[&rules::syntax::parse_error::RULE])
 }
 
 fn read_and_check(
@@ -217,6 +218,11 @@ fn read_and_check(
         }
         let mut walk = walk::Walk::new(path);
         walk.run()?;
+        for file in &walk.read_although_ignored {
+            result
+                .read_although_ignored
+                .push(display_path(file, &root_abs));
+        }
         for (file, skipped) in walk.skipped {
             result
                 .skipped

@@ -69,8 +69,10 @@ fn sarif_format_validates_and_names_every_rule() {
     let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .unwrap();
-    let named = rules.iter().filter(|r| r["id"] != "parse-error").count();
-    assert_eq!(named, portolan::rules::RULES.len());
+    // Every rule once, `parse-error` (the id of findings without a rule) among them.
+    let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids.len(), portolan::rules::RULES.len());
+    assert!(ids.contains(&"parse-error"), "{ids:?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results
         .iter()
@@ -490,4 +492,84 @@ fn a_knowledge_file_adds_launchers_compute_types_and_role_pairs() {
             pair("origin-shared-by-roles", "error")
         ]
     );
+}
+
+/// The incident as its owner ran it: `check .` in a project whose `.gitignore` lists `*.local`.
+/// The `==` typo in the gitignored `.env.local` is found, the JSON report names the file as read
+/// although ignored, and other ignored files stay unread.
+#[test]
+fn gitignored_env_files_are_read_and_named_in_the_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    std::fs::create_dir_all(d.join("build")).unwrap();
+    std::fs::write(d.join(".gitignore"), "*.local\nbuild/\n").unwrap();
+    std::fs::write(
+        d.join(".env.local"),
+        "VITE_CONVEX_URL=https://convex-api--ws--me.example.com\nCONVEX_SITE_URL==https://convex-site--ws--me.example.com\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("start.local"), "echo )\n").unwrap();
+    std::fs::write(d.join("build/.env"), "A==1\n").unwrap();
+    let out = portolan()
+        .current_dir(d)
+        .args(["check", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let typo = findings
+        .iter()
+        .find(|f| f["rule"] == "env-double-equals")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(typo["location"]["path"], ".env.local");
+    assert_eq!(typo["location"]["line"], 2);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["location"]["path"] == ".env.local"),
+        "{findings:#?}"
+    );
+    assert_eq!(
+        json["read_although_ignored"],
+        serde_json::json!([".env.local"])
+    );
+}
+
+/// A shell construct bash accepts and portolan's parser does not (a heredoc sent to the
+/// background) is a note of rule `parse-error`: shown, and `--strict` still passes.
+#[test]
+fn a_shell_construct_the_parser_cannot_read_is_a_note_that_strict_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("run.sh"),
+        "#!/bin/bash\nbash -s <<'EOF' &\necho started\nEOF\nwait\n",
+    )
+    .unwrap();
+    let bash_accepts = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(dir.path().join("run.sh"))
+        .status()
+        .map_or(true, |s| s.success());
+    assert!(bash_accepts);
+    let out = portolan()
+        .current_dir(dir.path())
+        .args(["check", ".", "--strict", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["rule"], "parse-error");
+    assert_eq!(findings[0]["code"], "PT001");
+    assert_eq!(findings[0]["severity"], "info");
+    assert_eq!(findings[0]["location"]["line"], 2);
+    let ignored = portolan()
+        .current_dir(dir.path())
+        .args(["check", ".", "--ignore", "parse-error", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&ignored.stdout).unwrap();
+    assert_eq!(json["findings"], serde_json::json!([]));
 }

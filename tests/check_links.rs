@@ -120,8 +120,9 @@ fn a_knowledge_file_linked_to_the_environment_is_never_read() {
 }
 
 /// A repository with a credential in `.git/config` (as `actions/checkout` leaves it) and a
-/// gitignored secrets file; committed links to both under names check reads. Neither is read:
-/// each link is said as skipped, and no output format shows what they point at.
+/// gitignored secrets file; committed links to both under names check reads. No link is
+/// followed: each is said as skipped, and no output format shows what they point at. (The
+/// gitignored env file is read under its own name, as every env file is, and shows nothing.)
 #[test]
 fn links_inside_the_tree_to_files_the_walk_skips_are_not_read() {
     let dir = tempfile::tempdir().unwrap();

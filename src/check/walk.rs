@@ -19,6 +19,12 @@
 //! that a `.gitignore` linked to `/dev/zero` or made a FIFO cannot grow or hang the run. One
 //! that is not is skipped and said; its patterns do not apply. Ignore files of the folders
 //! above the checked one apply up to the repository root (the nearest folder with a `.git`).
+//!
+//! Env files (`.env`, `.env.*`, `*.env`) are read even when an ignore file lists them: they are
+//! gitignored because they hold local values, and they are present in the workspace, which is
+//! where a typo does its harm. Each one is named in [`Walk::read_although_ignored`]. Everything
+//! else ignored stays skipped, no ignored folder is walked, and a link to an ignored file is
+//! still not followed (the env file is read under its own name).
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -42,6 +48,8 @@ pub(super) struct Walk {
     pub files: Vec<PathBuf>,
     /// Files not read, and why.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Env files in `files` that an ignore file lists.
+    pub read_although_ignored: Vec<PathBuf>,
 }
 
 impl Walk {
@@ -51,6 +59,7 @@ impl Walk {
             real_root: std::fs::canonicalize(root).ok(),
             files: Vec::new(),
             skipped: Vec::new(),
+            read_although_ignored: Vec::new(),
         }
     }
 
@@ -160,6 +169,10 @@ impl Walk {
                 continue;
             }
             if self.ignored(&path, kind.is_dir(), stack) {
+                if kind.is_file() && is_env_file(&path) {
+                    self.read_although_ignored.push(path.clone());
+                    self.files.push(path);
+                }
                 continue;
             }
             if kind.is_dir() {
@@ -355,6 +368,11 @@ fn explicit_link_target(path: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(target)
+}
+
+/// Whether a file of this name is an env file: read even when ignored.
+fn is_env_file(path: &Path) -> bool {
+    super::classify(path, None) == Some(crate::files::FileKind::EnvFile)
 }
 
 /// Whether portolan reads a file of this name (YAML files are told apart by content later).

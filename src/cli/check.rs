@@ -52,6 +52,7 @@ pub fn run(args: Args) -> u8 {
         sources: &sources,
         files_checked: sources.len(),
         rules: &metas,
+        read_although_ignored: &result.read_although_ignored,
     };
     let color = args.format == Format::Human && io::stdout().is_terminal();
     let mut stdout = io::stdout().lock();

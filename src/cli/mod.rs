@@ -65,6 +65,7 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
         sources,
         files_checked: sources.len(),
         rules: &[],
+        read_although_ignored: &[],
     };
     let color = io::stderr().is_terminal();
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());

@@ -181,6 +181,7 @@ fn report_rendered_findings(rendered: &Rendered) {
         sources: &rendered.sources,
         files_checked: rendered.sources.len(),
         rules: &metas,
+        read_although_ignored: &[],
     };
     eprintln!(
         "the rendered files have problems the spec cannot see; `portolan check` would report:"

@@ -370,6 +370,7 @@ mod tests {
                     sources: &sources,
                     files_checked: 1,
                     rules: &[],
+                    read_although_ignored: &[],
                 };
                 assert!(
                     render(&report, false).contains("error: m"),

@@ -7,9 +7,13 @@
 //!    "related": [{"location": {...}, "message": "..."}],
 //!    "fix": null | {"title": "...", "applicability": "safe" | "unsafe",
 //!                   "edits": [{"location": {...}, "replacement": "..."}]}}],
-//!  "summary": {"files": 5, "errors": 3, "warnings": 1, "infos": 0}}
+//!  "summary": {"files": 5, "errors": 3, "warnings": 1, "infos": 0},
+//!  "read_although_ignored": [".env.local"]}
 //! ```
-//! `rule` and `code` are `null` for spec, parse and I/O errors. Findings come in [`Report::sorted`]
+//! `read_although_ignored` names the env files read although an ignore file lists them (env
+//! files are always read); it is left out when there are none.
+//! `rule` and `code` are `null` for spec and I/O errors and skipped files (a file that does not
+//! parse is rule `parse-error`, PT001). Findings come in [`Report::sorted`]
 //! order. Fields are only ever added, never renamed or removed, without bumping `version`.
 
 use std::io::{self, Write};
@@ -27,6 +31,9 @@ struct JsonReport<'a> {
     version: u32,
     findings: Vec<Finding<'a>>,
     summary: Summary,
+    /// Env files read although an ignore file lists them; left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    read_although_ignored: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -69,6 +76,11 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             .map(|d| finding(report, d))
             .collect(),
         summary: report.summary(),
+        read_although_ignored: report
+            .read_although_ignored
+            .iter()
+            .map(|p| super::display_path(p))
+            .collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &json)?;
     writeln!(out)
@@ -152,6 +164,7 @@ mod tests {
             sources: &sources,
             files_checked: 3,
             rules: &[],
+            read_although_ignored: &[],
         };
         let value: serde_json::Value = serde_json::from_str(&render(&report)).unwrap_or_default();
         let want = serde_json::json!({"version": 1, "findings": [],

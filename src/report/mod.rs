@@ -26,15 +26,9 @@ use std::str::FromStr;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
-/// The rule reports give findings without a rule (spec, parse and I/O errors).
-pub static PARSE_ERROR: RuleMeta = RuleMeta {
-    name: "parse-error",
-    code: "",
-    default_severity: Severity::Error,
-    summary: "A file could not be read or parsed",
-    explanation: "## What it does\nReports a file or spec that portolan could not read or parse; \
-                  the other files are still checked.\n",
-};
+/// The rule id reports give findings without a rule (spec and I/O errors, skipped files):
+/// `parse-error`, the rule of files that could not be parsed.
+pub static PARSE_ERROR: &RuleMeta = &crate::rules::syntax::parse_error::RULE.meta;
 
 /// An output format of `portolan check --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +75,8 @@ pub struct Report<'a> {
     pub files_checked: usize,
     /// Every rule portolan knows, for SARIF's `tool.driver.rules`.
     pub rules: &'a [&'a RuleMeta],
+    /// Env files read although an ignore file lists them (JSON names them).
+    pub read_although_ignored: &'a [std::path::PathBuf],
 }
 
 /// Counts of findings by severity, and of files checked.
@@ -228,6 +224,7 @@ pub(crate) mod fixture {
             sources,
             files_checked: 2,
             rules: &RULES,
+            read_although_ignored: &[],
         }
     }
 
@@ -322,6 +319,7 @@ mod tests {
             sources: &sources,
             files_checked: 2,
             rules: &[],
+            read_although_ignored: &[],
         };
         // "# café: port 3212": the 'é' is two bytes but one column.
         let start = fixture::MAIN_TF.find("port 3212,").unwrap_or(0);
@@ -351,6 +349,7 @@ mod tests {
             sources: &sources,
             files_checked: 5,
             rules: &[],
+            read_although_ignored: &[],
         };
         assert_eq!(
             report.summary(),

@@ -30,7 +30,7 @@ pub const FINGERPRINT_KEY: &str = "portolan/v1";
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let findings = report.sorted();
     let mut metas: Vec<&RuleMeta> = Vec::new();
-    for meta in report.rules.iter().copied().chain([&PARSE_ERROR]) {
+    for meta in report.rules.iter().copied().chain([PARSE_ERROR]) {
         if metas.iter().all(|m| m.name != meta.name) {
             metas.push(meta);
         }

@@ -98,8 +98,14 @@ macro_rules! rules {
     };
 }
 
-// One folder per family; a family's codes share a hundred (PT1xx coder, ..., PT7xx render).
+// One folder per family; a family's codes share a hundred (PT0xx syntax, PT1xx coder, ...,
+// PT7xx render).
 rules! {
+    /// PT0xx: files as their own tools parse them (Terraform, compose, bash).
+    syntax {
+        parse_error,
+        duplicate_object_key,
+    }
     /// PT1xx: the Coder template's resources and attributes as Coder accepts them.
     coder {
         invalid_app_slug,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{env_var, normalize, value_text};
+use crate::diagnostic::Severity;
 use crate::model::listen::{self, Arg, CommandLine};
 use crate::model::{
     CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
@@ -20,9 +21,31 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     let mut units: Vec<(FileId, ScriptOrigin, Place, usize, String)> = Vec::new();
     // Script files, and where they run: in a container that mounts them, else in the workspace.
     let mut script_files = super::files_of(ws, FileKind::Script);
+    // Agents with `os = "windows"` run PowerShell: their scripts are not read as bash.
+    let windows: Vec<String> = ws
+        .template
+        .iter()
+        .flat_map(|m| m.agents())
+        .filter(|a| a.os.and_then(|os| os.value.value.as_str()) == Some("windows"))
+        .map(|a| a.name.value.clone())
+        .collect();
+    let powershell_targets: Vec<PathBuf> = ws
+        .template
+        .iter()
+        .flat_map(|m| m.scripts())
+        .filter(|s| {
+            s.agent_name()
+                .is_some_and(|a| windows.iter().any(|w| w == a))
+        })
+        .filter_map(|s| s.script?.value.value.as_file_call()?.relative_path())
+        .map(PathBuf::from)
+        .collect();
     // templatefile()/file() targets are scripts whatever their names.
     if let Some(module) = &ws.template {
         for target in template_targets(module) {
+            if powershell_targets.contains(&target) {
+                continue;
+            }
             if let Some(id) = ws.sources.find(&target) {
                 if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
                     script_files.push(id);
@@ -30,6 +53,12 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
         }
     }
+    // What a Windows agent's coder_script loads is PowerShell, whatever the file is called.
+    let powershell: Vec<FileId> = powershell_targets
+        .iter()
+        .filter_map(|t| ws.sources.find(t))
+        .collect();
+    script_files.retain(|id| !powershell.contains(id));
     for id in script_files {
         let path = normalize(&ws.sources.get(id).path)
             .to_string_lossy()
@@ -54,6 +83,9 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     }
     if let Some(module) = &ws.template {
         for agent in module.agents() {
+            if windows.contains(&agent.name.value) {
+                continue;
+            }
             if let Some(text) = script_text(agent.startup_script) {
                 units.push((
                     text.0,
@@ -65,6 +97,12 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
         }
         for script in module.scripts() {
+            if script
+                .agent_name()
+                .is_some_and(|a| windows.iter().any(|w| w == a))
+            {
+                continue;
+            }
             if let Some(text) = script_text(script.script) {
                 units.push((
                     text.0,
@@ -79,16 +117,21 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
     let hcl = hcl_lookup(ws);
     for (file, origin, place, base, text) in units {
         let facts = shell::parse_script(&text, file, base);
-        // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
+        // tree-sitter-bash is not bash: a construct it cannot read may well run, so a note
+        // (`bash -n` is the judge); a script it refused to read at all stays a warning.
         ws.parse_errors
-            .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
-                let mut d = d.clone();
-                d.severity = crate::diagnostic::Severity::Warning;
-                d.message = format!(
-                    "{} (portolan's shell parser could not read this; `bash -n` may)",
-                    d.message
-                );
-                d
+            .extend(facts.diagnostics.iter().filter_map(|d| match d.severity {
+                Severity::Error => {
+                    let mut d = d.clone();
+                    d.severity = Severity::Info;
+                    d.message = format!(
+                        "{} (portolan's shell parser could not read this; `bash -n` may)",
+                        d.message
+                    );
+                    Some(d)
+                }
+                Severity::Warning if facts.refused => Some(d.clone()),
+                _ => None,
             }));
         let mut vars: HashMap<String, String> = HashMap::new();
         let evaluate = |word: &Word, vars: &HashMap<String, String>| {

@@ -196,6 +196,50 @@ resource "coder_script" "setup" {
 /// Name, path, exact, kind, content known, managed.
 type Written<'a> = (&'a str, &'a str, bool, Option<FileKind>, bool, bool);
 
+/// Agents with `os = "windows"` run PowerShell: their startup scripts, `coder_script`s and the
+/// files those load are not read as bash (no syntax notes, no listeners); a Linux agent's are.
+#[test]
+fn scripts_of_windows_agents_are_not_read_as_bash() {
+    let tf = |os: &str| {
+        format!(
+            r#"resource "coder_agent" "main" {{
+  os             = "{os}"
+  startup_script = "ttyd -p 7681 bash"
+}}
+resource "coder_script" "tools" {{
+  agent_id     = coder_agent.main.id
+  display_name = "tools"
+  run_on_start = true
+  script       = templatefile("${{path.module}}/tools.sh", {{}})
+}}
+resource "coder_script" "more" {{
+  agent_id     = coder_agent.main.id
+  display_name = "more"
+  run_on_start = true
+  script       = "foreach ($p in @(1, 2)) {{ Write-Host $p }}"
+}}
+"#
+        )
+    };
+    let sh = "if (-not (Test-Path C:\\x)) { exit 1 }\n";
+    let windows = model(&[
+        ("main.tf", &tf("windows"), FileKind::Terraform),
+        ("tools.sh", sh, FileKind::Script),
+    ]);
+    assert!(windows.listeners.is_empty(), "{:?}", windows.listeners);
+    assert!(
+        windows.parse_errors.is_empty(),
+        "{:?}",
+        windows.parse_errors
+    );
+    let linux = model(&[
+        ("main.tf", &tf("linux"), FileKind::Terraform),
+        ("tools.sh", sh, FileKind::Script),
+    ]);
+    assert_eq!(linux.listeners.len(), 1, "{:?}", linux.listeners);
+    assert!(!linux.parse_errors.is_empty());
+}
+
 #[test]
 fn files_scripts_write_and_the_env_files_among_them() {
     let script = r#"#!/bin/sh

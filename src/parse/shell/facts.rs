@@ -21,6 +21,8 @@ pub struct ScriptFacts {
     pub sourced_files: Vec<SourcedFile>,
     /// Syntax errors (one per region) and warnings about parts that were skipped.
     pub diagnostics: Vec<Diagnostic>,
+    /// The script was not parsed at all (too deep or too costly): its one warning says why.
+    pub refused: bool,
 }
 
 /// `NAME=value`, possibly declared with `export`, `local`, `declare`, `readonly` or `typeset`.

@@ -120,7 +120,8 @@ const STATEMENTS: &[&str] = &[
 ];
 
 /// Parses `text`, which starts at byte `base` of file `file`, into facts. Never panics; what the
-/// grammar cannot read becomes an error diagnostic and the rest is still read.
+/// grammar cannot read becomes an error diagnostic and the rest is still read. A script refused
+/// whole (too deep, too costly to parse) gives one warning and [`ScriptFacts::refused`].
 pub fn parse_script(text: &str, file: FileId, base: usize) -> ScriptFacts {
     let template = Template::mask(text);
     let mut walker = Walker {
@@ -138,7 +139,8 @@ pub fn parse_script(text: &str, file: FileId, base: usize) -> ScriptFacts {
             walker
                 .facts
                 .diagnostics
-                .push(Diagnostic::error(span, refused.message()));
+                .push(Diagnostic::warning(span, refused.message()));
+            walker.facts.refused = true;
             return walker.facts;
         }
     };

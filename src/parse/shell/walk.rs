@@ -198,7 +198,7 @@ impl<'a> Walker<'a> {
                     format!("shell syntax error near `{}`", snippet.trim())
                 };
                 let diagnostic = Diagnostic::error(self.span(start, end), message)
-                    .with_label("bash cannot parse this");
+                    .with_label("portolan's shell parser stops here");
                 regions.push((start, end, diagnostic));
             } else if node.is_missing() {
                 let at = node.start_byte();

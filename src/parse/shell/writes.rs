@@ -66,10 +66,16 @@ impl<'a> Walker<'a> {
                     .iter()
                     .find(|k| k.kind() == "heredoc_start")
                     .is_some_and(|s| self.text(*s).contains(['\'', '"', '\\']));
+                // `<<-`: bash strips the leading tabs of every line of the body.
+                let dedent = kids.iter().any(|k| !k.is_named() && self.text(*k) == "<<-");
                 for kid in kids {
                     match kid.kind() {
                         "heredoc_body" => {
-                            io.stdin = Some((self.word(kid, 0), WriteKind::Heredoc { quoted }));
+                            let mut body = self.word(kid, 0);
+                            if dedent {
+                                body = strip_leading_tabs(body);
+                            }
+                            io.stdin = Some((body, WriteKind::Heredoc { quoted }));
                         }
                         "file_redirect" => self.read_redirect(kid, io),
                         "pipeline" => io.piped = Some(kid),
@@ -321,6 +327,55 @@ fn printf_body(args: &[Word]) -> Option<Word> {
     Some(Word { span, parts })
 }
 
+/// The body of a `<<-` heredoc as bash reads it: the tabs that start each line removed. Literal
+/// parts are cut around the tabs, so every byte left still maps onto the source.
+fn strip_leading_tabs(word: Word) -> Word {
+    let mut parts = Vec::with_capacity(word.parts.len());
+    let mut line_start = true;
+    for part in word.parts {
+        let WordPart::Literal { text, span } = &part else {
+            line_start = false;
+            parts.push(part);
+            continue;
+        };
+        if text.len() != span.range().len() {
+            // One escaped character: not a tab at a line start.
+            line_start = text.ends_with('\n');
+            parts.push(part);
+            continue;
+        }
+        let mut kept_from = 0;
+        let mut i = 0;
+        let bytes = text.as_bytes();
+        while i < bytes.len() {
+            if line_start && bytes[i] == b'\t' {
+                if kept_from < i {
+                    parts.push(WordPart::Literal {
+                        text: text[kept_from..i].to_owned(),
+                        span: span.sub(kept_from, i),
+                    });
+                }
+                while i < bytes.len() && bytes[i] == b'\t' {
+                    i += 1;
+                }
+                kept_from = i;
+            }
+            line_start = bytes.get(i) == Some(&b'\n');
+            i += 1;
+        }
+        if kept_from < text.len() {
+            parts.push(WordPart::Literal {
+                text: text[kept_from..].to_owned(),
+                span: span.sub(kept_from, text.len()),
+            });
+        }
+    }
+    Word {
+        span: word.span,
+        parts,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::parse::shell::testing::*;
@@ -413,5 +468,23 @@ mod tests {
             f.file_writes[3].body.parts[1].span().range(),
             newline..newline + 2
         );
+    }
+
+    /// `<<-` strips the leading tabs of every line (bash's rule; spaces stay), and every byte
+    /// left still maps onto the source; `<<` keeps them.
+    #[test]
+    fn a_dash_heredoc_loses_its_leading_tabs() {
+        let src = "if true; then\n\tcat > .env <<-EOF\n\t\tPORT=3000\n\t\n\t  HOST=$H\tX\n\tEOF\n\tcat > b.env <<EOF\nA=1\n\tB=2\nEOF\nfi\n";
+        let f = facts(src);
+        assert!(f.diagnostics.is_empty(), "{:?}", f.diagnostics);
+        assert_eq!(f.file_writes.len(), 2, "{:#?}", f.file_writes);
+        let body = &f.file_writes[0].body;
+        assert_eq!(body.to_string(), "PORT=3000\n\n  HOST=${H}\tX\n");
+        for part in &body.parts {
+            if let WordPart::Literal { text, span } = part {
+                assert_eq!(&src[span.range()], text);
+            }
+        }
+        assert_eq!(f.file_writes[1].body.to_string(), "A=1\n\tB=2\n");
     }
 }

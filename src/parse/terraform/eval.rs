@@ -134,15 +134,26 @@ impl<'a> Evaluator<'a> {
             Expression::Number(n) => n.value().as_f64().map_or(Value::Unknown, Value::Number),
             Expression::String(s) => Value::String(s.value().clone()),
             Expression::Array(items) => Value::List(items.iter().map(|e| self.eval(e)).collect()),
-            Expression::Object(object) => Value::Map(
-                object
-                    .iter()
-                    .map(|(key, value)| MapEntry {
-                        key: self.object_key(key),
+            Expression::Object(object) => {
+                let mut entries: Vec<MapEntry> = Vec::with_capacity(object.len());
+                for (key, value) in object.iter() {
+                    let (key, repeated) = self.object_key(key);
+                    let entry = MapEntry {
+                        key,
                         value: self.eval(value.expr()),
-                    })
-                    .collect(),
-            ),
+                    };
+                    // A repeated key (renamed so that it parses): the last value wins, as in
+                    // Terraform.
+                    match repeated
+                        .then(|| entries.iter().position(|e| e.key.value == entry.key.value))
+                        .flatten()
+                    {
+                        Some(i) => entries[i] = entry,
+                        None => entries.push(entry),
+                    }
+                }
+                Value::Map(entries)
+            }
             Expression::StringTemplate(t) => self.template(t.iter()),
             Expression::HeredocTemplate(h) => self.template(h.template.iter()),
             Expression::Parenthesis(p) => self.eval(p.inner()).value,
@@ -178,8 +189,10 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn object_key(&self, key: &ObjectKey) -> Spanned<String> {
-        match key {
+    /// An object key, and whether it repeats an earlier key of its object (see
+    /// [`EvalContext::renamed_key`]).
+    fn object_key(&self, key: &ObjectKey) -> (Spanned<String>, bool) {
+        let mut key = match key {
             ObjectKey::Ident(ident) => Spanned {
                 value: ident.as_str().to_string(),
                 span: self.span(ident.span()),
@@ -197,6 +210,13 @@ impl<'a> Evaluator<'a> {
                 };
                 Spanned { value: text, span }
             }
+        };
+        match self.ctx.renamed_key(key.span) {
+            Some(written) => {
+                key.value = written.to_owned();
+                (key, true)
+            }
+            None => (key, false),
         }
     }
 

@@ -63,6 +63,22 @@ pub struct TerraformFile {
     pub blocks: Vec<Block>,
     /// At most one parse error.
     pub diagnostics: Vec<Diagnostic>,
+    /// Keys written twice in one object (Terraform keeps the last).
+    pub duplicate_keys: Vec<DuplicateKey>,
+    /// Object keys renamed so that `hcl-edit` reads a repeated key: file offset of the key's
+    /// span → the key as written.
+    renamed_keys: std::collections::BTreeMap<usize, String>,
+}
+
+/// A key written twice in one object expression (`{ a = 1, a = 2 }`). Terraform accepts it and
+/// keeps the last value (`terraform validate` passes); so does the evaluator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// The key where it is first written: its value is dropped.
+    pub first: Span,
+    /// The key written again: its value is the one Terraform keeps.
+    pub last: Span,
 }
 
 /// A block: `resource "coder_app" "code" { ... }`, `healthcheck { ... }`, `dynamic "env" { ... }`.
@@ -243,6 +259,163 @@ impl TerraformModule {
     pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
         self.files.iter().flat_map(|f| f.diagnostics.iter())
     }
+
+    /// Keys written twice in one object, in every file.
+    pub fn duplicate_keys(&self) -> impl Iterator<Item = &DuplicateKey> {
+        self.files.iter().flat_map(|f| f.duplicate_keys.iter())
+    }
+}
+
+/// How many repeated object keys one file may rename before its parse error stands.
+const MAX_RENAMED_KEYS: usize = 256;
+
+/// `hcl-edit` refuses an object that repeats a key; Terraform keeps the last. Until the text
+/// parses, each repeated key the parser stops at is replaced by a name of the same length that
+/// the text does not hold (so every span stays where it was), and remembered: the evaluator
+/// reads it under its own name and keeps the last value. Returns the text that parses (or the
+/// first error that is not a repeated key) and the renamed keys by file offset.
+fn parse_accepting_repeated_keys(
+    text: &str,
+) -> (
+    std::borrow::Cow<'_, str>,
+    Result<Body, hcl_edit::parser::Error>,
+    std::collections::BTreeMap<usize, String>,
+) {
+    let mut work = std::borrow::Cow::Borrowed(text);
+    let mut renamed = std::collections::BTreeMap::new();
+    let mut last: Option<(usize, usize, String)> = None;
+    for _ in 0..MAX_RENAMED_KEYS {
+        let err = match hcl_edit::parser::parse_body(&work) {
+            Ok(body) => return (work, Ok(body), renamed),
+            Err(err) => err,
+        };
+        if !err.message().contains("redefined object key") {
+            return (work, Err(err), renamed);
+        }
+        let at = error_offset(&work, err.location());
+        // The same key again: the name it was given is taken in that object; try the next.
+        let (attempt, key) = match &last {
+            Some((prev, attempt, key)) if *prev == at => (attempt + 1, Some(key.clone())),
+            _ => (0, None),
+        };
+        let Some((start, len, written)) = object_key_at(&work, at) else {
+            return (work, Err(err), renamed);
+        };
+        let Some(name) = unused_name(&work, len, attempt) else {
+            return (work, Err(err), renamed);
+        };
+        let written = key.unwrap_or(written);
+        work.to_mut().replace_range(start..start + len, &name);
+        renamed.insert(start, written.clone());
+        last = Some((at, attempt, written));
+    }
+    let result = hcl_edit::parser::parse_body(&work);
+    (work, result, renamed)
+}
+
+/// The key at `at` (an identifier, or a quoted string without escapes): where its name starts,
+/// its length in bytes and its text.
+fn object_key_at(text: &str, at: usize) -> Option<(usize, usize, String)> {
+    let rest = text.get(at..)?;
+    let (start, name) = if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find(['"', '\\', '$', '%', '\n'])?;
+        if !quoted[end..].starts_with('"') {
+            return None;
+        }
+        (at + 1, &quoted[..end])
+    } else {
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        (at, &rest[..end])
+    };
+    (!name.is_empty()).then(|| (start, name.len(), name.to_owned()))
+}
+
+/// A name of `len` ASCII bytes, a valid identifier, that `text` does not hold; `attempt` picks
+/// another one each time.
+fn unused_name(text: &str, len: usize, attempt: usize) -> Option<String> {
+    let letters = b"zqxjkvwy";
+    (attempt..attempt + 64)
+        .filter_map(|k| {
+            let letter = letters[k % letters.len()] as char;
+            let number = k / letters.len();
+            if len == 1 {
+                return (number == 0).then(|| letter.to_string());
+            }
+            let digits = number.to_string();
+            (digits.len() < len).then(|| format!("{letter}{digits:0>width$}", width = len - 1))
+        })
+        .find(|name| len == 1 || !text.contains(name.as_str()))
+}
+
+/// Every key written twice in one object of `body`, read under the names the keys were written
+/// with.
+fn repeated_keys(
+    body: &Body,
+    file: FileId,
+    renamed: &std::collections::BTreeMap<usize, String>,
+) -> Vec<DuplicateKey> {
+    use hcl_edit::visit::{self, Visit};
+    struct Finder<'a> {
+        file: FileId,
+        renamed: &'a std::collections::BTreeMap<usize, String>,
+        found: Vec<DuplicateKey>,
+    }
+    impl Finder<'_> {
+        fn key(&self, key: &hcl_edit::expr::ObjectKey) -> Option<(String, Span)> {
+            let (name, span) = match key {
+                hcl_edit::expr::ObjectKey::Ident(ident) => (
+                    ident.as_str().to_owned(),
+                    span_of(ident.span(), self.file, 0),
+                ),
+                hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => (
+                    s.value().clone(),
+                    quoted_content(span_of(s.span(), self.file, 0), s.value()),
+                ),
+                _ => return None,
+            };
+            let name = self
+                .renamed
+                .get(&span.range().start)
+                .cloned()
+                .unwrap_or(name);
+            Some((name, span))
+        }
+    }
+    impl Visit for Finder<'_> {
+        fn visit_object(&mut self, node: &hcl_edit::expr::Object) {
+            let keys: Vec<(String, Span)> = node.iter().filter_map(|(k, _)| self.key(k)).collect();
+            if keys
+                .iter()
+                .any(|(_, span)| self.renamed.contains_key(&span.range().start))
+            {
+                for (i, (name, span)) in keys.iter().enumerate() {
+                    if !self.renamed.contains_key(&span.range().start) {
+                        continue;
+                    }
+                    if let Some((_, first)) = keys[..i].iter().find(|(other, _)| other == name) {
+                        self.found.push(DuplicateKey {
+                            key: name.clone(),
+                            first: *first,
+                            last: *span,
+                        });
+                    }
+                }
+            }
+            visit::visit_object(self, node);
+        }
+    }
+    if renamed.is_empty() {
+        return Vec::new();
+    }
+    let mut finder = Finder {
+        file,
+        renamed,
+        found: Vec::new(),
+    };
+    finder.visit_body(body);
+    finder.found
 }
 
 /// How many cut points recovery tries on each side of a parse error.
@@ -251,14 +424,22 @@ const RECOVERY_ATTEMPTS: usize = 48;
 /// Parses one `.tf` file. Values are evaluated without variables or locals; use
 /// [`TerraformModule::new`] to evaluate them with the whole module.
 pub fn parse(file: FileId, text: &str) -> TerraformFile {
+    let (text, parsed, renamed_keys) = parse_accepting_repeated_keys(text);
+    let text: &str = &text;
     let mut out = TerraformFile {
         file,
         blocks: Vec::new(),
         diagnostics: Vec::new(),
+        duplicate_keys: Vec::new(),
+        renamed_keys,
     };
-    let ctx = EvalContext::default();
-    match hcl_edit::parser::parse_body(text) {
-        Ok(body) => out.blocks = convert_body(&body, text, file, 0, &ctx),
+    let mut ctx = EvalContext::default();
+    ctx.add_renamed_keys(file, &out.renamed_keys);
+    match parsed {
+        Ok(body) => {
+            out.duplicate_keys = repeated_keys(&body, file, &out.renamed_keys);
+            out.blocks = convert_body(&body, text, file, 0, &ctx);
+        }
         Err(err) => {
             let at = error_offset(text, err.location());
             let width = text
@@ -533,6 +714,52 @@ mod tests {
         assert_eq!(body.value, "");
         assert_eq!(body.span.start as usize, src.find("EOT\n}").unwrap());
         assert_eq!(empty.value.value, Value::String(String::new()));
+    }
+
+    /// An object that repeats a key parses as Terraform reads it (the last value kept), every
+    /// span where it was; past [`MAX_RENAMED_KEYS`] repeats the parse error stands.
+    #[test]
+    fn repeated_object_keys_parse_with_the_last_value_and_their_spans() {
+        let src = "locals {\n  o = { name = \"a\", name = \"b\", \"k\" = 1, \"k\" = 2 }\n}\n";
+        let file = parse(FILE, src);
+        assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+        let keys: Vec<(&str, &str, &str)> = file
+            .duplicate_keys
+            .iter()
+            .map(|d| (d.key.as_str(), text(src, d.first), text(src, d.last)))
+            .collect();
+        assert_eq!(keys, [("name", "name", "name"), ("k", "k", "k")]);
+        assert_eq!(
+            file.duplicate_keys[0].last.range().start,
+            src.rfind("name").unwrap_or(0)
+        );
+        let module = TerraformModule::new(vec![file]);
+        let map = module.context.local("o").and_then(|v| v.value.as_map());
+        let entries: Vec<(String, String)> = map
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let value = match &e.value.value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (e.key.value.clone(), value)
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("name".to_owned(), "b".to_owned()),
+                ("k".to_owned(), "2".to_owned())
+            ]
+        );
+        let many = format!(
+            "locals {{\n  o = {{ {} }}\n}}\n",
+            "ab = 1, ".repeat(MAX_RENAMED_KEYS + 2)
+        );
+        let file = parse(FILE, &many);
+        assert_eq!(file.diagnostics.len(), 1);
     }
 
     #[test]

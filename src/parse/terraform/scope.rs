@@ -22,6 +22,8 @@ const MAX_VALUE_DEPTH: usize = 64;
 pub struct EvalContext {
     variables: BTreeMap<String, Spanned<Value>>,
     locals: BTreeMap<String, Spanned<Value>>,
+    /// Object keys renamed so that a repeated key parses: (file, offset) → the key as written.
+    renamed_keys: BTreeMap<(crate::source::FileId, usize), String>,
 }
 
 impl EvalContext {
@@ -31,6 +33,9 @@ impl EvalContext {
     /// repeated name wins.
     pub fn from_files(files: &[TerraformFile]) -> EvalContext {
         let mut ctx = EvalContext::default();
+        for file in files {
+            ctx.add_renamed_keys(file.file, &file.renamed_keys);
+        }
         let mut defs: HashMap<&str, &super::Attribute> = HashMap::new();
         for file in files {
             for block in &file.blocks {
@@ -65,6 +70,27 @@ impl EvalContext {
             resolver.resolve(name, &mut ctx);
         }
         ctx
+    }
+
+    /// Adds the object keys of `file` that were renamed so that it parses.
+    pub(super) fn add_renamed_keys(
+        &mut self,
+        file: crate::source::FileId,
+        renamed: &BTreeMap<usize, String>,
+    ) {
+        for (at, key) in renamed {
+            self.renamed_keys.insert((file, *at), key.clone());
+        }
+    }
+
+    /// The key as written, for an object key whose name starts at `span` and was renamed.
+    pub(super) fn renamed_key(&self, span: crate::source::Span) -> Option<&str> {
+        if self.renamed_keys.is_empty() {
+            return None;
+        }
+        self.renamed_keys
+            .get(&(span.file, span.range().start))
+            .map(String::as_str)
     }
 
     /// The default of a variable, if it has one.
