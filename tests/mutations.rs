@@ -18,7 +18,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use portolan::check::{check_paths, CheckOptions, CheckResult};
 use portolan::diagnostic::{Diagnostic, Severity};
@@ -177,8 +177,9 @@ fn other_ends(
     ends
 }
 
-/// Moves each port link of a fixture in turn; returns the mutations and the links whose port is
-/// not written as a number (taken from a variable or an interpolation: there is no digit to move).
+/// Moves each port link of a fixture in turn; returns the mutations and the links it could not
+/// move: a port not written as a number (taken from a variable or an interpolation: there is no
+/// digit to move), or written in a file outside the fixture.
 fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
     let original = check(&fixture.dir);
     let before: BTreeSet<Finding> = problems(&original).into_iter().map(|(f, _)| f).collect();
@@ -189,13 +190,27 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
         for link in &links {
             let Some(digits) = link.digits else {
                 let (path, line) = line_of(ws, link.span);
-                unwritten.push(format!("{}:{line}: {}", path.display(), link.kind));
+                unwritten.push(format!(
+                    "{}:{line}: {} (not written as a number)",
+                    path.display(),
+                    link.kind
+                ));
                 continue;
             };
             let Some(moved) = free_port(&used, link.port) else {
                 continue;
             };
             let at = line_of(ws, digits);
+            let inside = at.0.components().all(|c| matches!(c, Component::Normal(_)));
+            if !inside || !fixture.dir.join(&at.0).is_file() {
+                unwritten.push(format!(
+                    "{}:{}: {} (outside the fixture)",
+                    at.0.display(),
+                    at.1,
+                    link.kind
+                ));
+                continue;
+            }
             let others = other_ends(ws, &links, link);
             let mut ends = others.clone();
             ends.insert(at.clone());
@@ -260,9 +275,7 @@ fn moving_one_port_of_a_whole_chain_is_caught() {
             }
         }
         for link in unwritten {
-            report.push(format!(
-                "  not moved (port not written as a number): {link}"
-            ));
+            report.push(format!("  not moved: {link}"));
         }
         all.extend(mutations);
     }
