@@ -7,7 +7,9 @@
 //! ([`portolan::model::Workspace::port_links`]): app and healthcheck urls, module `port` inputs,
 //! the flags and env variables that set where a server listens, both sides of compose mappings.
 //! Each is moved to the next port nothing in the workspace uses, by rewriting its digits in a
-//! copy of the folder. The move is caught when the copy has a new warning or error (one the
+//! copy of the folder (or, for a port taken from a variable, writing the number in place of
+//! that one reference: `localhost:${var.port}` becomes `localhost:13338`, and only this link
+//! moves). The move is caught when the copy has a new warning or error (one the
 //! folder as it is does not have) with a label on the moved line or on a line of the other end
 //! of the link (another link that had the same port).
 //!
@@ -165,7 +167,7 @@ fn other_ends(
     let port = link.port;
     let mut ends: BTreeSet<Line> = links
         .iter()
-        .filter(|other| other.port == port && other.digits != link.digits)
+        .filter(|other| other.port == port && other.span != link.span)
         .map(|other| line_of(ws, other.span))
         .collect();
     let defaults = ws.listeners.iter().filter(|l| l.port == port);
@@ -177,9 +179,10 @@ fn other_ends(
     ends
 }
 
-/// Moves each port link of a fixture in turn; returns the mutations and the links it could not
-/// move: a port not written as a number (taken from a variable or an interpolation: there is no
-/// digit to move), or written in a file outside the fixture.
+/// Moves each port link of a fixture in turn: its digits, or the one reference that gives it
+/// (`${var.port}` becomes the number). Returns the mutations and the links it could not move:
+/// a port neither written as a number nor taken from one reference, or written in a file
+/// outside the fixture.
 fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
     let original = check(&fixture.dir);
     let before: BTreeSet<Finding> = problems(&original).into_iter().map(|(f, _)| f).collect();
@@ -188,10 +191,10 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
         let links = ws.port_links();
         let used = used_ports(ws);
         for link in &links {
-            let Some(digits) = link.digits else {
+            let Some(written) = link.digits.or(link.reference) else {
                 let (path, line) = line_of(ws, link.span);
                 unwritten.push(format!(
-                    "{}:{line}: {} (not written as a number)",
+                    "{}:{line}: {} (not written as a number or one reference)",
                     path.display(),
                     link.kind
                 ));
@@ -200,7 +203,7 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
             let Some(moved) = free_port(&used, link.port) else {
                 continue;
             };
-            let at = line_of(ws, digits);
+            let at = line_of(ws, written);
             let inside = at.0.components().all(|c| matches!(c, Component::Normal(_)));
             if !inside || !fixture.dir.join(&at.0).is_file() {
                 unwritten.push(format!(
@@ -219,13 +222,11 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
             copy_folder(&fixture.dir, copy.path());
             let file = copy.path().join(&at.0);
             let text = std::fs::read_to_string(&file).unwrap();
-            let range = digits.range();
-            assert_eq!(
-                &text[range.clone()],
-                link.port.to_string(),
-                "{}",
-                fixture.name
-            );
+            let range = written.range();
+            let was = text[range.clone()].to_owned();
+            if link.digits.is_some() {
+                assert_eq!(was, link.port.to_string(), "{}", fixture.name);
+            }
             let mutated = format!("{}{moved}{}", &text[..range.start], &text[range.end..]);
             std::fs::write(&file, mutated).unwrap();
 
@@ -239,7 +240,11 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
                 fixture: fixture.name.clone(),
                 others: others.into_iter().filter(|l| *l != at).collect(),
                 at,
-                what: format!("{} {} -> {moved}", link.kind, link.port),
+                what: if link.digits.is_some() {
+                    format!("{} {} -> {moved}", link.kind, link.port)
+                } else {
+                    format!("{} {} ({was}) -> {moved}", link.kind, link.port)
+                },
                 caught,
             });
         }
@@ -247,12 +252,12 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
     (mutations, unwritten)
 }
 
-#[test]
-fn moving_one_port_of_a_whole_chain_is_caught() {
+/// Moves every link of every fixture and prints what happened; returns (caught, total).
+fn run(fixtures: &[Fixture]) -> (usize, usize) {
     let mut all = Vec::new();
     let mut report = Vec::new();
-    for fixture in fixtures() {
-        let (mutations, unwritten) = mutate(&fixture);
+    for fixture in fixtures {
+        let (mutations, unwritten) = mutate(fixture);
         let caught = mutations.iter().filter(|m| m.caught.is_some()).count();
         if mutations.is_empty() {
             report.push(format!("{}: no port link to move", fixture.name));
@@ -285,7 +290,6 @@ fn moving_one_port_of_a_whole_chain_is_caught() {
         .iter()
         .filter(|m| m.caught.is_some_and(|(s, _)| s == Severity::Error))
         .count();
-    let rate = caught as f64 / total.max(1) as f64;
     println!("{}", report.join("\n"));
     println!("misses:");
     for m in all.iter().filter(|m| m.caught.is_none()) {
@@ -309,14 +313,42 @@ fn moving_one_port_of_a_whole_chain_is_caught() {
     }
     println!(
         "catch rate: {caught}/{total} = {:.1}% ({errors} as errors); target {:.0}%",
-        100.0 * rate,
+        100.0 * caught as f64 / total.max(1) as f64,
         100.0 * TARGET
     );
+    (caught, total)
+}
+
+#[test]
+fn moving_one_port_of_a_whole_chain_is_caught() {
+    let (caught, total) = run(&fixtures());
     assert!(total > 0, "no port link to move in any fixture");
+    let rate = caught as f64 / total as f64;
     assert!(
         rate >= TARGET,
         "catch rate {caught}/{total} = {:.1}% is below the {:.0}% the port chains must reach",
         100.0 * rate,
         100.0 * TARGET
     );
+}
+
+/// The same moves in folders outside the project, for measuring (nothing asserted on their
+/// rate): `PORTOLAN_MUTATION_DIRS=/path/a:/path/b cargo test --test mutations -- --ignored
+/// --nocapture`, each folder one template (a copy of a public template repository's folders,
+/// say). Their chains need not be whole: a move counts only what it adds.
+#[test]
+#[ignore = "a measurement on folders named by PORTOLAN_MUTATION_DIRS"]
+fn moving_one_port_in_other_folders() {
+    let dirs = std::env::var_os("PORTOLAN_MUTATION_DIRS").unwrap_or_default();
+    let fixtures: Vec<Fixture> = std::env::split_paths(&dirs)
+        .filter(|dir| dir.is_dir())
+        .map(|dir| Fixture {
+            name: dir.display().to_string(),
+            dir,
+            _rendered: None,
+        })
+        .collect();
+    let (caught, total) = run(&fixtures);
+    assert!(total > 0, "no port link to move in PORTOLAN_MUTATION_DIRS");
+    println!("measured: {caught}/{total}");
 }

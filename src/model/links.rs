@@ -53,6 +53,10 @@ pub struct PortLink {
     /// Where the port's digits are written inside `span`, when they are written there as a
     /// number (not taken from a variable, a default or an interpolation).
     pub digits: Option<Span>,
+    /// When the port is not written as a number here: the one reference in `span` that gives
+    /// it (`${var.port}`, `${PORT}`, `$PORT`, a bare `var.port`). Writing a number in its place
+    /// changes this link alone.
+    pub reference: Option<Span>,
 }
 
 impl Workspace {
@@ -65,10 +69,11 @@ impl Workspace {
     pub fn port_links(&self) -> Vec<PortLink> {
         let mut links: Vec<PortLink> = Vec::new();
         let push = |links: &mut Vec<PortLink>, link: PortLink| {
-            let same = |l: &PortLink| match (l.digits, link.digits) {
-                (Some(a), Some(b)) => a == b,
-                _ => l.span == link.span && l.port == link.port,
-            };
+            let same =
+                |l: &PortLink| match (l.digits.or(l.reference), link.digits.or(link.reference)) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => l.span == link.span && l.port == link.port,
+                };
             if !links.iter().any(same) {
                 links.push(link);
             }
@@ -83,6 +88,7 @@ impl Workspace {
                         port: module.port,
                         span: module.port_span,
                         digits,
+                        reference: self.reference_at(digits, module.port_span, Pick::Last),
                     },
                 );
             }
@@ -109,6 +115,7 @@ impl Workspace {
                         port,
                         span: url.span,
                         digits,
+                        reference: self.reference_at(digits, url.span, Pick::AfterColon),
                     },
                 );
             }
@@ -130,6 +137,7 @@ impl Workspace {
                     port: listener.port,
                     span: listener.span,
                     digits,
+                    reference: self.reference_at(digits, listener.span, Pick::Last),
                 },
             );
         }
@@ -149,6 +157,7 @@ impl Workspace {
                         port: host.start,
                         span: mapping.span,
                         digits: h,
+                        reference: None,
                     },
                 );
                 push(
@@ -158,6 +167,7 @@ impl Workspace {
                         port: mapping.container.start,
                         span: mapping.span,
                         digits: c,
+                        reference: None,
                     },
                 );
             }
@@ -174,6 +184,47 @@ impl Workspace {
             Pick::AfterColon => found.iter().copied().find(|&s| text[..s].ends_with(':')),
         }?;
         Some(span.sub(at, at + port.to_string().len()))
+    }
+
+    /// The one reference that gives the port in `span`, when `digits` found no number: in a
+    /// URL the port after the host's `:`, elsewhere the value without quotes, or what follows
+    /// its last `:` (`127.0.0.1:${PORT}`).
+    fn reference_at(&self, digits: Option<Span>, span: Span, pick: Pick) -> Option<Span> {
+        if digits.is_some() {
+            return None;
+        }
+        let text = self.sources.slice(span);
+        let (from, to) = match pick {
+            Pick::AfterColon => {
+                let start = text.find("://")? + 3;
+                let end = authority_end(text, start);
+                (start, end)
+            }
+            Pick::Last => {
+                let quoted = |q: char| text.len() >= 2 && text.starts_with(q) && text.ends_with(q);
+                let trim = usize::from(quoted('"') || quoted('\''));
+                (trim, text.len() - trim)
+            }
+        };
+        let body = &text[from..to];
+        let start = from + body.rfind(':').map_or(0, |c| c + 1);
+        let candidate = &text[start..to];
+        let braced = candidate.starts_with("${")
+            && candidate.ends_with('}')
+            && candidate[2..].find('}') == Some(candidate.len() - 3);
+        let name = |t: &str| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                && t.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        };
+        let bare = candidate
+            .strip_prefix('$')
+            .is_some_and(|n| name(n) && !n.contains('.'))
+            || (matches!(pick, Pick::Last) && name(candidate) && candidate.contains('.'));
+        (braced || bare).then(|| span.sub(start, to))
     }
 
     /// The digits of the host and container ports of a compose mapping: `[ip:]H:C[/proto]`,
@@ -212,6 +263,21 @@ impl Workspace {
 enum Pick {
     Last,
     AfterColon,
+}
+
+/// Where the authority of a URL that starts at `start` ends: a `/`, `?`, `#` or quote outside
+/// `${...}`.
+fn authority_end(text: &str, start: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '/' | '?' | '#' | '"' | '\'' if depth == 0 => return start + i,
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 /// The port a localhost URL names when the URL writes one.
@@ -261,6 +327,18 @@ mod tests {
             .collect()
     }
 
+    /// Each link's kind and the text of its reference.
+    fn references(files: &[(&str, &str, FileKind)]) -> Vec<(String, Option<String>)> {
+        let ws = crate::model::build::from_texts(files);
+        ws.port_links()
+            .into_iter()
+            .map(|l| {
+                let text = l.reference.map(|r| ws.sources.slice(r).to_owned());
+                (l.kind.to_string(), text)
+            })
+            .collect()
+    }
+
     #[test]
     fn every_written_port_of_a_chain_is_a_link_with_its_digits() {
         let tf = "resource \"coder_app\" \"web\" {\n  slug = \"web\"\n  url  = \"http://localhost:8080/\"\n  healthcheck {\n    url       = \"http://localhost:8080/healthz\"\n    interval  = 5\n    threshold = 6\n  }\n}\n";
@@ -302,10 +380,39 @@ mod tests {
     }
 
     #[test]
-    fn a_port_taken_from_a_variable_has_no_digits() {
-        let tf = "variable \"port\" {\n  default = 3000\n}\nresource \"coder_app\" \"web\" {\n  slug = \"web\"\n  url  = \"http://localhost:${var.port}\"\n}\n";
-        let got = links(&[("main.tf", tf, FileKind::Terraform)]);
-        assert_eq!(got, [("url of app web".to_owned(), 3000, None)]);
+    fn a_port_taken_from_a_variable_has_no_digits_but_a_reference() {
+        let tf = "variable \"port\" {\n  default = 3000\n}\nresource \"coder_app\" \"web\" {\n  slug = \"web\"\n  url  = \"http://localhost:${var.port}/?folder=/home\"\n  healthcheck {\n    url       = \"http://localhost:${var.port}/healthz\"\n    interval  = 5\n    threshold = 6\n  }\n}\n";
+        let files = [("main.tf", tf, FileKind::Terraform)];
+        let got = links(&files);
+        assert_eq!(got[0], ("url of app web".to_owned(), 3000, None));
+        let refs = references(&files);
+        assert_eq!(
+            refs,
+            [
+                ("url of app web".to_owned(), Some("${var.port}".to_owned())),
+                (
+                    "healthcheck of app web".to_owned(),
+                    Some("${var.port}".to_owned())
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_listener_port_from_a_shell_variable_has_a_reference() {
+        let script = "PORT=4000\nnpx vite --port \"$PORT\" &\nnpx vite --port ${PORT} &\n";
+        let refs = references(&[("start.sh", script, FileKind::Script)]);
+        let vite: Vec<Option<&str>> = refs
+            .iter()
+            .filter(|(k, _)| k == "--port of vite")
+            .map(|(_, r)| r.as_deref())
+            .collect();
+        assert!(!vite.is_empty(), "{refs:?}");
+        assert!(
+            vite.iter()
+                .all(|r| matches!(r, Some("$PORT") | Some("${PORT}"))),
+            "{refs:?}"
+        );
     }
 
     #[test]
