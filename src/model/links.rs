@@ -124,7 +124,8 @@ impl Workspace {
             let by = match &listener.source {
                 ListenerSource::Flag(flag) => flag.clone(),
                 ListenerSource::Env(name) => name.clone(),
-                ListenerSource::Default | ListenerSource::Module(_) => continue,
+                // A default (of a program, image or module) is written nowhere.
+                _ => continue,
             };
             let digits = self.number_at(listener.span, listener.port, Pick::Last);
             push(
