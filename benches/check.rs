@@ -5,7 +5,8 @@
 //!    breakdown of where one check spends its time (walk and read, knowledge base, each parser,
 //!    model, rules, suppressions);
 //! 2. **1,000 folders**: a generated tree of template folders (copies of the incident fixture
-//!    with shifted ports and renamed slugs, so rules have work), `check_paths` on the whole tree
+//!    with shifted ports and renamed slugs, so rules have work; every third also starts servers
+//!    from `templatefile()` scripts, its own and a local module's), `check_paths` on the whole tree
 //!    against `terraform fmt -check -recursive` on the same tree, interleaved so both see the
 //!    same machine load; the ratio is printed (skipped with a note when terraform is missing);
 //! 3. **50 MB env file**: `dotenv::parse` alone, the model built from it, and `check_paths` on
@@ -23,7 +24,7 @@
 //! A plain binary (`harness = false`), no criterion: the dependency tree stays lean. Set
 //! `PORTOLAN_BENCH_QUICK=1` for fewer runs (and hostile inputs a quarter the size),
 //! `PORTOLAN_BENCH_ENV_MB=N` for another env file size, `PORTOLAN_BENCH_PHASES=hostile` to run the
-//! hostile-inputs phase alone.
+//! hostile-inputs phase alone, `PORTOLAN_BENCH_PHASES=tree` the 1,000-folder phase alone.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -73,8 +74,16 @@ fn main() {
     );
     println!();
 
-    if std::env::var("PORTOLAN_BENCH_PHASES").as_deref() == Ok("hostile") {
+    let phases = std::env::var("PORTOLAN_BENCH_PHASES").unwrap_or_default();
+    if phases == "hostile" {
         hostile_inputs(quick, runs(5));
+        return;
+    }
+    if phases == "tree" {
+        let (ours, theirs, fmt_status, tree) = tree_phase(&fixture, runs(5), &mut table);
+        table.print();
+        println!();
+        print_tree_aim(&ours, &theirs, fmt_status, tree);
         return;
     }
 
@@ -86,53 +95,7 @@ fn main() {
     let breakdown = breakdown(&fixture, runs(500));
 
     // 2. A tree of 1,000 template folders.
-    let tree = tempfile::tempdir().expect("a temporary folder");
-    let started = Instant::now();
-    let written = write_tree(tree.path(), &fixture);
-    let generated = started.elapsed();
-    let root = tree.path().to_path_buf();
-    let before = start_phase();
-    let check_once = || check(&root).expect("check the tree");
-    let result = check_once();
-    let (workspaces, findings) = (
-        result.workspaces.len(),
-        result
-            .workspaces
-            .iter()
-            .map(|(_, f)| f.len())
-            .sum::<usize>(),
-    );
-    drop(result);
-    let terraform = terraform_binary();
-    let (mut ours, mut theirs, mut fmt_status) = (Vec::new(), Vec::new(), None);
-    for _ in 0..runs(5) {
-        ours.push(timed(check_once));
-        if let Some(bin) = &terraform {
-            let started = Instant::now();
-            let status = Command::new(bin)
-                .args(["fmt", "-check", "-recursive"])
-                .current_dir(&root)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            theirs.push(started.elapsed());
-            fmt_status = status.ok().and_then(|s| s.code());
-        }
-    }
-    let tree_memory = memory(before);
-    table.row(
-        &format!("{FOLDERS} folders ({written} files)"),
-        &ours,
-        tree_memory,
-    );
-    if terraform.is_some() {
-        table.row(
-            "terraform fmt -check -recursive",
-            &theirs,
-            Memory::default(),
-        );
-    }
-    drop(tree);
+    let (ours, theirs, fmt_status, tree) = tree_phase(&fixture, runs(5), &mut table);
 
     // 3. A large env file.
     let env_dir = tempfile::tempdir().expect("a temporary folder");
@@ -180,26 +143,7 @@ fn main() {
         ms(p95(&one)),
         if one_ms < 5.0 { "met" } else { "MISSED" }
     );
-    if terraform.is_some() {
-        let ratio = ms(median(&ours)) / ms(median(&theirs));
-        println!(
-            "  {FOLDERS} folders faster than terraform fmt: portolan / terraform = {ratio:.2} \
-             (medians) -> {}",
-            if ratio < 1.0 { "met" } else { "MISSED" }
-        );
-        println!(
-            "    terraform fmt exit code {} (3 = some files not formatted; it still read all)",
-            fmt_status.map_or("?".to_owned(), |c| c.to_string())
-        );
-    } else {
-        println!("  {FOLDERS} folders vs terraform fmt: skipped, terraform is not on PATH");
-    }
-    println!(
-        "  tree: {workspaces} workspaces, {findings} findings, {:.3} ms per folder; generated in \
-         {:.0} ms",
-        ms(median(&ours)) / FOLDERS as f64,
-        ms(generated)
-    );
+    print_tree_aim(&ours, &theirs, fmt_status, tree);
     println!(
         "  env file: {:.1} MB, {entries} entries, parse {:.0} MB/s",
         text.len() as f64 / 1e6,
@@ -729,6 +673,98 @@ fn breakdown(fixture: &Path, runs: usize) -> Breakdown {
     }
 }
 
+/// What the tree phase measured besides the timings.
+#[derive(Clone, Copy)]
+struct TreeFacts {
+    workspaces: usize,
+    findings: usize,
+    generated: Duration,
+}
+
+/// Phase 2: writes the tree of [`FOLDERS`] template folders, then checks it and runs
+/// `terraform fmt -check -recursive` on it, taking turns. Adds its rows to `table`; returns
+/// portolan's times, terraform's (empty without terraform), terraform's exit code and the facts.
+fn tree_phase(
+    fixture: &Path,
+    runs: usize,
+    table: &mut Table,
+) -> (Vec<Duration>, Vec<Duration>, Option<i32>, TreeFacts) {
+    let tree = tempfile::tempdir().expect("a temporary folder");
+    let started = Instant::now();
+    let written = write_tree(tree.path(), fixture);
+    let generated = started.elapsed();
+    let root = tree.path().to_path_buf();
+    let before = start_phase();
+    let check_once = || check(&root).expect("check the tree");
+    let result = check_once();
+    let facts = TreeFacts {
+        workspaces: result.workspaces.len(),
+        findings: result.workspaces.iter().map(|(_, f)| f.len()).sum(),
+        generated,
+    };
+    drop(result);
+    let terraform = terraform_binary();
+    let (mut ours, mut theirs, mut fmt_status) = (Vec::new(), Vec::new(), None);
+    for _ in 0..runs {
+        ours.push(timed(check_once));
+        if let Some(bin) = &terraform {
+            let started = Instant::now();
+            let status = Command::new(bin)
+                .args(["fmt", "-check", "-recursive"])
+                .current_dir(&root)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            theirs.push(started.elapsed());
+            fmt_status = status.ok().and_then(|s| s.code());
+        }
+    }
+    let tree_memory = memory(before);
+    table.row(
+        &format!("{FOLDERS} folders ({written} files)"),
+        &ours,
+        tree_memory,
+    );
+    if terraform.is_some() {
+        table.row(
+            "terraform fmt -check -recursive",
+            &theirs,
+            Memory::default(),
+        );
+    }
+    (ours, theirs, fmt_status, facts)
+}
+
+/// The aim of phase 2: faster than `terraform fmt -check -recursive` on the same tree.
+fn print_tree_aim(
+    ours: &[Duration],
+    theirs: &[Duration],
+    fmt_status: Option<i32>,
+    tree: TreeFacts,
+) {
+    if theirs.is_empty() {
+        println!("  {FOLDERS} folders vs terraform fmt: skipped, terraform is not on PATH");
+    } else {
+        let ratio = ms(median(ours)) / ms(median(theirs));
+        println!(
+            "  {FOLDERS} folders faster than terraform fmt: portolan / terraform = {ratio:.2} \
+             (medians) -> {}",
+            if ratio < 1.0 { "met" } else { "MISSED" }
+        );
+        println!(
+            "    terraform fmt exit code {} (3 = some files not formatted; it still read all)",
+            fmt_status.map_or("?".to_owned(), |c| c.to_string())
+        );
+    }
+    println!(
+        "  tree: {} workspaces, {} findings, {:.3} ms per folder; generated in {:.0} ms",
+        tree.workspaces,
+        tree.findings,
+        ms(median(ours)) / FOLDERS as f64,
+        ms(tree.generated)
+    );
+}
+
 /// The fixture's files as `check` reads them.
 fn read_folder(dir: &Path) -> Vec<InputFile> {
     let mut files: Vec<InputFile> = std::fs::read_dir(dir)
@@ -755,7 +791,8 @@ fn read_folder(dir: &Path) -> Vec<InputFile> {
 
 /// Writes `FOLDERS` copies of the fixture under `root`, each in its own folder with its ports
 /// shifted by a multiple of 10 and its workspace name changed; every fourth has the incident's
-/// port fixed, every fifth a renamed site slug. Returns how many files were written.
+/// port fixed, every fifth a renamed site slug, every third the [`SCRIPTED_SHAPES`] too.
+/// Returns how many files were written.
 fn write_tree(root: &Path, fixture: &Path) -> usize {
     let files = read_folder(fixture);
     let mut written = 0;
@@ -778,9 +815,114 @@ fn write_tree(root: &Path, fixture: &Path) -> usize {
             std::fs::write(dir.join(&file.path), text).expect("write a template file");
             written += 1;
         }
+        if i % 3 == 0 {
+            for (path, text) in SCRIPTED_SHAPES {
+                let path = dir.join(path);
+                std::fs::create_dir_all(path.parent().expect("a folder")).expect("a folder");
+                std::fs::write(path, text).expect("write a template file");
+                written += 1;
+            }
+        }
     }
     written
 }
+
+/// Files added to every third folder of the tree: servers started from `templatefile()`
+/// scripts, one by the template itself and one by a local module, whose `port` input is
+/// substituted into its `run.sh` (`$${X}` is bash's own `${X}`).
+const SCRIPTED_SHAPES: &[(&str, &str)] = &[
+    (
+        "tools.tf",
+        r#"module "code-server" {
+  source   = "./modules/code-server"
+  agent_id = coder_agent.main.id
+  port     = 13340
+}
+
+resource "coder_script" "terminal" {
+  agent_id     = coder_agent.main.id
+  display_name = "Web terminal"
+  run_on_start = true
+  script = templatefile("${path.module}/scripts/terminal.sh", {
+    PORT     = 7690
+    LOG_PATH = "/tmp/ttyd.log"
+  })
+}
+
+resource "coder_app" "terminal" {
+  agent_id     = coder_agent.main.id
+  slug         = "terminal"
+  display_name = "Terminal"
+  url          = "http://localhost:7690"
+}
+"#,
+    ),
+    (
+        "scripts/terminal.sh",
+        r#"#!/usr/bin/env bash
+set -eu
+if ! command -v ttyd >/dev/null; then
+  echo "ttyd is not installed in $${HOME}" >&2
+  exit 1
+fi
+ttyd -p "${PORT}" -W bash >"${LOG_PATH}" 2>&1 &
+"#,
+    ),
+    (
+        "modules/code-server/main.tf",
+        r#"variable "agent_id" {
+  type = string
+}
+
+variable "port" {
+  type    = number
+  default = 13337
+}
+
+variable "install_prefix" {
+  type    = string
+  default = "/tmp/code-server"
+}
+
+resource "coder_script" "code-server" {
+  agent_id     = var.agent_id
+  display_name = "code-server"
+  run_on_start = true
+  script = templatefile("${path.module}/run.sh", {
+    PORT           = var.port
+    INSTALL_PREFIX = var.install_prefix
+  })
+}
+
+resource "coder_app" "code-server" {
+  agent_id     = var.agent_id
+  slug         = "code-server"
+  display_name = "code-server"
+  url          = "http://localhost:${var.port}/?folder=/home/coder"
+
+  healthcheck {
+    url       = "http://localhost:${var.port}/healthz"
+    interval  = 5
+    threshold = 6
+  }
+}
+"#,
+    ),
+    (
+        "modules/code-server/run.sh",
+        r#"#!/usr/bin/env bash
+set -eu
+CODE_SERVER="${INSTALL_PREFIX}/bin/code-server"
+if [ ! -x "$CODE_SERVER" ]; then
+  curl -fsSL https://code-server.dev/install.sh | sh -s -- --method=standalone --prefix="${INSTALL_PREFIX}"
+fi
+for extension in $${EXTENSIONS:-}; do
+  "$CODE_SERVER" --install-extension "$extension"
+done
+"$CODE_SERVER" --auth none --port "${PORT}" >/tmp/code-server.log 2>&1 &
+"#,
+    ),
+];
 
 /// Replaces every number in `text` that is one of [`PORTS`] with that port plus `offset`.
 fn shift_ports(text: &str, offset: u16) -> String {

@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod chain;
+pub mod links;
 pub mod listen;
 pub mod provider;
 pub mod role;
@@ -19,6 +20,7 @@ use crate::knowledge::Knowledge;
 use crate::parse::dotenv::EnvFile;
 use crate::source::{FileId, SourceMap, Span};
 
+pub use links::{PortLink, PortLinkKind};
 pub use provider::ProviderPin;
 pub use url::{HostTarget, UrlFact};
 
