@@ -64,7 +64,7 @@ pub use commands::{wrapper, Wrapper, WRAPPERS};
 pub use facts::{
     Assignment, CoderAppHost, Command, FileWrite, Flag, ScriptFacts, SourcedFile, Url, WriteKind,
 };
-pub use urls::{coder_app_host, find_urls};
+pub use urls::{coder_app_host, find_urls, PartialText, TextPiece};
 pub use words::{Lookup, VariableRef, Word, WordPart};
 
 use crate::diagnostic::Diagnostic;

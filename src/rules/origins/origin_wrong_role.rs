@@ -16,7 +16,9 @@ Follows the URL in an env variable whose role portolan knows (`CONVEX_SITE_ORIGI
 `VITE_CONVEX_URL`, `JWT_ISSUER`, ...) along the port chain: the Coder app its host names, the
 app's `localhost` port, the compose port mapping, and the process listening behind it. It
 reports the variable when that process is known and serves another role: the variable names
-the API port where it needs the site port, or the reverse.
+the API port where it needs the site port, or the reverse. URLs built from pieces count when
+their slug is known: `https://convex-api--${CODER_WORKSPACE_NAME}--...` in a script, a slug in
+a variable assigned once, a Terraform local or `coder_app.NAME.slug` (shown where it is set).
 
 A site origin written as the API origin plus `/http` (`https://convex-api--ws--me.example.com/http`)
 is accepted: the knowledge base lists such other paths of a role (`roles: convex-site: paths`).
@@ -121,6 +123,9 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                     format!("compose publishes {host} to {}:{container}", s.name),
                 ));
             }
+        }
+        if let (Some(origin), Some(slug)) = (url.slug_origin, url.slug()) {
+            related.push(Label::new(origin, format!("the slug {slug} comes from here")));
         }
         related.push(Label::new(
             reached.span,
@@ -488,6 +493,46 @@ VITE_CONVEX_URL=http://localhost:3210
             finding.help.as_deref(),
             Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211")
         );
+    }
+
+    /// A slug held in a variable: the finding is at the value, the slug's assignment is shown,
+    /// and there is no fix (the slug is not written in the value).
+    #[test]
+    fn a_slug_from_a_variable_is_shown_where_it_is_set() {
+        let tf = TF.replace("localhost:3212", "localhost:3211");
+        let setup = "#!/bin/sh\nSLUG=convex-api\nexport JWT_ISSUER=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\n";
+        let (ws, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                ("setup.sh", setup),
+            ],
+        );
+        let [finding] = findings.as_slice() else {
+            panic!("{findings:?}")
+        };
+        assert!(ws.sources.slice(finding.primary.span).starts_with("\"https://$SLUG--"));
+        let label = finding
+            .related
+            .iter()
+            .find(|l| l.message == "the slug convex-api comes from here")
+            .expect("the slug's label");
+        assert_eq!(ws.sources.slice(label.span), "convex-api");
+        assert!(finding.fix.is_none());
+        // Assigned twice, the slug is unknown: no app, no finding.
+        let twice = setup.replace("SLUG=convex-api\n", "SLUG=convex-api\nSLUG=convex-site\n");
+        let (_, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                ("setup.sh", &twice),
+            ],
+        );
+        assert!(findings.is_empty(), "{findings:?}");
     }
 
     /// The incident (tests/fixtures/convex-incident) through every origin and env-role rule,
