@@ -9,7 +9,8 @@ use super::{env_var, normalize, value_text};
 use crate::model::listen::{self, Arg, CommandLine};
 use crate::model::url::UrlFact;
 use crate::model::{
-    CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
+    CoderHost, EnvScope, FileKind, HostFlagValue, Place, Script, ScriptOrigin, ScriptUrl,
+    Workspace, WrittenFile,
 };
 use crate::parse::dotenv;
 use crate::parse::shell::{self, Lookup, PartialText, ScriptFacts, Word};
@@ -119,6 +120,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
             ws.env.push(var);
         }
+        let mut host_flags = Vec::new();
         for command in &facts.commands {
             let mut words = Vec::new();
             for w in command
@@ -132,6 +134,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                     span: w.span,
                 });
             }
+            host_flags.extend(host_flag_values(ws, &words));
             let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
@@ -224,8 +227,65 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             origin,
             place,
             urls,
+            host_flags,
         });
     }
+}
+
+/// The values a command gives to its program's flags that take hosts or origins, with where
+/// the shell would expand a glob in them. `words` are the command's words, wrappers first.
+fn host_flag_values(ws: &Workspace, words: &[Arg]) -> Vec<HostFlagValue> {
+    let mut out = Vec::new();
+    let Some((at, name)) = listen::program(&ws.knowledge, words) else {
+        return out;
+    };
+    let Some((name, program)) = ws.knowledge.program(&name) else {
+        return out;
+    };
+    for (i, word) in words.iter().enumerate().skip(at + 1) {
+        let Some(text) = word.text.as_deref() else {
+            continue;
+        };
+        if text == "--" {
+            break;
+        }
+        for flag in &program.host_flags {
+            let glob_in = |span: Span| {
+                shell::unquoted_glob(ws.sources.slice(span)).map(|k| span.sub(k, k + 1))
+            };
+            let written = ws.sources.slice(word.span);
+            let value = if text == flag {
+                words.get(i + 1).map(|value| (value.span, true))
+            } else if text
+                .strip_prefix(flag.as_str())
+                .is_some_and(|r| r.starts_with('='))
+            {
+                written
+                    .find('=')
+                    .map(|eq| (word.span.sub(eq + 1, written.len()), false))
+            } else {
+                None
+            };
+            let Some((span, separate)) = value else {
+                continue;
+            };
+            out.push(HostFlagValue {
+                program: name.to_owned(),
+                flag: flag.clone(),
+                flag_span: if separate {
+                    word.span
+                } else {
+                    word.span.sub(0, flag.len().min(written.len()))
+                },
+                span,
+                separate,
+                // In `--flag=*` the pattern is the whole word: it matches only file names that
+                // start with the flag.
+                unquoted_glob: glob_in(if separate { span } else { word.span }),
+            });
+        }
+    }
+    out
 }
 
 /// What each variable the script assigns exactly once holds, as far as it is known: URLs built
