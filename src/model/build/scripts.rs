@@ -371,15 +371,32 @@ pub(super) fn app_url_from_pieces(url: &mut Option<UrlFact>, partial: &PartialTe
     let text = partial.text.trim_end();
     let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '=');
     let offset = text.len() - body.len();
+    // A scheme not known statically (`${split(":", access_url)[0]}://`, `$SCHEME://`) is http
+    // or https; the host is what names the app.
+    let unknown_scheme = body.find("://").filter(|&k| {
+        let scheme = &body[..k];
+        scheme.starts_with("${") && scheme.find('}') == Some(k - 1)
+    });
+    let owned;
+    let (body, scheme_len) = match unknown_scheme {
+        Some(k) => {
+            owned = format!("https{}", &body[k..]);
+            (owned.as_str(), k)
+        }
+        None => (body, body.find("://").unwrap_or(0)),
+    };
     let Some(mut found) = UrlFact::parse(body, span) else {
         return;
     };
     let Some(range) = found.slug_range() else {
         return;
     };
+    // The slug's bytes in `partial`: past the scheme as written there.
+    let parsed_scheme = found.text.find("://").unwrap_or(0);
+    let at = |k: usize| k.saturating_sub(parsed_scheme) + scheme_len + offset;
     // Where the slug is written, when not in the value itself (`SLUG=convex-site`).
     found.slug_origin = partial
-        .span_of(range.start + offset..range.end + offset)
+        .span_of(at(range.start)..at(range.end))
         .filter(|s| s.file != span.file || s.end <= span.start || span.end <= s.start);
     *url = Some(found);
 }

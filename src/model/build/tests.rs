@@ -393,6 +393,7 @@ resource "coder_agent" "main" {
   env = {
     A = "https://${local.host}"
     B = "https://${coder_app.site.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${trimprefix(data.coder_workspace.me.access_url, "https://")}"
+    S = "${split(":", data.coder_workspace.me.access_url)[0]}://${local.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
     C = "https://${var.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
     D = "https://${coder_app.nope.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
   }
@@ -415,6 +416,11 @@ resource "coder_agent" "main" {
     assert_eq!(
         slug_of("B"),
         (Some("convex-site".into()), Some("\"convex-site\"".into()))
+    );
+    // A scheme taken from the access URL is http or https: the host still names the app.
+    assert_eq!(
+        slug_of("S"),
+        (Some("convex-site".into()), Some("convex-site".into()))
     );
     assert_eq!(slug_of("C"), (None, None));
     assert_eq!(slug_of("D"), (None, None));
