@@ -53,12 +53,18 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     }
     let complete = every_app_known(ws);
     let mut reported: Vec<Span> = Vec::new();
+    let mut origins: Vec<Span> = Vec::new();
     for var in &ws.env {
         let Some(url) = &var.url else { continue };
         let Some(slug) = url.slug() else { continue };
         if ws.app(slug).is_some() {
             continue;
         }
+        // One slug held in a variable, used in several values: one finding.
+        if url.slug_origin.is_some_and(|s| origins.contains(&s)) {
+            continue;
+        }
+        origins.extend(url.slug_origin);
         let span = url.slug_span(ws.sources.slice(url.span)).unwrap_or(url.span);
         let origin = url
             .slug_origin
@@ -75,7 +81,10 @@ fn check(ws: &Workspace, sink: &mut Sink) {
             let overlaps = |s: &Span| {
                 s.file == url.span.file && s.start < url.span.end && url.span.start < s.end
             };
-            if host.port.is_some() || ws.app(&host.slug).is_some() || reported.iter().any(overlaps)
+            if host.port.is_some()
+                || ws.app(&host.slug).is_some()
+                || reported.iter().any(overlaps)
+                || origins.contains(&host.slug_span)
             {
                 continue;
             }
@@ -217,11 +226,18 @@ resource "coder_app" "convex-site" {
     /// when the URL is not an env value, and shown there when it is.
     #[test]
     fn unknown_slugs_held_in_variables() {
-        let script = "#!/bin/bash\nSLUG=convex-apu\nexport A=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\ncurl \"https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.x.io/version\"\ncurl \"https://$OTHER--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\n";
+        let script = "#!/bin/bash\nSLUG=convex-apu\nexport A=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\ncurl \"https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.x.io/version\"\ncurl \"https://$OTHER--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\nexport B=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\n";
         assert_eq!(
             check(&RULE, &[("main.tf", TF), ("start.sh", script)]),
+            // One slug, one finding: A, B and the `curl` URL all take it from SLUG.
             vec![
                 "start.sh:3:10: error: A names app convex-apu, but no app in this template has that slug; did you mean convex-api?",
+            ]
+        );
+        let curl_only = "#!/bin/bash\nSLUG=convex-apu\ncurl \"https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.x.io/version\"\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", TF), ("start.sh", curl_only)]),
+            vec![
                 "start.sh:2:6: error: a URL built from this names app convex-apu, but no app in this template has that slug; did you mean convex-api?",
             ]
         );

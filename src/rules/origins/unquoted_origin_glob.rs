@@ -111,13 +111,16 @@ mod tests {
         let script = "#!/bin/bash\n\
             code-server --auth none --trusted-origins * --port 13337 &\n\
             /tmp/code-server/bin/code-server --proxy-domain *.$DOMAIN\n\
-            sudo -u coder jupyter lab --ip * --no-browser\n";
+            sudo -u coder jupyter lab --ip * --no-browser\n\
+            CODE_SERVER=/tmp/code-server/bin/code-server\n\
+            \"$CODE_SERVER\" --trusted-origins *\n";
         assert_eq!(
             check(&RULE, &[("start.sh", script)]),
             vec![
                 "start.sh:2:43: warning: * after code-server's --trusted-origins is unquoted: the shell replaces it with the names of the files in the current folder before code-server sees it",
                 "start.sh:3:49: warning: *.$DOMAIN after code-server's --proxy-domain is unquoted: the shell replaces it with the names of the files in the current folder before code-server sees it",
                 "start.sh:4:32: warning: * after jupyter-lab's --ip is unquoted: the shell replaces it with the names of the files in the current folder before jupyter-lab sees it",
+                "start.sh:6:34: warning: * after code-server's --trusted-origins is unquoted: the shell replaces it with the names of the files in the current folder before code-server sees it",
             ]
         );
     }
