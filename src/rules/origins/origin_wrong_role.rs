@@ -173,11 +173,34 @@ fn advice(
     let owner = owner_name(ws, target);
     match reaching.as_slice() {
         [app] => {
-            let help = format!(
+            let mut help = format!(
                 "point {var} at app {}, which reaches {owner}'s {} port {}",
                 app.slug, target.name, target.port
             );
-            let fix = url.slug_span(ws.sources.slice(url.span)).map(|span| Fix {
+            // The slug is set elsewhere: say what to change there.
+            if let Some(origin) = url.slug_origin {
+                let referenced = ws.apps.iter().find(|a| a.slug_span == origin);
+                match (referenced, &app.declared_by) {
+                    (Some(_), crate::model::AppOrigin::Resource(name)) => {
+                        help.push_str(&format!(": refer to coder_app.{name}.slug"))
+                    }
+                    (Some(_), _) => {}
+                    (None, _) => help.push_str(&format!(
+                        ": set the slug it is built from to {}",
+                        app.slug
+                    )),
+                }
+            }
+            // The slug as written in the value, or where a variable or local sets it (not an
+            // app's own slug: that app is right, the value refers to the wrong one).
+            let set_elsewhere = url.slug_origin.filter(|origin| {
+                ws.apps.iter().all(|a| a.slug_span != *origin)
+                    && url
+                        .slug()
+                        .is_some_and(|slug| ws.sources.slice(*origin) == slug)
+            });
+            let written = url.slug_span(ws.sources.slice(url.span));
+            let fix = written.or(set_elsewhere).map(|span| Fix {
                 title: format!("use app {}", app.slug),
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit {
@@ -496,7 +519,7 @@ VITE_CONVEX_URL=http://localhost:3210
     }
 
     /// A slug held in a variable: the finding is at the value, the slug's assignment is shown,
-    /// and there is no fix (the slug is not written in the value).
+    /// and the fix changes it there.
     #[test]
     fn a_slug_from_a_variable_is_shown_where_it_is_set() {
         let tf = TF.replace("localhost:3212", "localhost:3211");
@@ -520,7 +543,14 @@ VITE_CONVEX_URL=http://localhost:3210
             .find(|l| l.message == "the slug convex-api comes from here")
             .expect("the slug's label");
         assert_eq!(ws.sources.slice(label.span), "convex-api");
-        assert!(finding.fix.is_none());
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211: set the slug it is built from to convex-site")
+        );
+        // The fix changes the slug where it is set.
+        let edit = &finding.fix.as_ref().expect("a fix").edits[0];
+        assert_eq!(edit.span, label.span);
+        assert_eq!(edit.replacement, "convex-site");
         // Assigned twice, the slug is unknown: no app, no finding.
         let twice = setup.replace("SLUG=convex-api\n", "SLUG=convex-api\nSLUG=convex-site\n");
         let (_, findings) = run(
