@@ -120,6 +120,10 @@ pub struct Launcher {
 #[serde(deny_unknown_fields)]
 pub struct Program {
     pub listeners: Vec<ListenerSpec>,
+    /// Flags whose value is hosts or origins (`--trusted-origins`): a glob character there is
+    /// expanded by the shell unless quoted (`unquoted-origin-glob`).
+    #[serde(default)]
+    pub host_flags: Vec<String>,
 }
 
 /// One port a program listens on, and how it is set.

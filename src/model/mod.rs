@@ -296,6 +296,26 @@ pub struct Script {
     pub place: Place,
     /// The URLs its words build (`"https://app--$CODER_WORKSPACE_NAME--..."`).
     pub urls: Vec<ScriptUrl>,
+    /// Values it gives to flags that take hosts or origins (knowledge: `host_flags`).
+    pub host_flags: Vec<HostFlagValue>,
+}
+
+/// A value a script gives to a program's flag that takes hosts or origins:
+/// `code-server --trusted-origins '*'`.
+#[derive(Debug, Clone)]
+pub struct HostFlagValue {
+    /// The program as the knowledge base names it.
+    pub program: String,
+    /// The flag, with its dashes.
+    pub flag: String,
+    pub flag_span: Span,
+    /// The value word as written (quotes included); for `--flag=value`, the part after `=`.
+    pub span: Span,
+    /// The value is a word of its own (`--flag VALUE`), not part of `--flag=VALUE`.
+    pub separate: bool,
+    /// Where the word has a glob character (`*`, `?`, `[...]`) outside quotes, which the
+    /// shell expands to file names.
+    pub unquoted_glob: Option<Span>,
 }
 
 /// A URL a script builds.

@@ -30,6 +30,9 @@ pub struct UrlFact {
     pub path: String,
     pub span: Span,
     pub target: HostTarget,
+    /// Where the slug of a subdomain app URL is written when it is not in the URL's own text:
+    /// a variable (`SLUG=convex-site`), a Terraform local, a `coder_app`'s `slug`.
+    pub slug_origin: Option<Span>,
 }
 
 impl UrlFact {
@@ -66,6 +69,7 @@ impl UrlFact {
             path,
             span,
             target,
+            slug_origin: None,
         })
     }
 
@@ -109,6 +113,17 @@ impl UrlFact {
         let text = written.get(start..start + slug.len())?;
         text.eq_ignore_ascii_case(slug)
             .then(|| self.span.sub(start, start + slug.len()))
+    }
+
+    /// The byte range of the slug in [`UrlFact::text`], for a subdomain app URL.
+    pub fn slug_range(&self) -> Option<std::ops::Range<usize>> {
+        let slug = self.slug()?;
+        let start = self.text.find("://")? + 3;
+        let end = start + slug.len();
+        self.text
+            .get(start..end)
+            .is_some_and(|t| t.eq_ignore_ascii_case(slug))
+            .then_some(start..end)
     }
 
     /// The port on localhost this URL reaches, if it is a localhost URL.

@@ -145,6 +145,7 @@ rules! {
         env_value_drift,
         builtin_var_set,
         deployment_secret_in_file,
+        unquoted_origin_glob,
     }
     /// PT4xx: env files, line by line.
     env {

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use super::{env_var, normalize, value_text};
 use crate::diagnostic::Severity;
 use crate::model::listen::{self, Arg, CommandLine};
+use crate::model::url::UrlFact;
 use crate::model::{
-    CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
+    CoderHost, EnvScope, FileKind, HostFlagValue, Place, Script, ScriptOrigin, ScriptUrl,
+    Workspace, WrittenFile,
 };
 use crate::parse::dotenv;
-use crate::parse::shell::{self, Lookup, ScriptFacts, Word};
+use crate::parse::shell::{self, Lookup, PartialText, ScriptFacts, Word};
 use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
@@ -140,21 +142,28 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 Lookup::Hcl(expr) => hcl.get(expr).cloned(),
             })
         };
+        let partials = partial_values(&facts, &hcl);
         for assignment in &facts.assignments {
             let value = evaluate(&assignment.value, &vars);
             if let Some(v) = &value {
                 vars.insert(assignment.name.clone(), v.clone());
             }
             let raw = ws.sources.slice(assignment.value.span).to_owned();
-            ws.env.push(env_var(
+            let mut var = env_var(
                 &assignment.name,
                 assignment.name_span,
                 value,
                 raw,
                 assignment.value.span,
                 EnvScope::Script,
-            ));
+            );
+            if var.value.is_none() {
+                let partial = partial_of(&assignment.value, &partials, &hcl);
+                app_url_from_pieces(&mut var.url, &partial, assignment.value.span);
+            }
+            ws.env.push(var);
         }
+        let mut host_flags = Vec::new();
         for command in &facts.commands {
             let mut words = Vec::new();
             for w in command
@@ -168,6 +177,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                     span: w.span,
                 });
             }
+            host_flags.extend(host_flag_values(ws, &words));
             let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
@@ -200,15 +210,24 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             if let (Some(FileKind::EnvFile), Some((text, span))) = (written.kind, &written.content)
             {
                 let mut env = dotenv::parse_at(span.file, text, span.start as usize);
+                // `<<'EOF'` writes `$X` as it is: the shell substitutes nothing.
+                let expands = !facts.file_writes.iter().any(|w| {
+                    w.span == written.span && w.kind == shell::WriteKind::Heredoc { quoted: true }
+                });
                 for entry in &env.entries {
-                    ws.env.push(env_var(
+                    let mut var = env_var(
                         &entry.key,
                         entry.key_span,
                         Some(entry.value.clone()),
                         entry.value.clone(),
                         entry.value_span,
                         EnvScope::Script,
-                    ));
+                    );
+                    if expands && !entry.references.is_empty() {
+                        let partial = env_value_partial(entry, &partials);
+                        app_url_from_pieces(&mut var.url, &partial, entry.value_span);
+                    }
+                    ws.env.push(var);
                 }
                 // What the script writes where a problem holds an expansion (`$X`, `$(cmd)`, a
                 // backquote) is known only when it runs.
@@ -227,11 +246,23 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             .iter()
             .map(|url| ScriptUrl {
                 span: url.span,
-                coder_host: url.coder_app().map(|host| CoderHost {
-                    slug: host.slug,
-                    slug_span: host.slug_span,
-                    port: host.port,
-                }),
+                coder_host: url
+                    .coder_app()
+                    .map(|host| CoderHost {
+                        slug: host.slug,
+                        slug_span: host.slug_span,
+                        port: host.port,
+                    })
+                    .or_else(|| {
+                        // A host built from pieces: `https://$SLUG--$CODER_WORKSPACE_NAME--...`.
+                        let partial = partial_of(&url.host, &partials, &hcl);
+                        let found = crate::coder::AppHost::parse(&partial.text)?;
+                        Some(CoderHost {
+                            slug: partial.text.get(found.slug.clone())?.to_owned(),
+                            slug_span: partial.span_of(found.slug).unwrap_or(url.span),
+                            port: found.port,
+                        })
+                    }),
             })
             .collect();
         ws.scripts.push(Script {
@@ -239,8 +270,178 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             origin,
             place,
             urls,
+            host_flags,
         });
     }
+}
+
+/// The values a command gives to its program's flags that take hosts or origins, with where
+/// the shell would expand a glob in them. `words` are the command's words, wrappers first.
+fn host_flag_values(ws: &Workspace, words: &[Arg]) -> Vec<HostFlagValue> {
+    let mut out = Vec::new();
+    let Some((at, name)) = listen::program(&ws.knowledge, words) else {
+        return out;
+    };
+    let Some((name, program)) = ws.knowledge.program(&name) else {
+        return out;
+    };
+    for (i, word) in words.iter().enumerate().skip(at + 1) {
+        let Some(text) = word.text.as_deref() else {
+            continue;
+        };
+        if text == "--" {
+            break;
+        }
+        for flag in &program.host_flags {
+            let glob_in = |span: Span| {
+                shell::unquoted_glob(ws.sources.slice(span)).map(|k| span.sub(k, k + 1))
+            };
+            let written = ws.sources.slice(word.span);
+            let value = if text == flag {
+                words.get(i + 1).map(|value| (value.span, true))
+            } else if text
+                .strip_prefix(flag.as_str())
+                .is_some_and(|r| r.starts_with('='))
+            {
+                written
+                    .find('=')
+                    .map(|eq| (word.span.sub(eq + 1, written.len()), false))
+            } else {
+                None
+            };
+            let Some((span, separate)) = value else {
+                continue;
+            };
+            out.push(HostFlagValue {
+                program: name.to_owned(),
+                flag: flag.clone(),
+                flag_span: if separate {
+                    word.span
+                } else {
+                    word.span.sub(0, flag.len().min(written.len()))
+                },
+                span,
+                separate,
+                // In `--flag=*` the pattern is the whole word: it matches only file names that
+                // start with the flag.
+                unquoted_glob: glob_in(if separate { span } else { word.span }),
+            });
+        }
+    }
+    out
+}
+
+/// What each variable the script assigns exactly once holds, as far as it is known: URLs built
+/// from pieces (`SLUG=convex-site; URL="https://$SLUG--$CODER_WORKSPACE_NAME--..."`) read
+/// through it. A variable assigned more than once is unknown: which value a use sees depends on
+/// the run.
+fn partial_values(
+    facts: &ScriptFacts,
+    hcl: &HashMap<String, String>,
+) -> HashMap<String, PartialText> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for assignment in &facts.assignments {
+        *count.entry(assignment.name.as_str()).or_default() += 1;
+    }
+    let mut out = HashMap::new();
+    for assignment in &facts.assignments {
+        if assignment.append || count.get(assignment.name.as_str()) != Some(&1) {
+            continue;
+        }
+        let partial = partial_of(&assignment.value, &out, hcl);
+        out.insert(assignment.name.clone(), partial);
+    }
+    out
+}
+
+/// A word as far as the script's variables and the template's values know it.
+fn partial_of(
+    word: &Word,
+    partials: &HashMap<String, PartialText>,
+    hcl: &HashMap<String, String>,
+) -> PartialText {
+    word.partial(&mut |lookup| match lookup {
+        Lookup::Variable(name) => partials.get(name).cloned(),
+        Lookup::Hcl(expr) => hcl.get(expr).map(|text| PartialText {
+            text: text.clone(),
+            ..PartialText::default()
+        }),
+    })
+}
+
+/// An env value a script writes into an env file (`SITE_URL=$SITE` in a heredoc), with the
+/// script's variables substituted where known.
+fn env_value_partial(
+    entry: &dotenv::EnvEntry,
+    partials: &HashMap<String, PartialText>,
+) -> PartialText {
+    let value = entry.value.as_str();
+    let exact = value.len() == entry.value_span.range().len();
+    let span_of = |from: usize, to: usize| {
+        if exact {
+            entry.value_span.sub(from, to)
+        } else {
+            entry.value_span
+        }
+    };
+    let mut out = PartialText::default();
+    let mut at = 0;
+    for reference in crate::parse::interpolate::variable_references(value, false) {
+        if reference.range.start < at {
+            continue; // nested inside a default already handled
+        }
+        let literal = value.get(at..reference.range.start).unwrap_or("");
+        out.push(literal, span_of(at, reference.range.start), exact);
+        let span = span_of(reference.range.start, reference.range.end);
+        match partials.get(&reference.name) {
+            Some(known) if reference.operator.is_none() => out.append(known, span),
+            _ => out.push_unknown(&format!("${{{}}}", reference.name), span),
+        }
+        at = reference.range.end;
+    }
+    let rest = value.get(at..).unwrap_or("");
+    out.push(rest, span_of(at, value.len()), exact);
+    out
+}
+
+/// Gives `url` the Coder app a value built from pieces names, when the value as written names
+/// none: `partial` is the value with the script's variables substituted, `span` where it is.
+/// A slug not known statically names no app.
+pub(super) fn app_url_from_pieces(url: &mut Option<UrlFact>, partial: &PartialText, span: Span) {
+    if url.as_ref().is_some_and(|u| u.slug().is_some()) {
+        return;
+    }
+    let text = partial.text.trim_end();
+    let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '=');
+    let offset = text.len() - body.len();
+    // A scheme not known statically (`${split(":", access_url)[0]}://`, `$SCHEME://`) is http
+    // or https; the host is what names the app.
+    let unknown_scheme = body.find("://").filter(|&k| {
+        let scheme = &body[..k];
+        scheme.starts_with("${") && scheme.find('}') == Some(k - 1)
+    });
+    let owned;
+    let (body, scheme_len) = match unknown_scheme {
+        Some(k) => {
+            owned = format!("https{}", &body[k..]);
+            (owned.as_str(), k)
+        }
+        None => (body, body.find("://").unwrap_or(0)),
+    };
+    let Some(mut found) = UrlFact::parse(body, span) else {
+        return;
+    };
+    let Some(range) = found.slug_range() else {
+        return;
+    };
+    // The slug's bytes in `partial`: past the scheme as written there.
+    let parsed_scheme = found.text.find("://").unwrap_or(0);
+    let at = |k: usize| k.saturating_sub(parsed_scheme) + scheme_len + offset;
+    // Where the slug is written, when not in the value itself (`SLUG=convex-site`).
+    found.slug_origin = partial
+        .span_of(at(range.start)..at(range.end))
+        .filter(|s| s.file != span.file || s.end <= span.start || span.end <= s.start);
+    *url = Some(found);
 }
 
 /// The files a script writes: its redirections and heredocs, and `write_managed PATH`.

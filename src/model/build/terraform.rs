@@ -5,8 +5,10 @@ use super::env_var;
 use crate::knowledge::ContainerForm;
 use crate::model::url::UrlFact;
 use crate::model::{App, AppOrigin, EnvScope, FileKind, Share, Workspace};
+use crate::parse::shell::PartialText;
 use crate::parse::terraform::{self, ContainerRuntime, TerraformModule, Value};
 use crate::source::Span;
+use std::collections::HashMap;
 
 /// The text of a Terraform value as far as it is known: references stay as `${path}`.
 pub fn value_text(value: &Value) -> Option<String> {
@@ -28,6 +30,35 @@ pub fn value_text(value: &Value) -> Option<String> {
         Value::Reference(r) => Some(format!("${{{}}}", r.path)),
         _ => None,
     }
+}
+
+/// A template's text as far as it is known ([`PartialText`]), each piece with where it was
+/// written: `coder_app.NAME.slug` is the slug of that app (`slugs`: app resource name to slug
+/// and its span), other references and unknown parts stay unknown.
+fn template_partial(
+    parts: &[terraform::TemplatePart],
+    slugs: &HashMap<String, (String, Span)>,
+) -> PartialText {
+    let mut out = PartialText::default();
+    for part in parts {
+        match part {
+            terraform::TemplatePart::Literal { text, span } => {
+                out.push(text, *span, text.len() == span.range().len())
+            }
+            terraform::TemplatePart::Reference(r) => {
+                let app_slug = match r.names.as_slice() {
+                    [root, name, attr] if root == "coder_app" && attr == "slug" => slugs.get(name),
+                    _ => None,
+                };
+                match app_slug {
+                    Some((slug, span)) => out.push(slug, *span, false),
+                    None => out.push_unknown(&format!("${{{}}}", r.path), r.span),
+                }
+            }
+            terraform::TemplatePart::Unknown { span } => out.push_unknown("${?}", *span),
+        }
+    }
+    out
 }
 
 pub(super) fn read_terraform(ws: &mut Workspace) {
@@ -97,17 +128,38 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         });
     }
 
+    // `coder_app.NAME.slug` in a value built from pieces is that app's slug.
+    let slugs: HashMap<String, (String, Span)> = ws
+        .apps
+        .iter()
+        .filter_map(|app| match &app.declared_by {
+            AppOrigin::Resource(name) => Some((name.clone(), (app.slug.clone(), app.slug_span))),
+            _ => None,
+        })
+        .collect();
     // An env assignment written in Terraform: the value as far as it is known.
     let tf_env = |name: &str, name_span: Span, value: &terraform::Spanned<Value>, scope| {
         let text = value_text(&value.value);
-        env_var(
+        let mut var = env_var(
             name,
             name_span,
             text.clone(),
             text.unwrap_or_default(),
             value.span,
             scope,
-        )
+        );
+        if let Value::Template(parts) = &value.value {
+            let mut url = None;
+            super::scripts::app_url_from_pieces(
+                &mut url,
+                &template_partial(parts, &slugs),
+                value.span,
+            );
+            if url.is_some() {
+                var.url = url;
+            }
+        }
+        var
     };
     for agent in module.agents() {
         for var in &agent.env {

@@ -416,3 +416,106 @@ resource "coder_app" "web" {
         ]
     );
 }
+
+/// URLs built in a script from pieces name the app their slug names, wherever the slug is held;
+/// a slug the script does not know (assigned twice, never assigned) names none.
+#[test]
+fn script_urls_built_from_pieces_name_apps() {
+    let sh = r#"D=coder.example.com
+SLUG=convex-site
+TWICE=convex-api
+TWICE=convex-site
+export A="https://$SLUG--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.$D"
+export B="https://${TWICE}--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.$D"
+export C="https://$NOPE--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.$D"
+SITE="https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.$D"
+cat > .env.local <<EOF
+E=$SITE
+EOF
+cat > .env.raw <<'EOF'
+F=$SITE
+EOF
+curl "https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.$D/version"
+"#;
+    let ws = model(&[("start.sh", sh, FileKind::Script)]);
+    let slug_of = |name: &str| {
+        let var = ws.env.iter().find(|v| v.name == name).expect(name);
+        let url = var.url.as_ref();
+        (
+            url.and_then(|u| u.slug()).map(str::to_owned),
+            url.and_then(|u| u.slug_origin)
+                .map(|s| ws.sources.slice(s).to_owned()),
+        )
+    };
+    let site = (
+        Some("convex-site".to_owned()),
+        Some("convex-site".to_owned()),
+    );
+    assert_eq!(slug_of("A"), site);
+    assert_eq!(slug_of("SITE"), site);
+    assert_eq!(slug_of("E"), site);
+    assert_eq!(slug_of("B"), (None, None));
+    assert_eq!(slug_of("C"), (None, None));
+    assert_eq!(slug_of("F"), (None, None));
+    // The URL in `curl`: its slug is reported where it is set.
+    let hosts: Vec<(String, String)> = ws.scripts[0]
+        .urls
+        .iter()
+        .filter_map(|u| u.coder_host.as_ref())
+        .map(|h| (h.slug.clone(), ws.sources.slice(h.slug_span).to_owned()))
+        .collect();
+    assert!(hosts.contains(&("convex-site".into(), "convex-site".into())));
+    assert!(
+        hosts.iter().all(|(slug, _)| slug == "convex-site"),
+        "{hosts:?}"
+    );
+}
+
+/// Hosts built in Terraform: a slug from a local or from `coder_app.NAME.slug` names that app;
+/// a slug from a variable without a default names none.
+#[test]
+fn terraform_hosts_built_from_locals_and_app_slugs_name_apps() {
+    let tf = r#"variable "slug" {}
+locals {
+  slug = "convex-site"
+  host = "${local.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+}
+resource "coder_app" "site" {
+  slug = "convex-site"
+}
+resource "coder_agent" "main" {
+  env = {
+    A = "https://${local.host}"
+    B = "https://${coder_app.site.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${trimprefix(data.coder_workspace.me.access_url, "https://")}"
+    S = "${split(":", data.coder_workspace.me.access_url)[0]}://${local.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+    C = "https://${var.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+    D = "https://${coder_app.nope.slug}--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.${var.domain}"
+  }
+}
+"#;
+    let ws = model(&[("main.tf", tf, FileKind::Terraform)]);
+    let slug_of = |name: &str| {
+        let var = ws.env.iter().find(|v| v.name == name).expect(name);
+        let url = var.url.as_ref();
+        (
+            url.and_then(|u| u.slug()).map(str::to_owned),
+            url.and_then(|u| u.slug_origin)
+                .map(|s| ws.sources.slice(s).to_owned()),
+        )
+    };
+    assert_eq!(
+        slug_of("A"),
+        (Some("convex-site".into()), Some("convex-site".into()))
+    );
+    assert_eq!(
+        slug_of("B"),
+        (Some("convex-site".into()), Some("\"convex-site\"".into()))
+    );
+    // A scheme taken from the access URL is http or https: the host still names the app.
+    assert_eq!(
+        slug_of("S"),
+        (Some("convex-site".into()), Some("convex-site".into()))
+    );
+    assert_eq!(slug_of("C"), (None, None));
+    assert_eq!(slug_of("D"), (None, None));
+}

@@ -52,6 +52,7 @@
 mod commands;
 mod facts;
 mod flags;
+mod glob;
 mod template;
 #[cfg(test)]
 mod testing;
@@ -64,7 +65,8 @@ pub use commands::{wrapper, Wrapper, WRAPPERS};
 pub use facts::{
     Assignment, CoderAppHost, Command, FileWrite, Flag, ScriptFacts, SourcedFile, Url, WriteKind,
 };
-pub use urls::{coder_app_host, find_urls};
+pub use glob::unquoted_glob;
+pub use urls::{coder_app_host, find_urls, PartialText, TextPiece};
 pub use words::{Lookup, VariableRef, Word, WordPart};
 
 use crate::diagnostic::Diagnostic;

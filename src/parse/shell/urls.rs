@@ -2,9 +2,127 @@
 //! character.
 
 use super::words::is_verbatim;
-use super::{CoderAppHost, Url, VariableRef, Word, WordPart};
+use super::{CoderAppHost, Lookup, Url, VariableRef, Word, WordPart};
 use crate::source::Span;
 use std::fmt;
+use std::ops::Range;
+
+/// A value as far as it is known: known pieces substituted, each unknown piece kept as
+/// `${NAME}` (`${?}` for one that is no variable), so that [`crate::coder::AppHost::parse`]
+/// reads it as unknown. Every byte range of `text` remembers where it was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartialText {
+    pub text: String,
+    /// Consecutive ranges of `text`, each with the span it comes from.
+    pub pieces: Vec<TextPiece>,
+    /// Some piece is not known statically.
+    pub unknown: bool,
+}
+
+/// A range of a [`PartialText`] and where it was written; `exact` when its bytes are the
+/// span's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextPiece {
+    pub range: Range<usize>,
+    pub span: Span,
+    pub exact: bool,
+}
+
+impl PartialText {
+    /// Appends text written at `span`.
+    pub fn push(&mut self, text: &str, span: Span, exact: bool) {
+        if text.is_empty() {
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.pieces.push(TextPiece {
+            range: start..self.text.len(),
+            span,
+            exact,
+        });
+    }
+
+    /// Appends a piece not known statically, shown as `shown` (`${NAME}`).
+    pub fn push_unknown(&mut self, shown: &str, span: Span) {
+        self.push(shown, span, false);
+        self.unknown = true;
+    }
+
+    /// Appends another partial text; one without pieces counts as written at `span`.
+    pub fn append(&mut self, other: &PartialText, span: Span) {
+        if other.pieces.is_empty() {
+            self.push(&other.text, span, false);
+        } else {
+            let offset = self.text.len();
+            self.text.push_str(&other.text);
+            self.pieces.extend(other.pieces.iter().map(|p| TextPiece {
+                range: p.range.start + offset..p.range.end + offset,
+                span: p.span,
+                exact: p.exact,
+            }));
+        }
+        self.unknown |= other.unknown;
+    }
+
+    /// Where bytes `range` of the text were written, when they all come from one piece: the
+    /// exact bytes of an exact piece, else the whole piece.
+    pub fn span_of(&self, range: Range<usize>) -> Option<Span> {
+        let piece = self
+            .pieces
+            .iter()
+            .find(|p| p.range.start <= range.start && range.end <= p.range.end)?;
+        Some(if piece.exact {
+            piece.span.sub(
+                range.start - piece.range.start,
+                range.end - piece.range.start,
+            )
+        } else {
+            piece.span
+        })
+    }
+}
+
+impl Word {
+    /// The value as far as it is known ([`PartialText`]): `lookup` answers with what it knows
+    /// of a variable (`$SLUG`) or Terraform expression, and `None` for what it does not know.
+    /// An expansion with an operator (`${X:-d}`) is substituted only when wholly known.
+    pub fn partial(
+        &self,
+        lookup: &mut dyn FnMut(Lookup<'_>) -> Option<PartialText>,
+    ) -> PartialText {
+        let mut out = PartialText::default();
+        for part in &self.parts {
+            match part {
+                WordPart::Literal { text, span } => out.push(text, *span, is_verbatim(text, *span)),
+                WordPart::Variable(var) if var.operator.is_none() => {
+                    match lookup(Lookup::Variable(&var.name)) {
+                        Some(value) => out.append(&value, var.span),
+                        None => out.push_unknown(&format!("${{{}}}", var.name), var.span),
+                    }
+                }
+                WordPart::Variable(var) => {
+                    let known =
+                        var.evaluate(&mut |l| lookup(l).filter(|p| !p.unknown).map(|p| p.text));
+                    match known {
+                        Some(text) => out.push(&text, var.span, false),
+                        None => out.push_unknown(&format!("${{{}}}", var.name), var.span),
+                    }
+                }
+                WordPart::HclInterpolation {
+                    expression,
+                    directive: false,
+                    span,
+                } => match lookup(Lookup::Hcl(expression)) {
+                    Some(value) => out.append(&value, *span),
+                    None => out.push_unknown(&format!("${{{expression}}}"), *span),
+                },
+                other => out.push_unknown("${?}", other.span()),
+            }
+        }
+        out
+    }
+}
 
 /// Every http(s) URL in a word, including those in `${X:-default}` operands.
 pub fn find_urls(word: &Word) -> Vec<Url> {
@@ -264,6 +382,7 @@ fn ends_url(c: char) -> bool {
 mod tests {
     use crate::parse::shell::testing::*;
     use crate::parse::shell::*;
+    use crate::source::{FileId, Span};
 
     #[test]
     fn urls_built_from_coder_variables() {
@@ -322,6 +441,48 @@ mod tests {
         for url in &f.urls[4..] {
             assert!(url.coder_app().is_none(), "{url}");
         }
+    }
+
+    #[test]
+    fn partial_values_keep_unknown_pieces_and_where_known_ones_were_written() {
+        let src = "URL=\"https://$SLUG--${CODER_WORKSPACE_NAME}--$(whoami).${D:-x.io}\"\n";
+        let f = facts(src);
+        let word = &f.assignments[0].value;
+        let slug_value = PartialText {
+            text: "convex-site".into(),
+            pieces: vec![TextPiece {
+                range: 0..11,
+                span: Span::new(FileId(7), 5, 16),
+                exact: true,
+            }],
+            unknown: false,
+        };
+        let p = word.partial(&mut |lookup| match lookup {
+            Lookup::Variable("SLUG") => Some(slug_value.clone()),
+            _ => None,
+        });
+        // Unknown pieces are `${NAME}` / `${?}`; a default stands only when wholly known.
+        assert_eq!(
+            p.text,
+            "https://convex-site--${CODER_WORKSPACE_NAME}--${?}.x.io"
+        );
+        assert!(p.unknown);
+        // The slug maps back to where the variable was set, the literal to the script.
+        assert_eq!(p.span_of(8..19), Some(Span::new(FileId(7), 5, 16)));
+        assert_eq!(p.span_of(9..12), Some(Span::new(FileId(7), 6, 9)));
+        assert_eq!(
+            p.span_of(0..8).map(|s| s.range()),
+            Some(at(src, "https://"))
+        );
+        // A range across two pieces has no one place.
+        assert_eq!(p.span_of(5..12), None);
+        let host = crate::coder::AppHost::parse(&p.text[8..]).unwrap();
+        assert_eq!(&p.text[8..][host.slug], "convex-site");
+
+        // Nothing known: the slug stays unknown and names no app.
+        let unknown = word.partial(&mut |_| None);
+        assert!(unknown.text.starts_with("https://${SLUG}--"));
+        assert_eq!(crate::coder::AppHost::parse(&unknown.text[8..]), None);
     }
 
     #[test]

@@ -104,7 +104,7 @@ fn index_text(index: &Expression, file: FileId, base: usize) -> String {
 }
 /// Evaluates expressions of one parsed text against an [`EvalContext`].
 pub(super) struct Evaluator<'a> {
-    ctx: &'a EvalContext,
+    pub(super) ctx: &'a EvalContext,
     file: FileId,
     /// Where the parsed text starts in the file.
     base: usize,

@@ -6,7 +6,7 @@
 use hcl_edit::template::Element;
 use hcl_edit::Span as _;
 
-use super::eval::Evaluator;
+use super::eval::{quoted_content, Evaluator};
 use super::value::{MAX_NODES, MAX_TEXT};
 use super::{TemplatePart, Value};
 use crate::source::Span;
@@ -23,7 +23,12 @@ impl Evaluator<'_> {
                 }),
                 Element::Interpolation(i) => {
                     let value = self.eval(&i.expr);
-                    let span = self.span(i.span());
+                    // A local holding a string: its text is where the local is written
+                    // (`slug = "convex-site"`), so that a finding can point there.
+                    let span = match (self.local_string(&i.expr), &value.value) {
+                        (Some(written), Value::String(text)) => quoted_content(written, text),
+                        _ => self.span(i.span()),
+                    };
                     push_parts(&mut parts, &value.value, span);
                 }
                 Element::Directive(d) => parts.push(TemplatePart::Unknown {
@@ -32,6 +37,26 @@ impl Evaluator<'_> {
             }
         }
         finish_template(parts)
+    }
+}
+
+impl Evaluator<'_> {
+    /// Where the local an expression names (`local.slug`) is written, when it is a string.
+    fn local_string(&self, expr: &hcl_edit::expr::Expression) -> Option<Span> {
+        let hcl_edit::expr::Expression::Traversal(t) = expr else {
+            return None;
+        };
+        let hcl_edit::expr::Expression::Variable(root) = &t.expr else {
+            return None;
+        };
+        let [op] = t.operators.as_slice() else {
+            return None;
+        };
+        let hcl_edit::expr::TraversalOperator::GetAttr(name) = op.value() else {
+            return None;
+        };
+        let local = (root.as_str() == "local").then(|| self.ctx.local(name.as_str()))??;
+        matches!(local.value, Value::String(_)).then_some(local.span)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `origin-unknown-app` (PT301): A URL that names a Coder app slug no app has.
 
-use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
+use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
 use crate::model::{AppOrigin, Workspace};
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
@@ -16,7 +16,9 @@ Reads every URL of the form `https://{slug}--{workspace}--{owner}.{domain}` (wit
 `--{agent}` part) in env values, in Terraform env maps, and in URLs that scripts build from
 `$CODER_WORKSPACE_NAME` and friends, and checks that the template has a `coder_app` (or a
 registry module's app) with that slug. Port-forward hosts (`3210--ws--owner...`) are not apps
-and are not checked.
+and are not checked. The slug may come from a piece: a script variable assigned once
+(`SLUG=convex-site; URL="https://$SLUG--..."`, reported where the slug is set), a Terraform
+local, or `coder_app.NAME.slug`; a slug not known statically names no app.
 
 When the template uses modules whose apps portolan does not know, or slugs it cannot read, the
 finding is a warning.
@@ -51,14 +53,24 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     }
     let complete = every_app_known(ws);
     let mut reported: Vec<Span> = Vec::new();
+    let mut origins: Vec<Span> = Vec::new();
     for var in &ws.env {
         let Some(url) = &var.url else { continue };
         let Some(slug) = url.slug() else { continue };
         if ws.app(slug).is_some() {
             continue;
         }
+        // One slug held in a variable, used in several values: one finding.
+        if url.slug_origin.is_some_and(|s| origins.contains(&s)) {
+            continue;
+        }
+        origins.extend(url.slug_origin);
         let span = url.slug_span(ws.sources.slice(url.span)).unwrap_or(url.span);
-        report(ws, sink, span, slug, &format!("{} names", var.name), complete);
+        let origin = url
+            .slug_origin
+            .map(|s| Label::new(s, format!("the slug {slug} comes from here")));
+        let what = format!("{} names", var.name);
+        report(ws, sink, span, slug, &what, complete, origin);
         reported.push(var.value_span);
     }
     for unit in &ws.scripts {
@@ -69,17 +81,37 @@ fn check(ws: &Workspace, sink: &mut Sink) {
             let overlaps = |s: &Span| {
                 s.file == url.span.file && s.start < url.span.end && url.span.start < s.end
             };
-            if host.port.is_some() || ws.app(&host.slug).is_some() || reported.iter().any(overlaps)
+            if host.port.is_some()
+                || ws.app(&host.slug).is_some()
+                || reported.iter().any(overlaps)
+                || origins.contains(&host.slug_span)
             {
                 continue;
             }
-            report(ws, sink, host.slug_span, &host.slug, "this URL names", complete);
+            // A slug held in a variable: report where it is set, and show the URL.
+            let inside = host.slug_span.file == url.span.file
+                && url.span.start <= host.slug_span.start
+                && host.slug_span.end <= url.span.end;
+            let (what, used) = if inside {
+                ("this URL names", None)
+            } else {
+                ("a URL built from this names", Some(Label::new(url.span, "the URL")))
+            };
+            report(ws, sink, host.slug_span, &host.slug, what, complete, used);
             reported.push(url.span);
         }
     }
 }
 
-fn report(ws: &Workspace, sink: &mut Sink, span: Span, slug: &str, what: &str, complete: bool) {
+fn report(
+    ws: &Workspace,
+    sink: &mut Sink,
+    span: Span,
+    slug: &str,
+    what: &str,
+    complete: bool,
+    related: Option<Label>,
+) {
     let slugs: Vec<&str> = ws.apps.iter().map(|a| a.slug.as_str()).collect();
     let suggestion = crate::spec::did_you_mean(slug, slugs.iter().copied());
     let mut message = format!("{what} app {slug}, but no app in this template has that slug");
@@ -94,6 +126,7 @@ fn report(ws: &Workspace, sink: &mut Sink, span: Span, slug: &str, what: &str, c
     };
     let mut d = sink.report_as(severity, span, message);
     d.primary.message = "unknown app slug".to_owned();
+    d.related.extend(related);
     d.help = Some(if slugs.is_empty() {
         "the template declares no app: add a coder_app with this slug".to_owned()
     } else {
@@ -102,8 +135,7 @@ fn report(ws: &Workspace, sink: &mut Sink, span: Span, slug: &str, what: &str, c
     if let Some(s) = suggestion {
         let app = ws.apps.iter().find(|a| a.slug == s);
         if let Some(app) = app {
-            d.related
-                .push(crate::diagnostic::Label::new(app.slug_span, "app declared here"));
+            d.related.push(Label::new(app.slug_span, "app declared here"));
         }
         // Only when the span holds exactly the slug as written.
         if ws.sources.slice(span).eq_ignore_ascii_case(slug) {
@@ -186,6 +218,27 @@ resource "coder_app" "convex-site" {
                 "main.tf:5:36: error: CONVEX_CLOUD_ORIGIN names app convex-apl, but no app in this template has that slug; did you mean convex-api?",
                 "start.sh:2:22: error: SITE names app site, but no app in this template has that slug",
                 "start.sh:3:15: error: this URL names app convex-apu, but no app in this template has that slug; did you mean convex-api?",
+            ]
+        );
+    }
+
+    /// A slug held in a variable names its app; the typo is reported where the slug is set
+    /// when the URL is not an env value, and shown there when it is.
+    #[test]
+    fn unknown_slugs_held_in_variables() {
+        let script = "#!/bin/bash\nSLUG=convex-apu\nexport A=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\ncurl \"https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.x.io/version\"\ncurl \"https://$OTHER--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\nexport B=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", TF), ("start.sh", script)]),
+            // One slug, one finding: A, B and the `curl` URL all take it from SLUG.
+            vec![
+                "start.sh:3:10: error: A names app convex-apu, but no app in this template has that slug; did you mean convex-api?",
+            ]
+        );
+        let curl_only = "#!/bin/bash\nSLUG=convex-apu\ncurl \"https://${SLUG}--main--${CODER_WORKSPACE_NAME}--${CODER_WORKSPACE_OWNER_NAME}.x.io/version\"\n";
+        assert_eq!(
+            check(&RULE, &[("main.tf", TF), ("start.sh", curl_only)]),
+            vec![
+                "start.sh:2:6: error: a URL built from this names app convex-apu, but no app in this template has that slug; did you mean convex-api?",
             ]
         );
     }

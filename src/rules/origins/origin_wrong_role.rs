@@ -16,7 +16,9 @@ Follows the URL in an env variable whose role portolan knows (`CONVEX_SITE_ORIGI
 `VITE_CONVEX_URL`, `JWT_ISSUER`, ...) along the port chain: the Coder app its host names, the
 app's `localhost` port, the compose port mapping, and the process listening behind it. It
 reports the variable when that process is known and serves another role: the variable names
-the API port where it needs the site port, or the reverse.
+the API port where it needs the site port, or the reverse. URLs built from pieces count when
+their slug is known: `https://convex-api--${CODER_WORKSPACE_NAME}--...` in a script, a slug in
+a variable assigned once, a Terraform local or `coder_app.NAME.slug` (shown where it is set).
 
 A site origin written as the API origin plus `/http` (`https://convex-api--ws--me.example.com/http`)
 is accepted: the knowledge base lists such other paths of a role (`roles: convex-site: paths`).
@@ -122,6 +124,9 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                 ));
             }
         }
+        if let (Some(origin), Some(slug)) = (url.slug_origin, url.slug()) {
+            related.push(Label::new(origin, format!("the slug {slug} comes from here")));
+        }
         related.push(Label::new(
             reached.span,
             format!(
@@ -168,11 +173,34 @@ fn advice(
     let owner = owner_name(ws, target);
     match reaching.as_slice() {
         [app] => {
-            let help = format!(
+            let mut help = format!(
                 "point {var} at app {}, which reaches {owner}'s {} port {}",
                 app.slug, target.name, target.port
             );
-            let fix = url.slug_span(ws.sources.slice(url.span)).map(|span| Fix {
+            // The slug is set elsewhere: say what to change there.
+            if let Some(origin) = url.slug_origin {
+                let referenced = ws.apps.iter().find(|a| a.slug_span == origin);
+                match (referenced, &app.declared_by) {
+                    (Some(_), crate::model::AppOrigin::Resource(name)) => {
+                        help.push_str(&format!(": refer to coder_app.{name}.slug"))
+                    }
+                    (Some(_), _) => {}
+                    (None, _) => help.push_str(&format!(
+                        ": set the slug it is built from to {}",
+                        app.slug
+                    )),
+                }
+            }
+            // The slug as written in the value, or where a variable or local sets it (not an
+            // app's own slug: that app is right, the value refers to the wrong one).
+            let set_elsewhere = url.slug_origin.filter(|origin| {
+                ws.apps.iter().all(|a| a.slug_span != *origin)
+                    && url
+                        .slug()
+                        .is_some_and(|slug| ws.sources.slice(*origin) == slug)
+            });
+            let written = url.slug_span(ws.sources.slice(url.span));
+            let fix = written.or(set_elsewhere).map(|span| Fix {
                 title: format!("use app {}", app.slug),
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit {
@@ -488,6 +516,53 @@ VITE_CONVEX_URL=http://localhost:3210
             finding.help.as_deref(),
             Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211")
         );
+    }
+
+    /// A slug held in a variable: the finding is at the value, the slug's assignment is shown,
+    /// and the fix changes it there.
+    #[test]
+    fn a_slug_from_a_variable_is_shown_where_it_is_set() {
+        let tf = TF.replace("localhost:3212", "localhost:3211");
+        let setup = "#!/bin/sh\nSLUG=convex-api\nexport JWT_ISSUER=\"https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.x.io\"\n";
+        let (ws, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                ("setup.sh", setup),
+            ],
+        );
+        let [finding] = findings.as_slice() else {
+            panic!("{findings:?}")
+        };
+        assert!(ws.sources.slice(finding.primary.span).starts_with("\"https://$SLUG--"));
+        let label = finding
+            .related
+            .iter()
+            .find(|l| l.message == "the slug convex-api comes from here")
+            .expect("the slug's label");
+        assert_eq!(ws.sources.slice(label.span), "convex-api");
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("point JWT_ISSUER at app convex-site, which reaches convex-backend's site port 3211: set the slug it is built from to convex-site")
+        );
+        // The fix changes the slug where it is set.
+        let edit = &finding.fix.as_ref().expect("a fix").edits[0];
+        assert_eq!(edit.span, label.span);
+        assert_eq!(edit.replacement, "convex-site");
+        // Assigned twice, the slug is unknown: no app, no finding.
+        let twice = setup.replace("SLUG=convex-api\n", "SLUG=convex-api\nSLUG=convex-site\n");
+        let (_, findings) = run(
+            &[&RULE],
+            &[
+                ("main.tf", &tf),
+                ("docker-compose.yml", COMPOSE),
+                ("start.sh", START),
+                ("setup.sh", &twice),
+            ],
+        );
+        assert!(findings.is_empty(), "{findings:?}");
     }
 
     /// The incident (tests/fixtures/convex-incident) through every origin and env-role rule,
