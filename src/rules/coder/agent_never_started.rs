@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
 use crate::model::Workspace;
-use crate::model::template::{Agent, Block, TemplatePart, TerraformModule, Value};
+use crate::model::template::{
+    Agent, Block, ContainerRuntime, TemplatePart, TerraformModule, Value,
+};
 use crate::spec::did_you_mean;
 use crate::rules::{Rule, Sink};
 
@@ -69,8 +71,10 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     // An init_script of an undeclared agent is `undeclared-agent`'s finding, at the typo.
     let meant: HashSet<&str> = init_refs
         .iter()
-        .filter(|r| !declared.contains(r.agent.as_str()))
-        .filter_map(|r| did_you_mean(&r.agent, declared.iter().copied()))
+        .map(|r| r.agent.as_str())
+        .chain(agents_of_resources(module, "coder_external_agent"))
+        .filter(|agent| !declared.contains(agent))
+        .filter_map(|agent| did_you_mean(agent, declared.iter().copied()))
         .collect();
     let token_refs = module.token_references();
     let agent_command = workspace.agent_command();
@@ -97,7 +101,15 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             let (span, runs) = workspace.runs_instead_of_agent(c)?;
             Some((c, var, span, runs))
         });
+        let mut container_help = None;
         let mut d = if let Some((container, var, runs_span, runs)) = in_container {
+            let field = match container.runtime {
+                ContainerRuntime::Docker => "entrypoint",
+                ContainerRuntime::Kubernetes => "command",
+            };
+            container_help = Some(format!(
+                "run the agent as the container's {field}: `{field} = [\"sh\", \"-c\", coder_agent.{name}.init_script]` instead of `{runs}`"
+            ));
             let resource = container
                 .resource
                 .name()
@@ -146,9 +158,9 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             .token_variable
             .as_deref()
             .unwrap_or("CODER_AGENT_TOKEN");
-        d.help = Some(format!(
+        d.help = container_help.or(Some(format!(
             "run `coder_agent.{name}.init_script` in the container's entrypoint or command (or the VM's user_data), with `{token_variable} = coder_agent.{name}.token` in its environment; an agent run by hand outside Terraform is declared with `resource \"coder_external_agent\"`"
-        ));
+        )));
     }
 }
 
@@ -348,6 +360,13 @@ resource "kubernetes_pod" "main" {{
             check(&RULE, &[("main.tf", &pod("\n      command = [\"sleep\", \"infinity\"]"))]),
             vec!["main.tf:1:25: error: coder_agent.main is never started: its token is in the env of a container of kubernetes_pod.main, but nothing runs coder_agent.main.init_script and the container runs `sleep infinity`, so its app `web` can never answer"]
         );
+        let sleeping = pod("\n      command = [\"sleep\", \"infinity\"]");
+        let (_, found) = crate::rules::test::run(&RULE, &[("main.tf", &sleeping)]);
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("run the agent as the container's command: `command = [\"sh\", \"-c\", coder_agent.main.init_script]` instead of `sleep infinity`")
+        );
+        assert_eq!(found[0].related.len(), 2, "the token and the entrypoint");
         let shell = "\n      command = [\"sh\", \"-c\", \"exec code-server --port 13337\"]";
         assert_eq!(
             check(&RULE, &[("main.tf", &pod(shell))]).len(),

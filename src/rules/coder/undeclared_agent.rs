@@ -71,8 +71,9 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                     None => format!("coder_agent.{name}"),
                 };
                 let suggestion = did_you_mean(name, declared.iter().copied());
-                let mut message =
-                    format!("`{written}` names an agent that no coder_agent declares");
+                let mut message = format!(
+                    "`{written}` names an agent that no coder_agent declares, and Terraform rejects the reference"
+                );
                 match suggestion {
                     Some(s) => message.push_str(&format!("; did you mean `{s}`?")),
                     None => message.push_str(&format!(
@@ -80,13 +81,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                         listed(&agents.iter().map(|a| a.name.value.as_str()).collect::<Vec<_>>())
                     )),
                 }
-                if rest.first().is_some_and(|a| a == "init_script") {
-                    match suggestion {
-                        Some(s) => message.push_str(&format!(
-                            " Terraform rejects the reference, and this never starts coder_agent.{s}"
-                        )),
-                        None => message.push_str(" Terraform rejects the reference"),
-                    }
+                if let (Some(s), Some("init_script")) = (suggestion, rest.first().map(String::as_str)) {
+                    message.push_str(&format!(" As written, nothing starts coder_agent.{s}"));
                 }
                 let mut d = sink.report(reference.span, message);
                 d.primary.message = format!("no coder_agent \"{name}\"");
@@ -160,8 +156,8 @@ resource "coder_app" "web" {
         assert_eq!(
             check(&RULE, &[("main.tf", TF)]),
             vec![
-                "main.tf:5:29: error: `coder_agent.mian.init_script` names an agent that no coder_agent declares; did you mean `main`? Terraform rejects the reference, and this never starts coder_agent.main",
-                "main.tf:9:14: error: `coder_agent.sidecar.id` names an agent that no coder_agent declares (the template declares `main`)",
+                "main.tf:5:29: error: `coder_agent.mian.init_script` names an agent that no coder_agent declares, and Terraform rejects the reference; did you mean `main`? As written, nothing starts coder_agent.main",
+                "main.tf:9:14: error: `coder_agent.sidecar.id` names an agent that no coder_agent declares, and Terraform rejects the reference (the template declares `main`)",
             ]
         );
     }
