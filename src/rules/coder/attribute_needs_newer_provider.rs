@@ -160,4 +160,19 @@ mod tests {
             Vec::<String>::new()
         );
     }
+
+    #[test]
+    fn a_version_fact_from_a_knowledge_file_needs_no_new_rule() {
+        let tf = "terraform {\n  required_providers {\n    coder = { source = \"coder/coder\", version = \"~> 2.3.0\" }\n  }\n}\nresource \"coder_script\" \"s\" {\n  agent_id      = coder_agent.main.id\n  display_name  = \"s\"\n  script        = \"true\"\n  run_on_start  = true\n  made_up_option = \"append\"\n}\n";
+        let mut kb = crate::knowledge::Knowledge::builtin().clone();
+        kb.extend(
+            crate::knowledge::Knowledge::parse(
+                "coder_provider:\n  added:\n    - { resource: coder_script, attribute: made_up_option, version: 2.9.0 }\n",
+            )
+            .unwrap(),
+        );
+        let (_, found) = crate::rules::test::run_with(&RULE, &[("main.tf", tf)], kb);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.starts_with("`made_up_option` of coder_script.s needs version 2.9.0"));
+    }
 }
