@@ -54,7 +54,11 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     }
     let declared: HashSet<&str> = agents.iter().map(|a| a.name.value.as_str()).collect();
     let mut seen = HashSet::new();
-    for block in module.blocks() {
+    // `moved`, `removed` and `import` blocks name resources that are gone or not yet there.
+    let blocks = module
+        .blocks()
+        .filter(|b| !matches!(b.kind.value.as_str(), "moved" | "removed" | "import"));
+    for block in blocks {
         for attr in block.all_attributes() {
             for reference in &attr.references {
                 let [root, name, rest @ ..] = reference.names.as_slice() else {
@@ -175,6 +179,8 @@ resource "coder_app" "web" {
     fn declared_agents_and_templates_without_agents_are_fine() {
         let ok = "resource \"coder_agent\" \"main\" {}\nresource \"docker_container\" \"c\" {\n  count      = 1\n  entrypoint = [\"sh\", \"-c\", coder_agent.main[count.index].init_script]\n}\n";
         assert_eq!(check(&RULE, &[("main.tf", ok)]), Vec::<String>::new());
+        let moved = "resource \"coder_agent\" \"main\" {}\nmoved {\n  from = coder_agent.dev\n  to   = coder_agent.main\n}\n";
+        assert_eq!(check(&RULE, &[("main.tf", moved)]), Vec::<String>::new());
         let no_agents = "resource \"docker_container\" \"c\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n}\n";
         assert_eq!(check(&RULE, &[("main.tf", no_agents)]), Vec::<String>::new());
     }
