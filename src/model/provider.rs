@@ -98,6 +98,34 @@ impl ProviderPin {
     }
 }
 
+impl ProviderPin {
+    /// The pin of a module called by a root module with this pin: Terraform installs one
+    /// version that meets every module's constraint, and the root's lock file still decides.
+    pub fn with_module_constraint(&self, module: Option<Constraint>) -> ProviderPin {
+        let Some(module) = module else {
+            return self.clone();
+        };
+        let constraint = match &self.constraint {
+            None => module,
+            Some(root) => Constraint {
+                span: module.span,
+                text: match (&root.text, &module.text) {
+                    (Some(a), Some(b)) => Some(format!("{a}, {b}")),
+                    _ => None,
+                },
+                range: match (root.range, module.range) {
+                    (Some(a), Some(b)) => Some(a.intersect(b)),
+                    _ => None,
+                },
+            },
+        };
+        ProviderPin {
+            constraint: Some(constraint),
+            locked: self.locked.clone(),
+        }
+    }
+}
+
 impl super::Workspace {
     /// The pin of the root module a span's file belongs to: the deepest root folder that
     /// holds the file (a local module's files belong to the root that calls them).
@@ -172,6 +200,17 @@ impl VersionRange {
             }
         }
         (terms > 0).then_some(range)
+    }
+
+    /// The versions both ranges allow.
+    pub fn intersect(mut self, other: VersionRange) -> VersionRange {
+        if let Some(lower) = other.lower {
+            self.raise(lower);
+        }
+        if let Some(upper) = other.upper {
+            self.cap(upper);
+        }
+        self
     }
 
     /// Narrows the lower end.

@@ -231,6 +231,26 @@ fn read_provider_pins(ws: &mut Workspace, module: &TerraformModule) {
             .map(|(_, l)| l.clone());
         pins.push((folder, pin));
     }
+    // A local module's own constraint narrows its caller's (the root that holds it).
+    let mut module_pins = Vec::new();
+    for folder in &local_modules {
+        let own = ProviderPin::of_requirement(
+            module
+                .coder_provider_where(|b| normalise(&folder_of(ws, b.span)) == *folder)
+                .and_then(|p| p.version),
+        );
+        if own.constraint.is_none() {
+            continue;
+        }
+        let root = pins
+            .iter()
+            .filter(|(f, _)| folder.starts_with(f))
+            .max_by_key(|(f, _)| f.components().count())
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        module_pins.push((folder.clone(), root.with_module_constraint(own.constraint)));
+    }
+    pins.extend(module_pins);
     // Shallowest first: the outermost root is the workspace's pin.
     pins.sort_by_key(|(f, _)| f.components().count());
     ws.provider_pin = pins.first().map(|(_, p)| p.clone()).unwrap_or_default();

@@ -175,4 +175,21 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].message.starts_with("`made_up_option` of coder_script.s needs version 2.9.0"));
     }
+
+    #[test]
+    fn a_local_module_narrows_its_callers_pin() {
+        let root = "terraform {\n  required_providers {\n    coder = { source = \"coder/coder\", version = \">= 2.0\" }\n  }\n}\nmodule \"web\" {\n  source = \"./modules/web\"\n}\n";
+        let app = "resource \"coder_app\" \"web\" {\n  agent_id = var.agent_id\n  slug     = \"web\"\n  url      = \"http://localhost:3000\"\n  open_in  = \"tab\"\n}\n";
+        let pinned = format!("terraform {{\n  required_providers {{\n    coder = {{ source = \"coder/coder\", version = \">= 2.5\" }}\n  }}\n}}\n{app}");
+        // The module requires 2.5 or later: Terraform never installs a provider without open_in.
+        assert_eq!(
+            check(&RULE, &[("main.tf", root), ("modules/web/main.tf", &pinned)]),
+            Vec::<String>::new()
+        );
+        // Without a constraint of its own, the caller's pin is the module's.
+        assert_eq!(
+            check(&RULE, &[("main.tf", root), ("modules/web/main.tf", app)]),
+            vec!["modules/web/main.tf:5:3: warning: `open_in` of coder_app.web needs version 2.1.0 of the Coder provider; the pin `>= 2.0` also allows older versions, which reject the template"]
+        );
+    }
 }
