@@ -11,6 +11,8 @@ pub enum FileKind {
     Script,
     EnvFile,
     Spec,
+    /// `.terraform.lock.hcl`: the provider versions `terraform init` selected.
+    LockFile,
 }
 
 /// What kind of file a path is, from its name (and, for YAML, its content).
@@ -19,6 +21,9 @@ pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
     let lower = name.to_ascii_lowercase();
     if lower == "portolan.yaml" || lower == "portolan.yml" {
         return Some(FileKind::Spec);
+    }
+    if lower == ".terraform.lock.hcl" {
+        return Some(FileKind::LockFile);
     }
     if lower.ends_with(".tf") {
         return Some(FileKind::Terraform);

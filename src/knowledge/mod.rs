@@ -56,6 +56,67 @@ pub struct Knowledge {
     /// shells): references to them are always defined.
     #[serde(default)]
     pub agent_variables: Vec<String>,
+    /// How a Coder agent is started other than by its `init_script` (agent-never-started).
+    #[serde(default)]
+    pub agent_start: AgentStart,
+    /// Versions of the Coder Terraform provider at which attributes came, went or started to
+    /// conflict, read with the template's provider pin.
+    #[serde(default)]
+    pub coder_provider: ProviderFacts,
+}
+
+/// How a Coder agent is started besides its `init_script`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentStart {
+    /// The words that begin a command running the agent (`coder agent`).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The variable the agent reads its token from.
+    #[serde(default)]
+    pub token_variable: Option<String>,
+    /// Programs that never start an agent, like the known servers: a container whose
+    /// entrypoint runs only these runs something else than the agent.
+    #[serde(default)]
+    pub idle_programs: Vec<String>,
+}
+
+/// Attributes of the Coder provider by the version that changed them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderFacts {
+    /// Attributes the provider removed at `version`.
+    #[serde(default)]
+    pub removed: Vec<ProviderAttribute>,
+    /// Attributes the provider first accepts at `version`.
+    #[serde(default)]
+    pub added: Vec<ProviderAttribute>,
+    /// Pairs of attributes the provider rejects together from `version` on.
+    #[serde(default)]
+    pub conflicts: Vec<ProviderConflict>,
+}
+
+/// An attribute of a Coder resource and the provider version that added or removed it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderAttribute {
+    pub resource: String,
+    pub attribute: String,
+    /// `major.minor.patch`.
+    pub version: String,
+    /// What to write instead (for a removed attribute).
+    #[serde(default)]
+    pub instead: Option<String>,
+}
+
+/// Two attributes of a Coder resource that the provider rejects together from `version` on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConflict {
+    pub resource: String,
+    pub attributes: [String; 2],
+    /// `major.minor.patch`.
+    pub version: String,
 }
 
 /// A Terraform resource type that runs a machine or a container.
@@ -276,6 +337,16 @@ impl Knowledge {
         self.probes.extend(other.probes);
         self.launchers.extend(other.launchers);
         self.compute.extend(other.compute);
+        if other.agent_start != AgentStart::default() {
+            self.agent_start = other.agent_start;
+        }
+        self.coder_provider
+            .removed
+            .extend(other.coder_provider.removed);
+        self.coder_provider.added.extend(other.coder_provider.added);
+        self.coder_provider
+            .conflicts
+            .extend(other.coder_provider.conflicts);
         for name in other.agent_variables {
             if !self.agent_variables.contains(&name) {
                 self.agent_variables.push(name);

@@ -7,6 +7,7 @@
 //!
 //! [`build`] turns parsed files into a `Workspace`; rules read it and never parse anything.
 
+pub mod agents;
 pub mod build;
 pub mod chain;
 pub mod links;
@@ -30,6 +31,7 @@ pub mod template {
     pub use crate::parse::terraform::{
         Agent, Attribute, Block, CoderScript, Spanned, TemplatePart, TerraformModule, Value,
     };
+    pub use crate::parse::terraform::{Container, ContainerRuntime, Reference};
 }
 
 /// The lines of an env file: entries, their references, and the problems of its syntax.
@@ -354,8 +356,10 @@ pub struct Workspace {
     pub parse_errors: Vec<Diagnostic>,
     /// The Coder template (every .tf file of the workspace), if there is one.
     pub template: Option<template::TerraformModule>,
-    /// What the template's pin of the Coder provider allows.
+    /// What the template's pin of the Coder provider allows (its outermost root module).
     pub provider_pin: ProviderPin,
+    /// The pin of every root module, by folder, shallowest first: [`Workspace::provider_pin_at`].
+    pub provider_pins: Vec<(std::path::PathBuf, ProviderPin)>,
     /// Every compose file as read.
     pub compose_files: Vec<(FileId, compose::ComposeFile)>,
     /// Every script the workspace runs.

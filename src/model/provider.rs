@@ -1,43 +1,152 @@
 //! The template's pin of the Coder provider: which provider versions Terraform may install.
 
-use super::template::TerraformModule;
+use super::template::{Spanned, TerraformModule, Value};
 use crate::source::Span;
 
-/// What the template's `coder` provider pin says about version 2.
+/// The `coder` provider pin of one root module: the constraint of its `required_providers`
+/// and the exact version its `.terraform.lock.hcl` selected. The lock file wins: Terraform
+/// installs the locked version as long as the constraint allows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ProviderPin {
-    /// No `version` constraint (or no template): Terraform installs the newest provider.
-    #[default]
-    Missing,
-    /// A constraint that admits some 2.x or later version: where it is, and its text.
-    AllowsV2(Span, String),
-    /// A constraint that stays below 2.
-    BelowV2(Span, String),
-    /// A constraint that is not a known string, or does not parse.
-    Unreadable(Span),
+pub struct ProviderPin {
+    /// The `version` constraint, if one is written.
+    pub constraint: Option<Constraint>,
+    /// The version of `provider "registry.terraform.io/coder/coder"` in the lock file.
+    pub locked: Option<Locked>,
+}
+
+/// A `version` constraint of the `coder` provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    pub span: Span,
+    /// Its text, when it is a known string.
+    pub text: Option<String>,
+    /// The versions it allows, when it parses.
+    pub range: Option<VersionRange>,
+}
+
+/// The exact version a lock file selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub span: Span,
+    pub text: String,
+    pub version: Version,
 }
 
 impl ProviderPin {
-    /// Reads the `version` of the template's `coder` entry in `required_providers`.
+    /// Reads the `version` of the module's `coder` entry in `required_providers`.
     pub fn of(module: &TerraformModule) -> ProviderPin {
-        let Some(version) = module.coder_provider().and_then(|p| p.version) else {
-            return ProviderPin::Missing;
-        };
-        let Some(text) = version.value.as_str() else {
-            return ProviderPin::Unreadable(version.span);
-        };
-        match VersionRange::parse(text) {
-            Some(range) if range.allows_major(2) => {
-                ProviderPin::AllowsV2(version.span, text.to_owned())
+        ProviderPin::of_requirement(module.coder_provider().and_then(|p| p.version))
+    }
+
+    /// The pin of one `version` constraint (none: no constraint), without a lock file.
+    pub fn of_requirement(version: Option<&Spanned<Value>>) -> ProviderPin {
+        let constraint = version.map(|version| {
+            let text = version.value.as_str().map(str::to_owned);
+            let range = text.as_deref().and_then(VersionRange::parse);
+            Constraint {
+                span: version.span,
+                text,
+                range,
             }
-            Some(_) => ProviderPin::BelowV2(version.span, text.to_owned()),
-            None => ProviderPin::Unreadable(version.span),
+        });
+        ProviderPin {
+            constraint,
+            locked: None,
+        }
+    }
+
+    /// Whether the provider Terraform installs is `version` or later: `None` when the pin
+    /// cannot be read. Without a lock file Terraform installs the newest version the
+    /// constraint allows (and without a constraint, the newest of all).
+    pub fn installs_at_least(&self, version: Version) -> Option<bool> {
+        if let Some(locked) = &self.locked {
+            return Some(locked.version >= version);
+        }
+        match &self.constraint {
+            None => Some(true),
+            Some(c) => c.range.map(|r| r.allows_at_least(version)),
+        }
+    }
+
+    /// Whether the pin admits a version below `version` (a lock at an older version, or a
+    /// constraint whose lower end is older): `None` when the pin cannot be read, `false`
+    /// with no pin at all.
+    pub fn admits_below(&self, version: Version) -> Option<bool> {
+        if let Some(locked) = &self.locked {
+            return Some(locked.version < version);
+        }
+        match &self.constraint {
+            None => Some(false),
+            Some(c) => c.range.map(|r| r.allows_below(version)),
+        }
+    }
+
+    /// Where the pin is and what it says, for a message: the lock file's version when there
+    /// is one (`the lock file's 2.13.1`), else the constraint (`the pin `>= 2.0``).
+    pub fn describe(&self) -> Option<(Span, String)> {
+        if let Some(locked) = &self.locked {
+            return Some((
+                locked.span,
+                format!("the lock file's version {}", locked.text),
+            ));
+        }
+        let c = self.constraint.as_ref()?;
+        Some(match &c.text {
+            Some(text) => (c.span, format!("the pin `{text}`")),
+            None => (c.span, "the provider's version constraint".to_owned()),
+        })
+    }
+}
+
+impl ProviderPin {
+    /// The pin of a module called by a root module with this pin: Terraform installs one
+    /// version that meets every module's constraint, and the root's lock file still decides.
+    pub fn with_module_constraint(&self, module: Option<Constraint>) -> ProviderPin {
+        let Some(module) = module else {
+            return self.clone();
+        };
+        let constraint = match &self.constraint {
+            None => module,
+            Some(root) => Constraint {
+                span: module.span,
+                text: match (&root.text, &module.text) {
+                    (Some(a), Some(b)) => Some(format!("{a}, {b}")),
+                    _ => None,
+                },
+                range: match (root.range, module.range) {
+                    (Some(a), Some(b)) => Some(a.intersect(b)),
+                    _ => None,
+                },
+            },
+        };
+        ProviderPin {
+            constraint: Some(constraint),
+            locked: self.locked.clone(),
         }
     }
 }
 
+impl super::Workspace {
+    /// The pin of the root module a span's file belongs to: the deepest root folder that
+    /// holds the file (a local module's files belong to the root that calls them).
+    pub fn provider_pin_at(&self, span: Span) -> &ProviderPin {
+        let path = self.sources.path(span);
+        self.provider_pins
+            .iter()
+            .rev()
+            .filter(|(folder, _)| path.starts_with(folder))
+            .max_by_key(|(folder, _)| folder.components().count())
+            .map_or(&self.provider_pin, |(_, pin)| pin)
+    }
+}
+
+/// Reads `major.minor.patch` (the format of knowledge-base versions and lock files).
+pub fn version(text: &str) -> Option<Version> {
+    parse_version(text.trim().trim_start_matches('v')).map(|(v, _)| v)
+}
+
 /// `major.minor.patch`; missing parts are 0, pre-release and build suffixes are ignored.
-type Version = (u64, u64, u64);
+pub type Version = (u64, u64, u64);
 
 /// One end of a range: the version and whether it is included.
 type Bound = (Version, bool);
@@ -93,6 +202,17 @@ impl VersionRange {
         (terms > 0).then_some(range)
     }
 
+    /// The versions both ranges allow.
+    pub fn intersect(mut self, other: VersionRange) -> VersionRange {
+        if let Some(lower) = other.lower {
+            self.raise(lower);
+        }
+        if let Some(upper) = other.upper {
+            self.cap(upper);
+        }
+        self
+    }
+
     /// Narrows the lower end.
     fn raise(&mut self, bound: Bound) {
         self.lower = Some(match self.lower {
@@ -111,7 +231,20 @@ impl VersionRange {
 
     /// Whether some version `major.0.0` or later is in the range.
     pub fn allows_major(&self, major: u64) -> bool {
-        let floor: Bound = ((major, 0, 0), true);
+        self.allows_at_least((major, 0, 0))
+    }
+
+    /// Whether some version below `version` is in the range.
+    pub fn allows_below(&self, version: Version) -> bool {
+        match self.lower {
+            None => version > (0, 0, 0),
+            Some((lower, _)) => lower < version,
+        }
+    }
+
+    /// Whether `version` or some later version is in the range.
+    pub fn allows_at_least(&self, version: Version) -> bool {
+        let floor: Bound = (version, true);
         let lower = match self.lower {
             Some(l) if l.0 >= floor.0 => l,
             _ => floor,
@@ -175,5 +308,46 @@ mod tests {
             let got = VersionRange::parse(text).map(|r| r.allows_major(2));
             assert_eq!(got, *want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn what_terraform_installs_under_a_pin() {
+        let pin = |constraint: Option<&str>, locked: Option<&str>| ProviderPin {
+            constraint: constraint.map(|t| Constraint {
+                span: Span::default(),
+                text: Some(t.to_owned()),
+                range: VersionRange::parse(t),
+            }),
+            locked: locked.map(|t| Locked {
+                span: Span::default(),
+                text: t.to_owned(),
+                version: version(t).unwrap(),
+            }),
+        };
+        let v2_14 = (2, 14, 0);
+        /// (constraint, lock, installs >= 2.14.0, admits below 2.14.0)
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<bool>, Option<bool>);
+        let cases: &[Case] = &[
+            (None, None, Some(true), Some(false)),
+            (Some(">= 2.0"), None, Some(true), Some(true)),
+            (Some("~> 2.13.0"), None, Some(false), Some(true)),
+            (Some("< 2.14"), None, Some(false), Some(true)),
+            (Some(">= 2.14.0"), None, Some(true), Some(false)),
+            (Some("latest"), None, None, None),
+            (Some(">= 2.0"), Some("2.13.1"), Some(false), Some(true)),
+            (Some("latest"), Some("2.15.0"), Some(true), Some(false)),
+            (None, Some("2.14.0"), Some(true), Some(false)),
+        ];
+        for (constraint, locked, at_least, below) in cases {
+            let p = pin(*constraint, *locked);
+            assert_eq!(
+                p.installs_at_least(v2_14),
+                *at_least,
+                "{constraint:?} {locked:?}"
+            );
+            assert_eq!(p.admits_below(v2_14), *below, "{constraint:?} {locked:?}");
+        }
+        assert_eq!(version("v2.1.0"), Some((2, 1, 0)));
+        assert_eq!(version("2.x"), None);
     }
 }

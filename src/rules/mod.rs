@@ -123,6 +123,8 @@ rules! {
         coder_env_name,
         agent_never_started,
         hidden_app_display,
+        undeclared_agent,
+        attribute_needs_newer_provider,
     }
     /// PT2xx: ports: what apps, healthchecks and published ports point at, and who listens.
     ports {

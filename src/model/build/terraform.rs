@@ -202,6 +202,122 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             ));
         }
     }
-    ws.provider_pin = crate::model::ProviderPin::of(&module);
+    read_provider_pins(ws, &module);
     ws.template = Some(module);
+}
+
+/// The `coder` provider pin of every root module: each folder of `.tf` files (or with a lock
+/// file) that no module call of the workspace reads as a local module (`source = "./..."`),
+/// from its own `required_providers` and `.terraform.lock.hcl`. The outermost is
+/// `provider_pin`.
+fn read_provider_pins(ws: &mut Workspace, module: &TerraformModule) {
+    use crate::model::provider::{version, Locked};
+    use crate::model::ProviderPin;
+    use std::path::{Component, Path, PathBuf};
+
+    let folder_of = |ws: &Workspace, span: Span| -> PathBuf {
+        ws.sources
+            .path(span)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    // `a/b/../c` → `a/c`, lexically: module sources name folders, not links.
+    let normalise = |path: &Path| -> PathBuf {
+        let mut out = PathBuf::new();
+        for part in path.components() {
+            match part {
+                Component::ParentDir => {
+                    if !out.pop() {
+                        out.push("..");
+                    }
+                }
+                Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let mut locks: Vec<(PathBuf, Locked)> = Vec::new();
+    for id in super::files_of(ws, FileKind::LockFile) {
+        let parsed = terraform::parse(id, &ws.sources.get(id).text);
+        let Some((text, span)) = terraform::locked_coder_version(&parsed) else {
+            continue;
+        };
+        let Some(v) = version(&text) else {
+            continue;
+        };
+        let folder = folder_of(ws, span);
+        locks.push((
+            folder,
+            Locked {
+                span,
+                text,
+                version: v,
+            },
+        ));
+    }
+    let local_modules: Vec<PathBuf> = module
+        .modules()
+        .iter()
+        .filter_map(|call| {
+            let source = call.source?.value.value.as_str()?;
+            if !(source.starts_with("./") || source.starts_with("../")) {
+                return None;
+            }
+            Some(normalise(&folder_of(ws, call.block.span).join(source)))
+        })
+        .collect();
+    let mut folders: Vec<PathBuf> = super::files_of(ws, FileKind::Terraform)
+        .into_iter()
+        .map(|id| {
+            ws.sources
+                .get(id)
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+        .chain(locks.iter().map(|(f, _)| f.clone()))
+        .filter(|f| !local_modules.contains(&normalise(f)))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let mut pins = Vec::new();
+    for folder in folders {
+        let mut pin = ProviderPin::of_requirement(
+            module
+                .coder_provider_where(|b| folder_of(ws, b.span) == folder)
+                .and_then(|p| p.version),
+        );
+        pin.locked = locks
+            .iter()
+            .find(|(f, _)| *f == folder)
+            .map(|(_, l)| l.clone());
+        pins.push((folder, pin));
+    }
+    // A local module's own constraint narrows its caller's (the root that holds it).
+    let mut module_pins = Vec::new();
+    for folder in &local_modules {
+        let own = ProviderPin::of_requirement(
+            module
+                .coder_provider_where(|b| normalise(&folder_of(ws, b.span)) == *folder)
+                .and_then(|p| p.version),
+        );
+        if own.constraint.is_none() {
+            continue;
+        }
+        let root = pins
+            .iter()
+            .filter(|(f, _)| folder.starts_with(f))
+            .max_by_key(|(f, _)| f.components().count())
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        module_pins.push((folder.clone(), root.with_module_constraint(own.constraint)));
+    }
+    pins.extend(module_pins);
+    // Shallowest first: the outermost root is the workspace's pin.
+    pins.sort_by_key(|(f, _)| f.components().count());
+    ws.provider_pin = pins.first().map(|(_, p)| p.clone()).unwrap_or_default();
+    ws.provider_pins = pins;
 }

@@ -37,6 +37,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span as _;
 
+pub use coder::locked_coder_version;
 pub use coder::{
     Agent, AgentReference, AppBlock, CoderEnv, CoderScript, Container, ContainerPort,
     ContainerRuntime, EnvVar, HealthcheckBlock, ModuleCall, ProviderRequirement,

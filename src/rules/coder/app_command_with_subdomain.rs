@@ -1,6 +1,7 @@
 //! `app-command-with-subdomain` (PT105): A coder_app with command and subdomain.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::provider::version;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -18,6 +19,9 @@ A command app opens a terminal; it has no web server to put on a subdomain. With
 `subdomain = true` Coder failed with a 500 error when the app was opened, and current provider
 versions reject the resource (`"command": conflicts with subdomain`). Recent versions reject
 `subdomain` next to `command` even when it is `false`, so that case is a warning.
+
+The provider rejects the pair from v2.14.0 on (the knowledge base's `coder_provider.conflicts`):
+under a pin or a `.terraform.lock.hcl` that keeps an older provider, nothing is reported.
 
 ## Example
 ```hcl
@@ -44,6 +48,18 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     let Some(module) = &workspace.template else {
         return;
     };
+    // From which provider version the pair is rejected (the knowledge base's `conflicts`).
+    let since = workspace
+        .knowledge
+        .coder_provider
+        .conflicts
+        .iter()
+        .find(|c| {
+            c.resource == "coder_app"
+                && c.attributes.iter().any(|a| a == "command")
+                && c.attributes.iter().any(|a| a == "subdomain")
+        })
+        .and_then(|c| Some((version(&c.version)?, c.version.as_str())));
     for app in module.apps() {
         let (Some(command), Some(subdomain)) = (app.command, app.subdomain) else {
             continue;
@@ -51,21 +67,37 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         if command.is_set() != Some(true) {
             continue;
         }
+        let pin = workspace.provider_pin_at(subdomain.span);
+        // Without the fact, every version rejects the pair.
+        let rejected = since.map_or(Some(true), |(at, _)| pin.installs_at_least(at));
+        if rejected == Some(false) {
+            continue; // the pinned provider accepts it
+        }
+        let from = since.map_or(String::new(), |(_, text)| format!(" (from v{text})"));
         let name = &app.name.value;
-        let mut d = match subdomain.value.value.as_bool() {
-            Some(true) => sink.report(
+        let mut d = match (subdomain.value.value.as_bool(), rejected) {
+            (Some(true), Some(true)) => sink.report(
                 subdomain.span,
-                format!("coder_app.{name} runs a `command` and sets `subdomain = true`; the Coder provider rejects the pair"),
+                format!("coder_app.{name} runs a `command` and sets `subdomain = true`; the Coder provider{from} rejects the pair"),
             ),
-            Some(false) => sink.report_as(
+            (Some(true), _) => sink.report_as(
                 Severity::Warning,
                 subdomain.span,
-                format!("coder_app.{name} runs a `command` and sets `subdomain = false`; recent Coder provider versions reject any `subdomain` next to `command`"),
+                format!("coder_app.{name} runs a `command` and sets `subdomain = true`; the Coder provider{from} rejects the pair, and the provider version pin cannot be read"),
             ),
-            None => continue,
+            (Some(false), _) => sink.report_as(
+                Severity::Warning,
+                subdomain.span,
+                format!("coder_app.{name} runs a `command` and sets `subdomain = false`; recent Coder provider versions{from} reject any `subdomain` next to `command`"),
+            ),
+            (None, _) => continue,
         };
         d.primary.message = "conflicts with `command`".to_owned();
         d.related.push(Label::new(command.span, "the app runs this command in a terminal"));
+        if let Some((span, what)) = pin.describe() {
+            d.related
+                .push(Label::new(span, format!("{what} installs a provider that checks this")));
+        }
         d.help = Some("remove `subdomain`: a command app has no web page to serve".to_owned());
     }
 }
@@ -105,9 +137,33 @@ resource "coder_app" "unknown" {
         assert_eq!(
             check(&RULE, &[("main.tf", tf)]),
             vec![
-                "main.tf:5:3: error: coder_app.shell runs a `command` and sets `subdomain = true`; the Coder provider rejects the pair",
-                "main.tf:11:3: warning: coder_app.top runs a `command` and sets `subdomain = false`; recent Coder provider versions reject any `subdomain` next to `command`",
+                "main.tf:5:3: error: coder_app.shell runs a `command` and sets `subdomain = true`; the Coder provider (from v2.14.0) rejects the pair",
+                "main.tf:11:3: warning: coder_app.top runs a `command` and sets `subdomain = false`; recent Coder provider versions (from v2.14.0) reject any `subdomain` next to `command`",
             ]
         );
+    }
+
+    fn pinned(pin: &str, lock: Option<&str>) -> Vec<String> {
+        let tf = format!("terraform {{\n  required_providers {{\n    coder = {{\n      source = \"coder/coder\"{pin}\n    }}\n  }}\n}}\nresource \"coder_app\" \"shell\" {{\n  agent_id  = coder_agent.main.id\n  slug      = \"shell\"\n  command   = \"bash\"\n  subdomain = true\n}}\n");
+        let lock = lock.map(|v| format!("provider \"registry.terraform.io/coder/coder\" {{\n  version = \"{v}\"\n}}\n"));
+        let mut files = vec![("main.tf", tf.as_str())];
+        if let Some(lock) = &lock {
+            files.push((".terraform.lock.hcl", lock.as_str()));
+        }
+        check(&RULE, &files)
+    }
+
+    #[test]
+    fn the_conflict_exists_from_provider_2_14() {
+        let error = "main.tf:12:3: error: coder_app.shell runs a `command` and sets `subdomain = true`; the Coder provider (from v2.14.0) rejects the pair";
+        assert_eq!(pinned("", None), vec![error]);
+        assert_eq!(pinned("\n      version = \">= 2.0\"", None), vec![error.replace("12:3", "13:3")]);
+        assert_eq!(pinned("\n      version = \"~> 2.13.0\"", None), Vec::<String>::new());
+        assert_eq!(pinned("\n      version = \"< 2.14\"", None), Vec::<String>::new());
+        // The lock file's exact version wins over the constraint.
+        assert_eq!(pinned("\n      version = \">= 2.0\"", Some("2.13.1")), Vec::<String>::new());
+        assert_eq!(pinned("", Some("2.15.0")), vec![error]);
+        let unreadable = pinned("\n      version = var.coder", None);
+        assert!(unreadable[0].contains("warning") && unreadable[0].contains("cannot be read"));
     }
 }

@@ -1,6 +1,7 @@
 //! `removed-attribute` (PT110): An attribute removed in version 2 of the Coder provider.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::provider::version;
 use crate::model::{ProviderPin, Workspace};
 use crate::rules::{Rule, Sink};
 
@@ -13,14 +14,17 @@ pub static RULE: Rule = Rule {
         explanation: r#"## What it does
 Finds attributes that version 2.0.0 of the Coder Terraform provider removed:
 `coder_app.name`, `coder_app.relative_path`, `coder_agent.login_before_ready`,
-`coder_agent.startup_script_timeout` and `coder_agent.shutdown_script_timeout`. It reads the
-provider's version constraint in `terraform { required_providers { coder = ... } }`.
+`coder_agent.startup_script_timeout` and `coder_agent.shutdown_script_timeout` (the knowledge
+base's `coder_provider.removed`). It reads the pin of the attribute's root module: the exact
+version in its `.terraform.lock.hcl`, which wins, else the version constraint in
+`terraform { required_providers { coder = ... } }`.
 
 ## Why is this bad?
 With provider v2 or later, Terraform rejects the template (`An argument named
 "login_before_ready" is not expected here`). That is an error when nothing pins the provider,
 or when the pin allows v2. When the template pins a version below 2 (`version = "~> 0.12"`),
-it still works today but breaks on the provider upgrade: a warning.
+or its lock file holds a version below 2, it still works today but breaks on the provider
+upgrade: a warning.
 
 ## Example
 ```hcl
@@ -47,89 +51,87 @@ resource "coder_app" "code" {
     check,
 };
 
-/// (resource type, attribute, what to use instead).
-const REMOVED: [(&str, &str, &str); 5] = [
-    ("coder_app", "name", "use `display_name`"),
-    (
-        "coder_app",
-        "relative_path",
-        "use `subdomain` (`relative_path = true` is `subdomain = false`)",
-    ),
-    (
-        "coder_agent",
-        "login_before_ready",
-        "use `startup_script_behavior` (`login_before_ready = false` is `\"blocking\"`, `true` is `\"non-blocking\"`)",
-    ),
-    (
-        "coder_agent",
-        "startup_script_timeout",
-        "remove it, or move the startup script to a `coder_script` with `run_on_start = true` and a `timeout`",
-    ),
-    (
-        "coder_agent",
-        "shutdown_script_timeout",
-        "remove it, or move the shutdown script to a `coder_script` with `run_on_stop = true` and a `timeout`",
-    ),
-];
-
 fn check(workspace: &Workspace, sink: &mut Sink) {
     let Some(module) = &workspace.template else {
         return;
     };
-    let pin = &workspace.provider_pin;
+    let removed = &workspace.knowledge.coder_provider.removed;
     let resources = module.blocks().filter(|b| b.kind.value == "resource");
     for block in resources {
         let resource_type = block.labels.first().map_or("", |l| l.value.as_str());
         let name = block.name().map_or("", |n| n.value.as_str());
         for attr in &block.attributes {
             let attribute = attr.name.value.as_str();
-            let Some((_, _, instead)) = REMOVED
+            let Some(fact) = removed
                 .iter()
-                .find(|(t, a, _)| *t == resource_type && *a == attribute)
+                .find(|f| f.resource == resource_type && f.attribute == attribute)
             else {
                 continue;
             };
+            let Some(at) = version(&fact.version) else {
+                continue;
+            };
+            let v = shown(&fact.version);
+            let pin = workspace.provider_pin_at(attr.name.span);
             let what = format!(
-                "`{attribute}` of {resource_type}.{name} was removed in version 2 of the Coder provider"
+                "`{attribute}` of {resource_type}.{name} was removed in version {v} of the Coder provider"
             );
-            let mut d = match pin {
-                ProviderPin::Missing => sink.report(
+            let mut d = match (pin.installs_at_least(at), &pin.locked, &pin.constraint) {
+                (Some(true), None, None) => sink.report(
                     attr.name.span,
-                    format!("{what}; nothing pins the provider below 2, so Terraform installs a newer one and rejects the template"),
+                    format!("{what}; nothing pins the provider below {v}, so Terraform installs a newer one and rejects the template"),
                 ),
-                ProviderPin::AllowsV2(_, text) => sink.report(
+                (Some(true), Some(locked), _) => sink.report(
                     attr.name.span,
-                    format!("{what}; the provider pin `{text}` allows v2, which rejects the template"),
+                    format!("{what}; the lock file selects provider {}, which rejects the template", locked.text),
                 ),
-                ProviderPin::BelowV2(_, text) => sink.report_as(
+                (Some(true), None, Some(_)) => sink.report(
+                    attr.name.span,
+                    format!("{what}; the provider pin `{}` allows v{v}, which rejects the template", text_of(pin)),
+                ),
+                (Some(false), Some(locked), _) => sink.report_as(
                     Severity::Warning,
                     attr.name.span,
-                    format!("{what}; the pin `{text}` keeps an older provider, so the template breaks on upgrade"),
+                    format!("{what}; the lock file keeps provider {}, so the template breaks on upgrade", locked.text),
                 ),
-                ProviderPin::Unreadable(_) => sink.report_as(
+                (Some(false), None, _) => sink.report_as(
                     Severity::Warning,
                     attr.name.span,
-                    format!("{what}; the provider version pin cannot be read, and with v2 the template is rejected"),
+                    format!("{what}; the pin `{}` keeps an older provider, so the template breaks on upgrade", text_of(pin)),
+                ),
+                (None, _, _) => sink.report_as(
+                    Severity::Warning,
+                    attr.name.span,
+                    format!("{what}; the provider version pin cannot be read, and with v{v} the template is rejected"),
                 ),
             };
-            d.primary.message = "removed in provider v2".to_owned();
-            match pin {
-                ProviderPin::AllowsV2(span, _) => d
-                    .related
-                    .push(Label::new(*span, "this constraint allows provider v2")),
-                ProviderPin::BelowV2(span, _) => d
-                    .related
-                    .push(Label::new(*span, "the provider is pinned below v2 here")),
-                ProviderPin::Unreadable(span) => {
-                    d.related.push(Label::new(*span, "the version constraint"))
-                }
-                ProviderPin::Missing => {}
+            d.primary.message = format!("removed in provider v{v}");
+            if let Some((span, _)) = pin.describe() {
+                let label = match (pin.installs_at_least(at), &pin.locked) {
+                    (_, Some(locked)) => format!("the lock file selects provider {}", locked.text),
+                    (Some(true), None) => format!("this constraint allows provider v{v}"),
+                    (Some(false), None) => format!("the provider is pinned below v{v} here"),
+                    (None, None) => "the version constraint".to_owned(),
+                };
+                d.related.push(Label::new(span, label));
             }
-            d.help = Some((*instead).to_owned());
+            d.help = fact.instead.clone();
         }
     }
 }
 
+/// The constraint's text, for a message.
+fn text_of(pin: &ProviderPin) -> &str {
+    pin.constraint
+        .as_ref()
+        .and_then(|c| c.text.as_deref())
+        .unwrap_or("?")
+}
+
+/// `2.0.0` is shown as `2`, `2.1.0` as `2.1.0`.
+fn shown(version: &str) -> &str {
+    version.strip_suffix(".0.0").unwrap_or(version)
+}
 
 #[cfg(test)]
 mod tests {
@@ -199,5 +201,57 @@ resource "coder_app" "code" {{
     fn current_attributes_are_not_reported() {
         let tf = "resource \"coder_agent\" \"main\" {\n  startup_script_behavior = \"blocking\"\n}\nresource \"coder_app\" \"code\" {\n  display_name = \"VS Code\"\n  subdomain    = false\n}\nresource \"coder_parameter\" \"p\" {\n  name = \"region\"\n}\n";
         assert_eq!(check(&RULE, &[("main.tf", tf)]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_lock_file_decides_over_the_constraint() {
+        let tf = template("\n      version = \">= 0.12\"");
+        let lock = |v: &str| format!("provider \"registry.terraform.io/coder/coder\" {{\n  version     = \"{v}\"\n  constraints = \">= 0.12.0\"\n}}\n");
+        let old = lock("0.23.0");
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf), (".terraform.lock.hcl", &old)])[0],
+            "main.tf:11:3: warning: `login_before_ready` of coder_agent.main was removed in version 2 of the Coder provider; the lock file keeps provider 0.23.0, so the template breaks on upgrade"
+        );
+        let new = lock("2.1.0");
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf), (".terraform.lock.hcl", &new)])[0],
+            "main.tf:11:3: error: `login_before_ready` of coder_agent.main was removed in version 2 of the Coder provider; the lock file selects provider 2.1.0, which rejects the template"
+        );
+    }
+
+    #[test]
+    fn each_root_module_has_its_own_pin_and_local_modules_share_their_callers() {
+        let root = "module \"tools\" {\n  source = \"./modules/tools\"\n}\nresource \"coder_agent\" \"main\" {\n  login_before_ready = false\n}\n";
+        let tools = "resource \"coder_agent\" \"tools\" {\n  login_before_ready = false\n}\n";
+        let legacy = template("\n      version = \"~> 0.12\"");
+        let severities: Vec<(String, &str)> = {
+            let (ws, found) = crate::rules::test::run(
+                &RULE,
+                &[
+                    ("main.tf", root),
+                    ("modules/tools/main.tf", tools),
+                    ("legacy/main.tf", &legacy),
+                ],
+            );
+            found
+                .iter()
+                .map(|d| {
+                    (
+                        ws.sources.path(d.primary.span).display().to_string(),
+                        d.severity.as_str(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            severities,
+            [
+                ("main.tf".to_owned(), "error"),
+                ("modules/tools/main.tf".to_owned(), "error"),
+                ("legacy/main.tf".to_owned(), "warning"),
+                ("legacy/main.tf".to_owned(), "warning"),
+                ("legacy/main.tf".to_owned(), "warning"),
+            ]
+        );
     }
 }

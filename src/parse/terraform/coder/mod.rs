@@ -23,7 +23,7 @@ pub use app::{AppBlock, HealthcheckBlock};
 pub use container::{Container, ContainerPort, ContainerRuntime};
 pub use env::{CoderEnv, EnvVar};
 pub use module::ModuleCall;
-pub use provider::ProviderRequirement;
+pub use provider::{locked_coder_version, ProviderRequirement};
 pub use script::CoderScript;
 
 use super::{Attribute, Block, Spanned, TerraformModule};

@@ -1,6 +1,25 @@
 //! The `coder` provider pin: its entry in `terraform { required_providers { ... } }`.
 
-use crate::parse::terraform::{Attribute, Spanned, TerraformModule, Value};
+use crate::parse::terraform::{Attribute, Block, Spanned, TerraformFile, TerraformModule, Value};
+use crate::source::Span;
+
+/// The version of the `coder/coder` provider in a `.terraform.lock.hcl`:
+/// `provider "registry.terraform.io/coder/coder" { version = "2.13.1" }`. The text and the span
+/// of the version string.
+pub fn locked_coder_version(lock: &TerraformFile) -> Option<(String, Span)> {
+    lock.blocks
+        .iter()
+        .filter(|b| b.kind.value == "provider")
+        .filter(|b| {
+            b.labels
+                .first()
+                .is_some_and(|l| l.value.to_ascii_lowercase().ends_with("/coder/coder"))
+        })
+        .find_map(|b| {
+            let version = b.value("version")?;
+            Some((version.value.as_str()?.to_owned(), version.span))
+        })
+}
 
 /// An entry of `terraform { required_providers { NAME = { source version } } }`.
 #[derive(Clone, Debug)]
@@ -15,9 +34,17 @@ impl TerraformModule {
     /// The `required_providers` entry of the `coder` provider (`source = "coder/coder"`, or the
     /// local name `coder`).
     pub fn coder_provider(&self) -> Option<ProviderRequirement<'_>> {
+        self.coder_provider_where(|_| true)
+    }
+
+    /// The `coder` entry of the `terraform` blocks that `keep` accepts (those of one folder).
+    pub fn coder_provider_where(
+        &self,
+        keep: impl Fn(&Block) -> bool,
+    ) -> Option<ProviderRequirement<'_>> {
         let requirements: Vec<ProviderRequirement<'_>> = self
             .blocks()
-            .filter(|b| b.kind.value == "terraform")
+            .filter(|b| b.kind.value == "terraform" && keep(b))
             .flat_map(|t| t.blocks_of("required_providers"))
             .flat_map(|r| r.attributes.iter())
             .map(|attribute| {
