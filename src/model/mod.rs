@@ -10,6 +10,7 @@
 pub mod build;
 pub mod chain;
 pub mod listen;
+pub mod netns;
 pub mod provider;
 pub mod url;
 
@@ -87,6 +88,9 @@ pub struct Listener {
     /// A path that answers when it is up.
     pub health: Option<String>,
     pub http: bool,
+    /// Its network namespace and what it depends on: set by `build` once every listener is
+    /// known.
+    pub site: netns::Site,
 }
 
 /// A compose service.
@@ -330,6 +334,9 @@ pub struct Workspace {
     pub compose_files: Vec<(FileId, compose::ComposeFile)>,
     /// Every script the workspace runs.
     pub scripts: Vec<Script>,
+    /// The network namespaces listeners live in ([`Listener::site`]); the first is the
+    /// workspace's own.
+    pub namespaces: Vec<netns::Netns>,
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::files::ExpectedFile>,

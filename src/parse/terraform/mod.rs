@@ -41,6 +41,7 @@ pub use coder::{
     Agent, AgentReference, AppBlock, CoderEnv, CoderScript, Container, ContainerPort,
     ContainerRuntime, EnvVar, HealthcheckBlock, ModuleCall, ProviderRequirement,
 };
+pub use eval::Assume;
 pub use scope::EvalContext;
 pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
 
@@ -237,6 +238,15 @@ impl TerraformModule {
     /// `data "<data_type>" ...` blocks of every file.
     pub fn data_sources<'a>(&'a self, data_type: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
         self.blocks().filter(move |b| b.is_data(data_type))
+    }
+
+    /// The value of an attribute of this module when `assume` gives some references their values
+    /// (a `coder_parameter` its default, `start_count` 1): what `count` is in one case.
+    pub fn evaluate_assuming(&self, attr: &Attribute, assume: eval::Assume<'_>) -> Value {
+        Evaluator::new(&self.context, attr.value.span.file, attr.base)
+            .assuming(assume)
+            .eval(&attr.expr)
+            .value
     }
 
     /// Parse errors of every file.
