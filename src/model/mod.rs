@@ -337,6 +337,9 @@ pub struct Workspace {
     /// The network namespaces listeners live in ([`Listener::site`]); the first is the
     /// workspace's own.
     pub namespaces: Vec<netns::Netns>,
+    /// Where compose files' ports are published: the Docker daemon's network (the agent's own
+    /// unless the template proves a dind sidecar or the host's socket).
+    pub compose_netns: netns::NetnsId,
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::files::ExpectedFile>,

@@ -73,7 +73,10 @@ pub(super) fn assign(ws: &mut Workspace) {
         Span::default(),
     );
     let mut agents: HashMap<String, (NetnsId, Vec<Gate>)> = HashMap::new();
+    // The resource each agent runs in, if any.
+    let mut resources: Vec<(NetnsId, Span)> = Vec::new();
     let mut units: Vec<Unit> = Vec::new();
+    let mut daemon = 0;
     if let Some(module) = &ws.template {
         let runs: Vec<(String, AgentRun)> = module
             .agents()
@@ -109,6 +112,10 @@ pub(super) fn assign(ws: &mut Workspace) {
             }
         }
         for (name, run) in runs {
+            let resource = match &run.key {
+                Key::Resource(span) => Some(*span),
+                _ => None,
+            };
             let id = if shared {
                 0
             } else if run.kind == NetnsKind::Unknown {
@@ -116,9 +123,18 @@ pub(super) fn assign(ws: &mut Workspace) {
             } else {
                 spaces.add(Some(run.key), run.kind, run.name, run.span)
             };
+            resources.extend(resource.map(|span| (id, span)));
             agents.insert(name, (id, run.gates));
         }
         units = units_of(ws, module);
+        let ids: Vec<NetnsId> = agents.values().map(|(id, _)| *id).collect();
+        let default = match ids.as_slice() {
+            [] => 0,
+            [id, rest @ ..] if rest.iter().all(|r| r == id) => *id,
+            // Agents in several namespaces: which one runs compose is not known.
+            _ => unknown(&mut spaces),
+        };
+        daemon = compose_daemon(ws, module, &resources, default, &mut spaces);
     }
     let (compose, joins) = compose_spaces(ws, &mut spaces);
     let single = agents.values().all(|(id, _)| *id == 0);
@@ -180,6 +196,76 @@ pub(super) fn assign(ws: &mut Workspace) {
         listener.site = site;
     }
     ws.namespaces = spaces.list;
+    ws.compose_netns = daemon;
+}
+
+/// Where `docker compose` run in the workspace publishes ports: on the Docker host when an
+/// agent's container mounts the host's socket; in a `dind` sidecar's container when there is
+/// one (the agent's own namespace when it joins it or shares its pod); else, with sysbox or
+/// without a word on it, in the agent's namespace.
+fn compose_daemon(
+    ws: &Workspace,
+    module: &TerraformModule,
+    agents: &[(NetnsId, Span)],
+    default: NetnsId,
+    spaces: &mut Spaces,
+) -> NetnsId {
+    let resources: Vec<&Block> = module
+        .blocks()
+        .filter(|b| b.kind.value == "resource")
+        .collect();
+    let runs_agent = |b: &Block| {
+        agents
+            .iter()
+            .find(|(_, span)| *span == b.span)
+            .map(|(id, _)| *id)
+    };
+    for block in &resources {
+        let Some(id) = runs_agent(block) else {
+            continue;
+        };
+        let socket = block.all_attributes().iter().any(|a| {
+            matches!(a.name.value.as_str(), "host_path" | "path")
+                && a.value.value.as_str() == Some("/var/run/docker.sock")
+        });
+        let host_network = block
+            .attribute("network_mode")
+            .and_then(|m| m.value.value.as_str())
+            == Some("host");
+        if socket && !host_network {
+            return spaces.add(
+                Some(Key::DockerHost),
+                NetnsKind::DockerHost,
+                "on the Docker host's network".to_owned(),
+                block.span,
+            );
+        }
+        let sysbox = block.value("runtime").and_then(|r| r.value.as_str()) == Some("sysbox-runc");
+        if sysbox {
+            return id;
+        }
+    }
+    let dind = |image: Option<&str>| image.is_some_and(|i| i.contains("dind"));
+    for block in &resources {
+        let docker = ws
+            .knowledge
+            .compute(block.labels.first().map_or("", |l| l.value.as_str()))
+            .and_then(|c| c.containers)
+            == Some(crate::knowledge::ContainerForm::Docker);
+        if docker && dind(block.value("image").and_then(|i| i.value.as_str())) {
+            // A sidecar an agent runs in, or joins: that agent's namespace.
+            if let Some(id) = runs_agent(block) {
+                return id;
+            }
+            return spaces.add(
+                Some(Key::Resource(block.span)),
+                NetnsKind::Container,
+                format!("in {}", address(block)),
+                block.span,
+            );
+        }
+    }
+    default
 }
 
 fn unknown(spaces: &mut Spaces) -> NetnsId {

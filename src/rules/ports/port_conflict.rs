@@ -101,7 +101,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             None if on_port.iter().any(|c| c.site.unit == site.unit) => {}
             None => {
                 on_port.push(listener);
-                if site.netns == 0 && listener.place == Place::Workspace {
+                // Compose publishes where its daemon runs.
+                if site.netns == workspace.compose_netns && listener.place == Place::Workspace {
                     claimed.push(listener);
                 }
             }
@@ -117,8 +118,11 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             sink.report(
                 published.span,
                 format!(
-                    "{} publishes localhost:{}, where {} also listens in the workspace",
-                    service.name, listener.port, listener.program
+                    "{} publishes localhost:{}, where {} also listens {}",
+                    service.name,
+                    listener.port,
+                    listener.program,
+                    workspace.namespaces[listener.site.netns].name
                 ),
             )
             .with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)))
@@ -271,5 +275,32 @@ data "coder_parameter" "ask" {
         // One agent's script started twice in `if`/`else` is one server.
         let branches = "#!/bin/sh\nif [ -x /opt/cs ]; then\n  /opt/cs --port 8080 &\nelse\n  code-server --port 8080 &\nfi\n";
         assert!(check(&RULE, &[("start.sh", branches)]).is_empty());
+    }
+
+    /// Compose publishes where its Docker daemon runs: the agent's container (sysbox, or no
+    /// word on it), a dind sidecar's (the agent's too when it joins it), or the Docker host
+    /// (the host's socket mounted).
+    #[test]
+    fn compose_publishes_where_its_daemon_runs() {
+        let agent = "resource \"coder_agent\" \"main\" {\n  startup_script = \"npx next dev -p 3000 &\"\n}\n";
+        let compose = "services:\n  grafana:\n    image: grafana/grafana\n    ports: [\"3000:3000\"]\n";
+        let finding = "docker-compose.yml:4:13: error: grafana publishes localhost:3000, where next also listens in the workspace";
+        let cases: &[(&str, bool)] = &[
+            ("resource \"docker_container\" \"ws\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n}\n", true),
+            ("resource \"docker_container\" \"ws\" {\n  runtime    = \"sysbox-runc\"\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n}\n", true),
+            ("resource \"docker_container\" \"ws\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n  volumes {\n    host_path      = \"/var/run/docker.sock\"\n    container_path = \"/var/run/docker.sock\"\n  }\n}\n", false),
+            ("resource \"docker_container\" \"dind\" {\n  image      = \"docker:dind\"\n  privileged = true\n}\nresource \"docker_container\" \"ws\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n  env        = [\"DOCKER_HOST=tcp://dind:2375\"]\n}\n", false),
+            ("resource \"docker_container\" \"dind\" {\n  image      = \"docker:dind\"\n  privileged = true\n}\nresource \"docker_container\" \"ws\" {\n  entrypoint   = [\"sh\", \"-c\", coder_agent.main.init_script]\n  network_mode = \"container:${docker_container.dind.id}\"\n}\n", true),
+            ("resource \"kubernetes_pod\" \"ws\" {\n  spec {\n    container {\n      command = [\"sh\", \"-c\", coder_agent.main.init_script]\n    }\n    container {\n      image = \"docker:dind\"\n    }\n  }\n}\n", true),
+        ];
+        for (resources, found) in cases {
+            let tf = format!("{agent}{resources}");
+            let want: Vec<&str> = if *found { vec![finding] } else { vec![] };
+            assert_eq!(
+                check(&RULE, &[("main.tf", &tf), ("docker-compose.yml", compose)]),
+                want,
+                "{resources}"
+            );
+        }
     }
 }
