@@ -109,6 +109,9 @@ pub struct Service {
     /// Host files mounted into the container: (host path as written, span).
     pub mounts: Vec<(String, Span)>,
     pub network_mode_host: bool,
+    /// The service whose network it joins (`network_mode: service:X`): its ports, and what
+    /// its `localhost` reaches, are X's.
+    pub network_of: Option<usize>,
 }
 
 /// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C. A
@@ -630,7 +633,7 @@ impl Workspace {
     pub fn place_of(&self, scope: &EnvScope) -> Place {
         match scope {
             EnvScope::Compose(i) if self.services.get(*i).is_some_and(|s| !s.network_mode_host) => {
-                Place::Container(*i)
+                Place::Container(self.services[*i].network_of.unwrap_or(*i))
             }
             _ => Place::Workspace,
         }

@@ -195,6 +195,9 @@ pub(super) fn assign(ws: &mut Workspace) {
         }
         listener.site = site;
     }
+    for (i, j) in joins {
+        ws.services[i].network_of = Some(j);
+    }
     ws.namespaces = spaces.list;
     ws.compose_netns = daemon;
 }

@@ -437,4 +437,7 @@ fn listeners_live_in_their_agents_namespaces() {
             ),
         ]
     );
+    assert_eq!(ws.services[1].network_of, Some(0));
+    assert_eq!(ws.place_of(&EnvScope::Compose(1)), Place::Container(0));
+    assert_eq!(ws.place_of(&EnvScope::Compose(2)), Place::Container(2));
 }
