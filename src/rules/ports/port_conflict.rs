@@ -102,7 +102,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             None => {
                 on_port.push(listener);
                 // Compose publishes where its daemon runs.
-                if site.netns == workspace.compose_netns && listener.place == Place::Workspace {
+                let exists = !site.gates.iter().any(|g| g.fixed && g.by_default == Some(false));
+                if exists && site.netns == workspace.compose_netns && listener.place == Place::Workspace {
                     claimed.push(listener);
                 }
             }
