@@ -78,12 +78,13 @@ pub(super) fn assign(ws: &mut Workspace) {
     let mut units: Vec<Unit> = Vec::new();
     let mut daemon = 0;
     if let Some(module) = &ws.template {
+        let defaults = parameter_defaults(module);
         let runs: Vec<(String, AgentRun)> = module
             .agents()
             .into_iter()
             .map(|agent| {
                 let name = agent.name.value.clone();
-                let run = agent_run(ws, module, &name, agent.name.span, agent.block);
+                let run = agent_run(ws, module, &defaults, &name, agent.name.span, agent.block);
                 (name, run)
             })
             .collect();
@@ -126,7 +127,7 @@ pub(super) fn assign(ws: &mut Workspace) {
             resources.extend(resource.map(|span| (id, span)));
             agents.insert(name, (id, run.gates));
         }
-        units = units_of(ws, module);
+        units = units_of(ws, module, &defaults);
         let ids: Vec<NetnsId> = agents.values().map(|(id, _)| *id).collect();
         let default = match ids.as_slice() {
             [] => 0,
@@ -138,6 +139,15 @@ pub(super) fn assign(ws: &mut Workspace) {
     }
     let (compose, joins) = compose_spaces(ws, &mut spaces);
     let single = agents.values().all(|(id, _)| *id == 0);
+    // Units by file in order: top-level blocks do not nest, so the one that holds a span is
+    // the last that starts before it.
+    let mut by_file: HashMap<crate::source::FileId, Vec<usize>> = HashMap::new();
+    for (i, unit) in units.iter().enumerate() {
+        by_file.entry(unit.span.file).or_default().push(i);
+    }
+    for ids in by_file.values_mut() {
+        ids.sort_by_key(|&i| (units[i].span.start, std::cmp::Reverse(units[i].span.end)));
+    }
     let mut sites = Vec::with_capacity(ws.listeners.len());
     for listener in &ws.listeners {
         let site = match listener.place {
@@ -149,14 +159,19 @@ pub(super) fn assign(ws: &mut Workspace) {
             },
             Place::Workspace => {
                 let span = listener.span;
-                let unit = units
-                    .iter()
-                    .filter(|u| {
-                        u.span.file == span.file
-                            && u.span.start <= span.start
-                            && span.end <= u.span.end
-                    })
-                    .min_by_key(|u| u.span.end - u.span.start);
+                // The last block starting before the span, else a unit of the whole file.
+                let in_file = by_file.get(&span.file).map_or(&[][..], Vec::as_slice);
+                let before = in_file.partition_point(|&i| units[i].span.start <= span.start);
+                let unit = before
+                    .checked_sub(1)
+                    .map(|p| &units[in_file[p]])
+                    .filter(|u| within(span, u.span))
+                    .or_else(|| {
+                        in_file
+                            .iter()
+                            .map(|&i| &units[i])
+                            .find(|u| u.span.start == 0 && within(span, u.span))
+                    });
                 let file = Span::new(span.file, 0, ws.sources.get(span.file).text.len());
                 match unit {
                     Some(unit) => {
@@ -285,11 +300,12 @@ fn unknown(spaces: &mut Spaces) -> NetnsId {
 fn agent_run(
     ws: &Workspace,
     module: &TerraformModule,
+    defaults: &HashMap<String, Value>,
     name: &str,
     span: Span,
     block: &Block,
 ) -> AgentRun {
-    let mut gates: Vec<Gate> = gate(module, block, format!("coder_agent.{name}"))
+    let mut gates: Vec<Gate> = gate(module, defaults, block, format!("coder_agent.{name}"))
         .into_iter()
         .collect();
     let own = AgentRun {
@@ -336,7 +352,7 @@ fn agent_run(
     };
     let resource = container.resource;
     let address = address(resource);
-    gates.extend(gate(module, resource, address.clone()));
+    gates.extend(gate(module, defaults, resource, address.clone()));
     use crate::parse::terraform::ContainerRuntime;
     if container.runtime == ContainerRuntime::Kubernetes {
         let host_network = resource
@@ -448,7 +464,11 @@ fn agent_named(block: &Block, attribute: &str) -> Option<String> {
 
 /// The blocks that start listeners (agents, `coder_script`s, modules) and the script files they
 /// read with `file()`/`templatefile()`.
-fn units_of(ws: &Workspace, module: &TerraformModule) -> Vec<Unit> {
+fn units_of(
+    ws: &Workspace,
+    module: &TerraformModule,
+    defaults: &HashMap<String, Value>,
+) -> Vec<Unit> {
     let mut out = Vec::new();
     for block in module.blocks() {
         let (agent, label) = if block.is_resource("coder_agent") {
@@ -466,7 +486,7 @@ fn units_of(ws: &Workspace, module: &TerraformModule) -> Vec<Unit> {
         };
         // An agent's own count is among its namespace's gates.
         let gates: Vec<Gate> = label
-            .and_then(|label| gate(module, block, label))
+            .and_then(|label| gate(module, defaults, block, label))
             .into_iter()
             .collect();
         for attr in block.all_attributes() {
@@ -546,7 +566,12 @@ fn compose_spaces(ws: &Workspace, spaces: &mut Spaces) -> (Vec<NetnsId>, HashMap
 
 /// The gate a block's `count` (or `for_each`) makes, labelled `label`; `None` when it always
 /// exists while the workspace runs (no count, `count = 1`, `start_count`).
-fn gate(module: &TerraformModule, block: &Block, label: String) -> Option<Gate> {
+fn gate(
+    module: &TerraformModule,
+    defaults: &HashMap<String, Value>,
+    block: &Block,
+    label: String,
+) -> Option<Gate> {
     if let Some(each) = block.attribute("for_each") {
         return Some(Gate {
             block: label,
@@ -580,7 +605,6 @@ fn gate(module: &TerraformModule, block: &Block, label: String) -> Option<Gate> 
         }
         seen
     };
-    let defaults = parameter_defaults(module);
     let on = |value: Value| value.as_number().map(|n| n >= 1.0);
     let by_default = on(module.evaluate_assuming(count, &|r| {
         running(r).or_else(|| parameter(r).and_then(|p| defaults.get(p).cloned()))

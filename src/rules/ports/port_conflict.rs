@@ -54,7 +54,12 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(netns) = workspace.namespaces.get(site.netns) else {
             continue;
         };
-        if netns.kind == NetnsKind::Unknown {
+        // Unknown namespaces prove nothing; a block whose count is always 0 never runs.
+        let never = site
+            .gates
+            .iter()
+            .any(|g| g.fixed && g.by_default == Some(false));
+        if netns.kind == NetnsKind::Unknown || never {
             continue;
         }
         let on_port = by_port.entry((site.netns, listener.port)).or_default();
@@ -102,8 +107,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             None => {
                 on_port.push(listener);
                 // Compose publishes where its daemon runs.
-                let exists = !site.gates.iter().any(|g| g.fixed && g.by_default == Some(false));
-                if exists && site.netns == workspace.compose_netns && listener.place == Place::Workspace {
+                if site.netns == workspace.compose_netns && listener.place == Place::Workspace {
                     claimed.push(listener);
                 }
             }
