@@ -93,7 +93,7 @@ pub(super) fn assign(ws: &mut Workspace) {
         // A namespace is shown where a container joins it, if one does.
         let joins: HashMap<Key, Span> = runs
             .iter()
-            .filter(|(_, r)| r.kind == NetnsKind::Container && r.span != resource_span(&r.key))
+            .filter(|(_, r)| r.kind == NetnsKind::Container && Key::Resource(r.span) != r.key)
             .map(|(_, r)| (r.key.clone(), r.span))
             .collect();
         let mut runs = runs;
@@ -351,8 +351,8 @@ fn agent_run(
         return own;
     };
     let resource = container.resource;
-    let address = address(resource);
-    gates.extend(gate(module, defaults, resource, address.clone()));
+    let own_address = address(resource);
+    gates.extend(gate(module, defaults, resource, own_address.clone()));
     use crate::parse::terraform::ContainerRuntime;
     if container.runtime == ContainerRuntime::Kubernetes {
         let host_network = resource
@@ -366,7 +366,7 @@ fn agent_run(
             } else {
                 NetnsKind::Pod
             },
-            name: format!("in the pod of {address}"),
+            name: format!("in the pod of {own_address}"),
             span: resource.span,
             gates,
         };
@@ -374,7 +374,7 @@ fn agent_run(
     let own_container = AgentRun {
         key: Key::Resource(resource.span),
         kind: NetnsKind::Container,
-        name: format!("in {address}"),
+        name: format!("in {own_address}"),
         span: resource.span,
         gates: gates.clone(),
     };
@@ -404,34 +404,22 @@ fn agent_run(
         Some(target) => AgentRun {
             key: Key::Resource(target.span),
             kind: NetnsKind::Container,
-            name: format!("in {}", address_of(target)),
+            name: format!("in {}", address(target)),
             span: mode.span,
             gates,
         },
         None => AgentRun {
             key: Key::Resource(resource.span),
             kind: NetnsKind::Unknown,
-            name: format!("in the container {address} joins"),
+            name: format!("in the container {own_address} joins"),
             span: mode.value.span,
             gates,
         },
     }
 }
 
-/// The span a key's resource has, if it is one.
-fn resource_span(key: &Key) -> Span {
-    match key {
-        Key::Resource(span) => *span,
-        _ => Span::default(),
-    }
-}
-
 /// `docker_container.workspace`.
 fn address(block: &Block) -> String {
-    address_of(block)
-}
-
-fn address_of(block: &Block) -> String {
     let labels: Vec<&str> = block.labels.iter().map(|l| l.value.as_str()).collect();
     labels.join(".")
 }

@@ -465,6 +465,33 @@ mod tests {
         &src[span.range()]
     }
 
+    /// `evaluate_assuming` gives the references it answers their values, the rest as before.
+    #[test]
+    fn evaluate_assuming_gives_references_values() {
+        let src = "variable \"on\" {\n  default = false\n}\nmodule \"m\" {\n  count = data.coder_parameter.p.value && !var.on ? data.coder_workspace.me.start_count : 0\n}\n";
+        let module = TerraformModule::new(vec![parse(FILE, src)]);
+        let count = module.blocks().nth(1).unwrap().attribute("count").unwrap();
+        assert_eq!(count.value.value, Value::Unknown);
+        let start = |r: &Reference| {
+            (r.path == "data.coder_workspace.me.start_count").then_some(Value::Number(1.0))
+        };
+        let with = |p: &str, on: Option<bool>| {
+            module.evaluate_assuming(count, &|r| match r.path.as_str() {
+                "data.coder_parameter.p.value" => Some(Value::String(p.to_owned())),
+                "var.on" => on.map(Value::Bool),
+                _ => start(r),
+            })
+        };
+        assert_eq!(
+            with("true", None),
+            Value::Number(1.0),
+            "var.on at its default"
+        );
+        assert_eq!(with("false", None), Value::Number(0.0));
+        assert_eq!(with("true", Some(true)), Value::Number(0.0));
+        assert_eq!(module.evaluate_assuming(count, &start), Value::Unknown);
+    }
+
     #[test]
     fn blocks_labels_attributes_and_nested_blocks_keep_spans() {
         let src = r#"resource "coder_app" "code" {
