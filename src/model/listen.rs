@@ -196,6 +196,7 @@ pub fn listeners_of(
             span,
             health: spec.health.clone(),
             http: spec.http,
+            site: Default::default(),
         });
     }
     out
@@ -253,6 +254,7 @@ pub fn listeners_of_command(
             span,
             health: None,
             http: true,
+            site: Default::default(),
         };
         return (vec![listener], false);
     }

@@ -12,6 +12,7 @@ pub mod build;
 pub mod chain;
 pub mod links;
 pub mod listen;
+pub mod netns;
 pub mod provider;
 pub mod role;
 pub mod url;
@@ -92,6 +93,9 @@ pub struct Listener {
     /// A path that answers when it is up.
     pub health: Option<String>,
     pub http: bool,
+    /// Its network namespace and what it depends on: set by `build` once every listener is
+    /// known.
+    pub site: netns::Site,
 }
 
 /// A compose service.
@@ -110,6 +114,9 @@ pub struct Service {
     /// Host files mounted into the container: (host path as written, span).
     pub mounts: Vec<(String, Span)>,
     pub network_mode_host: bool,
+    /// The service whose network it joins (`network_mode: service:X`): its ports, and what
+    /// its `localhost` reaches, are X's.
+    pub network_of: Option<usize>,
 }
 
 /// `H:C` in a compose file: the workspace's localhost:H reaches the container's port C. A
@@ -364,6 +371,12 @@ pub struct Workspace {
     pub compose_files: Vec<(FileId, compose::ComposeFile)>,
     /// Every script the workspace runs.
     pub scripts: Vec<Script>,
+    /// The network namespaces listeners live in ([`Listener::site`]); the first is the
+    /// workspace's own.
+    pub namespaces: Vec<netns::Netns>,
+    /// Where compose files' ports are published: the Docker daemon's network (the agent's own
+    /// unless the template proves a dind sidecar or the host's socket).
+    pub compose_netns: netns::NetnsId,
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::files::ExpectedFile>,
@@ -654,7 +667,7 @@ impl Workspace {
     pub fn place_of(&self, scope: &EnvScope) -> Place {
         match scope {
             EnvScope::Compose(i) if self.services.get(*i).is_some_and(|s| !s.network_mode_host) => {
-                Place::Container(*i)
+                Place::Container(self.services[*i].network_of.unwrap_or(*i))
             }
             _ => Place::Workspace,
         }

@@ -166,6 +166,7 @@ pub(super) fn read_compose(ws: &mut Workspace) {
                     .collect(),
                 mounts,
                 network_mode_host: host_network,
+                network_of: None,
             });
         }
         ws.compose_files.push((id, parsed));

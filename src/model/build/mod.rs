@@ -18,6 +18,7 @@ use crate::source::{FileId, Span};
 
 mod compose;
 mod modules;
+mod netns;
 mod scripts;
 mod terraform;
 
@@ -46,6 +47,7 @@ pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledg
     compose::read_compose(&mut ws);
     scripts::read_scripts(&mut ws);
     modules::listeners_from_modules(&mut ws);
+    netns::assign(&mut ws);
     ws
 }
 

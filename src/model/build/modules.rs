@@ -44,6 +44,7 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
             span: port_span,
             health: known.health.clone(),
             http: true,
+            site: Default::default(),
         });
         if let Some((slug, slug_span)) = &slug {
             let share_attr = call.input("share");

@@ -519,3 +519,122 @@ resource "coder_agent" "main" {
     assert_eq!(slug_of("C"), (None, None));
     assert_eq!(slug_of("D"), (None, None));
 }
+
+/// Each listener's namespace, by the agent whose script starts it and the container or pod
+/// that runs that agent.
+#[test]
+fn listeners_live_in_their_agents_namespaces() {
+    let where_ = |ws: &Workspace| -> Vec<(u16, String)> {
+        ws.listeners
+            .iter()
+            .map(|l| (l.port, ws.namespaces[l.site.netns].name.clone()))
+            .collect()
+    };
+    let agents = "resource \"coder_agent\" \"a\" {\n  startup_script = \"code-server --port 1001 &\"\n}\nresource \"coder_agent\" \"b\" {\n  startup_script = \"code-server --port 1002 &\"\n}\n";
+    let cases: &[(&str, [&str; 2])] = &[
+        // Through a local, and with the token as the only trace.
+        (
+            "locals {\n  boot = coder_agent.a.init_script\n}\nresource \"docker_container\" \"one\" {\n  entrypoint = [\"sh\", \"-c\", local.boot]\n}\nresource \"docker_container\" \"two\" {\n  env = [\"CODER_AGENT_TOKEN=${coder_agent.b.token}\"]\n}\n",
+            ["in docker_container.one", "in docker_container.two"],
+        ),
+        (
+            "resource \"docker_container\" \"one\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.a.init_script]\n}\nresource \"docker_container\" \"two\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.b.init_script]\n  network_mode = \"container:${docker_container.one.id}\"\n}\n",
+            ["in docker_container.one", "in docker_container.one"],
+        ),
+        (
+            "resource \"kubernetes_deployment\" \"main\" {\n  spec {\n    template {\n      spec {\n        container {\n          command = [\"sh\", \"-c\", coder_agent.a.init_script]\n        }\n        container {\n          command = [\"sh\", \"-c\", coder_agent.b.init_script]\n        }\n      }\n    }\n  }\n}\n",
+            ["in the pod of kubernetes_deployment.main", "in the pod of kubernetes_deployment.main"],
+        ),
+        (
+            "resource \"aws_instance\" \"vm\" {\n  user_data = coder_agent.a.init_script\n}\n",
+            ["on the host of coder_agent.a", "on the host of coder_agent.b"],
+        ),
+        (
+            "resource \"docker_container\" \"one\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.a.init_script]\n  network_mode = \"host\"\n}\nresource \"docker_container\" \"two\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.b.init_script]\n  network_mode = \"container:elsewhere\"\n}\n",
+            ["on the Docker host's network", "in the container docker_container.two joins"],
+        ),
+    ];
+    for (resources, want) in cases {
+        let tf = format!("{agents}{resources}");
+        let ws = model(&[("main.tf", &tf, FileKind::Terraform)]);
+        let want: Vec<(u16, String)> = [1001, 1002]
+            .into_iter()
+            .zip(want.iter().map(|s| s.to_string()))
+            .collect();
+        assert_eq!(where_(&ws), want, "{resources}");
+    }
+    let joined = model(&[(
+        "main.tf",
+        &format!("{agents}{}", cases[4].0),
+        FileKind::Terraform,
+    )]);
+    let kinds: Vec<&crate::model::netns::NetnsKind> = joined
+        .listeners
+        .iter()
+        .map(|l| &joined.namespaces[l.site.netns].kind)
+        .collect();
+    use crate::model::netns::NetnsKind;
+    assert_eq!(kinds, [&NetnsKind::DockerHost, &NetnsKind::Unknown]);
+
+    // One agent: everything is in the workspace, modules and script files it reads included,
+    // each listener with the block or file that starts it and that block's count.
+    let tf = "variable \"on\" {\n  default = false\n}\nresource \"coder_agent\" \"main\" {\n  startup_script = \"code-server --port 1001 &\"\n}\nresource \"coder_script\" \"s\" {\n  agent_id = coder_agent.main.id\n  count    = var.on ? 1 : 0\n  script   = templatefile(\"${path.module}/run.sh\", {})\n}\nresource \"docker_container\" \"c\" {\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n}\n";
+    let ws = model(&[
+        ("main.tf", tf, FileKind::Terraform),
+        (
+            "run.sh",
+            "#!/bin/sh\nttyd -p 1002 bash &\n",
+            FileKind::Script,
+        ),
+    ]);
+    let mut found = where_(&ws);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (1001, "in the workspace".to_owned()),
+            (1002, "in the workspace".to_owned())
+        ]
+    );
+    let port = |p: u16| ws.listeners.iter().find(|l| l.port == p).unwrap();
+    let run = &port(1002).site;
+    assert_eq!(run.agent.as_deref(), Some("main"));
+    assert_eq!(run.unit.map(|u| u.file), Some(port(1002).span.file));
+    let [gate] = run.gates.as_slice() else {
+        panic!("one gate: {:?}", run.gates)
+    };
+    assert_eq!(gate.block, "coder_script.s");
+    assert_eq!(gate.by_default, Some(false));
+    assert_eq!(gate.switch, Some(("var.on".to_owned(), true)));
+    assert!(!gate.fixed);
+    assert!(port(1001).site.gates.is_empty());
+    assert_eq!(port(1001).site.agent.as_deref(), Some("main"));
+
+    // Compose: each service its own namespace; `service:X` joins X (and listens there).
+    let compose = "services:\n  web:\n    image: nginx\n  side:\n    image: redis\n    network_mode: service:web\n  db:\n    image: postgres\n";
+    let ws = model(&[("compose.yml", compose, FileKind::Compose)]);
+    let found: Vec<(u16, String, Place)> = ws
+        .listeners
+        .iter()
+        .map(|l| (l.port, ws.namespaces[l.site.netns].name.clone(), l.place))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (80, "in compose service web".to_owned(), Place::Container(0)),
+            (
+                6379,
+                "in compose service web".to_owned(),
+                Place::Container(0)
+            ),
+            (
+                5432,
+                "in compose service db".to_owned(),
+                Place::Container(2)
+            ),
+        ]
+    );
+    assert_eq!(ws.services[1].network_of, Some(0));
+    assert_eq!(ws.place_of(&EnvScope::Compose(1)), Place::Container(0));
+    assert_eq!(ws.place_of(&EnvScope::Compose(2)), Place::Container(2));
+}

@@ -108,11 +108,27 @@ pub(super) struct Evaluator<'a> {
     file: FileId,
     /// Where the parsed text starts in the file.
     base: usize,
+    /// Values given to references that are otherwise known only at apply time.
+    assume: Option<Assume<'a>>,
 }
+
+/// A value for a reference (`data.coder_parameter.x.value`), or `None` to leave it alone.
+pub type Assume<'a> = &'a dyn Fn(&Reference) -> Option<Value>;
 
 impl<'a> Evaluator<'a> {
     pub(super) fn new(ctx: &'a EvalContext, file: FileId, base: usize) -> Self {
-        Evaluator { ctx, file, base }
+        Evaluator {
+            ctx,
+            file,
+            base,
+            assume: None,
+        }
+    }
+
+    /// An evaluator that gives the references `assume` answers for those values.
+    pub(super) fn assuming(mut self, assume: Assume<'a>) -> Self {
+        self.assume = Some(assume);
+        self
     }
 
     pub(super) fn span(&self, range: Option<Range<usize>>) -> Span {
@@ -221,6 +237,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn traversal(&self, t: &Traversal, span: Span) -> Value {
+        if let Some(assume) = self.assume {
+            if let Some(value) = reference_of(t, self.file, self.base).and_then(|r| assume(&r)) {
+                return value;
+            }
+        }
         let as_reference =
             || reference_of(t, self.file, self.base).map_or(Value::Unknown, Value::Reference);
         let ops = t.operators.as_slice();

@@ -42,6 +42,7 @@ pub use coder::{
     Agent, AgentReference, AppBlock, CoderEnv, CoderScript, Container, ContainerPort,
     ContainerRuntime, EnvVar, HealthcheckBlock, ModuleCall, ProviderRequirement,
 };
+pub use eval::Assume;
 pub use scope::EvalContext;
 pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
 
@@ -254,6 +255,15 @@ impl TerraformModule {
     /// `data "<data_type>" ...` blocks of every file.
     pub fn data_sources<'a>(&'a self, data_type: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
         self.blocks().filter(move |b| b.is_data(data_type))
+    }
+
+    /// The value of an attribute of this module when `assume` gives some references their values
+    /// (a `coder_parameter` its default, `start_count` 1): what `count` is in one case.
+    pub fn evaluate_assuming(&self, attr: &Attribute, assume: eval::Assume<'_>) -> Value {
+        Evaluator::new(&self.context, attr.value.span.file, attr.base)
+            .assuming(assume)
+            .eval(&attr.expr)
+            .value
     }
 
     /// Parse errors of every file.
@@ -635,6 +645,33 @@ mod tests {
 
     fn text(src: &str, span: Span) -> &str {
         &src[span.range()]
+    }
+
+    /// `evaluate_assuming` gives the references it answers their values, the rest as before.
+    #[test]
+    fn evaluate_assuming_gives_references_values() {
+        let src = "variable \"on\" {\n  default = false\n}\nmodule \"m\" {\n  count = data.coder_parameter.p.value && !var.on ? data.coder_workspace.me.start_count : 0\n}\n";
+        let module = TerraformModule::new(vec![parse(FILE, src)]);
+        let count = module.blocks().nth(1).unwrap().attribute("count").unwrap();
+        assert_eq!(count.value.value, Value::Unknown);
+        let start = |r: &Reference| {
+            (r.path == "data.coder_workspace.me.start_count").then_some(Value::Number(1.0))
+        };
+        let with = |p: &str, on: Option<bool>| {
+            module.evaluate_assuming(count, &|r| match r.path.as_str() {
+                "data.coder_parameter.p.value" => Some(Value::String(p.to_owned())),
+                "var.on" => on.map(Value::Bool),
+                _ => start(r),
+            })
+        };
+        assert_eq!(
+            with("true", None),
+            Value::Number(1.0),
+            "var.on at its default"
+        );
+        assert_eq!(with("false", None), Value::Number(0.0));
+        assert_eq!(with("true", Some(true)), Value::Number(0.0));
+        assert_eq!(module.evaluate_assuming(count, &start), Value::Unknown);
     }
 
     #[test]
