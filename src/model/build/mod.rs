@@ -14,6 +14,7 @@ use super::url::UrlFact;
 use super::{EnvScope, EnvVar, FileKind, Workspace};
 use crate::knowledge::Knowledge;
 use crate::parse::dotenv;
+use crate::parse::terraform::TerraformModule;
 use crate::source::{FileId, Span};
 
 mod compose;
@@ -47,6 +48,26 @@ pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledg
     scripts::read_scripts(&mut ws);
     modules::listeners_from_modules(&mut ws);
     ws
+}
+
+/// The Terraform modules the workspace is made of, each with its folder: the template first.
+fn template_modules(ws: &Workspace) -> Vec<(&TerraformModule, PathBuf)> {
+    let mut out = Vec::new();
+    if let Some(module) = &ws.template {
+        out.push((module, module_dir(ws, module)));
+    }
+    out
+}
+
+/// The folder of a module: the shallowest folder of its files.
+fn module_dir(ws: &Workspace, module: &TerraformModule) -> PathBuf {
+    module
+        .files
+        .iter()
+        .filter_map(|f| ws.sources.get(f.file).path.parent())
+        .min_by_key(|p| p.components().count())
+        .map(normalize)
+        .unwrap_or_default()
 }
 
 fn files_of(ws: &Workspace, kind: FileKind) -> Vec<FileId> {

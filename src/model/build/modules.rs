@@ -1,8 +1,11 @@
 //! What registry modules give the model: each known module's listener, its app when it
 //! has a slug, and the module use itself.
 
+use crate::knowledge::Module;
+use crate::model::provider::VersionRange;
 use crate::model::url::UrlFact;
 use crate::model::{App, AppOrigin, Listener, ListenerSource, ModuleUse, Place, Share, Workspace};
+use crate::parse::terraform::Attribute;
 
 pub(super) fn listeners_from_modules(ws: &mut Workspace) {
     let Some(module) = &ws.template else {
@@ -18,6 +21,9 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
         let Some((name, known)) = ws.knowledge.module(source) else {
             continue;
         };
+        if !serves_at_its_version(known, call.version) {
+            continue;
+        }
         let port_input = call.input("port");
         let (port, port_span) = match port_input {
             Some(attr) => match attr.value.value.as_port() {
@@ -79,4 +85,51 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
     ws.listeners.extend(listeners);
     ws.modules.extend(modules);
     ws.apps.extend(apps);
+}
+
+/// Whether the version Terraform installs for this call (the newest its `version` allows; the
+/// newest of all without one) is among those whose server the knowledge base names. A version
+/// that is not a readable constraint is not known to serve.
+fn serves_at_its_version(known: &Module, version: Option<&Attribute>) -> bool {
+    let Some(serves) = known.serves.as_deref() else {
+        return true;
+    };
+    let Some(serves) = VersionRange::parse(serves) else {
+        return false;
+    };
+    let call = match version {
+        None => VersionRange::default(),
+        Some(attr) => match attr.value.value.as_str().and_then(VersionRange::parse) {
+            Some(range) => range,
+            None => return false,
+        },
+    };
+    call.newest_is_in(&serves)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::build::from_texts;
+    use crate::model::FileKind;
+
+    /// claude-code serves AgentAPI on 3284 only before v5: the version Terraform installs
+    /// for the call (the newest its constraint allows) decides.
+    #[test]
+    fn a_module_serves_what_its_version_serves() {
+        let ports = |version: &str| -> Vec<u16> {
+            let tf = format!(
+                "module \"claude\" {{\n  source = \"registry.coder.com/coder/claude-code/coder\"\n  {version}\n  agent_id = coder_agent.main.id\n}}\n"
+            );
+            let ws = from_texts(&[("main.tf", &tf, FileKind::Terraform)]);
+            ws.listeners.iter().map(|l| l.port).collect()
+        };
+        assert_eq!(ports("version = \"~> 4.0\""), [3284]);
+        assert_eq!(ports("version = \"2.0.0\""), [3284]);
+        assert!(ports("version = \"~> 5.2\"").is_empty());
+        assert!(ports("").is_empty(), "no version: the newest, v5 or later");
+        assert!(
+            ports("version = var.v").is_empty(),
+            "unknown: not known to serve"
+        );
+    }
 }

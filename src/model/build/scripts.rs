@@ -16,21 +16,52 @@ use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
 
+/// One script to read: where its text is, where it runs, and, for a `templatefile()` target,
+/// the values its `${NAME}` interpolations take.
+struct Unit {
+    file: FileId,
+    origin: ScriptOrigin,
+    place: Place,
+    base: usize,
+    text: String,
+    /// `Some` for a file `templatefile()` reads: each binding's text, when known.
+    bindings: Option<HashMap<String, String>>,
+}
+
 pub(super) fn read_scripts(ws: &mut Workspace) {
-    let mut units: Vec<(FileId, ScriptOrigin, Place, usize, String)> = Vec::new();
-    // Script files, and where they run: in a container that mounts them, else in the workspace.
-    let mut script_files = super::files_of(ws, FileKind::Script);
-    // templatefile()/file() targets are scripts whatever their names.
-    if let Some(module) = &ws.template {
-        for target in template_targets(module) {
-            if let Some(id) = ws.sources.find(&target) {
-                if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
-                    script_files.push(id);
-                }
+    let mut units: Vec<Unit> = Vec::new();
+    // templatefile() targets are read with their bindings, once per call (a file rendered twice
+    // with other values starts other servers); file() targets are scripts whatever their names.
+    let mut calls = Vec::new();
+    let mut plain_targets = Vec::new();
+    for (module, dir) in super::template_modules(ws) {
+        for (path, bindings) in file_calls(module) {
+            let Some(id) = ws.sources.find(&normalize(&dir.join(&path))) else {
+                continue;
+            };
+            if ws.kind(id) == Some(FileKind::Terraform) {
+                continue;
+            }
+            match bindings {
+                Some(bindings) => calls.push((id, bindings)),
+                None => plain_targets.push(id),
             }
         }
     }
-    for id in script_files {
+    let rendered: Vec<FileId> = calls.iter().map(|(id, _)| *id).collect();
+    // Script files, and where they run: in a container that mounts them, else in the workspace.
+    let mut script_files = super::files_of(ws, FileKind::Script);
+    script_files.retain(|id| !rendered.contains(id));
+    for id in plain_targets {
+        if !script_files.contains(&id) && !rendered.contains(&id) {
+            script_files.push(id);
+        }
+    }
+    let file_units = script_files
+        .into_iter()
+        .map(|id| (id, None))
+        .chain(calls.into_iter().map(|(id, b)| (id, Some(b))));
+    for (id, bindings) in file_units {
         let path = normalize(&ws.sources.get(id).path)
             .to_string_lossy()
             .into_owned();
@@ -44,41 +75,57 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             })
             .map(Place::Container)
             .unwrap_or(Place::Workspace);
-        units.push((
-            id,
-            ScriptOrigin::File,
+        units.push(Unit {
+            file: id,
+            origin: ScriptOrigin::File,
             place,
-            0,
-            ws.sources.get(id).text.clone(),
-        ));
+            base: 0,
+            text: ws.sources.get(id).text.clone(),
+            bindings,
+        });
     }
-    if let Some(module) = &ws.template {
+    for (module, _) in super::template_modules(ws) {
         for agent in module.agents() {
             if let Some(text) = script_text(agent.startup_script) {
-                units.push((
-                    text.0,
-                    ScriptOrigin::AgentStartup(agent.name.value.clone()),
-                    Place::Workspace,
-                    text.1,
-                    text.2,
-                ));
+                units.push(Unit {
+                    file: text.0,
+                    origin: ScriptOrigin::AgentStartup(agent.name.value.clone()),
+                    place: Place::Workspace,
+                    base: text.1,
+                    text: text.2,
+                    bindings: None,
+                });
             }
         }
         for script in module.scripts() {
             if let Some(text) = script_text(script.script) {
-                units.push((
-                    text.0,
-                    ScriptOrigin::CoderScript(script.name.value.clone()),
-                    Place::Workspace,
-                    text.1,
-                    text.2,
-                ));
+                units.push(Unit {
+                    file: text.0,
+                    origin: ScriptOrigin::CoderScript(script.name.value.clone()),
+                    place: Place::Workspace,
+                    base: text.1,
+                    text: text.2,
+                    bindings: None,
+                });
             }
         }
     }
     let hcl = hcl_lookup(ws);
-    for (file, origin, place, base, text) in units {
-        let facts = shell::parse_script(&text, file, base);
+    for unit in units {
+        let Unit {
+            file,
+            origin,
+            place,
+            base,
+            text,
+            bindings,
+        } = unit;
+        let facts = match &bindings {
+            Some(_) => shell::parse_template_file(&text, file, base),
+            None => shell::parse_script(&text, file, base),
+        };
+        // `${NAME}` in a templatefile() target is its binding; elsewhere `${local.x}`, `${var.y}`.
+        let hcl = bindings.as_ref().unwrap_or(&hcl);
         // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
         ws.parse_errors
             .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
@@ -303,16 +350,37 @@ fn script_text(attr: Option<&terraform::Attribute>) -> Option<(FileId, usize, St
     }
 }
 
-/// Paths of `templatefile()` / `file()` targets, relative to the module.
-fn template_targets(module: &TerraformModule) -> Vec<PathBuf> {
+/// Every distinct `templatefile()` / `file()` call of a module: the target's path relative to
+/// the module, and for `templatefile()` the text of each binding that is known. A call a local
+/// holds and an attribute uses is one call.
+fn file_calls(module: &TerraformModule) -> Vec<(PathBuf, Option<HashMap<String, String>>)> {
+    let mut seen = Vec::new();
     let mut out = Vec::new();
     for block in module.blocks() {
         for attr in block.all_attributes() {
-            if let Some(call) = attr.value.value.as_file_call() {
-                if let Some(path) = call.relative_path() {
-                    out.push(PathBuf::from(path));
-                }
+            let Some(call) = attr.value.value.as_file_call() else {
+                continue;
+            };
+            let Some(path) = call.relative_path() else {
+                continue;
+            };
+            if seen.contains(&call.path.span) {
+                continue;
             }
+            seen.push(call.path.span);
+            let bindings = (call.function == terraform::FileFunction::TemplateFile).then(|| {
+                call.vars
+                    .as_ref()
+                    .and_then(|v| v.value.as_map())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|entry| {
+                        let text = value_text(&entry.value.value).filter(|t| !t.contains("${"))?;
+                        Some((entry.key.value.clone(), text))
+                    })
+                    .collect()
+            });
+            out.push((PathBuf::from(path), bindings));
         }
     }
     out
@@ -346,4 +414,72 @@ fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::build::from_texts;
+    use crate::model::FileKind;
+
+    const MAIN: &str = r#"variable "port" {
+  default = 13340
+}
+variable "prefix" {
+  type = string
+}
+locals {
+  log = "/tmp/srv.log"
+}
+resource "coder_script" "srv" {
+  agent_id     = coder_agent.main.id
+  display_name = "srv"
+  run_on_start = true
+  script = templatefile("${path.module}/run.sh", {
+    PORT   = var.port,
+    LOG    = local.log,
+    PREFIX = var.prefix,
+  })
+}
+"#;
+
+    /// `${PORT}` in the file is the binding's value; `$${PORT}` is bash's own `${PORT}`.
+    #[test]
+    fn templatefile_targets_read_with_their_bindings() {
+        let run = "#!/bin/bash\nSRV=/usr/bin/code-server\nPORT=9999\n\"$SRV\" --port \"${PORT}\" > \"${LOG}\" 2>&1 &\ncode-server --port \"$${PORT}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<(u16, &str)> = ws
+            .listeners
+            .iter()
+            .map(|l| (l.port, ws.sources.slice(l.span)))
+            .collect();
+        assert_eq!(ports, [(13340, "\"${PORT}\""), (9999, "\"$${PORT}\"")]);
+        // Read once, as a template, not again as a plain script.
+        assert_eq!(ws.scripts.len(), 1);
+    }
+
+    /// A binding that is not known leaves its interpolations unknown: no port is made up.
+    #[test]
+    fn unknown_bindings_are_unknown() {
+        let run = "#!/bin/bash\n${PREFIX}/bin/code-server --port \"${PREFIX}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        assert!(ws.listeners.is_empty(), "{:?}", ws.listeners);
+        let other = MAIN.replace("PORT   = var.port", "PORT   = var.prefix");
+        let run = "#!/bin/bash\ncode-server --port \"${PORT}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", &other, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        // code-server's own default is not assumed when the flag's value is unknown.
+        assert!(
+            ws.listeners.iter().all(|l| l.port != 13337),
+            "{:?}",
+            ws.listeners
+        );
+    }
 }
