@@ -121,7 +121,11 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             bindings,
         } = unit;
         let facts = match &bindings {
-            Some(_) => shell::parse_template_file(&text, file, base),
+            Some(bindings) => {
+                let text =
+                    terraform::blank_untaken_branches(&text, |cond| condition(cond, bindings));
+                shell::parse_template_file(&text, file, base)
+            }
             None => shell::parse_script(&text, file, base),
         };
         // `${NAME}` in a templatefile() target is its binding; elsewhere `${local.x}`, `${var.y}`.
@@ -350,6 +354,41 @@ fn script_text(attr: Option<&terraform::Attribute>) -> Option<(FileId, usize, St
     }
 }
 
+/// Whether a `%{ if }` condition of a templatefile() target holds, when the bindings say:
+/// `NAME`, `!NAME`, `NAME == "text"`, `NAME != "text"` (or `true`, `false`, a number).
+fn condition(cond: &str, bindings: &HashMap<String, String>) -> Option<bool> {
+    let value = |name: &str| -> Option<&str> {
+        let name = name.trim();
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            .then(|| bindings.get(name).map(String::as_str))
+            .flatten()
+    };
+    let truth = |text: &str| match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let cond = cond.trim();
+    for (op, equal) in [("==", true), ("!=", false)] {
+        if let Some((left, right)) = cond.split_once(op) {
+            let right = right.trim();
+            let right = right
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .filter(|r| !r.contains(['"', '\\', '$', '%']))
+                .or_else(|| {
+                    (truth(right).is_some() || right.parse::<f64>().is_ok()).then_some(right)
+                })?;
+            return Some((value(left)? == right) == equal);
+        }
+    }
+    match cond.strip_prefix('!') {
+        Some(name) => truth(value(name)?).map(|b| !b),
+        None => truth(value(cond)?),
+    }
+}
+
 /// Every distinct `templatefile()` / `file()` call of a module: the target's path relative to
 /// the module, and for `templatefile()` the text of each binding that is known. A call a local
 /// holds and an attribute uses is one call.
@@ -458,6 +497,31 @@ resource "coder_script" "srv" {
         assert_eq!(ports, [(13340, "\"${PORT}\""), (9999, "\"$${PORT}\"")]);
         // Read once, as a template, not again as a plain script.
         assert_eq!(ws.scripts.len(), 1);
+    }
+
+    /// `%{ if }` branches the bindings decide: only the taken one runs.
+    #[test]
+    fn decided_branches_of_directives_are_the_only_ones_read() {
+        let tf = MAIN.replace(
+            "LOG    = local.log,",
+            "LOG    = local.log,\n    WEB = true,\n    MODE = \"lab\",",
+        );
+        let run = "#!/bin/bash\n%{ if WEB ~}\ncode-server --port 13341 &\n%{ else ~}\ncode-server --port 13342 &\n%{ endif ~}\n%{ if MODE != \"lab\" }\ncode-server --port 13343 &\n%{ endif }\n%{ if PREFIX == \"x\" }\ncode-server --port 13344 &\n%{ endif }\n";
+        let ws = from_texts(&[
+            ("main.tf", &tf, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<u16> = ws.listeners.iter().map(|l| l.port).collect();
+        assert_eq!(ports, [13341, 13344], "an unknown binding decides nothing");
+        let line = |port: &str| {
+            let l = ws
+                .listeners
+                .iter()
+                .find(|l| ws.sources.slice(l.span) == port)
+                .unwrap();
+            ws.sources.resolve(l.span).0.line
+        };
+        assert_eq!(line("13341"), 3);
     }
 
     /// A binding that is not known leaves its interpolations unknown: no port is made up.

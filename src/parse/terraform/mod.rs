@@ -42,6 +42,7 @@ pub use coder::{
     ContainerRuntime, EnvVar, HealthcheckBlock, ModuleCall, ProviderRequirement,
 };
 pub use scope::EvalContext;
+pub use template::blank_untaken_branches;
 pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
 
 use self::eval::{collect_references, quoted_content, span_of, Evaluator};
