@@ -11,6 +11,9 @@ pub enum FileKind {
     Script,
     EnvFile,
     Spec,
+    /// `.terraform/modules/modules.json`: where `terraform init` put each module the template
+    /// calls (read by check beside a template, never found by the walk).
+    InstalledModules,
 }
 
 /// What kind of file a path is, from its name (and, for YAML, its content).
@@ -20,10 +23,24 @@ pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
     if lower == "portolan.yaml" || lower == "portolan.yml" {
         return Some(FileKind::Spec);
     }
+    if lower == "modules.json"
+        && path
+            .parent()
+            .is_some_and(|p| p.ends_with(".terraform/modules"))
+    {
+        return Some(FileKind::InstalledModules);
+    }
     if lower.ends_with(".tf") {
         return Some(FileKind::Terraform);
     }
     if lower.ends_with(".sh") || lower.ends_with(".bash") {
+        return Some(FileKind::Script);
+    }
+    // A shell script that Terraform's templatefile() renders: `start.sh.tftpl`, `run.sh.tpl`.
+    let template = lower
+        .strip_suffix(".tftpl")
+        .or_else(|| lower.strip_suffix(".tpl"));
+    if template.is_some_and(|stem| stem.ends_with(".sh") || stem.ends_with(".bash")) {
         return Some(FileKind::Script);
     }
     if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
@@ -57,5 +74,28 @@ impl ExpectedFile {
     pub fn drifted(&self, on_disk: Option<&str>) -> bool {
         let full_only = self.file.path == Path::new(crate::render::context::MAIN_TF);
         !(on_disk.is_none() && full_only) && self.file.drifted(on_disk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_templates_are_scripts_and_other_templates_are_not_read() {
+        for name in ["start.sh.tftpl", "run.sh.tpl", "setup.bash.tftpl", "RUN.SH"] {
+            assert_eq!(
+                classify(Path::new(name), None),
+                Some(FileKind::Script),
+                "{name}"
+            );
+        }
+        for name in [
+            "cloud-config.yaml.tftpl",
+            "user-data.tftpl",
+            "workspace.nomad.tpl",
+        ] {
+            assert_eq!(classify(Path::new(name), None), None, "{name}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::parse::terraform::TerraformModule;
 use crate::source::{FileId, Span};
 
 mod compose;
+mod local_modules;
 mod modules;
 mod scripts;
 mod terraform;
@@ -56,18 +57,15 @@ fn template_modules(ws: &Workspace) -> Vec<(&TerraformModule, PathBuf)> {
     if let Some(module) = &ws.template {
         out.push((module, module_dir(ws, module)));
     }
+    for local in &ws.local_modules {
+        out.push((&local.module, local.dir.clone()));
+    }
     out
 }
 
-/// The folder of a module: the shallowest folder of its files.
+/// The folder of the template: that of its files no other folder calls as a module.
 fn module_dir(ws: &Workspace, module: &TerraformModule) -> PathBuf {
-    module
-        .files
-        .iter()
-        .filter_map(|f| ws.sources.get(f.file).path.parent())
-        .min_by_key(|p| p.components().count())
-        .map(normalize)
-        .unwrap_or_default()
+    local_modules::root_dir(ws, &module.files)
 }
 
 fn files_of(ws: &Workspace, kind: FileKind) -> Vec<FileId> {

@@ -14,7 +14,23 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
     let mut listeners = Vec::new();
     let mut modules = Vec::new();
     let mut apps = Vec::new();
-    for call in module.modules() {
+    // The template's calls, then those inside the modules it calls; a call whose module's files
+    // are read (a local module) is known from them, not from the knowledge base.
+    let scopes = std::iter::once((module, String::new())).chain(
+        ws.local_modules
+            .iter()
+            .map(|l| (&l.module, format!("{}.", l.label))),
+    );
+    let calls = scopes.flat_map(|(module, prefix)| {
+        module
+            .modules()
+            .into_iter()
+            .map(move |call| (format!("{prefix}{}", call.name.value), call))
+    });
+    for (key, call) in calls {
+        if ws.local_modules.iter().any(|l| l.label == key) {
+            continue;
+        }
         let Some(source) = call.source.and_then(|s| s.value.value.as_str()) else {
             continue;
         };
@@ -39,7 +55,7 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
         listeners.push(Listener {
             port,
             place: Place::Workspace,
-            program: format!("module \"{}\"", call.name.value),
+            program: format!("module \"{key}\""),
             name: name.to_owned(),
             role: known.role.clone(),
             source: if port_input.is_some() {
@@ -59,7 +75,7 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
                 slug: slug.clone(),
                 slug_span: *slug_span,
                 span: call.block.span,
-                declared_by: AppOrigin::Module(call.name.value.clone()),
+                declared_by: AppOrigin::Module(key.clone()),
                 url: UrlFact::parse(&format!("http://localhost:{port}"), port_span),
                 share,
                 share_span: share_attr.map(|a| a.value.span),
@@ -73,7 +89,7 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
             });
         }
         modules.push(ModuleUse {
-            label: call.name.value.clone(),
+            label: key.clone(),
             name: name.to_owned(),
             span: call.block.span,
             port,

@@ -26,6 +26,9 @@ struct Unit {
     text: String,
     /// `Some` for a file `templatefile()` reads: each binding's text, when known.
     bindings: Option<HashMap<String, String>>,
+    /// The Terraform module whose `${local.x}`, `${var.y}` a script held in a `.tf` file reads,
+    /// by its index in `template_modules`.
+    module: usize,
 }
 
 pub(super) fn read_scripts(ws: &mut Workspace) {
@@ -82,9 +85,10 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             base: 0,
             text: ws.sources.get(id).text.clone(),
             bindings,
+            module: 0,
         });
     }
-    for (module, _) in super::template_modules(ws) {
+    for (index, (module, _)) in super::template_modules(ws).into_iter().enumerate() {
         for agent in module.agents() {
             if let Some(text) = script_text(agent.startup_script) {
                 units.push(Unit {
@@ -94,6 +98,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                     base: text.1,
                     text: text.2,
                     bindings: None,
+                    module: index,
                 });
             }
         }
@@ -106,11 +111,16 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                     base: text.1,
                     text: text.2,
                     bindings: None,
+                    module: index,
                 });
             }
         }
     }
-    let hcl = hcl_lookup(ws);
+    let lookups: Vec<HashMap<String, String>> = super::template_modules(ws)
+        .into_iter()
+        .map(|(module, _)| hcl_lookup(module))
+        .collect();
+    let no_lookup = HashMap::new();
     for unit in units {
         let Unit {
             file,
@@ -119,6 +129,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             base,
             text,
             bindings,
+            module,
         } = unit;
         let facts = match &bindings {
             Some(bindings) => {
@@ -129,7 +140,9 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             None => shell::parse_script(&text, file, base),
         };
         // `${NAME}` in a templatefile() target is its binding; elsewhere `${local.x}`, `${var.y}`.
-        let hcl = bindings.as_ref().unwrap_or(&hcl);
+        let hcl = bindings
+            .as_ref()
+            .unwrap_or_else(|| lookups.get(module).unwrap_or(&no_lookup));
         // tree-sitter-bash is not bash: what it cannot read may still run, so a warning.
         ws.parse_errors
             .extend(facts.diagnostics.iter().filter(|d| d.is_error()).map(|d| {
@@ -426,27 +439,28 @@ fn file_calls(module: &TerraformModule) -> Vec<(PathBuf, Option<HashMap<String, 
 }
 
 /// Values of `local.x` / `var.y` for Terraform interpolations inside script heredocs.
-fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
+fn hcl_lookup(module: &TerraformModule) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let Some(module) = &ws.template else {
-        return out;
+    let known = |v: Option<&terraform::Spanned<Value>>| {
+        v.and_then(|v| value_text(&v.value))
+            .filter(|t| !t.contains("${"))
     };
     for block in module.blocks() {
         match block.kind.value.as_str() {
             "locals" => {
                 for attr in &block.attributes {
-                    if let Some(text) = value_text(&attr.value.value).filter(|t| !t.contains("${"))
-                    {
-                        out.insert(format!("local.{}", attr.name.value), text);
+                    let name = &attr.name.value;
+                    if let Some(text) = known(module.context.local(name)) {
+                        out.insert(format!("local.{name}"), text);
                     }
                 }
             }
             "variable" => {
-                if let (Some(name), Some(default)) = (block.labels.first(), block.value("default"))
-                {
-                    if let Some(text) = value_text(&default.value).filter(|t| !t.contains("${")) {
-                        out.insert(format!("var.{}", name.value), text);
-                    }
+                let Some(name) = block.labels.first() else {
+                    continue;
+                };
+                if let Some(text) = known(module.context.variable(&name.value)) {
+                    out.insert(format!("var.{}", name.value), text);
                 }
             }
             _ => {}

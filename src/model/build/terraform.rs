@@ -39,9 +39,57 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         .iter()
         .map(|id| terraform::parse(*id, &ws.sources.get(*id).text))
         .collect();
-    let module = TerraformModule::new(parsed);
-    ws.parse_errors.extend(module.diagnostics().cloned());
+    ws.parse_errors
+        .extend(parsed.iter().flat_map(|f| f.diagnostics.iter()).cloned());
+    let installed = super::local_modules::installed(ws);
+    let (module, local_modules) = super::local_modules::split_and_read(ws, parsed, &installed);
+    read_apps_and_env(ws, &module, None);
+    for local in &local_modules {
+        read_apps_and_env(ws, &local.module, Some(&local.label));
+    }
+    let runtime_of = |resource_type: &str| {
+        let form = ws.knowledge.compute(resource_type)?.containers?;
+        Some(match form {
+            ContainerForm::Docker => ContainerRuntime::Docker,
+            ContainerForm::Kubernetes => ContainerRuntime::Kubernetes,
+        })
+    };
+    for container in module.containers(runtime_of) {
+        for var in &container.env {
+            ws.env.push(tf_env(
+                &var.name.value,
+                var.name.span,
+                &var.value,
+                EnvScope::Container,
+            ));
+        }
+    }
+    ws.provider_pin = crate::model::ProviderPin::of(&module);
+    ws.template = Some(module);
+    ws.local_modules = local_modules;
+}
 
+/// An env assignment written in Terraform: the value as far as it is known.
+fn tf_env(
+    name: &str,
+    name_span: Span,
+    value: &terraform::Spanned<Value>,
+    scope: EnvScope,
+) -> crate::model::EnvVar {
+    let text = value_text(&value.value);
+    env_var(
+        name,
+        name_span,
+        text.clone(),
+        text.unwrap_or_default(),
+        value.span,
+        scope,
+    )
+}
+
+/// The apps of a module (the template's own, or those of a module it calls, `called_as`), the
+/// env of its agents and its `coder_env`s.
+fn read_apps_and_env(ws: &mut Workspace, module: &TerraformModule, called_as: Option<&str>) {
     for app in module.apps() {
         let slug_attr = app
             .slug
@@ -67,7 +115,10 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             slug,
             slug_span,
             span: app.block.span,
-            declared_by: AppOrigin::Resource(app.name.value.clone()),
+            declared_by: match called_as {
+                None => AppOrigin::Resource(app.name.value.clone()),
+                Some(label) => AppOrigin::Module(label.to_owned()),
+            },
             url,
             share,
             share_span: share_attr.map(|(_, span)| span),
@@ -84,18 +135,6 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         });
     }
 
-    // An env assignment written in Terraform: the value as far as it is known.
-    let tf_env = |name: &str, name_span: Span, value: &terraform::Spanned<Value>, scope| {
-        let text = value_text(&value.value);
-        env_var(
-            name,
-            name_span,
-            text.clone(),
-            text.unwrap_or_default(),
-            value.span,
-            scope,
-        )
-    };
     for agent in module.agents() {
         for var in &agent.env {
             ws.env.push(tf_env(
@@ -120,23 +159,4 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             EnvScope::CoderEnv,
         ));
     }
-    let runtime_of = |resource_type: &str| {
-        let form = ws.knowledge.compute(resource_type)?.containers?;
-        Some(match form {
-            ContainerForm::Docker => ContainerRuntime::Docker,
-            ContainerForm::Kubernetes => ContainerRuntime::Kubernetes,
-        })
-    };
-    for container in module.containers(runtime_of) {
-        for var in &container.env {
-            ws.env.push(tf_env(
-                &var.name.value,
-                var.name.span,
-                &var.value,
-                EnvScope::Container,
-            ));
-        }
-    }
-    ws.provider_pin = crate::model::ProviderPin::of(&module);
-    ws.template = Some(module);
 }

@@ -225,6 +225,19 @@ impl TerraformModule {
         TerraformModule { files, context }
     }
 
+    /// A module called with these arguments (each evaluated in the caller's scope): its
+    /// variables take them instead of their defaults.
+    pub fn with_inputs(
+        mut files: Vec<TerraformFile>,
+        inputs: &std::collections::BTreeMap<String, Spanned<Value>>,
+    ) -> TerraformModule {
+        let context = EvalContext::with_inputs(&files, inputs);
+        for file in &mut files {
+            file.evaluate(&context);
+        }
+        TerraformModule { files, context }
+    }
+
     /// Top-level blocks of every file.
     pub fn blocks(&self) -> impl Iterator<Item = &Block> {
         self.files.iter().flat_map(|f| f.blocks.iter())
