@@ -46,7 +46,11 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
                 Some(port) => (port, attr.value.span),
                 None => continue,
             },
-            None => (known.port, call.block.span),
+            // Where the version decides whether it serves at all, its `version` is where it is set.
+            None => match (&known.serves, call.version) {
+                (Some(_), Some(version)) => (known.port, version.value.span),
+                _ => (known.port, call.block.span),
+            },
         };
         let slug = call
             .input("slug")

@@ -358,9 +358,10 @@ fn script_text(attr: Option<&terraform::Attribute>) -> Option<(FileId, usize, St
         return Some((span.file, span.start as usize, heredoc.body.value.clone()));
     }
     match &attr.value.value {
+        // A quoted string's span starts at its opening quote; its text, one byte later.
         Value::String(s) => Some((
             attr.value.span.file,
-            attr.value.span.start as usize,
+            attr.value.span.start as usize + usize::from(attr.value.span.range().len() > s.len()),
             s.clone(),
         )),
         _ => None,
