@@ -5,6 +5,9 @@
 //! each template folder and everything below it is one workspace, and files outside every
 //! template folder form one more. With at most one template folder, the whole tree is one
 //! workspace (a template in `coder/` checks against `docker-compose.yml` at the root).
+//! A template folder that another calls as a module (`source = "../modules/x"`) is read in
+//! its caller's workspace, as Terraform reads it; the modules `terraform init` installed beside
+//! a template (`.terraform/modules/modules.json`) are read with it too.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

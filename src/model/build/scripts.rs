@@ -514,6 +514,23 @@ resource "coder_script" "srv" {
         assert_eq!(ws.scripts.len(), 1);
     }
 
+    /// Terraform substitutes inside the shell's single quotes too; Jupyter Server's
+    /// `--ServerApp.port` moves jupyter-notebook (v7) as it moves jupyter-lab.
+    #[test]
+    fn bindings_inside_single_quotes_and_server_app_flags() {
+        let run = "#!/bin/bash\njupyter-notebook --no-browser --ServerApp.port='${PORT}' &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<(u16, &str)> = ws
+            .listeners
+            .iter()
+            .map(|l| (l.port, l.program.as_str()))
+            .collect();
+        assert_eq!(ports, [(13340, "jupyter-notebook")]);
+    }
+
     /// `%{ if }` branches the bindings decide: only the taken one runs.
     #[test]
     fn decided_branches_of_directives_are_the_only_ones_read() {
