@@ -25,6 +25,11 @@ pub(super) fn installed_module_files(files: &[PathBuf]) -> Vec<PathBuf> {
     template_dirs.dedup();
     let mut out = Vec::new();
     for dir in template_dirs {
+        // Neither `.terraform` nor `modules` may be a link out of the template's folder.
+        let real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+        if !real_dir(&dir.join(".terraform")) || !real_dir(&dir.join(".terraform/modules")) {
+            continue;
+        }
         let manifest = dir.join(".terraform/modules/modules.json");
         let Ok(meta) = std::fs::symlink_metadata(&manifest) else {
             continue;
@@ -125,5 +130,45 @@ mod tests {
             ]
         );
         assert!(module_dirs("not json").is_empty());
+    }
+
+    /// The manifest and the files of the folders it names are read; links are not followed.
+    #[test]
+    fn installed_files_are_read_from_the_folders_the_manifest_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("main.tf", "module \"cs\" {}\n");
+        write(
+            ".terraform/modules/modules.json",
+            r#"{"Modules":[{"Key":"cs","Dir":".terraform/modules/cs"}]}"#,
+        );
+        write(".terraform/modules/cs/main.tf", "variable \"port\" {}\n");
+        write(".terraform/modules/cs/scripts/run.sh", "true\n");
+        write(".terraform/modules/cs/README.md", "# cs\n");
+        write(".terraform/modules/other/main.tf", "\n");
+        write("outside/secret.sh", "true\n");
+        std::os::unix::fs::symlink(
+            root.join("outside"),
+            root.join(".terraform/modules/cs/link"),
+        )
+        .unwrap();
+        let found = installed_module_files(&[root.join("main.tf")]);
+        let names: Vec<String> = found
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ".terraform/modules/cs/main.tf",
+                ".terraform/modules/cs/scripts/run.sh",
+                ".terraform/modules/modules.json"
+            ]
+        );
     }
 }
