@@ -101,6 +101,9 @@ pub(super) fn finish_template(parts: Vec<TemplatePart>) -> Value {
     }
 }
 
+/// Longest `%{ ... }` directive looked for, in bytes.
+const MAX_DIRECTIVE: usize = 1024;
+
 /// The text of a template with the branches of `%{ if }` directives that are not taken blanked
 /// out: every byte but newlines becomes a space, so offsets and lines stay those of the file.
 /// `decide` says whether a condition holds, when it can; an undecided `if` keeps both branches,
@@ -126,8 +129,11 @@ pub fn blank_untaken_branches(text: &str, decide: impl Fn(&str) -> Option<bool>)
             i += 1;
             continue;
         }
-        let Some(close) = text.get(i + 2..).and_then(|t| t.find('}')) else {
-            break;
+        // A directive is short: looking further for its `}` would make the scan quadratic.
+        let window = bytes.get(i + 2..(i + 2 + MAX_DIRECTIVE).min(bytes.len()));
+        let Some(close) = window.and_then(|w| w.iter().position(|b| *b == b'}')) else {
+            i += 2;
+            continue;
         };
         let end = i + 2 + close + 1;
         let inner = text
@@ -265,6 +271,11 @@ mod tests {
         // Unbalanced directives change nothing after the fault.
         let broken = "%{ endif }%{ if OFF }x";
         assert_eq!(blank_untaken_branches(broken, decide), broken);
+        // Directives without an end nearby are text; the scan stays linear.
+        let long = format!("{}}}", "%{".repeat(20_000));
+        let started = std::time::Instant::now();
+        assert_eq!(blank_untaken_branches(&long, decide), long);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
