@@ -12,6 +12,8 @@ use crate::parse::terraform::{Spanned, TerraformFile, TerraformModule, Value};
 
 /// How deep calls inside called modules are followed.
 const MAX_DEPTH: usize = 8;
+/// Most module calls read in one workspace (calls repeated at every level multiply).
+const MAX_CALLS: usize = 256;
 
 /// The folder of each module `terraform init` installed, by call key, relative to the
 /// template's folder: `Modules[].Key` and `.Dir` of `.terraform/modules/modules.json`. Entries
@@ -192,6 +194,9 @@ fn read_calls(
         return;
     }
     for call in caller.modules() {
+        if out.len() + stack.len() >= MAX_CALLS {
+            return;
+        }
         let Some(source) = call.source.and_then(|s| s.value.value.as_str()) else {
             continue;
         };
@@ -357,6 +362,33 @@ module "inner" {
             ],
             "an installed module is read from its files, not from the knowledge base"
         );
+    }
+
+    /// A module that calls another many times at every level is read a bounded number of times.
+    #[test]
+    fn repeated_calls_stay_bounded() {
+        let calls = |child: &str| -> String {
+            (0..10)
+                .map(|i| format!("module \"m{i}\" {{\n  source = \"./{child}\"\n}}\n"))
+                .collect()
+        };
+        let mut files: Vec<(String, String)> = vec![("main.tf".into(), calls("l1"))];
+        let mut dir = String::new();
+        for level in 1..8 {
+            dir.push_str(&format!("l{level}/"));
+            files.push((format!("{dir}main.tf"), calls(&format!("l{}", level + 1))));
+        }
+        let inputs: Vec<(&str, &str, FileKind)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str(), FileKind::Terraform))
+            .collect();
+        let ws = from_texts(&inputs);
+        assert!(
+            ws.local_modules.len() <= super::MAX_CALLS,
+            "{}",
+            ws.local_modules.len()
+        );
+        assert!(ws.local_modules.len() >= 10);
     }
 
     /// Without modules.json a registry module is the knowledge base's; a folder under
