@@ -200,13 +200,15 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 .map(|(k, v)| (k.clone(), Some(v.clone()), command.span))
                 .chain(prefix.iter().cloned())
                 .collect();
+            // A word whose value is not known (`--port "$P"`) may move a listener anywhere.
+            let all_known = words.iter().all(|w| w.text.is_some());
             let (found, known_program) = listen::listeners_of_command(
                 &ws.knowledge,
                 &CommandLine { words, env, prefix },
                 place,
             );
             // A known program in a script a container runs: its listeners are known.
-            if let (true, Place::Container(index)) = (known_program, place) {
+            if let (true, true, Place::Container(index)) = (known_program, all_known, place) {
                 if let Some(service) = ws.services.get_mut(index) {
                     service.listeners_known = true;
                 }
@@ -554,6 +556,22 @@ resource "coder_script" "srv" {
             ws.sources.resolve(l.span).0.line
         };
         assert_eq!(line("13341"), 3);
+    }
+
+    /// A known program whose port is not known does not make a container's listeners known:
+    /// a published port it may serve is not proven unserved.
+    #[test]
+    fn unknown_words_leave_a_containers_listeners_unknown() {
+        let compose = "services:\n  web:\n    image: example/web:dev\n    entrypoint: [\"/run.sh\"]\n    volumes: [./run.sh:/run.sh]\n";
+        let known = |run: &str| {
+            let ws = from_texts(&[
+                ("compose.yml", compose, FileKind::Compose),
+                ("run.sh", run, FileKind::Script),
+            ]);
+            ws.services[0].listeners_known
+        };
+        assert!(known("#!/bin/sh\nexec code-server --port 8080\n"));
+        assert!(!known("#!/bin/sh\nexec code-server --port \"$WEB_PORT\"\n"));
     }
 
     /// A binding that is not known leaves its interpolations unknown: no port is made up.
