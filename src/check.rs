@@ -5,6 +5,9 @@
 //! each template folder and everything below it is one workspace, and files outside every
 //! template folder form one more. With at most one template folder, the whole tree is one
 //! workspace (a template in `coder/` checks against `docker-compose.yml` at the root).
+//! A template folder that another calls as a module (`source = "../modules/x"`) is read in
+//! its caller's workspace, as Terraform reads it; the modules `terraform init` installed beside
+//! a template (`.terraform/modules/modules.json`) are read with it too.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use crate::model::{FileKind, Workspace};
 use crate::rules::{self, Rule};
 use crate::source::{FileId, SourceMap, Span};
 
+mod installed;
 mod walk;
 
 pub use crate::files::{classify, ExpectedFile};
@@ -228,7 +232,8 @@ fn read_and_check(
                 .skipped
                 .push((display_path(&file, &root_abs), skipped));
         }
-        for file in walk.files {
+        let installed = installed::installed_module_files(&walk.files);
+        for file in walk.files.into_iter().chain(installed) {
             let display = display_path(&file, &root_abs);
             let text = match read_text(&file, MAX_FILE_BYTES) {
                 Ok(text) => text,
@@ -429,13 +434,128 @@ pub fn group_workspaces(files: Vec<InputFile>) -> Vec<Vec<InputFile>> {
             .unwrap_or(roots.len());
         groups[index].push(file);
     }
-    groups.retain(|g| !g.is_empty());
+    let groups = join_called_modules(groups, &roots);
+    groups.into_iter().filter(|g| !g.is_empty()).collect()
+}
+
+/// A template folder that another calls as a local module (`source = "../modules/x"`) is read
+/// with its caller, as Terraform reads it, and not on its own: its files join each caller's
+/// workspace. `groups[i]` holds the files of `roots[i]`; the last group, the files outside
+/// every template folder, is left as it is.
+fn join_called_modules(mut groups: Vec<Vec<InputFile>>, roots: &[PathBuf]) -> Vec<Vec<InputFile>> {
+    let mut calls: Vec<(usize, usize)> = Vec::new();
+    for (caller, group) in groups.iter().enumerate().take(roots.len()) {
+        for file in group.iter().filter(|f| f.kind == FileKind::Terraform) {
+            let dir = file.path.parent().unwrap_or(Path::new(""));
+            for source in local_sources(&file.text) {
+                let target = build::normalize(&dir.join(source));
+                let Some(callee) = roots.iter().position(|r| target.starts_with(r)) else {
+                    continue;
+                };
+                if callee != caller && !calls.contains(&(caller, callee)) {
+                    calls.push((caller, callee));
+                }
+            }
+        }
+    }
+    if calls.is_empty() {
+        return groups;
+    }
+    // Each caller gets the files of every module it calls, directly or through another.
+    let originals = groups.clone();
+    let callers: HashSet<usize> = calls.iter().map(|(caller, _)| *caller).collect();
+    let mut called: HashSet<usize> = HashSet::new();
+    for &caller in &callers {
+        let mut reached: Vec<usize> = Vec::new();
+        let mut todo = vec![caller];
+        while let Some(at) = todo.pop() {
+            for &(from, to) in &calls {
+                if from == at && to != caller && !reached.contains(&to) {
+                    reached.push(to);
+                    todo.push(to);
+                }
+            }
+        }
+        for callee in reached {
+            groups[caller].extend(originals[callee].iter().cloned());
+            called.insert(callee);
+        }
+    }
+    // A module is checked with its callers, not on its own; one that calls modules itself is
+    // checked on its own too (so a loop, which Terraform refuses, loses no folder).
+    for callee in called.difference(&callers) {
+        groups[*callee].clear();
+    }
+    for group in &mut groups {
+        group.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     groups
+}
+
+/// The local `source`s (`./x`, `../x`) of the module blocks in a `.tf` text, read from its
+/// lines (a module's `source` must be a literal string).
+fn local_sources(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("source")?;
+            let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+            let value = rest.strip_prefix('"')?;
+            let value = &value[..value.find('"')?];
+            (value.starts_with("./") || value.starts_with("../")).then_some(value)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A template folder another calls through `../` is read in its caller's workspace.
+    #[test]
+    fn modules_called_from_another_folder_join_their_caller() {
+        let file = |path: &str, text: &str| InputFile {
+            path: path.into(),
+            text: text.to_owned(),
+            kind: classify(Path::new(path), None).unwrap(),
+        };
+        let groups = group_workspaces(vec![
+            file(
+                "templates/a/main.tf",
+                "module \"m\" {\n  source = \"../../modules/m\"\n}\n",
+            ),
+            file(
+                "templates/b/main.tf",
+                "resource \"coder_agent\" \"main\" {}\n",
+            ),
+            file(
+                "modules/m/main.tf",
+                "module \"n\" {\n  source = \"../n\"\n}\n",
+            ),
+            file("modules/m/run.sh", "true\n"),
+            file("modules/n/main.tf", "variable \"port\" {}\n"),
+        ]);
+        let paths: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(|f| f.path.to_str().unwrap()).collect())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                vec!["modules/m/main.tf", "modules/m/run.sh", "modules/n/main.tf"],
+                vec![
+                    "modules/m/main.tf",
+                    "modules/m/run.sh",
+                    "modules/n/main.tf",
+                    "templates/a/main.tf"
+                ],
+                vec!["templates/b/main.tf"],
+            ]
+        );
+        assert_eq!(
+            local_sources("  source   = \"./x\" # c\nsource=\"registry.coder.com/a/b/c\"\n"),
+            ["./x"]
+        );
+    }
 
     fn kind(path: &str) -> Option<FileKind> {
         classify(Path::new(path), Some("services:\n  a: {}\n"))

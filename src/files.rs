@@ -13,6 +13,9 @@ pub enum FileKind {
     Spec,
     /// `.terraform.lock.hcl`: the provider versions `terraform init` selected.
     LockFile,
+    /// `.terraform/modules/modules.json`: where `terraform init` put each module the template
+    /// calls (read by check beside a template, never found by the walk).
+    InstalledModules,
 }
 
 /// What kind of file a path is, from its name (and, for YAML, its content).
@@ -25,10 +28,24 @@ pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
     if lower == ".terraform.lock.hcl" {
         return Some(FileKind::LockFile);
     }
+    if lower == "modules.json"
+        && path
+            .parent()
+            .is_some_and(|p| p.ends_with(".terraform/modules"))
+    {
+        return Some(FileKind::InstalledModules);
+    }
     if lower.ends_with(".tf") {
         return Some(FileKind::Terraform);
     }
     if lower.ends_with(".sh") || lower.ends_with(".bash") {
+        return Some(FileKind::Script);
+    }
+    // A shell script that Terraform's templatefile() renders: `start.sh.tftpl`, `run.sh.tpl`.
+    let template = lower
+        .strip_suffix(".tftpl")
+        .or_else(|| lower.strip_suffix(".tpl"));
+    if template.is_some_and(|stem| stem.ends_with(".sh") || stem.ends_with(".bash")) {
         return Some(FileKind::Script);
     }
     if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
@@ -62,5 +79,28 @@ impl ExpectedFile {
     pub fn drifted(&self, on_disk: Option<&str>) -> bool {
         let full_only = self.file.path == Path::new(crate::render::context::MAIN_TF);
         !(on_disk.is_none() && full_only) && self.file.drifted(on_disk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_templates_are_scripts_and_other_templates_are_not_read() {
+        for name in ["start.sh.tftpl", "run.sh.tpl", "setup.bash.tftpl", "RUN.SH"] {
+            assert_eq!(
+                classify(Path::new(name), None),
+                Some(FileKind::Script),
+                "{name}"
+            );
+        }
+        for name in [
+            "cloud-config.yaml.tftpl",
+            "user-data.tftpl",
+            "workspace.nomad.tpl",
+        ] {
+            assert_eq!(classify(Path::new(name), None), None, "{name}");
+        }
     }
 }

@@ -274,6 +274,10 @@ pub struct Module {
     /// Built on agentapi: all such modules default to the same port.
     #[serde(default)]
     pub agentapi: bool,
+    /// The module versions that serve `port` and the app, as a Terraform version constraint
+    /// (`< 5.0.0`); other versions start no server. Without it, every version does.
+    #[serde(default)]
+    pub serves: Option<String>,
 }
 
 /// A request a service in a role must answer, for `portolan probe`.

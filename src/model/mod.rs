@@ -229,6 +229,21 @@ pub struct ModuleUse {
     pub agentapi: bool,
 }
 
+/// A module whose files are checked with the template that calls it: a local `source`
+/// (`./modules/x`), or a module `terraform init` installed (`.terraform/modules/modules.json`).
+/// Its variables are bound to the call's arguments (else their defaults); its apps, scripts and
+/// listeners are the workspace's, on the agent its `agent_id` argument names.
+#[derive(Debug, Clone)]
+pub struct LocalModule {
+    /// The call's label in the template (`module "NAME"`); `outer.inner` for a call inside one.
+    pub label: String,
+    /// The module's folder, as the workspace's paths write it.
+    pub dir: std::path::PathBuf,
+    /// The `module` block that calls it.
+    pub call: Span,
+    pub module: template::TerraformModule,
+}
+
 /// Env-file text as portolan read it: an env file, or what a script writes into one.
 #[derive(Debug, Clone)]
 pub struct EnvText {
@@ -363,6 +378,8 @@ pub struct Workspace {
     pub parse_errors: Vec<Diagnostic>,
     /// The Coder template (every .tf file of the workspace), if there is one.
     pub template: Option<template::TerraformModule>,
+    /// Modules the template calls whose files are read with it, each with its inputs bound.
+    pub local_modules: Vec<LocalModule>,
     /// What the template's pin of the Coder provider allows (its outermost root module).
     pub provider_pin: ProviderPin,
     /// The pin of every root module, by folder, shallowest first: [`Workspace::provider_pin_at`].
@@ -476,6 +493,14 @@ impl PortIndex {
 }
 
 impl Workspace {
+    /// The template and every module read with it (local and installed modules, each with its
+    /// call's arguments): where each block of the checked `.tf` files is, once.
+    pub fn terraform_modules(&self) -> impl Iterator<Item = &template::TerraformModule> {
+        self.template
+            .iter()
+            .chain(self.local_modules.iter().map(|local| &local.module))
+    }
+
     pub fn kind(&self, file: FileId) -> Option<FileKind> {
         self.kinds
             .iter()

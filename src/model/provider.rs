@@ -271,6 +271,31 @@ fn parse_version(text: &str) -> Option<(Version, usize)> {
     }
 }
 
+impl VersionRange {
+    /// Whether the newest version this range allows, the one Terraform installs, is in `other`.
+    /// A range without an upper end allows versions past every bounded range.
+    pub fn newest_is_in(&self, other: &VersionRange) -> bool {
+        let Some((top, inclusive)) = self.upper else {
+            return other.upper.is_none();
+        };
+        let above_lower = |strictly: bool| {
+            other
+                .lower
+                .is_none_or(|(l, l_incl)| l < top || (!strictly && l == top && l_incl))
+        };
+        if inclusive {
+            // `top` itself.
+            above_lower(false)
+                && other
+                    .upper
+                    .is_none_or(|(u, u_incl)| top < u || (top == u && u_incl))
+        } else {
+            // Just below `top`.
+            above_lower(true) && other.upper.is_none_or(|(u, _)| u >= top)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,5 +374,35 @@ mod tests {
         }
         assert_eq!(version("v2.1.0"), Some((2, 1, 0)));
         assert_eq!(version("2.x"), None);
+    }
+
+    #[test]
+    fn the_newest_allowed_version_is_what_terraform_installs() {
+        let before_v5 = VersionRange::parse("< 5.0.0").unwrap();
+        // call's constraint, whether its newest version is below 5
+        let cases: &[(&str, bool)] = &[
+            ("~> 5.2", false),
+            ("~> 4.0", true),
+            ("~> 4.2.1", true),
+            ("4.9.9", true),
+            ("5.0.0", false),
+            ("< 5", true),
+            ("<= 5.0.0", false),
+            (">= 2.0", false),
+            (">= 2.0, < 6", false),
+            ("2.0.0", true),
+        ];
+        for (text, want) in cases {
+            let call = VersionRange::parse(text).unwrap();
+            assert_eq!(call.newest_is_in(&before_v5), *want, "{text:?}");
+        }
+        let from_v5 = VersionRange::parse(">= 5.0.0").unwrap();
+        assert!(VersionRange::parse(">= 1").unwrap().newest_is_in(&from_v5));
+        assert!(VersionRange::parse("~> 5.2")
+            .unwrap()
+            .newest_is_in(&from_v5));
+        assert!(!VersionRange::parse("~> 4.2")
+            .unwrap()
+            .newest_is_in(&from_v5));
     }
 }

@@ -14,9 +14,11 @@ use super::url::UrlFact;
 use super::{EnvScope, EnvVar, FileKind, Workspace};
 use crate::knowledge::Knowledge;
 use crate::parse::dotenv;
+use crate::parse::terraform::TerraformModule;
 use crate::source::{FileId, Span};
 
 mod compose;
+mod local_modules;
 mod modules;
 mod netns;
 mod scripts;
@@ -49,6 +51,23 @@ pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledg
     modules::listeners_from_modules(&mut ws);
     netns::assign(&mut ws);
     ws
+}
+
+/// The Terraform modules the workspace is made of, each with its folder: the template first.
+fn template_modules(ws: &Workspace) -> Vec<(&TerraformModule, PathBuf)> {
+    let mut out = Vec::new();
+    if let Some(module) = &ws.template {
+        out.push((module, module_dir(ws, module)));
+    }
+    for local in &ws.local_modules {
+        out.push((&local.module, local.dir.clone()));
+    }
+    out
+}
+
+/// The folder of the template: that of its files no other folder calls as a module.
+fn module_dir(ws: &Workspace, module: &TerraformModule) -> PathBuf {
+    local_modules::root_dir(ws, &module.files)
 }
 
 fn files_of(ws: &Workspace, kind: FileKind) -> Vec<FileId> {

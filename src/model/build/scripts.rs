@@ -19,11 +19,25 @@ use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
 
+/// One script to read: where its text is, where it runs, and, for a `templatefile()` target,
+/// the values its `${NAME}` interpolations take.
+struct Unit {
+    file: FileId,
+    origin: ScriptOrigin,
+    place: Place,
+    base: usize,
+    text: String,
+    /// `Some` for a file `templatefile()` reads: each binding's text, when known.
+    bindings: Option<HashMap<String, String>>,
+    /// The Terraform module whose `${local.x}`, `${var.y}` a script held in a `.tf` file reads,
+    /// by its index in `template_modules`.
+    module: usize,
+}
+
 pub(super) fn read_scripts(ws: &mut Workspace) {
-    let mut units: Vec<(FileId, ScriptOrigin, Place, usize, String)> = Vec::new();
-    // Script files, and where they run: in a container that mounts them, else in the workspace.
-    let mut script_files = super::files_of(ws, FileKind::Script);
-    // Agents with `os = "windows"` run PowerShell: their scripts are not read as bash.
+    let mut units: Vec<Unit> = Vec::new();
+    // Agents with `os = "windows"` run PowerShell: their scripts are not read as bash, nor what
+    // their coder_scripts load, whatever the file is called.
     let windows: Vec<String> = ws
         .template
         .iter()
@@ -31,7 +45,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
         .filter(|a| a.os.and_then(|os| os.value.value.as_str()) == Some("windows"))
         .map(|a| a.name.value.clone())
         .collect();
-    let powershell_targets: Vec<PathBuf> = ws
+    let powershell: Vec<FileId> = ws
         .template
         .iter()
         .flat_map(|m| m.scripts())
@@ -40,28 +54,40 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 .is_some_and(|a| windows.iter().any(|w| w == a))
         })
         .filter_map(|s| s.script?.value.value.as_file_call()?.relative_path())
-        .map(PathBuf::from)
+        .filter_map(|t| ws.sources.find(&PathBuf::from(t)))
         .collect();
-    // templatefile()/file() targets are scripts whatever their names.
-    if let Some(module) = &ws.template {
-        for target in template_targets(module) {
-            if powershell_targets.contains(&target) {
+    // templatefile() targets are read with their bindings, once per call (a file rendered twice
+    // with other values starts other servers); file() targets are scripts whatever their names.
+    let mut calls = Vec::new();
+    let mut plain_targets = Vec::new();
+    for (module, dir) in super::template_modules(ws) {
+        for (path, bindings) in file_calls(module) {
+            let Some(id) = ws.sources.find(&normalize(&dir.join(&path))) else {
+                continue;
+            };
+            if ws.kind(id) == Some(FileKind::Terraform) || powershell.contains(&id) {
                 continue;
             }
-            if let Some(id) = ws.sources.find(&target) {
-                if !script_files.contains(&id) && ws.kind(id) != Some(FileKind::Terraform) {
-                    script_files.push(id);
-                }
+            match bindings {
+                Some(bindings) => calls.push((id, bindings)),
+                None => plain_targets.push(id),
             }
         }
     }
-    // What a Windows agent's coder_script loads is PowerShell, whatever the file is called.
-    let powershell: Vec<FileId> = powershell_targets
-        .iter()
-        .filter_map(|t| ws.sources.find(t))
-        .collect();
-    script_files.retain(|id| !powershell.contains(id));
-    for id in script_files {
+    let rendered: Vec<FileId> = calls.iter().map(|(id, _)| *id).collect();
+    // Script files, and where they run: in a container that mounts them, else in the workspace.
+    let mut script_files = super::files_of(ws, FileKind::Script);
+    script_files.retain(|id| !rendered.contains(id) && !powershell.contains(id));
+    for id in plain_targets {
+        if !script_files.contains(&id) && !rendered.contains(&id) {
+            script_files.push(id);
+        }
+    }
+    let file_units = script_files
+        .into_iter()
+        .map(|id| (id, None))
+        .chain(calls.into_iter().map(|(id, b)| (id, Some(b))));
+    for (id, bindings) in file_units {
         let path = normalize(&ws.sources.get(id).path)
             .to_string_lossy()
             .into_owned();
@@ -75,27 +101,31 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             })
             .map(Place::Container)
             .unwrap_or(Place::Workspace);
-        units.push((
-            id,
-            ScriptOrigin::File,
+        units.push(Unit {
+            file: id,
+            origin: ScriptOrigin::File,
             place,
-            0,
-            ws.sources.get(id).text.clone(),
-        ));
+            base: 0,
+            text: ws.sources.get(id).text.clone(),
+            bindings,
+            module: 0,
+        });
     }
-    if let Some(module) = &ws.template {
+    for (index, (module, _)) in super::template_modules(ws).into_iter().enumerate() {
         for agent in module.agents() {
             if windows.contains(&agent.name.value) {
                 continue;
             }
             if let Some(text) = script_text(agent.startup_script) {
-                units.push((
-                    text.0,
-                    ScriptOrigin::AgentStartup(agent.name.value.clone()),
-                    Place::Workspace,
-                    text.1,
-                    text.2,
-                ));
+                units.push(Unit {
+                    file: text.0,
+                    origin: ScriptOrigin::AgentStartup(agent.name.value.clone()),
+                    place: Place::Workspace,
+                    base: text.1,
+                    text: text.2,
+                    bindings: None,
+                    module: index,
+                });
             }
         }
         for script in module.scripts() {
@@ -106,19 +136,45 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 continue;
             }
             if let Some(text) = script_text(script.script) {
-                units.push((
-                    text.0,
-                    ScriptOrigin::CoderScript(script.name.value.clone()),
-                    Place::Workspace,
-                    text.1,
-                    text.2,
-                ));
+                units.push(Unit {
+                    file: text.0,
+                    origin: ScriptOrigin::CoderScript(script.name.value.clone()),
+                    place: Place::Workspace,
+                    base: text.1,
+                    text: text.2,
+                    bindings: None,
+                    module: index,
+                });
             }
         }
     }
-    let hcl = hcl_lookup(ws);
-    for (file, origin, place, base, text) in units {
-        let facts = shell::parse_script(&text, file, base);
+    let lookups: Vec<HashMap<String, String>> = super::template_modules(ws)
+        .into_iter()
+        .map(|(module, _)| hcl_lookup(module))
+        .collect();
+    let no_lookup = HashMap::new();
+    for unit in units {
+        let Unit {
+            file,
+            origin,
+            place,
+            base,
+            text,
+            bindings,
+            module,
+        } = unit;
+        let facts = match &bindings {
+            Some(bindings) => {
+                let text =
+                    terraform::blank_untaken_branches(&text, |cond| condition(cond, bindings));
+                shell::parse_template_file(&text, file, base)
+            }
+            None => shell::parse_script(&text, file, base),
+        };
+        // `${NAME}` in a templatefile() target is its binding; elsewhere `${local.x}`, `${var.y}`.
+        let hcl = bindings
+            .as_ref()
+            .unwrap_or_else(|| lookups.get(module).unwrap_or(&no_lookup));
         // tree-sitter-bash is not bash: a construct it cannot read may well run, so a note
         // (`bash -n` is the judge); a script it refused to read at all stays a warning.
         ws.parse_errors
@@ -142,7 +198,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 Lookup::Hcl(expr) => hcl.get(expr).cloned(),
             })
         };
-        let partials = partial_values(&facts, &hcl);
+        let partials = partial_values(&facts, hcl);
         for assignment in &facts.assignments {
             let value = evaluate(&assignment.value, &vars);
             if let Some(v) = &value {
@@ -158,7 +214,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 EnvScope::Script,
             );
             if var.value.is_none() {
-                let partial = partial_of(&assignment.value, &partials, &hcl);
+                let partial = partial_of(&assignment.value, &partials, hcl);
                 app_url_from_pieces(&mut var.url, &partial, assignment.value.span);
             }
             ws.env.push(var);
@@ -189,13 +245,15 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 .map(|(k, v)| (k.clone(), Some(v.clone()), command.span))
                 .chain(prefix.iter().cloned())
                 .collect();
+            // A word whose value is not known (`--port "$P"`) may move a listener anywhere.
+            let all_known = words.iter().all(|w| w.text.is_some());
             let (found, known_program) = listen::listeners_of_command(
                 &ws.knowledge,
                 &CommandLine { words, env, prefix },
                 place,
             );
             // A known program in a script a container runs: its listeners are known.
-            if let (true, Place::Container(index)) = (known_program, place) {
+            if let (true, true, Place::Container(index)) = (known_program, all_known, place) {
                 if let Some(service) = ws.services.get_mut(index) {
                     service.listeners_known = true;
                 }
@@ -255,7 +313,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                     })
                     .or_else(|| {
                         // A host built from pieces: `https://$SLUG--$CODER_WORKSPACE_NAME--...`.
-                        let partial = partial_of(&url.host, &partials, &hcl);
+                        let partial = partial_of(&url.host, &partials, hcl);
                         let found = crate::coder::AppHost::parse(&partial.text)?;
                         Some(CoderHost {
                             slug: partial.text.get(found.slug.clone())?.to_owned(),
@@ -538,56 +596,240 @@ fn script_text(attr: Option<&terraform::Attribute>) -> Option<(FileId, usize, St
         return Some((span.file, span.start as usize, heredoc.body.value.clone()));
     }
     match &attr.value.value {
+        // A quoted string's span starts at its opening quote; its text, one byte later.
         Value::String(s) => Some((
             attr.value.span.file,
-            attr.value.span.start as usize,
+            attr.value.span.start as usize + usize::from(attr.value.span.range().len() > s.len()),
             s.clone(),
         )),
         _ => None,
     }
 }
 
-/// Paths of `templatefile()` / `file()` targets, relative to the module.
-fn template_targets(module: &TerraformModule) -> Vec<PathBuf> {
+/// Whether a `%{ if }` condition of a templatefile() target holds, when the bindings say:
+/// `NAME`, `!NAME`, `NAME == "text"`, `NAME != "text"` (or `true`, `false`, a number).
+fn condition(cond: &str, bindings: &HashMap<String, String>) -> Option<bool> {
+    let value = |name: &str| -> Option<&str> {
+        let name = name.trim();
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            .then(|| bindings.get(name).map(String::as_str))
+            .flatten()
+    };
+    let truth = |text: &str| match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let cond = cond.trim();
+    for (op, equal) in [("==", true), ("!=", false)] {
+        if let Some((left, right)) = cond.split_once(op) {
+            let right = right.trim();
+            let right = right
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .filter(|r| !r.contains(['"', '\\', '$', '%']))
+                .or_else(|| {
+                    (truth(right).is_some() || right.parse::<f64>().is_ok()).then_some(right)
+                })?;
+            return Some((value(left)? == right) == equal);
+        }
+    }
+    match cond.strip_prefix('!') {
+        Some(name) => truth(value(name)?).map(|b| !b),
+        None => truth(value(cond)?),
+    }
+}
+
+/// Every distinct `templatefile()` / `file()` call of a module: the target's path relative to
+/// the module, and for `templatefile()` the text of each binding that is known. A call a local
+/// holds and an attribute uses is one call.
+fn file_calls(module: &TerraformModule) -> Vec<(PathBuf, Option<HashMap<String, String>>)> {
+    let mut seen = Vec::new();
     let mut out = Vec::new();
     for block in module.blocks() {
         for attr in block.all_attributes() {
-            if let Some(call) = attr.value.value.as_file_call() {
-                if let Some(path) = call.relative_path() {
-                    out.push(PathBuf::from(path));
-                }
+            let Some(call) = attr.value.value.as_file_call() else {
+                continue;
+            };
+            let Some(path) = call.relative_path() else {
+                continue;
+            };
+            if seen.contains(&call.path.span) {
+                continue;
             }
+            seen.push(call.path.span);
+            let bindings = (call.function == terraform::FileFunction::TemplateFile).then(|| {
+                call.vars
+                    .as_ref()
+                    .and_then(|v| v.value.as_map())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|entry| {
+                        let text = value_text(&entry.value.value).filter(|t| !t.contains("${"))?;
+                        Some((entry.key.value.clone(), text))
+                    })
+                    .collect()
+            });
+            out.push((PathBuf::from(path), bindings));
         }
     }
     out
 }
 
 /// Values of `local.x` / `var.y` for Terraform interpolations inside script heredocs.
-fn hcl_lookup(ws: &Workspace) -> HashMap<String, String> {
+fn hcl_lookup(module: &TerraformModule) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let Some(module) = &ws.template else {
-        return out;
+    let known = |v: Option<&terraform::Spanned<Value>>| {
+        v.and_then(|v| value_text(&v.value))
+            .filter(|t| !t.contains("${"))
     };
     for block in module.blocks() {
         match block.kind.value.as_str() {
             "locals" => {
                 for attr in &block.attributes {
-                    if let Some(text) = value_text(&attr.value.value).filter(|t| !t.contains("${"))
-                    {
-                        out.insert(format!("local.{}", attr.name.value), text);
+                    let name = &attr.name.value;
+                    if let Some(text) = known(module.context.local(name)) {
+                        out.insert(format!("local.{name}"), text);
                     }
                 }
             }
             "variable" => {
-                if let (Some(name), Some(default)) = (block.labels.first(), block.value("default"))
-                {
-                    if let Some(text) = value_text(&default.value).filter(|t| !t.contains("${")) {
-                        out.insert(format!("var.{}", name.value), text);
-                    }
+                let Some(name) = block.labels.first() else {
+                    continue;
+                };
+                if let Some(text) = known(module.context.variable(&name.value)) {
+                    out.insert(format!("var.{}", name.value), text);
                 }
             }
             _ => {}
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::build::from_texts;
+    use crate::model::FileKind;
+
+    const MAIN: &str = r#"variable "port" {
+  default = 13340
+}
+variable "prefix" {
+  type = string
+}
+locals {
+  log = "/tmp/srv.log"
+}
+resource "coder_script" "srv" {
+  agent_id     = coder_agent.main.id
+  display_name = "srv"
+  run_on_start = true
+  script = templatefile("${path.module}/run.sh", {
+    PORT   = var.port,
+    LOG    = local.log,
+    PREFIX = var.prefix,
+  })
+}
+"#;
+
+    /// `${PORT}` in the file is the binding's value; `$${PORT}` is bash's own `${PORT}`.
+    #[test]
+    fn templatefile_targets_read_with_their_bindings() {
+        let run = "#!/bin/bash\nSRV=/usr/bin/code-server\nPORT=9999\n\"$SRV\" --port \"${PORT}\" > \"${LOG}\" 2>&1 &\ncode-server --port \"$${PORT}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<(u16, &str)> = ws
+            .listeners
+            .iter()
+            .map(|l| (l.port, ws.sources.slice(l.span)))
+            .collect();
+        assert_eq!(ports, [(13340, "\"${PORT}\""), (9999, "\"$${PORT}\"")]);
+        // Read once, as a template, not again as a plain script.
+        assert_eq!(ws.scripts.len(), 1);
+    }
+
+    /// Terraform substitutes inside the shell's single quotes too; Jupyter Server's
+    /// `--ServerApp.port` moves jupyter-notebook (v7) as it moves jupyter-lab.
+    #[test]
+    fn bindings_inside_single_quotes_and_server_app_flags() {
+        let run = "#!/bin/bash\njupyter-notebook --no-browser --ServerApp.port='${PORT}' &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<(u16, &str)> = ws
+            .listeners
+            .iter()
+            .map(|l| (l.port, l.program.as_str()))
+            .collect();
+        assert_eq!(ports, [(13340, "jupyter-notebook")]);
+    }
+
+    /// `%{ if }` branches the bindings decide: only the taken one runs.
+    #[test]
+    fn decided_branches_of_directives_are_the_only_ones_read() {
+        let tf = MAIN.replace(
+            "LOG    = local.log,",
+            "LOG    = local.log,\n    WEB = true,\n    MODE = \"lab\",",
+        );
+        let run = "#!/bin/bash\n%{ if WEB ~}\ncode-server --port 13341 &\n%{ else ~}\ncode-server --port 13342 &\n%{ endif ~}\n%{ if MODE != \"lab\" }\ncode-server --port 13343 &\n%{ endif }\n%{ if PREFIX == \"x\" }\ncode-server --port 13344 &\n%{ endif }\n";
+        let ws = from_texts(&[
+            ("main.tf", &tf, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        let ports: Vec<u16> = ws.listeners.iter().map(|l| l.port).collect();
+        assert_eq!(ports, [13341, 13344], "an unknown binding decides nothing");
+        let line = |port: &str| {
+            let l = ws
+                .listeners
+                .iter()
+                .find(|l| ws.sources.slice(l.span) == port)
+                .unwrap();
+            ws.sources.resolve(l.span).0.line
+        };
+        assert_eq!(line("13341"), 3);
+    }
+
+    /// A known program whose port is not known does not make a container's listeners known:
+    /// a published port it may serve is not proven unserved.
+    #[test]
+    fn unknown_words_leave_a_containers_listeners_unknown() {
+        let compose = "services:\n  web:\n    image: example/web:dev\n    entrypoint: [\"/run.sh\"]\n    volumes: [./run.sh:/run.sh]\n";
+        let known = |run: &str| {
+            let ws = from_texts(&[
+                ("compose.yml", compose, FileKind::Compose),
+                ("run.sh", run, FileKind::Script),
+            ]);
+            ws.services[0].listeners_known
+        };
+        assert!(known("#!/bin/sh\nexec code-server --port 8080\n"));
+        assert!(!known("#!/bin/sh\nexec code-server --port \"$WEB_PORT\"\n"));
+    }
+
+    /// A binding that is not known leaves its interpolations unknown: no port is made up.
+    #[test]
+    fn unknown_bindings_are_unknown() {
+        let run = "#!/bin/bash\n${PREFIX}/bin/code-server --port \"${PREFIX}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", MAIN, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        assert!(ws.listeners.is_empty(), "{:?}", ws.listeners);
+        let other = MAIN.replace("PORT   = var.port", "PORT   = var.prefix");
+        let run = "#!/bin/bash\ncode-server --port \"${PORT}\" &\n";
+        let ws = from_texts(&[
+            ("main.tf", &other, FileKind::Terraform),
+            ("run.sh", run, FileKind::Script),
+        ]);
+        // code-server's own default is not assumed when the flag's value is unknown.
+        assert!(
+            ws.listeners.iter().all(|l| l.port != 13337),
+            "{:?}",
+            ws.listeners
+        );
+    }
 }

@@ -70,9 +70,81 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         .iter()
         .map(|id| terraform::parse(*id, &ws.sources.get(*id).text))
         .collect();
-    let module = TerraformModule::new(parsed);
-    ws.parse_errors.extend(module.diagnostics().cloned());
+    ws.parse_errors
+        .extend(parsed.iter().flat_map(|f| f.diagnostics.iter()).cloned());
+    let installed = super::local_modules::installed(ws);
+    let (module, local_modules) = super::local_modules::split_and_read(ws, parsed, &installed);
+    read_apps_and_env(ws, &module, None);
+    for local in &local_modules {
+        read_apps_and_env(ws, &local.module, Some(&local.label));
+    }
+    let runtime_of = |resource_type: &str| {
+        let form = ws.knowledge.compute(resource_type)?.containers?;
+        Some(match form {
+            ContainerForm::Docker => ContainerRuntime::Docker,
+            ContainerForm::Kubernetes => ContainerRuntime::Kubernetes,
+        })
+    };
+    let slugs = app_slugs(ws);
+    for container in module.containers(runtime_of) {
+        for var in &container.env {
+            ws.env.push(tf_env(
+                &var.name.value,
+                var.name.span,
+                &var.value,
+                EnvScope::Container,
+                &slugs,
+            ));
+        }
+    }
+    read_provider_pins(ws, &module, &local_modules);
+    ws.template = Some(module);
+    ws.local_modules = local_modules;
+}
 
+/// `coder_app.NAME.slug` in a value built from pieces is that app's slug: app resource name to
+/// its slug and where the slug is written.
+fn app_slugs(ws: &Workspace) -> HashMap<String, (String, Span)> {
+    ws.apps
+        .iter()
+        .filter_map(|app| match &app.declared_by {
+            AppOrigin::Resource(name) => Some((name.clone(), (app.slug.clone(), app.slug_span))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An env assignment written in Terraform: the value as far as it is known, and the Coder app
+/// URL it builds from pieces, if any.
+fn tf_env(
+    name: &str,
+    name_span: Span,
+    value: &terraform::Spanned<Value>,
+    scope: EnvScope,
+    slugs: &HashMap<String, (String, Span)>,
+) -> crate::model::EnvVar {
+    let text = value_text(&value.value);
+    let mut var = env_var(
+        name,
+        name_span,
+        text.clone(),
+        text.unwrap_or_default(),
+        value.span,
+        scope,
+    );
+    if let Value::Template(parts) = &value.value {
+        let mut url = None;
+        super::scripts::app_url_from_pieces(&mut url, &template_partial(parts, slugs), value.span);
+        if url.is_some() {
+            var.url = url;
+        }
+    }
+    var
+}
+
+/// The apps of a module (the template's own, or those of a module it calls, `called_as`), the
+/// env of its agents and its `coder_env`s.
+fn read_apps_and_env(ws: &mut Workspace, module: &TerraformModule, called_as: Option<&str>) {
     for app in module.apps() {
         let slug_attr = app
             .slug
@@ -109,7 +181,10 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             slug,
             slug_span,
             span: app.block.span,
-            declared_by: AppOrigin::Resource(app.name.value.clone()),
+            declared_by: match called_as {
+                None => AppOrigin::Resource(app.name.value.clone()),
+                Some(label) => AppOrigin::Module(label.to_owned()),
+            },
             url,
             external,
             command,
@@ -128,39 +203,7 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
         });
     }
 
-    // `coder_app.NAME.slug` in a value built from pieces is that app's slug.
-    let slugs: HashMap<String, (String, Span)> = ws
-        .apps
-        .iter()
-        .filter_map(|app| match &app.declared_by {
-            AppOrigin::Resource(name) => Some((name.clone(), (app.slug.clone(), app.slug_span))),
-            _ => None,
-        })
-        .collect();
-    // An env assignment written in Terraform: the value as far as it is known.
-    let tf_env = |name: &str, name_span: Span, value: &terraform::Spanned<Value>, scope| {
-        let text = value_text(&value.value);
-        let mut var = env_var(
-            name,
-            name_span,
-            text.clone(),
-            text.unwrap_or_default(),
-            value.span,
-            scope,
-        );
-        if let Value::Template(parts) = &value.value {
-            let mut url = None;
-            super::scripts::app_url_from_pieces(
-                &mut url,
-                &template_partial(parts, &slugs),
-                value.span,
-            );
-            if url.is_some() {
-                var.url = url;
-            }
-        }
-        var
-    };
+    let slugs = app_slugs(ws);
     for agent in module.agents() {
         for var in &agent.env {
             ws.env.push(tf_env(
@@ -168,6 +211,7 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
                 var.name.span,
                 &var.value,
                 EnvScope::AgentEnv,
+                &slugs,
             ));
         }
     }
@@ -183,34 +227,20 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             name.value.span,
             &value.value,
             EnvScope::CoderEnv,
+            &slugs,
         ));
     }
-    let runtime_of = |resource_type: &str| {
-        let form = ws.knowledge.compute(resource_type)?.containers?;
-        Some(match form {
-            ContainerForm::Docker => ContainerRuntime::Docker,
-            ContainerForm::Kubernetes => ContainerRuntime::Kubernetes,
-        })
-    };
-    for container in module.containers(runtime_of) {
-        for var in &container.env {
-            ws.env.push(tf_env(
-                &var.name.value,
-                var.name.span,
-                &var.value,
-                EnvScope::Container,
-            ));
-        }
-    }
-    read_provider_pins(ws, &module);
-    ws.template = Some(module);
 }
 
 /// The `coder` provider pin of every root module: each folder of `.tf` files (or with a lock
 /// file) that no module call of the workspace reads as a local module (`source = "./..."`),
 /// from its own `required_providers` and `.terraform.lock.hcl`. The outermost is
 /// `provider_pin`.
-fn read_provider_pins(ws: &mut Workspace, module: &TerraformModule) {
+fn read_provider_pins(
+    ws: &mut Workspace,
+    module: &TerraformModule,
+    local: &[crate::model::LocalModule],
+) {
     use crate::model::provider::{version, Locked};
     use crate::model::ProviderPin;
     use std::path::{Component, Path, PathBuf};
@@ -257,17 +287,7 @@ fn read_provider_pins(ws: &mut Workspace, module: &TerraformModule) {
             },
         ));
     }
-    let local_modules: Vec<PathBuf> = module
-        .modules()
-        .iter()
-        .filter_map(|call| {
-            let source = call.source?.value.value.as_str()?;
-            if !(source.starts_with("./") || source.starts_with("../")) {
-                return None;
-            }
-            Some(normalise(&folder_of(ws, call.block.span).join(source)))
-        })
-        .collect();
+    let local_modules: Vec<PathBuf> = local.iter().map(|l| normalise(&l.dir)).collect();
     let mut folders: Vec<PathBuf> = super::files_of(ws, FileKind::Terraform)
         .into_iter()
         .map(|id| {
@@ -298,9 +318,10 @@ fn read_provider_pins(ws: &mut Workspace, module: &TerraformModule) {
     }
     // A local module's own constraint narrows its caller's (the root that holds it).
     let mut module_pins = Vec::new();
-    for folder in &local_modules {
+    for (folder, called) in local_modules.iter().zip(local) {
         let own = ProviderPin::of_requirement(
-            module
+            called
+                .module
                 .coder_provider_where(|b| normalise(&folder_of(ws, b.span)) == *folder)
                 .and_then(|p| p.version),
         );

@@ -125,12 +125,22 @@ const STATEMENTS: &[&str] = &[
 /// grammar cannot read becomes an error diagnostic and the rest is still read. A script refused
 /// whole (too deep, too costly to parse) gives one warning and [`ScriptFacts::refused`].
 pub fn parse_script(text: &str, file: FileId, base: usize) -> ScriptFacts {
-    let template = Template::mask(text);
+    parse_masked(&Template::mask(text), text, file, base)
+}
+
+/// Parses a file that Terraform's `templatefile()` reads: every `${...}` in it is a Terraform
+/// interpolation, read back as [`WordPart::HclInterpolation`] (its expression is what
+/// [`Lookup::Hcl`] asks for, a binding's name for `${PORT}`), and `$${X}` is the shell's `${X}`.
+pub fn parse_template_file(text: &str, file: FileId, base: usize) -> ScriptFacts {
+    parse_masked(&Template::mask_template_file(text), text, file, base)
+}
+
+fn parse_masked(template: &Template, text: &str, file: FileId, base: usize) -> ScriptFacts {
     let mut walker = Walker {
         file,
         base,
         src: &template.text,
-        template: &template,
+        template,
         facts: ScriptFacts::default(),
         warned_depth: false,
     };

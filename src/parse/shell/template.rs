@@ -22,7 +22,19 @@ pub(super) struct Template {
 }
 
 impl Template {
+    /// Masks the Terraform pieces of script text held in a `.tf` file: `${x.y}`, `${f(x)}` and
+    /// the like are Terraform, `${X}` is the shell's.
     pub(super) fn mask(source: &str) -> Template {
+        Template::mask_as(source, false)
+    }
+
+    /// Masks a file that `templatefile()` reads: every `${...}` is Terraform (`$${X}` is the
+    /// shell's `${X}`).
+    pub(super) fn mask_template_file(source: &str) -> Template {
+        Template::mask_as(source, true)
+    }
+
+    fn mask_as(source: &str, template_file: bool) -> Template {
         let bytes = source.as_bytes();
         let mut text = String::with_capacity(source.len());
         let (mut hcl, mut elided) = (Vec::new(), Vec::new());
@@ -46,7 +58,7 @@ impl Template {
                 && if directive {
                     starts_directive(bytes, i + 2)
                 } else {
-                    starts_hcl_expression(bytes, i + 2)
+                    template_file || starts_hcl_expression(bytes, i + 2)
                 };
             if let Some(end) = looks_hcl
                 .then(|| interpolation_end(bytes, i + 2, 0))

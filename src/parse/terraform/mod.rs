@@ -44,6 +44,7 @@ pub use coder::{
 };
 pub use eval::Assume;
 pub use scope::EvalContext;
+pub use template::blank_untaken_branches;
 pub use value::{FileCall, FileFunction, MapEntry, Reference, TemplatePart, Value};
 
 use self::eval::{collect_references, quoted_content, span_of, Evaluator};
@@ -236,6 +237,19 @@ impl TerraformModule {
     /// Builds the evaluation context from all files and re-evaluates their attributes with it.
     pub fn new(mut files: Vec<TerraformFile>) -> TerraformModule {
         let context = EvalContext::from_files(&files);
+        for file in &mut files {
+            file.evaluate(&context);
+        }
+        TerraformModule { files, context }
+    }
+
+    /// A module called with these arguments (each evaluated in the caller's scope): its
+    /// variables take them instead of their defaults.
+    pub fn with_inputs(
+        mut files: Vec<TerraformFile>,
+        inputs: &std::collections::BTreeMap<String, Spanned<Value>>,
+    ) -> TerraformModule {
+        let context = EvalContext::with_inputs(&files, inputs);
         for file in &mut files {
             file.evaluate(&context);
         }

@@ -32,6 +32,15 @@ impl EvalContext {
     /// any file; locals in a reference cycle are [`Value::Unknown`]. The first definition of a
     /// repeated name wins.
     pub fn from_files(files: &[TerraformFile]) -> EvalContext {
+        EvalContext::with_inputs(files, &BTreeMap::new())
+    }
+
+    /// As [`EvalContext::from_files`], for a module called with these arguments: a declared
+    /// variable takes its argument's value (evaluated by the caller) instead of its default.
+    pub fn with_inputs(
+        files: &[TerraformFile],
+        inputs: &BTreeMap<String, Spanned<Value>>,
+    ) -> EvalContext {
         let mut ctx = EvalContext::default();
         for file in files {
             ctx.add_renamed_keys(file.file, &file.renamed_keys);
@@ -41,6 +50,13 @@ impl EvalContext {
             for block in &file.blocks {
                 match block.kind.value.as_str() {
                     "variable" => {
+                        if let Some(input) = block.labels.first().and_then(|n| inputs.get(&n.value))
+                        {
+                            ctx.variables
+                                .entry(block.labels[0].value.clone())
+                                .or_insert_with(|| input.clone());
+                            continue;
+                        }
                         let (Some(name), Some(default)) =
                             (block.labels.first(), block.attribute("default"))
                         else {

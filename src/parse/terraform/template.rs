@@ -126,6 +126,86 @@ pub(super) fn finish_template(parts: Vec<TemplatePart>) -> Value {
     }
 }
 
+/// Longest `%{ ... }` directive looked for, in bytes.
+const MAX_DIRECTIVE: usize = 1024;
+
+/// The text of a template with the branches of `%{ if }` directives that are not taken blanked
+/// out: every byte but newlines becomes a space, so offsets and lines stay those of the file.
+/// `decide` says whether a condition holds, when it can; an undecided `if` keeps both branches,
+/// and `%{ for }` bodies are kept. `%%{` is a literal `%{`. Unbalanced directives leave the rest
+/// as it is.
+pub fn blank_untaken_branches(text: &str, decide: impl Fn(&str) -> Option<bool>) -> String {
+    // Each open directive: the condition's value (`None` for undecided `if`s and `for`s) and
+    // whether its `else` was seen.
+    let mut frames: Vec<(Option<bool>, bool)> = Vec::new();
+    let mut out = text.as_bytes().to_vec();
+    let bytes = text.as_bytes();
+    let hidden = |frames: &[(Option<bool>, bool)]| {
+        frames.iter().any(|(cond, in_else)| *cond == Some(*in_else))
+    };
+    let mut i = 0;
+    let mut hide_from: Option<usize> = None;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'%' && bytes[i + 1] == b'%' && bytes.get(i + 2) == Some(&b'{') {
+            i += 3;
+            continue;
+        }
+        if !(bytes[i] == b'%' && bytes[i + 1] == b'{') {
+            i += 1;
+            continue;
+        }
+        // A directive is short: looking further for its `}` would make the scan quadratic.
+        let window = bytes.get(i + 2..(i + 2 + MAX_DIRECTIVE).min(bytes.len()));
+        let Some(close) = window.and_then(|w| w.iter().position(|b| *b == b'}')) else {
+            i += 2;
+            continue;
+        };
+        let end = i + 2 + close + 1;
+        let inner = text
+            .get(i + 2..end - 1)
+            .unwrap_or("")
+            .trim_matches(|c: char| c == '~' || c.is_whitespace());
+        let keyword = inner.split_whitespace().next().unwrap_or("");
+        let was_hidden = hidden(&frames);
+        match keyword {
+            "if" => frames.push((decide(inner["if".len()..].trim()), false)),
+            "for" => frames.push((None, false)),
+            "else" => match frames.last_mut() {
+                Some(frame) if !frame.1 => frame.1 = true,
+                _ => break,
+            },
+            "endif" | "endfor" if frames.pop().is_none() => break,
+            _ => {}
+        }
+        let now_hidden = hidden(&frames);
+        match (was_hidden, now_hidden) {
+            (false, true) => hide_from = Some(end),
+            (true, false) => {
+                if let Some(from) = hide_from.take() {
+                    blank(&mut out, from, i);
+                }
+            }
+            _ => {}
+        }
+        i = end;
+    }
+    if let Some(from) = hide_from {
+        if frames.is_empty() {
+            blank(&mut out, from, bytes.len());
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Spaces over `from..to`, newlines kept.
+fn blank(bytes: &mut [u8], from: usize, to: usize) {
+    for b in bytes.get_mut(from..to).unwrap_or_default() {
+        if *b != b'\n' {
+            *b = b' ';
+        }
+    }
+}
+
 /// Terraform prints whole numbers without a fraction.
 pub(super) fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
@@ -195,6 +275,32 @@ mod tests {
             panic!()
         };
         assert_eq!(text, "/x");
+    }
+
+    #[test]
+    fn untaken_branches_are_blanked_in_place() {
+        let decide = |cond: &str| match cond {
+            "ON" => Some(true),
+            "OFF" => Some(false),
+            _ => None,
+        };
+        let text = "a\n%{ if ON }b\n%{ else }c\n%{ endif }\n%{ if OFF }d%{ if ON }e%{ endif }\n%{ endif }f\n%{ if X }g%{ else }h%{ endif }\n%%{ if OFF }i\n";
+        let out = blank_untaken_branches(text, decide);
+        assert_eq!(out.len(), text.len());
+        assert_eq!(out.lines().count(), text.lines().count());
+        let kept: String = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            kept,
+            "a %{ if ON }b %{ else } %{ endif } %{ if OFF } %{ endif }f %{ if X }g%{ else }h%{ endif } %%{ if OFF }i"
+        );
+        // Unbalanced directives change nothing after the fault.
+        let broken = "%{ endif }%{ if OFF }x";
+        assert_eq!(blank_untaken_branches(broken, decide), broken);
+        // Directives without an end nearby are text; the scan stays linear.
+        let long = format!("{}}}", "%{".repeat(20_000));
+        let started = std::time::Instant::now();
+        assert_eq!(blank_untaken_branches(&long, decide), long);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

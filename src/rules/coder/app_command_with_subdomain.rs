@@ -1,6 +1,7 @@
 //! `app-command-with-subdomain` (PT105): A coder_app with command and subdomain.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::provider::version;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
@@ -45,9 +46,13 @@ resource "coder_app" "shell" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(workspace, module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(workspace: &Workspace, module: &TerraformModule, sink: &mut Sink) {
     // From which provider version the pair is rejected (the knowledge base's `conflicts`).
     let since = workspace
         .knowledge

@@ -1,6 +1,7 @@
 //! `app-text-too-long` (PT109): display_name, group or tooltip longer than Coder allows.
 
 use crate::diagnostic::{RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
@@ -38,9 +39,13 @@ tooltip      = "Dashboard of the self-hosted Convex backend of the AI chat examp
 const LIMITS: [(&str, usize); 3] = [("display_name", 64), ("group", 64), ("tooltip", 2048)];
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for app in module.apps() {
         let owner = format!("coder_app.{}", app.name.value);
         for (name, limit) in LIMITS {

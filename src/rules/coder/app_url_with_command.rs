@@ -1,6 +1,7 @@
 //! `app-url-with-command` (PT104): A coder_app with both url and command.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -40,9 +41,13 @@ resource "coder_app" "logs" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for app in module.apps() {
         let (Some(url), Some(command)) = (app.url, app.command) else {
             continue;

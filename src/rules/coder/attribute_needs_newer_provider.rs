@@ -2,6 +2,7 @@
 //! know yet.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::provider::version;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
@@ -50,9 +51,13 @@ terraform {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(workspace, module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(workspace: &Workspace, module: &TerraformModule, sink: &mut Sink) {
     for fact in &workspace.knowledge.coder_provider.added {
         let Some(since) = version(&fact.version) else {
             continue;

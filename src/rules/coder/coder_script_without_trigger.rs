@@ -1,6 +1,7 @@
 //! `coder-script-without-trigger` (PT112): A coder_script that never runs, or start_blocks_login without run_on_start.
 
 use crate::diagnostic::{Applicability, Edit, Fix, Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::model::template::{Attribute, CoderScript};
 use crate::rules::{Rule, Sink};
@@ -73,9 +74,13 @@ fn flag(attr: Option<&Attribute>) -> Setting {
 }
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for script in module.scripts() {
         let name = &script.name.value;
         let on_start = flag(script.run_on_start);

@@ -1,6 +1,7 @@
 //! `duplicate-metadata-key` (PT111): Two metadata blocks with the same key on one agent.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -39,9 +40,13 @@ Use instead: `key = "ram"` in the second block."#,
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for agent in module.agents() {
         let keys: Vec<_> = agent
             .metadata_keys

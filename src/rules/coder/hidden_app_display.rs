@@ -1,6 +1,7 @@
 //! `hidden-app-display` (PT115): A hidden app with display settings that are never shown.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::model::template::Value;
 use crate::rules::{Rule, Sink};
@@ -39,9 +40,13 @@ Use instead: remove `display_name` and `order`, or remove `hidden = true` to sho
 const DISPLAY: [&str; 3] = ["display_name", "icon", "order"];
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for app in module.apps() {
         let Some(hidden) = app.hidden else {
             continue;

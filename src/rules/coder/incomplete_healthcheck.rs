@@ -1,6 +1,7 @@
 //! `incomplete-healthcheck` (PT107): A coder_app healthcheck without url, interval or threshold.
 
 use crate::diagnostic::{RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -38,9 +39,13 @@ healthcheck {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for app in module.apps() {
         let Some(hc) = &app.healthcheck else {
             continue;

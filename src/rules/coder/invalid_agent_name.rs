@@ -1,6 +1,7 @@
 //! `invalid-agent-name` (PT103): A coder_agent name that Coder rejects.
 
 use crate::diagnostic::{RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 use crate::coder::is_valid_agent_name;
@@ -40,9 +41,13 @@ resource "coder_agent" "dev-box" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for agent in module.agents() {
         let name = &agent.name.value;
         if is_valid_agent_name(name) {

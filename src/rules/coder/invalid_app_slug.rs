@@ -1,6 +1,7 @@
 //! `invalid-app-slug` (PT101): A coder_app slug that Coder rejects.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
@@ -40,9 +41,13 @@ The fix rewrites the slug, but URLs built from the old slug in other files must 
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     let apps = module
         .apps()
         .into_iter()

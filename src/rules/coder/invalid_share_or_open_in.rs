@@ -1,6 +1,7 @@
 //! `invalid-share-or-open-in` (PT108): A share or open_in value Coder does not accept.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::model::template::Attribute;
 use crate::rules::{Rule, Sink};
@@ -42,9 +43,13 @@ resource "coder_app" "site" {
 use crate::coder::{OPEN_IN_VALUES as OPEN_IN, SHARE_VALUES as SHARE};
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for app in module.apps() {
         let owner = format!("coder_app.{}", app.name.value);
         if let Some(share) = app.share {

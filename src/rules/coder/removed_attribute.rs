@@ -1,6 +1,7 @@
 //! `removed-attribute` (PT110): An attribute removed in version 2 of the Coder provider.
 
 use crate::diagnostic::{Label, RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::provider::version;
 use crate::model::{ProviderPin, Workspace};
 use crate::rules::{Rule, Sink};
@@ -52,9 +53,13 @@ resource "coder_app" "code" {
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(workspace, module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(workspace: &Workspace, module: &TerraformModule, sink: &mut Sink) {
     let removed = &workspace.knowledge.coder_provider.removed;
     let resources = module.blocks().filter(|b| b.kind.value == "resource");
     for block in resources {
@@ -247,10 +252,10 @@ resource "coder_app" "code" {{
             severities,
             [
                 ("main.tf".to_owned(), "error"),
+                ("legacy/main.tf".to_owned(), "warning"),
+                ("legacy/main.tf".to_owned(), "warning"),
+                ("legacy/main.tf".to_owned(), "warning"),
                 ("modules/tools/main.tf".to_owned(), "error"),
-                ("legacy/main.tf".to_owned(), "warning"),
-                ("legacy/main.tf".to_owned(), "warning"),
-                ("legacy/main.tf".to_owned(), "warning"),
             ]
         );
     }

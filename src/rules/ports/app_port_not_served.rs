@@ -145,7 +145,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             // A template alone: what runs in the workspace is not in the checked files.
             continue;
         }
-        let finding = sink.report_as(
+        let mut finding = sink.report_as(
             Severity::Warning,
             url.span,
             format!(
@@ -153,6 +153,21 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 app.slug
             ),
         );
+        // What does listen in the workspace, nearest ports first: the other end, if the port is
+        // what is wrong.
+        let mut nearby: Vec<_> = workspace
+            .listeners
+            .iter()
+            .filter(|l| l.place == Place::Workspace && l.http)
+            .collect();
+        nearby.sort_by_key(|l| (l.port.abs_diff(port), l.port));
+        nearby.dedup_by_key(|l| l.port);
+        for listener in nearby.iter().take(3) {
+            finding = finding.with_related(
+                listener.span,
+                format!("{} listens on {}", listener.program, describe(listener)),
+            );
+        }
         match role_advice(workspace, app, url, role.as_ref()) {
             Some((help, fix)) => {
                 let finding = finding.with_help(help);
@@ -358,6 +373,27 @@ resource "coder_app" "convex-api" {
         assert_eq!(
             check(&RULE, &[("main.tf", APPS), ("docker-compose.yml", compose), ("start.sh", script)]),
             vec!["main.tf:4:15: error: coder_app convex-site targets localhost:3212; compose publishes 3212 to convex-backend:3212, but convex-backend listens only on 3210 (--port) and 3211 (--site-proxy-port)"]
+        );
+    }
+
+    /// Nothing listens on the app's port, but something in the workspace does: the nearest
+    /// listeners are named, at the line that sets their port.
+    #[test]
+    fn workspace_listeners_are_named_beside_an_unserved_port() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  startup_script = \"code-server --port 13338 &\"\n}\nresource \"coder_app\" \"cs\" {\n  slug = \"cs\"\n  url  = \"http://localhost:13337\"\n}\n";
+        let (ws, found) = crate::rules::test::run(&RULE, &[("main.tf", tf)]);
+        let [finding] = found.as_slice() else {
+            panic!("{found:?}")
+        };
+        assert_eq!(finding.severity, Severity::Warning);
+        let related: Vec<(&str, &str)> = finding
+            .related
+            .iter()
+            .map(|l| (ws.sources.slice(l.span), l.message.as_str()))
+            .collect();
+        assert_eq!(
+            related,
+            [("13338", "code-server listens on 13338 (--port)")]
         );
     }
 

@@ -272,7 +272,7 @@ data "coder_parameter" "ask" {
         let pod = "resource \"kubernetes_pod\" \"p\" {\n  spec {\n    container {\n      command = [\"sh\", \"-c\", coder_agent.a.init_script]\n    }\n    container {\n      command = [\"sh\", \"-c\", coder_agent.b.init_script]\n    }\n  }\n}\n";
         assert_eq!(
             check(&RULE, &[("main.tf", &format!("{agents}{pod}"))]),
-            vec!["main.tf:5:39: error: code-server of coder_agent.a and code-server of coder_agent.b both listen on port 13337 in the pod of kubernetes_pod.p"]
+            vec!["main.tf:5:40: error: code-server of coder_agent.a and code-server of coder_agent.b both listen on port 13337 in the pod of kubernetes_pod.p"]
         );
         // Two VMs: each agent on a host of its own.
         let vms = "resource \"aws_instance\" \"a\" {\n  user_data = coder_agent.a.init_script\n}\nresource \"aws_instance\" \"b\" {\n  user_data = coder_agent.b.init_script\n}\n";

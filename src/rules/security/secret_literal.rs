@@ -111,10 +111,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
     }
 
     // `variable "admin_key" { default = "..." }` and `locals { api_token = "..." }`.
-    let Some(module) = &ws.template else {
-        return;
-    };
-    for block in module.blocks() {
+    for block in ws.terraform_modules().flat_map(|module| module.blocks()) {
         let candidates: Vec<(&str, &crate::model::template::Attribute)> =
             match block.kind.value.as_str() {
                 "variable" => match (block.labels.first(), block.attribute("default")) {

@@ -1,6 +1,7 @@
 //! `duplicate-object-key` (PT002): A key written twice in one Terraform object.
 
 use crate::diagnostic::{RuleMeta, Severity};
+use crate::model::template::TerraformModule;
 use crate::model::Workspace;
 use crate::rules::{Rule, Sink};
 
@@ -36,9 +37,13 @@ Use instead: one `description`."#,
 };
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
-    let Some(module) = &workspace.template else {
-        return;
-    };
+    for module in workspace.terraform_modules() {
+        check_module(module, sink);
+    }
+}
+
+/// The blocks of one module: the template's, or a module's read with it.
+fn check_module(module: &TerraformModule, sink: &mut Sink) {
     for repeated in module.duplicate_keys() {
         let key = &repeated.key;
         sink.report(
