@@ -11,7 +11,7 @@ use crate::model::{
     CoderHost, EnvScope, FileKind, Place, Script, ScriptOrigin, ScriptUrl, Workspace, WrittenFile,
 };
 use crate::parse::dotenv;
-use crate::parse::shell::{self, Lookup, ScriptFacts, Word};
+use crate::parse::shell::{self, Lookup, ScriptFacts};
 use crate::parse::terraform::{self, TerraformModule, Value};
 use crate::render::header::MANAGED_WRITER;
 use crate::source::{FileId, Span};
@@ -90,18 +90,14 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 );
                 d
             }));
-        let mut vars: HashMap<String, String> = HashMap::new();
-        let evaluate = |word: &Word, vars: &HashMap<String, String>| {
-            word.evaluate(&mut |lookup| match lookup {
-                Lookup::Variable(name) => vars.get(name).cloned(),
-                Lookup::Hcl(expr) => hcl.get(expr).cloned(),
-            })
+        let values = facts.values();
+        // Terraform pieces of a heredoc; variables the script does not assign are unknown.
+        let outer = |lookup: Lookup<'_>| match lookup {
+            Lookup::Variable(_) => None,
+            Lookup::Hcl(expr) => hcl.get(expr).cloned(),
         };
         for assignment in &facts.assignments {
-            let value = evaluate(&assignment.value, &vars);
-            if let Some(v) = &value {
-                vars.insert(assignment.name.clone(), v.clone());
-            }
+            let value = values.value(&assignment.value, &outer);
             let raw = ws.sources.slice(assignment.value.span).to_owned();
             ws.env.push(env_var(
                 &assignment.name,
@@ -112,42 +108,48 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 EnvScope::Script,
             ));
         }
+        // What the script exports reaches the programs it starts.
+        let exported: Vec<(String, Option<String>, Option<Span>)> = values
+            .exported(&outer)
+            .into_iter()
+            .map(|(name, value, span)| (name.to_owned(), value, span))
+            .collect();
+        let mut settings = listen::Settings::default();
         for command in &facts.commands {
-            let mut words = Vec::new();
-            for w in command
-                .wrappers
-                .iter()
-                .chain(std::iter::once(&command.program))
-                .chain(command.args.iter())
-            {
-                words.push(Arg {
-                    text: evaluate(w, &vars),
-                    span: w.span,
-                });
-            }
+            let words = values
+                .command_fields(command, &outer)
+                .into_iter()
+                .map(|field| Arg {
+                    text: field.text,
+                    span: field.span,
+                    spread: field.spread,
+                })
+                .collect();
             let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
-                .map(|a| (a.name.clone(), evaluate(&a.value, &vars), a.value.span))
+                .map(|a| (a.name.clone(), values.value(&a.value, &outer), a.value.span))
                 .collect();
-            // The script's variables, then the command's own prefix (the last one wins).
-            let env = vars
+            // The script's exports, then the command's own prefix (the last one wins).
+            let env = exported
                 .iter()
-                .map(|(k, v)| (k.clone(), Some(v.clone()), command.span))
+                .map(|(k, v, span)| (k.clone(), v.clone(), span.unwrap_or(command.span)))
                 .chain(prefix.iter().cloned())
                 .collect();
-            let (found, known_program) = listen::listeners_of_command(
+            let heard = listen::hear(
                 &ws.knowledge,
                 &CommandLine { words, env, prefix },
                 place,
+                &mut settings,
             );
             // A known program in a script a container runs: its listeners are known.
-            if let (true, Place::Container(index)) = (known_program, place) {
+            if let (true, Place::Container(index)) = (heard.known, place) {
                 if let Some(service) = ws.services.get_mut(index) {
                     service.listeners_known = true;
                 }
             }
-            ws.listeners.extend(found);
+            ws.listeners.extend(heard.listeners);
+            ws.open_listeners.extend(heard.open);
         }
         // Files the script writes; the env files among them are env text and assignments too.
         let script_dir = (origin == ScriptOrigin::File)
