@@ -726,18 +726,28 @@ pub struct AppServers<'w> {
 }
 
 impl Workspace {
-    /// The listeners in the workspace of the program the app's slug names: the program's name,
-    /// its listeners' roles or the knowledge base's slugs for it, compared without case and
-    /// punctuation (`jupyterlab` is `jupyter-lab`'s app).
+    /// The listeners in the workspace of the program the app's slug names: the program's name
+    /// (or the program of the image a container runs), its listeners' roles or the knowledge
+    /// base's slugs for it, compared without case and punctuation (`jupyterlab` is
+    /// `jupyter-lab`'s app).
     pub fn app_servers(&self, app: &App) -> AppServers<'_> {
         let slug = squash(&app.slug);
-        let names = |program: &str, role: Option<&str>| {
+        let kb = &self.knowledge;
+        let program_names = |program: &str| {
             squash(program) == slug
-                || role.is_some_and(|r| squash(r) == slug)
-                || self
-                    .knowledge
+                || kb
                     .program(program)
                     .is_some_and(|(_, p)| p.slugs.iter().any(|s| squash(s) == slug))
+        };
+        // A container started by a script is named for its image: the image's program counts.
+        let names = |program: &str, role: Option<&str>| {
+            program_names(program)
+                || role.is_some_and(|r| squash(r) == slug)
+                || kb
+                    .images
+                    .get(crate::knowledge::image_repository(program))
+                    .and_then(|image| image.program.as_deref())
+                    .is_some_and(program_names)
         };
         AppServers {
             listeners: self

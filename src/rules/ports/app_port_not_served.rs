@@ -144,8 +144,13 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             for listener in &servers.listeners {
                 finding = finding.with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)));
             }
+            let how = match &first.source {
+                ListenerSource::Flag(flag) => format!(" ({flag})"),
+                ListenerSource::Env(name) => format!(" ({name})"),
+                _ => String::new(),
+            };
             finding.with_help(format!(
-                "point the app at localhost:{} or start {} on {port}",
+                "point the app at localhost:{}, or make {} listen on {port}{how}",
                 first.port, first.program
             ));
             continue;
