@@ -584,6 +584,7 @@ fn container_run(
 ) -> Heard {
     let mut published: Vec<(Option<&str>, Span, String)> = Vec::new();
     let mut host_network = false;
+    let mut publish_all: Option<Span> = None;
     let mut image: Option<&Arg> = None;
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -629,6 +630,8 @@ fn container_run(
         } else if runner.publish_flags.iter().any(|f| f == name) {
             let (v, span) = value(&mut i);
             published.push((v, span, name.to_owned()));
+        } else if runner.publish_all_flags.iter().any(|f| f == name) {
+            publish_all = Some(arg.span);
         } else if runner.network_flags.iter().any(|f| f == name) {
             let (v, _) = value(&mut i);
             host_network = v == Some("host");
@@ -652,6 +655,16 @@ fn container_run(
     if host_network {
         heard.listeners = read_specs(specs, &program, anchor, &[], &[], place).0;
         return heard;
+    }
+    // `-P`: every exposed port, on host ports the runtime picks.
+    if let Some(span) = publish_all {
+        heard.open.push(OpenListener {
+            program: program.clone(),
+            name: "published".to_owned(),
+            role: None,
+            place,
+            span,
+        });
     }
     for (value, span, flag) in published {
         let Some(value) = value else {
@@ -1098,6 +1111,10 @@ mod tests {
             // The runtime picks the host port: nothing known on the workspace.
             ("docker run -p 3000 example/app", &[]),
             ("docker run -P example/app", &[]),
+            (
+                "docker run --publish-all -p 8081:80 nginx",
+                &["nginx 8081 (-p)"],
+            ),
             ("docker run -p 127.0.0.1::3000 example/app", &[]),
             // Host networking: the image's own listeners.
             (
@@ -1171,5 +1188,6 @@ mod tests {
         // A positional port after unknown words: unknown.
         assert_eq!(open("python3 -m http.server X 8000", &[3]), (vec![], 1));
         assert_eq!(open("docker run -p X nginx", &[3]), (vec![], 1));
+        assert_eq!(open("docker run -P rocker/rstudio", &[]), (vec![], 1));
     }
 }

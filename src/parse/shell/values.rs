@@ -163,19 +163,23 @@ impl<'f> Values<'f> {
         word: &Word,
         outer: &dyn Fn(Lookup<'_>) -> Option<String>,
     ) -> Option<String> {
-        self.value_at(word, outer, 0)
+        self.value_at(word, outer, 0, None)
     }
 
+    /// `own`: the variable whose assignment `word` is; a reference to it inside is the value
+    /// it had before (`PORT="${PORT:-8080}"`, `PORT="${PORT}"` in a `templatefile()` script).
     fn value_at(
         &self,
         word: &Word,
         outer: &dyn Fn(Lookup<'_>) -> Option<String>,
         depth: usize,
+        own: Option<&str>,
     ) -> Option<String> {
         if depth > MAX_VALUE_DEPTH {
             return None;
         }
         word.evaluate(&mut |lookup| match lookup {
+            Lookup::Variable(name) if Some(name) == own => outer(lookup),
             Lookup::Variable(name) => self.scalar(name, outer, depth + 1),
             Lookup::Hcl(_) => outer(lookup),
         })
@@ -199,18 +203,20 @@ impl<'f> Values<'f> {
             },
         };
         match binding {
-            Binding::One(w) => self.value_at(w, outer, depth + 1),
+            Binding::One(w) => self.value_at(w, outer, depth + 1, Some(name)),
             Binding::Array(items) if matches!(name, "@" | "*") => {
                 let texts: Option<Vec<String>> = items
                     .iter()
-                    .map(|w| self.value_at(w, outer, depth + 1))
+                    .map(|w| self.value_at(w, outer, depth + 1, None))
                     .collect();
                 Some(texts?.join(" "))
             }
             // `$arr` is its first element.
-            Binding::Array(items) => self.value_at(items.first()?, outer, depth + 1),
+            Binding::Array(items) => self.value_at(items.first()?, outer, depth + 1, Some(name)),
             Binding::Several(words) => {
-                let mut texts = words.iter().map(|w| self.value_at(w, outer, depth + 1));
+                let mut texts = words
+                    .iter()
+                    .map(|w| self.value_at(w, outer, depth + 1, Some(name)));
                 let first = texts.next()??;
                 texts.all(|t| t.as_deref() == Some(&first)).then_some(first)
             }
@@ -256,7 +262,7 @@ impl<'f> Values<'f> {
         }
         if !is_unquoted(word) {
             return vec![Field {
-                text: self.value_at(word, outer, depth),
+                text: self.value_at(word, outer, depth, None),
                 span: word.span,
                 spread: false,
             }];
@@ -553,6 +559,10 @@ mod tests {
             line(src, "code-server"),
             ["code-server", "--port", "?", "*"]
         );
+        // `PORT="${PORT}"`: the script's PORT is the binding's (Terraform wrote `$${PORT}` for
+        // the shell's own reference).
+        let src = "PORT=\"${PORT}\"\nttyd -p \"${PORT}\"\n";
+        assert_eq!(line_with(src, "ttyd", &outer), ["ttyd", "-p", "13337"]);
         // A heredoc's Terraform piece, masked from the shell grammar, is asked too.
         let src = "ttyd -p ${var.port} ${var.port}\nttyd -p \"${local.p}\"\n";
         assert_eq!(
