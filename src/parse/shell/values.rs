@@ -35,6 +35,9 @@ enum Binding<'f> {
     Array(&'f [Word]),
     /// Assigned more than once, with different values.
     Several(Vec<&'f Word>),
+    /// Assigned once, then grown by assignments that append to it (`X="$X -v a:b"`, some of
+    /// them perhaps conditional): the first value's words are there, the rest perhaps.
+    Grown(&'f Word, Vec<Word>),
 }
 
 /// The variables of one script: see the module docs.
@@ -85,6 +88,13 @@ impl<'f> Values<'f> {
     fn bind(&mut self, name: &'f str, binding: Binding<'f>) {
         let merged = match (self.bindings.remove(name), binding) {
             (None, b) => b,
+            (Some(Binding::One(base)), Binding::One(w)) if grows(w, name).is_some() => {
+                Binding::Grown(base, grows(w, name).into_iter().collect())
+            }
+            (Some(Binding::Grown(base, mut tail)), Binding::One(w)) if grows(w, name).is_some() => {
+                tail.extend(grows(w, name));
+                Binding::Grown(base, tail)
+            }
             (Some(Binding::One(a)), Binding::One(b)) if a.to_string() == b.to_string() => {
                 Binding::One(a)
             }
@@ -92,7 +102,7 @@ impl<'f> Values<'f> {
                 let mut all = match old {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws,
-                    Binding::Array(_) => Vec::new(),
+                    Binding::Array(_) | Binding::Grown(..) => Vec::new(),
                 };
                 if let Binding::One(w) = new {
                     all.push(w);
@@ -213,6 +223,8 @@ impl<'f> Values<'f> {
             }
             // `$arr` is its first element.
             Binding::Array(items) => self.value_at(items.first()?, outer, depth + 1, Some(name)),
+            // Which appends ran is known only when the script runs.
+            Binding::Grown(..) => None,
             Binding::Several(words) => {
                 let mut texts = words
                     .iter()
@@ -258,6 +270,26 @@ impl<'f> Values<'f> {
                     Some(Binding::One(w)) => self.fields_at(w, outer, depth + 1),
                     _ => unknown(true),
                 };
+            }
+        }
+        if let [WordPart::Variable(v)] = word.parts.as_slice() {
+            if let (None, Some(Binding::Grown(base, tail))) =
+                (&v.operator, self.bindings.get(v.name.as_str()))
+            {
+                if !is_unquoted(word) {
+                    return unknown(false);
+                }
+                // The first value's words, then words that may or may not be there.
+                let mut out = self.split_value(base, outer, depth + 1, Some(&v.name));
+                out.push(Field {
+                    text: None,
+                    span: word.span,
+                    spread: true,
+                });
+                for piece in tail {
+                    out.extend(self.split_value(piece, outer, depth + 1, Some(&v.name)));
+                }
+                return out;
             }
         }
         if !is_unquoted(word) {
@@ -327,6 +359,41 @@ impl<'f> Values<'f> {
         out
     }
 
+    /// The value of `word` split into words, as an unquoted expansion of it is; the pieces of
+    /// a literal point at their text.
+    fn split_value(
+        &self,
+        word: &Word,
+        outer: &dyn Fn(Lookup<'_>) -> Option<String>,
+        depth: usize,
+        own: Option<&str>,
+    ) -> Vec<Field> {
+        let Some(text) = self.value_at(word, outer, depth, own) else {
+            return vec![Field {
+                text: None,
+                span: word.span,
+                spread: true,
+            }];
+        };
+        let pieces: Vec<&str> = text
+            .split([' ', '\t', '\n'])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let spans = piece_spans(word, pieces.len());
+        pieces
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| Field {
+                text: Some((*piece).to_string()),
+                span: spans
+                    .as_ref()
+                    .and_then(|s| s.get(i).copied())
+                    .unwrap_or(word.span),
+                spread: false,
+            })
+            .collect()
+    }
+
     /// The words a command runs: its wrappers, program and arguments after expansion. A
     /// program held in a variable whose value is not known keeps the name its assignments
     /// agree on (`CODE_SERVER="$PREFIX/bin/code-server"` is `code-server`).
@@ -372,7 +439,7 @@ impl<'f> Values<'f> {
                 let words: Vec<&Word> = match self.bindings.get(v.name.as_str())? {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws.clone(),
-                    Binding::Array(_) => return None,
+                    Binding::Array(_) | Binding::Grown(..) => return None,
                 };
                 let mut names = words
                     .into_iter()
@@ -393,6 +460,23 @@ impl<'f> Values<'f> {
             _ => None,
         }
     }
+}
+
+/// What `word` appends to variable `name` when it is `"$name rest"` (or `${name} rest`):
+/// `rest`, read unquoted as the expansion of the whole would be.
+fn grows(word: &Word, name: &str) -> Option<Word> {
+    let (first, rest) = word.parts.split_first()?;
+    let WordPart::Variable(v) = first else {
+        return None;
+    };
+    if v.name != name || v.operator.is_some() || rest.is_empty() {
+        return None;
+    }
+    let span = rest[0].span().to(rest[rest.len() - 1].span());
+    Some(Word {
+        span,
+        parts: rest.to_vec(),
+    })
 }
 
 /// `${NAME[@]}`, `${NAME[*]}`, `$@`, `${@}`: the array expanded.
@@ -532,6 +616,13 @@ mod tests {
             ("P=1\nif x; then P=2; fi\nttyd -p $P\n", "ttyd", &["ttyd", "-p", "*"]),
             ("P=1\nP=1\nttyd -p \"$P\"\n", "ttyd", &["ttyd", "-p", "1"]),
             ("P+=1\nttyd -p \"$P\"\n", "ttyd", &["ttyd", "-p", "?"]),
+            // Grown by appends: the first value's words, then perhaps more.
+            (
+                "A=\"-d -p 8080:80\"\nA=\"$A -v x:y\"\nif z; then A=\"${A} -e K=v\"; fi\ndocker run $A nginx\n",
+                "docker",
+                &["docker", "run", "-d", "-p", "8080:80", "*", "-v", "x:y", "-e", "K=v", "nginx"],
+            ),
+            ("A=1\nA=\"$A 2\"\nttyd -p \"$A\"\n", "ttyd", &["ttyd", "-p", "?"]),
             // A variable holding a variable, and a self reference with a default.
             ("A=$B\nB=7\nttyd -p \"$A\"\n", "ttyd", &["ttyd", "-p", "7"]),
             ("P=${P:-8}\nttyd -p \"$P\"\n", "ttyd", &["ttyd", "-p", "8"]),
