@@ -654,6 +654,12 @@ mod tests {
         // the shell's own reference).
         let src = "PORT=\"${PORT}\"\nttyd -p \"${PORT}\"\n";
         assert_eq!(line_with(src, "ttyd", &outer), ["ttyd", "-p", "13337"]);
+        // `$${X}` is the shell's `${X}`, unquoted: split.
+        let src = "A=\"-p ${PORT}\"\nA=\"$${A} -W\"\nttyd $${A} $${EXTRA}\n";
+        assert_eq!(
+            line_with(src, "ttyd", &outer),
+            ["ttyd", "-p", "13337", "*", "-W", "--auth", "none"]
+        );
         // A heredoc's Terraform piece, masked from the shell grammar, is asked too.
         let src = "ttyd -p ${var.port} ${var.port}\nttyd -p \"${local.p}\"\n";
         assert_eq!(
