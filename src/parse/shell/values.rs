@@ -9,6 +9,7 @@
 //! `templatefile()` script, `${local.x}` of a heredoc) and variables the script does not assign
 //! are asked of the caller; unquoted, they are split too.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use super::commands::program_name;
@@ -18,6 +19,11 @@ use crate::source::Span;
 
 /// Deepest chain of variables holding variables that is followed.
 const MAX_VALUE_DEPTH: usize = 16;
+/// Expansion steps one question may take (`A=$B$B$B; B=$C$C$C; ...` grows exponentially):
+/// past it, the answer is unknown.
+const MAX_STEPS: usize = 4096;
+/// Bytes of variable values one question may produce.
+const MAX_BYTES: usize = 1 << 20;
 
 /// One word of a command after expansion: its text when known, and where it is written (the
 /// assignment's value when the word came whole from a literal assignment).
@@ -49,6 +55,8 @@ pub struct Values<'f> {
     all_exported: bool,
     /// `set -- a b`: the positional parameters, when set once.
     positional: Option<Binding<'f>>,
+    /// Steps and bytes left for the question being answered.
+    budget: Cell<(usize, usize)>,
 }
 
 impl ScriptFacts {
@@ -137,6 +145,22 @@ impl<'f> Values<'f> {
         });
     }
 
+    /// A fresh budget for one question.
+    fn start(&self) {
+        self.budget.set((MAX_STEPS, MAX_BYTES));
+    }
+
+    /// Takes one step (and `bytes`) from the budget; false once it is spent.
+    fn spend(&self, bytes: usize) -> bool {
+        let (steps, left) = self.budget.get();
+        if steps == 0 || left < bytes {
+            self.budget.set((0, 0));
+            return false;
+        }
+        self.budget.set((steps - 1, left - bytes));
+        true
+    }
+
     /// Whether a command started by the script sees `name` in its environment.
     pub fn is_exported(&self, name: &str) -> bool {
         self.all_exported || self.exported.contains(name)
@@ -162,6 +186,7 @@ impl<'f> Values<'f> {
                     Some(Binding::One(w)) => Some(w.span),
                     _ => None,
                 };
+                self.start();
                 (n, self.scalar(n, outer, 0), span)
             })
             .collect()
@@ -173,6 +198,7 @@ impl<'f> Values<'f> {
         word: &Word,
         outer: &dyn Fn(Lookup<'_>) -> Option<String>,
     ) -> Option<String> {
+        self.start();
         self.value_at(word, outer, 0, None)
     }
 
@@ -185,7 +211,7 @@ impl<'f> Values<'f> {
         depth: usize,
         own: Option<&str>,
     ) -> Option<String> {
-        if depth > MAX_VALUE_DEPTH {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return None;
         }
         word.evaluate(&mut |lookup| match lookup {
@@ -202,7 +228,17 @@ impl<'f> Values<'f> {
         outer: &dyn Fn(Lookup<'_>) -> Option<String>,
         depth: usize,
     ) -> Option<String> {
-        if depth > MAX_VALUE_DEPTH {
+        let value = self.scalar_unbounded(name, outer, depth)?;
+        self.spend(value.len()).then_some(value)
+    }
+
+    fn scalar_unbounded(
+        &self,
+        name: &str,
+        outer: &dyn Fn(Lookup<'_>) -> Option<String>,
+        depth: usize,
+    ) -> Option<String> {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return None;
         }
         let binding = match name {
@@ -237,6 +273,7 @@ impl<'f> Values<'f> {
 
     /// The words of `word` after expansion and field splitting.
     pub fn fields(&self, word: &Word, outer: &dyn Fn(Lookup<'_>) -> Option<String>) -> Vec<Field> {
+        self.start();
         self.fields_at(word, outer, 0)
     }
 
@@ -253,7 +290,7 @@ impl<'f> Values<'f> {
                 spread,
             }]
         };
-        if depth > MAX_VALUE_DEPTH {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return unknown(true);
         }
         if let [part] = word.parts.as_slice() {
@@ -424,11 +461,12 @@ impl<'f> Values<'f> {
     /// agrees on it: `"$JUPYTER"` after `JUPYTER=$HOME/.local/bin/jupyter-lab` or
     /// `JUPYTER=$(command -v jupyter-lab)`.
     pub fn program_name_of(&self, word: &Word) -> Option<String> {
+        self.start();
         self.program_name_at(word, 0)
     }
 
     fn program_name_at(&self, word: &Word, depth: usize) -> Option<String> {
-        if depth > MAX_VALUE_DEPTH {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return None;
         }
         if let Some(name) = program_name(word) {
@@ -666,6 +704,23 @@ mod tests {
             line_with(src, "ttyd", &outer),
             ["ttyd", "-p", "8080", "8080"]
         );
+    }
+
+    /// Values that grow exponentially with nesting are given up, quickly.
+    #[test]
+    fn exponential_values_are_unknown() {
+        let mut src = String::from("V0=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n");
+        for i in 1..16 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "V{i}=\"$V{p}$V{p}$V{p}$V{p}$V{p}$V{p}$V{p}$V{p}\"\n"
+            ));
+        }
+        src.push_str("A=(\"$V15\" \"$V15\" \"$V15\")\n");
+        src.push_str("ttyd -p \"$V15\" $V15 \"${A[@]}\"\n");
+        let started = std::time::Instant::now();
+        assert_eq!(line(&src, "ttyd"), ["ttyd", "-p", "?", "*", "?", "?", "?"]);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 
     #[test]
