@@ -740,8 +740,8 @@ pub struct AppServers<'w> {
 
 impl Workspace {
     /// The listeners in the workspace of the program the app's slug names: the program's name
-    /// (or the program of the image a container runs), its listeners' roles or the knowledge
-    /// base's slugs for it, compared without case and punctuation (`jupyterlab` is
+    /// (or the program of the image a container runs), a role only that program has, or the
+    /// knowledge base's slugs for it, compared without case and punctuation (`jupyterlab` is
     /// `jupyter-lab`'s app).
     pub fn app_servers(&self, app: &App) -> AppServers<'_> {
         let slug = squash(&app.slug);
@@ -752,10 +752,19 @@ impl Workspace {
                     .program(program)
                     .is_some_and(|(_, p)| p.slugs.iter().any(|s| squash(s) == slug))
         };
+        // A role names one service only when one program of the knowledge base has it
+        // (`convex-site`, not `admin`).
+        let one_service = |role: &str| {
+            kb.programs
+                .values()
+                .filter(|p| p.listeners.iter().any(|l| l.role.as_deref() == Some(role)))
+                .count()
+                == 1
+        };
         // A container started by a script is named for its image: the image's program counts.
         let names = |program: &str, role: Option<&str>| {
             program_names(program)
-                || role.is_some_and(|r| squash(r) == slug)
+                || role.is_some_and(|r| squash(r) == slug && one_service(r))
                 || kb
                     .images
                     .get(crate::knowledge::image_repository(program))

@@ -330,6 +330,10 @@ resource "coder_app" "web" {
             ("    P=13338\n    if x; then P=13337; fi\n    code-server --port \"$P\" &", "code-server", 13337, &["main.tf:13:14: warning: coder_app code-server targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
             // Unknown words after the flag may move it: a warning.
             ("    code-server --port 13338 $EXTRA &", "code-server", 13337, &["main.tf:11:14: warning: coder_app code-server targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
+            // A role many programs share names none of them: `admin` is not filebrowser's app.
+            ("    filebrowser -p 8081 &", "admin", 8080, &["main.tf:11:14: warning: coder_app admin targets localhost:8080, but nothing in the checked files is known to listen on 8080"]),
+            // A role one program has names it.
+            ("    ttyd -p 7682 bash &", "terminal", 7681, &["main.tf:11:14: error: coder_app terminal targets localhost:7681, but ttyd listens only on 7682 (-p)"]),
             // An app named for nothing that runs: the warning as before.
             ("    code-server --port 13338 &", "web", 13337, &["main.tf:11:14: warning: coder_app web targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
         ];
