@@ -179,6 +179,45 @@ fn other_ends(
     ends
 }
 
+/// Whether anything in the fixture's files, besides the link itself, names the link's port (the
+/// test asks this only when the model knows no other end); if nothing does, moving it breaks no
+/// chain the files hold (a module's own app follows its
+/// `port` input), so it is no link to test. Read from the text, not the model, so that a port
+/// the model does not see (`postgres://localhost:15432` in an env file) still counts, as a miss.
+/// A compose host port is named only by what reaches it: `localhost:H` (or `127.0.0.1:H`),
+/// an app or an env URL on it; its own container side and the listener behind are not.
+fn named_elsewhere(fixture: &Fixture, ws: &Workspace, link: &portolan::model::PortLink) -> bool {
+    let port = link.port.to_string();
+    let own = (ws.sources.path(link.span).to_path_buf(), link.span.range());
+    let whole = |text: &str, at: usize| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + port.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    };
+    let host_side = matches!(link.kind, portolan::model::PortLinkKind::PublishedHost(_));
+    common::files_below(&fixture.dir).iter().any(|rel| {
+        // The golden findings and notes beside a fixture are not part of the template.
+        if rel.extension().is_some_and(|e| e == "txt" || e == "md") {
+            return false;
+        }
+        let Ok(text) = std::fs::read_to_string(fixture.dir.join(rel)) else {
+            return false;
+        };
+        text.match_indices(&port).any(|(at, _)| {
+            if !whole(&text, at) || (*rel == own.0 && own.1.contains(&at)) {
+                return false;
+            }
+            if !host_side {
+                return true;
+            }
+            let lead = text[..at].to_ascii_lowercase();
+            ["localhost:", "127.0.0.1:", "0.0.0.0:", "[::1]:"]
+                .iter()
+                .any(|host| lead.ends_with(host))
+        })
+    })
+}
+
 /// Moves each port link of a fixture in turn: its digits, or the one reference that gives it
 /// (`${var.port}` becomes the number). Returns the mutations and the links it could not move:
 /// a port neither written as a number nor taken from one reference, or written in a file
@@ -228,6 +267,34 @@ fn mutate(fixture: &Fixture) -> (Vec<Mutation>, Vec<String>) {
                 continue;
             }
             let others = other_ends(ws, &links, link);
+            let host_side = matches!(link.kind, portolan::model::PortLinkKind::PublishedHost(_));
+            let reached = links.iter().any(|other| {
+                other.port == link.port
+                    && matches!(
+                        other.kind,
+                        portolan::model::PortLinkKind::AppUrl(_)
+                            | portolan::model::PortLinkKind::Healthcheck(_)
+                    )
+            }) || ws
+                .env
+                .iter()
+                .filter_map(|e| e.url.as_ref())
+                .any(|u| u.local_port() == Some(link.port));
+            let in_model = if host_side {
+                reached
+            } else {
+                !others.is_empty()
+            };
+            if !in_model && !named_elsewhere(fixture, ws, link) {
+                unwritten.push(format!(
+                    "{}:{}: {} (nothing else in the files names {}: no chain to break)",
+                    at.0.display(),
+                    at.1,
+                    link.kind,
+                    link.port
+                ));
+                continue;
+            }
             let mut ends = others.clone();
             ends.insert(at.clone());
 

@@ -48,6 +48,13 @@ pub struct Knowledge {
     /// What is known about the origin of listeners in a role, by role (`convex-site`).
     #[serde(default)]
     pub roles: BTreeMap<String, RoleOrigin>,
+    /// Subcommands that name the program whatever the binary is called (`serve-local` is
+    /// Microsoft's VS Code Server), by subcommand: the program's name.
+    #[serde(default)]
+    pub subcommands: BTreeMap<String, String>,
+    /// Commands that start containers from a script (`docker run`), by command name.
+    #[serde(default)]
+    pub container_runners: BTreeMap<String, ContainerRunner>,
     /// Terraform resource types that run a machine or a container (and so can run a Coder
     /// agent), by prefix: `kubernetes_deployment` covers `kubernetes_deployment_v1`.
     #[serde(default)]
@@ -176,6 +183,27 @@ pub struct Launcher {
     pub value_flags: Vec<String>,
 }
 
+/// A command that starts a container: `docker run [options] IMAGE [command]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRunner {
+    /// The subcommands that start one (`run`; `container run`).
+    pub subcommands: Vec<String>,
+    /// Options that publish a port: `-p H:C`, `--publish IP:H:C`.
+    pub publish_flags: Vec<String>,
+    /// Options that publish every exposed port on ports the runtime picks (`-P`).
+    #[serde(default)]
+    pub publish_all_flags: Vec<String>,
+    /// Options that choose the network (`--network host` puts the container's listeners on
+    /// the workspace).
+    #[serde(default)]
+    pub network_flags: Vec<String>,
+    /// Other options that take the next word as their value (`-v`, `-e`, `--name`), so that
+    /// the value is not taken for the image.
+    #[serde(default)]
+    pub value_flags: Vec<String>,
+}
+
 /// A program and the ports it listens on.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -185,6 +213,18 @@ pub struct Program {
     /// expanded by the shell unless quoted (`unquoted-origin-glob`).
     #[serde(default)]
     pub host_flags: Vec<String>,
+    /// Words (flags or subcommands) that make a run of the program do something else than
+    /// serve: `--install-extension`, `--version`, `users`.
+    #[serde(default)]
+    pub not_serving: Vec<String>,
+    /// Subcommands that store flags for the program's later runs instead of serving
+    /// (`filebrowser config set --port 8080`), written as the words that follow the program.
+    #[serde(default)]
+    pub settings: Vec<String>,
+    /// Slugs its Coder apps usually have besides its name and its listeners' roles
+    /// (`rstudio` for `rserver`): an app with one of them is this program's app.
+    #[serde(default)]
+    pub slugs: Vec<String>,
 }
 
 /// One port a program listens on, and how it is set.
@@ -195,11 +235,26 @@ pub struct ListenerSpec {
     /// What the port is for (`convex-api`, `convex-site`, `code-server`...), matched by env roles.
     #[serde(default)]
     pub role: Option<String>,
-    /// The port when nothing sets it.
+    /// The port when nothing sets it; 0 when the program listens only where it is told to.
     pub default: u16,
     /// Flags that set it: `--port 3210`, `--port=3210`, `-p 3000`, `--bind-addr 0.0.0.0:8080`.
     #[serde(default)]
     pub flags: Vec<String>,
+    /// The positional argument (0 for the first word that is neither a flag nor a flag's
+    /// value) that sets it: `python3 -m http.server 8000`, `websockify 0.0.0.0:6080 ...`.
+    #[serde(default)]
+    pub positional: Option<usize>,
+    /// Flags that take no value, so that the word after one is positional (`--cgi`).
+    #[serde(default)]
+    pub switches: Vec<String>,
+    /// An argument starting with one of these sets it, the port following the prefix up to
+    /// a `,` (`socat TCP-LISTEN:8080,fork ...`).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// The value is a display number (`:1` or `1`) and the port is this plus the number
+    /// (`broadwayd :5` listens on 8085).
+    #[serde(default)]
+    pub display_base: Option<u16>,
     /// Env variables that set it.
     #[serde(default)]
     pub env: Vec<String>,
@@ -340,6 +395,8 @@ impl Knowledge {
         self.modules.extend(other.modules);
         self.probes.extend(other.probes);
         self.launchers.extend(other.launchers);
+        self.subcommands.extend(other.subcommands);
+        self.container_runners.extend(other.container_runners);
         self.compute.extend(other.compute);
         if other.agent_start != AgentStart::default() {
             self.agent_start = other.agent_start;

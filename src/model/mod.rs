@@ -368,6 +368,8 @@ pub struct Workspace {
     pub apps: Vec<App>,
     pub services: Vec<Service>,
     pub listeners: Vec<Listener>,
+    /// Listeners of known programs whose ports are not known statically (`listen`).
+    pub open_listeners: Vec<listen::OpenListener>,
     pub env: Vec<EnvVar>,
     pub modules: Vec<ModuleUse>,
     /// Files that scripts write, in script order.

@@ -191,19 +191,15 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 Severity::Warning if facts.refused => Some(d.clone()),
                 _ => None,
             }));
-        let mut vars: HashMap<String, String> = HashMap::new();
-        let evaluate = |word: &Word, vars: &HashMap<String, String>| {
-            word.evaluate(&mut |lookup| match lookup {
-                Lookup::Variable(name) => vars.get(name).cloned(),
-                Lookup::Hcl(expr) => hcl.get(expr).cloned(),
-            })
+        let values = facts.values();
+        // Terraform pieces of a heredoc; variables the script does not assign are unknown.
+        let outer = |lookup: Lookup<'_>| match lookup {
+            Lookup::Variable(_) => None,
+            Lookup::Hcl(expr) => hcl.get(expr).cloned(),
         };
         let partials = partial_values(&facts, hcl);
         for assignment in &facts.assignments {
-            let value = evaluate(&assignment.value, &vars);
-            if let Some(v) = &value {
-                vars.insert(assignment.name.clone(), v.clone());
-            }
+            let value = values.value(&assignment.value, &outer);
             let raw = ws.sources.slice(assignment.value.span).to_owned();
             let mut var = env_var(
                 &assignment.name,
@@ -219,46 +215,52 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             }
             ws.env.push(var);
         }
+        // What the script exports reaches the programs it starts.
+        let exported: Vec<(String, Option<String>, Option<Span>)> = values
+            .exported(&outer)
+            .into_iter()
+            .map(|(name, value, span)| (name.to_owned(), value, span))
+            .collect();
+        let mut settings = listen::Settings::default();
         let mut host_flags = Vec::new();
         for command in &facts.commands {
-            let mut words = Vec::new();
-            for w in command
-                .wrappers
-                .iter()
-                .chain(std::iter::once(&command.program))
-                .chain(command.args.iter())
-            {
-                words.push(Arg {
-                    text: evaluate(w, &vars),
-                    span: w.span,
-                });
-            }
+            let words = values
+                .command_fields(command, &outer)
+                .into_iter()
+                .map(|field| Arg {
+                    text: field.text,
+                    span: field.span,
+                    spread: field.spread,
+                })
+                .collect::<Vec<_>>();
             host_flags.extend(host_flag_values(ws, &words));
             let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
-                .map(|a| (a.name.clone(), evaluate(&a.value, &vars), a.value.span))
+                .map(|a| (a.name.clone(), values.value(&a.value, &outer), a.value.span))
                 .collect();
-            // The script's variables, then the command's own prefix (the last one wins).
-            let env = vars
+            // The script's exports, then the command's own prefix (the last one wins).
+            let env = exported
                 .iter()
-                .map(|(k, v)| (k.clone(), Some(v.clone()), command.span))
+                .map(|(k, v, span)| (k.clone(), v.clone(), span.unwrap_or(command.span)))
                 .chain(prefix.iter().cloned())
                 .collect();
             // A word whose value is not known (`--port "$P"`) may move a listener anywhere.
             let all_known = words.iter().all(|w| w.text.is_some());
-            let (found, known_program) = listen::listeners_of_command(
+            let heard = listen::hear(
                 &ws.knowledge,
                 &CommandLine { words, env, prefix },
                 place,
+                &mut settings,
             );
             // A known program in a script a container runs: its listeners are known.
-            if let (true, true, Place::Container(index)) = (known_program, all_known, place) {
+            if let (true, true, Place::Container(index)) = (heard.known, all_known, place) {
                 if let Some(service) = ws.services.get_mut(index) {
                     service.listeners_known = true;
                 }
             }
-            ws.listeners.extend(found);
+            ws.listeners.extend(heard.listeners);
+            ws.open_listeners.extend(heard.open);
         }
         // Files the script writes; the env files among them are env text and assignments too.
         let script_dir = (origin == ScriptOrigin::File)

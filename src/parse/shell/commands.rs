@@ -28,7 +28,15 @@ impl<'a> Walker<'a> {
         exported: bool,
     ) -> Assignment {
         let name_node = node.child_by_field_name("name");
-        let value = match node.child_by_field_name("value") {
+        let value_node = node.child_by_field_name("value");
+        let elements = value_node.filter(|v| v.kind() == "array").map(|array| {
+            children(array)
+                .into_iter()
+                .filter(|c| c.is_named() && c.kind() != "comment")
+                .map(|c| self.word(c, 0))
+                .collect()
+        });
+        let value = match value_node {
             Some(value) => self.word(value, 0),
             None => Word {
                 span: self.span(node.end_byte(), node.end_byte()),
@@ -43,6 +51,7 @@ impl<'a> Walker<'a> {
             keyword: keyword.map(str::to_string),
             exported,
             append: children(node).iter().any(|c| c.kind() == "+="),
+            elements,
         }
     }
 
@@ -72,6 +81,9 @@ impl<'a> Walker<'a> {
             if kid.kind() == "variable_assignment" {
                 let assignment = self.assignment(kid, Some(keyword), exported);
                 assignments.push((assignment, kid.end_byte()));
+            } else if exported && kid.kind() == "variable_name" {
+                let name = self.text(kid).to_string();
+                self.facts.exported_names.push((name, self.node_span(kid)));
             }
         }
         for (assignment, _) in assignments {
@@ -331,6 +343,13 @@ pub const WRAPPERS: &[Wrapper] = &[
     wrapper_of("stdbuf", &["-i", "-o", "-e"]),
 ];
 
+/// Shell builtins: their arguments never start a program (`set -- --port 1`, `echo --port 1`).
+pub const BUILTINS: &[&str] = &[
+    "set", "echo", "printf", "export", "local", "declare", "readonly", "typeset", "read", "test",
+    "[", "[[", "shift", "cd", "exit", "return", "true", "false", "trap", "wait", "kill", "sleep",
+    "unset", "alias", "eval", "source", ".", "let", "getopts", "type", "hash",
+];
+
 const fn wrapper_of(name: &'static str, value_flags: &'static [&'static str]) -> Wrapper {
     Wrapper {
         name,
@@ -381,10 +400,11 @@ fn assignment_in_word(word: &Word) -> Option<Assignment> {
         keyword: None,
         exported: false,
         append: false,
+        elements: None,
     })
 }
 
-fn program_name(program: &Word) -> Option<String> {
+pub(super) fn program_name(program: &Word) -> Option<String> {
     if let Some(text) = program.literal() {
         return Some(basename(&text).to_string());
     }

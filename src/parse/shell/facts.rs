@@ -19,6 +19,8 @@ pub struct ScriptFacts {
     pub file_writes: Vec<FileWrite>,
     /// `source f` and `. f`.
     pub sourced_files: Vec<SourcedFile>,
+    /// Names exported without a value here (`export PORT`, `declare -x PORT`), with their spans.
+    pub exported_names: Vec<(String, Span)>,
     /// Syntax errors (one per region) and warnings about parts that were skipped.
     pub diagnostics: Vec<Diagnostic>,
     /// The script was not parsed at all (too deep or too costly): its one warning says why.
@@ -40,6 +42,8 @@ pub struct Assignment {
     pub exported: bool,
     /// `NAME+=value`.
     pub append: bool,
+    /// `NAME=(a b c)`: the array's elements (then `value` is the whole `(...)`, dynamic).
+    pub elements: Option<Vec<Word>>,
 }
 
 /// One simple command, after looking through wrappers such as `exec`, `sudo` and `env`.

@@ -32,6 +32,9 @@
 //! - File writes: `cat > f <<EOF`, `cat <<'EOF' >> f`, `tee [-a] f <<EOF`, `cat <<EOF | tee f`,
 //!   `echo ... > f`, `printf FMT ... >> f`, `echo ... | tee f`, `{ echo; echo; } > f`, `<<<` strings.
 //! - `source f` and `. f`.
+//! - Values (`values.rs`): a variable assigned once holds its value wherever it is used
+//!   (several different assignments: unknown); arrays and `"${a[@]}"`, `set --` and `"$@"`,
+//!   field splitting of unquoted expansions, `export`, `set -a`, a program held in a variable.
 //!
 //! ## Not understood
 //! - Nothing is run: loops, conditionals and functions are read as text. Values assigned in both
@@ -57,16 +60,18 @@ mod template;
 #[cfg(test)]
 mod testing;
 mod urls;
+mod values;
 mod walk;
 mod words;
 mod writes;
 
-pub use commands::{wrapper, Wrapper, WRAPPERS};
+pub use commands::{wrapper, Wrapper, BUILTINS, WRAPPERS};
 pub use facts::{
     Assignment, CoderAppHost, Command, FileWrite, Flag, ScriptFacts, SourcedFile, Url, WriteKind,
 };
 pub use glob::unquoted_glob;
 pub use urls::{coder_app_host, find_urls, PartialText, TextPiece};
+pub use values::{Field, Values};
 pub use words::{Lookup, VariableRef, Word, WordPart};
 
 use crate::diagnostic::Diagnostic;

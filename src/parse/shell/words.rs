@@ -342,8 +342,16 @@ impl<'a> Walker<'a> {
     pub(super) fn word(&self, node: Node<'_>, depth: usize) -> Word {
         let mut parts = Vec::new();
         self.parts(node, depth, &mut parts);
+        // `$${X}` of a Terraform template is `${X}` for bash: the word starts after the `$`
+        // Terraform removes.
+        let start = node.start_byte();
+        let start = if self.template.is_elided(start) && node.end_byte() > start {
+            start + 1
+        } else {
+            start
+        };
         Word {
-            span: self.node_span(node),
+            span: self.span(start, node.end_byte()),
             parts,
         }
     }

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
 use crate::model::chain::{and_list, describe};
 use crate::model::role::AppRole;
-use crate::model::{App, Listener, Place, UrlFact, Workspace};
+use crate::model::{App, Listener, ListenerSource, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -27,6 +27,10 @@ warning when nothing known listens on P at all.
 `external = true` apps (links the browser opens) and command apps have no port to check.
 The help names the port of the app's role when it is known: from an env variable that holds
 its origin, or a listener role that is its slug (`convex-site` → the site proxy, 3211).
+
+It is an error, as well, when the app's own server (the program its slug names: `code-server`,
+`jupyterlab`, `rstudio`) is started with a flag or env variable on other ports only, and no
+run of it has a port unknown to portolan. It is a warning when nothing known listens on P at all.
 
 ## Why is this bad?
 The agent proxies the app to `localhost:P`. When docker publishes a port that nothing listens on
@@ -139,6 +143,39 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         // Nothing is known on P, and the app's role says where it must go: proven wrong.
         if let Some(role) = role.as_ref().filter(|r| !r.ports().is_empty()) {
             report_wrong_role_port(workspace, sink, app, url, port, role);
+            continue;
+        }
+        // The app's own server (its slug names the program) runs, on other ports only.
+        let servers = workspace.app_servers(app);
+        let explicit = |l: &&crate::model::Listener| {
+            matches!(l.source, ListenerSource::Flag(_) | ListenerSource::Env(_))
+        };
+        if !servers.open && !servers.listeners.is_empty() && servers.listeners.iter().all(explicit) {
+            let moved: Vec<String> = servers.listeners.iter().map(|l| describe(l)).collect();
+            let first = servers.listeners[0];
+            let mut finding = sink
+                .report(
+                    url.span,
+                    format!(
+                        "coder_app {} targets localhost:{port}, but {} listens only on {}",
+                        app.slug,
+                        first.program,
+                        and_list(&moved)
+                    ),
+                )
+                .with_label(format!("nothing answers on {port}"));
+            for listener in &servers.listeners {
+                finding = finding.with_related(listener.span, format!("{} listens on {}", listener.program, describe(listener)));
+            }
+            let how = match &first.source {
+                ListenerSource::Flag(flag) => format!(" ({flag})"),
+                ListenerSource::Env(name) => format!(" ({name})"),
+                _ => String::new(),
+            };
+            finding.with_help(format!(
+                "point the app at localhost:{}, or make {} listen on {port}{how}",
+                first.port, first.program
+            ));
             continue;
         }
         if workspace.services.is_empty() && workspace.scripts.is_empty() && workspace.modules.is_empty() {
@@ -577,5 +614,42 @@ resource "coder_app" "top" {
     #[test]
     fn a_template_alone_is_not_judged() {
         assert!(check(&RULE, &[("main.tf", APPS)]).is_empty());
+    }
+
+    /// The app's own server on another port: proven when every run of it has a known port.
+    #[test]
+    fn the_apps_own_server_on_another_port() {
+        let tf = |script: &str, slug: &str, port: u16| {
+            format!(
+                "resource \"coder_agent\" \"main\" {{\n  os             = \"linux\"\n  startup_script = <<-EOT\n{script}\n  EOT\n}}\n\nresource \"coder_app\" \"app\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"{slug}\"\n  url      = \"http://localhost:{port}\"\n}}\n"
+            )
+        };
+        let table: &[(&str, &str, u16, &[&str])] = &[
+            (
+                "    CS=/tmp/code-server/bin/code-server\n    \"$CS\" --auth none --port 13338 &",
+                "code-server",
+                13337,
+                &["main.tf:12:14: error: coder_app code-server targets localhost:13337, but code-server listens only on 13338 (--port)"],
+            ),
+            ("    \"$CS\" --port 13337 &\n    CS=/tmp/code-server/bin/code-server", "code-server", 13337, &[]),
+            // The slug names the program through the knowledge base, without punctuation.
+            ("    jupyter lab --port 8890 &", "jupyterlab", 8888, &["main.tf:11:14: error: coder_app jupyterlab targets localhost:8888, but jupyter-lab listens only on 8890 (--port)"]),
+            ("    sudo rserver --www-port=8788 &", "rstudio", 8787, &["main.tf:11:14: error: coder_app rstudio targets localhost:8787, but rserver listens only on 8788 (--www-port)"]),
+            // A default could be moved by a config file portolan does not read: a warning.
+            ("    rserver &", "rstudio", 8788, &["main.tf:11:14: warning: coder_app rstudio targets localhost:8788, but nothing in the checked files is known to listen on 8788"]),
+            // A port set from several assignments is unknown: a warning.
+            ("    P=13338\n    if x; then P=13337; fi\n    code-server --port \"$P\" &", "code-server", 13337, &["main.tf:13:14: warning: coder_app code-server targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
+            // Unknown words after the flag may move it: a warning.
+            ("    code-server --port 13338 $EXTRA &", "code-server", 13337, &["main.tf:11:14: warning: coder_app code-server targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
+            // A role many programs share names none of them: `admin` is not filebrowser's app.
+            ("    filebrowser -p 8081 &", "admin", 8080, &["main.tf:11:14: warning: coder_app admin targets localhost:8080, but nothing in the checked files is known to listen on 8080"]),
+            // A role one program has names it.
+            ("    ttyd -p 7682 bash &", "terminal", 7681, &["main.tf:11:14: error: coder_app terminal targets localhost:7681, but ttyd listens only on 7682 (-p)"]),
+            // An app named for nothing that runs: the warning as before.
+            ("    code-server --port 13338 &", "web", 13337, &["main.tf:11:14: warning: coder_app web targets localhost:13337, but nothing in the checked files is known to listen on 13337"]),
+        ];
+        for (script, slug, port, want) in table {
+            assert_eq!(check(&RULE, &[("main.tf", &tf(script, slug, *port))]), *want, "{script}");
+        }
     }
 }
