@@ -14,24 +14,7 @@ fn check_dir(dir: &Path, options: &CheckOptions) -> CheckResult {
 
 /// One line per finding: `path:line:col: severity[rule]: message`, sorted.
 fn lines(result: &CheckResult) -> Vec<String> {
-    let (sources, findings) = result.merged();
-    let mut out: Vec<String> = findings
-        .iter()
-        .map(|d| {
-            let (start, _) = sources.resolve(d.primary.span);
-            format!(
-                "{}:{}:{}: {}[{}]: {}",
-                sources.path(d.primary.span).display(),
-                start.line,
-                start.column,
-                d.severity.as_str(),
-                d.rule.unwrap_or("parse"),
-                d.message
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    common::finding_lines(result)
 }
 
 fn fixture(name: &str) -> PathBuf {

@@ -21,23 +21,8 @@ struct Checked {
 fn check(dir: &Path) -> Checked {
     let result = check_paths(&[dir.to_path_buf()], dir, &CheckOptions::default())
         .unwrap_or_else(|e| panic!("{}: check failed: {e}", dir.display()));
-    let (sources, findings) = result.merged();
-    let mut lines: Vec<String> = findings
-        .iter()
-        .map(|d| {
-            let (start, _) = sources.resolve(d.primary.span);
-            format!(
-                "{}:{}:{}: {}[{}]: {}",
-                sources.path(d.primary.span).display(),
-                start.line,
-                start.column,
-                d.severity.as_str(),
-                d.rule.unwrap_or("parse"),
-                d.message
-            )
-        })
-        .collect();
-    lines.sort();
+    let lines = common::finding_lines(&result);
+    let (_, findings) = result.merged();
     let problems = findings
         .iter()
         .filter(|d| matches!(d.severity, Severity::Error | Severity::Warning))
@@ -60,7 +45,12 @@ fn patterns() -> Vec<PathBuf> {
 fn every_pattern_has_a_broken_and_a_fixed_twin_with_golden_findings() {
     let bless = std::env::var_os("PORTOLAN_BLESS").is_some();
     let mut failures = Vec::new();
-    for pattern in patterns() {
+    let patterns = patterns();
+    assert!(
+        !patterns.is_empty(),
+        "no pattern folders under tests/fixtures/patterns"
+    );
+    for pattern in patterns {
         let name = pattern.file_name().unwrap().to_string_lossy().into_owned();
         for twin in ["broken", "fixed"] {
             let dir = pattern.join(twin);

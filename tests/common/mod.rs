@@ -95,3 +95,25 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// One line per finding of a check: `path:line:col: severity[rule]: message`, sorted.
+pub fn finding_lines(result: &portolan::check::CheckResult) -> Vec<String> {
+    let (sources, findings) = result.merged();
+    let mut out: Vec<String> = findings
+        .iter()
+        .map(|d| {
+            let (start, _) = sources.resolve(d.primary.span);
+            format!(
+                "{}:{}:{}: {}[{}]: {}",
+                sources.path(d.primary.span).display(),
+                start.line,
+                start.column,
+                d.severity.as_str(),
+                d.rule.unwrap_or("parse"),
+                d.message
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
