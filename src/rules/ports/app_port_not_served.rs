@@ -59,7 +59,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         // Lookups, never a list of every mapping that holds the port (ranges may hold it n times).
-        if ports.served_behind(port).is_served() {
+        if ports.served_behind_in(port, app.netns).is_served() {
             continue;
         }
         let role = workspace.app_role(app);
@@ -195,7 +195,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let mut nearby: Vec<_> = workspace
             .listeners
             .iter()
-            .filter(|l| l.place == Place::Workspace && l.http)
+            .filter(|l| l.place == Place::Workspace && l.http && !workspace.apart(app.netns, l.site.netns))
             .collect();
         nearby.sort_by_key(|l| (l.port.abs_diff(port), l.port));
         nearby.dedup_by_key(|l| l.port);

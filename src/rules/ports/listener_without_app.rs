@@ -83,7 +83,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 fn stray_app(workspace: &Workspace, role: &str) -> bool {
     workspace.apps.iter().any(|app| {
         app.url.as_ref().and_then(|u| u.local_port()).is_some_and(|port| {
-            !workspace.served_behind_local_port(port).is_served()
+            !workspace.served_behind_local_port_in(port, app.netns).is_served()
                 && workspace.app_role(app).is_some_and(|r| r.role == role && !r.ports().is_empty())
         })
     })
@@ -97,7 +97,7 @@ fn exposed(workspace: &Workspace, listener: &Listener) -> bool {
             .and_then(|u| u.local_port())
             .is_some_and(|port| {
                 workspace
-                    .served_behind_local_port(port)
+                    .served_behind_local_port_in(port, app.netns)
                     .listeners()
                     .iter()
                     .any(|l| l.place == listener.place && l.port == listener.port)
