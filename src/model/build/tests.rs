@@ -708,7 +708,12 @@ resource "coder_app" "web" {
     );
     // The app of agent b reaches neither agent a's namespace nor is kept from an unknown one.
     let site = ws.apps.iter().find(|a| a.slug == "site").unwrap();
-    let a_ns = ws.apps.iter().find(|a| a.slug == "code-server").unwrap().netns;
+    let a_ns = ws
+        .apps
+        .iter()
+        .find(|a| a.slug == "code-server")
+        .unwrap()
+        .netns;
     assert!(ws.apart(site.netns, a_ns.unwrap()));
     assert!(!ws.apart(site.netns, site.netns.unwrap()));
     assert!(!ws.apart(None, a_ns.unwrap()));
