@@ -926,4 +926,39 @@ apps:
             assert_eq!(url_path(path), request, "{path:?}");
         }
     }
+
+    /// A chain's known listener is one in its app's agent's namespace: another agent's
+    /// code-server on the same port in another container does not lend its health path.
+    #[test]
+    fn an_apps_listener_is_in_its_agents_namespace() {
+        let tf = r#"resource "coder_agent" "dev" {
+  startup_script = "code-server --port 8080 &"
+}
+resource "coder_agent" "docs" {}
+resource "docker_container" "dev" {
+  entrypoint = ["sh", "-c", coder_agent.dev.init_script]
+}
+resource "docker_container" "docs" {
+  entrypoint = ["sh", "-c", coder_agent.docs.init_script]
+}
+resource "coder_app" "ide" {
+  agent_id = coder_agent.dev.id
+  slug     = "ide"
+  url      = "http://localhost:8080"
+}
+resource "coder_app" "docs" {
+  agent_id = coder_agent.docs.id
+  slug     = "docs"
+  url      = "http://localhost:8080"
+}
+"#;
+        let ws = workspace(&[("main.tf", tf)]);
+        let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+        let health: Vec<(&str, Option<&str>)> = plan
+            .chains
+            .iter()
+            .map(|c| (c.app.as_str(), c.healthcheck_path.as_deref()))
+            .collect();
+        assert_eq!(health, [("ide", Some("/healthz")), ("docs", None)]);
+    }
 }
