@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::netns::NetnsId;
 use super::{Listener, Place, PortRange, PublishedPort, Workspace};
 use crate::source::Span;
 
@@ -74,6 +75,11 @@ impl Workspace {
     /// [`PortLookups::served_behind`], the model's check done once.
     pub fn served_behind_local_port(&self, port: u16) -> LocalPort<'_> {
         self.port_lookups().served_behind(port)
+    }
+
+    /// [`PortLookups::served_behind_in`], the model's check done once.
+    pub fn served_behind_local_port_in(&self, port: u16, netns: Option<NetnsId>) -> LocalPort<'_> {
+        self.port_lookups().served_behind_in(port, netns)
     }
 
     /// [`PortLookups::first_published_on`], the model's check done once.
@@ -153,6 +159,16 @@ impl<'a> PortLookups<'a> {
                 .map(Hop::Process),
         );
         LocalPort { port, hops }
+    }
+
+    /// [`Self::served_behind`] from `localhost` in namespace `netns` (an app's): without the
+    /// processes of another known namespace ([`Workspace::apart`]). Compose mappings stay.
+    pub fn served_behind_in(&self, port: u16, netns: Option<NetnsId>) -> LocalPort<'a> {
+        let mut local = self.served_behind(port);
+        local
+            .hops
+            .retain(|hop| !matches!(hop, Hop::Process(l) if self.ws.apart(netns, l.site.netns)));
+        local
     }
 
     /// The first mapping (model order) that publishes `port` into a container, as the first

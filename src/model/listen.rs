@@ -779,6 +779,7 @@ impl Workspace {
                 .listeners
                 .iter()
                 .filter(|l| l.place == Place::Workspace)
+                .filter(|l| !self.apart(app.netns, l.site.netns))
                 .filter(|l| names(&l.program, l.role.as_deref()))
                 .collect(),
             open: self

@@ -179,6 +179,12 @@ pub struct App {
     pub hidden: bool,
     /// Created once per `count`/`for_each` instance: slugs may repeat by design.
     pub repeated: bool,
+    /// The agent it belongs to (`agent_id = coder_agent.X.id`, a module's `agent_id`
+    /// argument, or the caller's for a local module's app), when known.
+    pub agent: Option<String>,
+    /// That agent's network namespace, whose `localhost` the app's url names; set by
+    /// `model::build` when the agent is known.
+    pub netns: Option<netns::NetnsId>,
 }
 
 /// Where an env variable is set.

@@ -40,6 +40,23 @@ pub struct Netns {
     pub span: Span,
 }
 
+impl crate::model::Workspace {
+    /// Whether a listener in namespace `listener` is out of reach of `localhost` in namespace
+    /// `from` (an app's): both are known and they differ. The workspace's own namespace (0)
+    /// beside agents of their own stands for what no agent is known to run, so it is never
+    /// apart; nor is an unknown one.
+    pub fn apart(&self, from: Option<NetnsId>, listener: NetnsId) -> bool {
+        let known = |id: NetnsId| {
+            id != 0
+                && self
+                    .namespaces
+                    .get(id)
+                    .is_some_and(|n| n.kind != NetnsKind::Unknown)
+        };
+        from.is_some_and(|from| from != listener && known(from) && known(listener))
+    }
+}
+
 /// A `count` a listener depends on: the module, `coder_script`, agent or container that starts
 /// it exists only when the count is at least 1.
 #[derive(Debug, Clone, PartialEq)]

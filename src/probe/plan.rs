@@ -73,7 +73,7 @@ fn app_chains(ws: &Workspace, public: Option<&PublicContext>) -> Vec<Chain> {
         if apps.iter().any(|c| c.app == app.slug) {
             continue;
         }
-        let (listener, known) = behind_port(ws, port);
+        let (listener, known) = behind_port(ws, port, app.netns);
         let healthcheck_path = app
             .healthcheck
             .as_ref()
@@ -333,8 +333,13 @@ fn env_chain(
 }
 
 /// What listens behind the workspace's `localhost:port`: the address the probe can reach it at
-/// (none for a container's own port) and the known listener, preferring one with a role.
-fn behind_port(ws: &Workspace, port: u16) -> (Option<Endpoint>, Option<&Listener>) {
+/// (none for a container's own port) and the known listener, preferring one with a role; from
+/// `localhost` in namespace `netns` (the app's), not a process of another known one.
+fn behind_port(
+    ws: &Workspace,
+    port: u16,
+    netns: Option<model::netns::NetnsId>,
+) -> (Option<Endpoint>, Option<&Listener>) {
     let container = ws.published_on(port).find_map(|(i, _, inside)| {
         let bridged = ws.services.get(i).is_some_and(|s| !s.network_mode_host);
         bridged.then_some((i, inside))
@@ -348,6 +353,7 @@ fn behind_port(ws: &Workspace, port: u16) -> (Option<Endpoint>, Option<&Listener
         None => (
             Some(localhost(port)),
             ws.listeners_at(Place::Workspace, port)
+                .filter(|l| !ws.apart(netns, l.site.netns))
                 .min_by_key(|l| l.role.is_none()),
         ),
     }
@@ -919,5 +925,40 @@ apps:
         ] {
             assert_eq!(url_path(path), request, "{path:?}");
         }
+    }
+
+    /// A chain's known listener is one in its app's agent's namespace: another agent's
+    /// code-server on the same port in another container does not lend its health path.
+    #[test]
+    fn an_apps_listener_is_in_its_agents_namespace() {
+        let tf = r#"resource "coder_agent" "dev" {
+  startup_script = "code-server --port 8080 &"
+}
+resource "coder_agent" "docs" {}
+resource "docker_container" "dev" {
+  entrypoint = ["sh", "-c", coder_agent.dev.init_script]
+}
+resource "docker_container" "docs" {
+  entrypoint = ["sh", "-c", coder_agent.docs.init_script]
+}
+resource "coder_app" "ide" {
+  agent_id = coder_agent.dev.id
+  slug     = "ide"
+  url      = "http://localhost:8080"
+}
+resource "coder_app" "docs" {
+  agent_id = coder_agent.docs.id
+  slug     = "docs"
+  url      = "http://localhost:8080"
+}
+"#;
+        let ws = workspace(&[("main.tf", tf)]);
+        let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+        let health: Vec<(&str, Option<&str>)> = plan
+            .chains
+            .iter()
+            .map(|c| (c.app.as_str(), c.healthcheck_path.as_deref()))
+            .collect();
+        assert_eq!(health, [("ide", Some("/healthz")), ("docs", None)]);
     }
 }

@@ -93,6 +93,8 @@ pub(super) fn listeners_from_modules(ws: &mut Workspace) {
                 healthcheck: None,
                 hidden: false,
                 repeated: call.count.is_some() || call.for_each.is_some(),
+                agent: None,
+                netns: None,
             });
         }
         modules.push(ModuleUse {

@@ -213,6 +213,14 @@ pub(super) fn assign(ws: &mut Workspace) {
     for (i, j) in joins {
         ws.services[i].network_of = Some(j);
     }
+    let bound: Vec<Option<String>> = ws.apps.iter().map(|a| agent_of(ws, a)).collect();
+    for (app, agent) in ws.apps.iter_mut().zip(bound) {
+        app.netns = agent
+            .as_ref()
+            .and_then(|a| agents.get(a))
+            .map(|(id, _)| *id);
+        app.agent = agent;
+    }
     ws.namespaces = spaces.list;
     ws.compose_netns = daemon;
 }
@@ -448,6 +456,62 @@ fn agent_named(block: &Block, attribute: &str) -> Option<String> {
             [root, name, ..] if root == "coder_agent" => Some(name.clone()),
             _ => None,
         })
+}
+
+/// The agent of an app: the `coder_agent` its block's `agent_id` (or its module call's) names,
+/// or, in a local module, the one the call passes for the variable it names (`agent_id =
+/// var.agent_id`), through nested calls.
+fn agent_of(ws: &Workspace, app: &crate::model::App) -> Option<String> {
+    use crate::model::{AppOrigin, LocalModule};
+    let holds = |local: &LocalModule, span: Span| local.module.blocks().any(|b| b.span == span);
+    // A module called twice is read twice, its blocks at the same spans: the app's origin
+    // names the call.
+    let mut scope: Option<&LocalModule> = match &app.declared_by {
+        AppOrigin::Module(label) => ws
+            .local_modules
+            .iter()
+            .find(|l| &l.label == label && holds(l, app.span)),
+        _ => None,
+    };
+    let (mut span, mut attribute) = (app.span, "agent_id".to_owned());
+    // Local modules nest a few levels at most; the bound keeps a cycle from looping.
+    for _ in 0..8 {
+        let in_scope = match scope {
+            Some(local) => local.module.blocks().find(|b| b.span == span),
+            None => ws
+                .template
+                .as_ref()
+                .and_then(|m| m.blocks().find(|b| b.span == span)),
+        };
+        let block = match in_scope {
+            Some(block) => block,
+            None => {
+                let local = ws.local_modules.iter().find(|l| holds(l, span))?;
+                scope = Some(local);
+                local.module.blocks().find(|b| b.span == span)?
+            }
+        };
+        if let Some(agent) = agent_named(block, &attribute) {
+            return Some(agent);
+        }
+        let var = block
+            .attribute(&attribute)?
+            .references
+            .iter()
+            .find_map(|r| match r.names.as_slice() {
+                [root, name, ..] if root == "var" => Some(name.clone()),
+                _ => None,
+            })?;
+        let local = scope?;
+        span = local.call;
+        attribute = var;
+        // The caller: the template, or the module whose label prefixes this one's (`outer.inner`).
+        scope = local
+            .label
+            .rsplit_once('.')
+            .and_then(|(outer, _)| ws.local_modules.iter().find(|l| l.label == outer));
+    }
+    None
 }
 
 /// The blocks that start listeners (agents, `coder_script`s, modules) and the script files they

@@ -200,6 +200,8 @@ fn read_apps_and_env(ws: &mut Workspace, module: &TerraformModule, called_as: Op
                 .and_then(|a| a.value.value.as_bool())
                 .unwrap_or(false),
             repeated: app.count.is_some() || app.for_each.is_some(),
+            agent: None,
+            netns: None,
         });
     }
 

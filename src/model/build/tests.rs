@@ -638,3 +638,90 @@ fn listeners_live_in_their_agents_namespaces() {
     assert_eq!(ws.place_of(&EnvScope::Compose(1)), Place::Container(0));
     assert_eq!(ws.place_of(&EnvScope::Compose(2)), Place::Container(2));
 }
+
+/// Each app belongs to the agent its `agent_id` names (a module's argument, a local module's
+/// variable bound by each call) and is in that agent's namespace.
+#[test]
+fn apps_belong_to_their_agents_and_their_namespaces() {
+    let tf = r#"resource "coder_agent" "a" {}
+resource "coder_agent" "b" {}
+resource "docker_container" "one" {
+  entrypoint = ["sh", "-c", coder_agent.a.init_script]
+}
+resource "docker_container" "two" {
+  entrypoint = ["sh", "-c", coder_agent.b.init_script]
+}
+resource "coder_app" "site" {
+  agent_id = coder_agent.b.id
+  slug     = "site"
+  url      = "http://localhost:8080"
+}
+resource "coder_app" "loose" {
+  slug = "loose"
+  url  = "http://localhost:8081"
+}
+module "code-server" {
+  source   = "registry.coder.com/coder/code-server/coder"
+  agent_id = coder_agent.a.id
+}
+module "web_a" {
+  source = "./modules/web"
+  agent  = coder_agent.a.id
+}
+module "web_b" {
+  source = "./modules/web"
+  agent  = coder_agent.b.id
+}
+"#;
+    let web = r#"variable "agent" {}
+resource "coder_app" "web" {
+  agent_id = var.agent
+  slug     = "web"
+  url      = "http://localhost:3000"
+}
+"#;
+    let ws = model(&[
+        ("main.tf", tf, FileKind::Terraform),
+        ("modules/web/main.tf", web, FileKind::Terraform),
+    ]);
+    let found: Vec<(&str, Option<&str>, Option<&str>)> = ws
+        .apps
+        .iter()
+        .map(|a| {
+            let netns = a.netns.map(|id| ws.namespaces[id].name.as_str());
+            (a.slug.as_str(), a.agent.as_deref(), netns)
+        })
+        .collect();
+    let mut found = found;
+    found.sort();
+    let one = Some("in docker_container.one");
+    let two = Some("in docker_container.two");
+    assert_eq!(
+        found,
+        [
+            ("code-server", Some("a"), one),
+            ("loose", None, None),
+            ("site", Some("b"), two),
+            ("web", Some("a"), one),
+            ("web", Some("b"), two),
+        ]
+    );
+    // The app of agent b reaches neither agent a's namespace nor is kept from an unknown one.
+    let site = ws.apps.iter().find(|a| a.slug == "site").unwrap();
+    let a_ns = ws
+        .apps
+        .iter()
+        .find(|a| a.slug == "code-server")
+        .unwrap()
+        .netns;
+    assert!(ws.apart(site.netns, a_ns.unwrap()));
+    assert!(!ws.apart(site.netns, site.netns.unwrap()));
+    assert!(!ws.apart(None, a_ns.unwrap()));
+
+    // One agent: its apps are in the workspace's namespace, and nothing is apart.
+    let single = "resource \"coder_agent\" \"main\" {}\nresource \"coder_app\" \"x\" {\n  agent_id = coder_agent.main.id\n  slug     = \"x\"\n  url      = \"http://localhost:1\"\n}\n";
+    let ws = model(&[("main.tf", single, FileKind::Terraform)]);
+    assert_eq!(ws.apps[0].agent.as_deref(), Some("main"));
+    assert_eq!(ws.apps[0].netns, Some(0));
+    assert!(!ws.apart(ws.apps[0].netns, 0));
+}

@@ -15,7 +15,9 @@ pub static RULE: Rule = Rule {
         explanation: "## What it does
 Follows each `coder_app` url (`http://localhost:P`) to what answers on port P: a compose
 service that publishes P (and the process listening on the container port behind it), or a
-process in the workspace started by a script or a registry module.
+process in the workspace started by a script or a registry module. An app's `localhost` is its
+agent's network namespace: a process another agent starts in another container does not answer
+it (when either namespace is not known, any process on P may be the one).
 
 It is an error when the files prove nothing answers: compose publishes P, but the container's
 known listeners are on other ports; or a container listens on P but compose does not publish it.
@@ -59,7 +61,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         // Lookups, never a list of every mapping that holds the port (ranges may hold it n times).
-        if ports.served_behind(port).is_served() {
+        if ports.served_behind_in(port, app.netns).is_served() {
             continue;
         }
         let role = workspace.app_role(app);
@@ -182,20 +184,44 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             // A template alone: what runs in the workspace is not in the checked files.
             continue;
         }
-        let mut finding = sink.report_as(
-            Severity::Warning,
-            url.span,
-            format!(
+        // Servers on P in another agent's namespace: they do not answer this app's localhost.
+        let elsewhere: Vec<&Listener> = workspace
+            .listeners
+            .iter()
+            .filter(|l| l.place == Place::Workspace && l.port == port && workspace.apart(app.netns, l.site.netns))
+            .collect();
+        let own = app.netns.and_then(|id| workspace.namespaces.get(id)).map(|n| n.name.as_str());
+        let message = match (elsewhere.first(), own, &app.agent) {
+            (Some(other), Some(own), Some(agent)) => format!(
+                "coder_app {} targets localhost:{port}, but nothing in the checked files is known to listen on {port} {own}, where coder_agent.{agent} runs; {} on {port} runs {}",
+                app.slug,
+                other.program,
+                workspace.namespaces[other.site.netns].name
+            ),
+            _ => format!(
                 "coder_app {} targets localhost:{port}, but nothing in the checked files is known to listen on {port}",
                 app.slug
             ),
-        );
+        };
+        let mut finding = sink.report_as(Severity::Warning, url.span, message);
+        for other in elsewhere.iter().take(3) {
+            let agent = app.agent.as_deref().unwrap_or_default();
+            finding = finding.with_related(
+                other.span,
+                format!(
+                    "{} listens on {} {}, not where coder_agent.{agent} runs",
+                    other.program,
+                    describe(other),
+                    workspace.namespaces[other.site.netns].name
+                ),
+            );
+        }
         // What does listen in the workspace, nearest ports first: the other end, if the port is
         // what is wrong.
         let mut nearby: Vec<_> = workspace
             .listeners
             .iter()
-            .filter(|l| l.place == Place::Workspace && l.http)
+            .filter(|l| l.place == Place::Workspace && l.http && !workspace.apart(app.netns, l.site.netns))
             .collect();
         nearby.sort_by_key(|l| (l.port.abs_diff(port), l.port));
         nearby.dedup_by_key(|l| l.port);
@@ -212,9 +238,17 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                     finding.with_fix(fix);
                 }
             }
-            None => {
-                finding.with_help("start the server in the agent's startup_script, a coder_script or compose, or fix the port");
-            }
+            None => match (elsewhere.is_empty(), nearby.first(), &app.agent) {
+                (false, Some(near), Some(agent)) => {
+                    finding.with_help(format!(
+                        "point the app at localhost:{}, where {} of coder_agent.{agent} listens, or start the app's server on {port} in coder_agent.{agent}",
+                        near.port, near.program
+                    ));
+                }
+                _ => {
+                    finding.with_help("start the server in the agent's startup_script, a coder_script or compose, or fix the port");
+                }
+            },
         }
     }
 }
@@ -651,5 +685,60 @@ resource "coder_app" "top" {
         for (script, slug, port, want) in table {
             assert_eq!(check(&RULE, &[("main.tf", &tf(script, slug, *port))]), *want, "{script}");
         }
+    }
+
+    /// Two agents in two containers, each with a server: an app's `localhost` is its agent's.
+    fn two_agents(app_port: u16, agent: &str) -> String {
+        format!(
+            r#"resource "coder_agent" "dev" {{
+  startup_script = "npx http-server -p 8080 /dist &"
+}}
+resource "coder_agent" "docs" {{
+  startup_script = "npx http-server -p 8081 /docs &"
+}}
+resource "docker_container" "dev" {{
+  entrypoint = ["sh", "-c", coder_agent.dev.init_script]
+}}
+resource "docker_container" "docs" {{
+  entrypoint = ["sh", "-c", coder_agent.docs.init_script]
+}}
+resource "coder_app" "docs" {{
+  {agent}
+  slug     = "docs"
+  url      = "http://localhost:{app_port}"
+}}
+"#
+        )
+    }
+
+    #[test]
+    fn another_agents_server_does_not_serve_the_app() {
+        let tf = two_agents(8080, "agent_id = coder_agent.docs.id");
+        let found = crate::rules::test::diagnostics(&RULE, &[("main.tf", &tf)]);
+        let [finding] = found.as_slice() else {
+            panic!("one finding: {found:?}")
+        };
+        assert_eq!(finding.severity, Severity::Warning);
+        assert_eq!(
+            finding.message,
+            "coder_app docs targets localhost:8080, but nothing in the checked files is known to listen on 8080 in docker_container.docs, where coder_agent.docs runs; http-server on 8080 runs in docker_container.dev"
+        );
+        let related: Vec<&str> = finding.related.iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(
+            related,
+            [
+                "http-server listens on 8080 (-p) in docker_container.dev, not where coder_agent.docs runs",
+                "http-server listens on 8081 (-p)"
+            ]
+        );
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("point the app at localhost:8081, where http-server of coder_agent.docs listens, or start the app's server on 8080 in coder_agent.docs")
+        );
+        // Its own agent's server on the port: served.
+        assert!(check(&RULE, &[("main.tf", &two_agents(8081, "agent_id = coder_agent.docs.id"))]).is_empty());
+        assert!(check(&RULE, &[("main.tf", &two_agents(8080, "agent_id = coder_agent.dev.id"))]).is_empty());
+        // An app whose agent is not known: any server on the port may be the one, as before.
+        assert!(check(&RULE, &[("main.tf", &two_agents(8080, ""))]).is_empty());
     }
 }

@@ -83,7 +83,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
 fn stray_app(workspace: &Workspace, role: &str) -> bool {
     workspace.apps.iter().any(|app| {
         app.url.as_ref().and_then(|u| u.local_port()).is_some_and(|port| {
-            !workspace.served_behind_local_port(port).is_served()
+            !workspace.served_behind_local_port_in(port, app.netns).is_served()
                 && workspace.app_role(app).is_some_and(|r| r.role == role && !r.ports().is_empty())
         })
     })
@@ -97,7 +97,7 @@ fn exposed(workspace: &Workspace, listener: &Listener) -> bool {
             .and_then(|u| u.local_port())
             .is_some_and(|port| {
                 workspace
-                    .served_behind_local_port(port)
+                    .served_behind_local_port_in(port, app.netns)
                     .listeners()
                     .iter()
                     .any(|l| l.place == listener.place && l.port == listener.port)
@@ -143,5 +143,38 @@ mod tests {
     #[test]
     fn without_a_template_there_are_no_apps_to_expect() {
         assert!(check(&RULE, &[("docker-compose.yml", COMPOSE), (".env", ENV)]).is_empty());
+    }
+
+    /// An app of another agent, in another container, does not expose the listener.
+    #[test]
+    fn an_app_of_another_agents_namespace_does_not_expose_it() {
+        let tf = |agent: &str| {
+            format!(
+                r#"resource "coder_agent" "dev" {{
+  startup_script = "convex-local-backend --port 3210 --site-proxy-port 3211 &"
+  env = {{
+    CONVEX_SITE_ORIGIN = "https://convex-site--ws--me.coder.example.com"
+  }}
+}}
+resource "coder_agent" "docs" {{}}
+resource "docker_container" "dev" {{
+  entrypoint = ["sh", "-c", coder_agent.dev.init_script]
+}}
+resource "docker_container" "docs" {{
+  entrypoint = ["sh", "-c", coder_agent.docs.init_script]
+}}
+resource "coder_app" "site" {{
+  agent_id = coder_agent.{agent}.id
+  slug     = "site"
+  url      = "http://localhost:3211"
+}}
+"#
+            )
+        };
+        assert_eq!(
+            check(&RULE, &[("main.tf", &tf("docs"))]),
+            vec!["main.tf:4:5: warning: CONVEX_SITE_ORIGIN needs the public origin of convex-site: convex-local-backend in the workspace listens on 3211 (--site-proxy-port), but no coder_app exposes it"]
+        );
+        assert!(check(&RULE, &[("main.tf", &tf("dev"))]).is_empty());
     }
 }

@@ -40,7 +40,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             continue;
         }
         let Some(port) = app.url.as_ref().and_then(|u| u.local_port()) else { continue };
-        let behind = ports.served_behind(port);
+        let behind = ports.served_behind_in(port, app.netns);
         let Some(listener) = behind.listeners().into_iter().find(|l| {
             l.role.as_ref().is_some_and(|role| kb.own_origin_roles.iter().any(|r| r == role))
         }) else {
