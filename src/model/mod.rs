@@ -357,6 +357,8 @@ pub struct CoderHost {
     pub slug: String,
     pub slug_span: Span,
     pub port: Option<u16>,
+    /// The agent part of the host, lowercase, when it has one and it is known statically.
+    pub agent: Option<String>,
 }
 
 /// Everything portolan knows about one workspace.
@@ -382,6 +384,8 @@ pub struct Workspace {
     pub template: Option<template::TerraformModule>,
     /// Modules the template calls whose files are read with it, each with its inputs bound.
     pub local_modules: Vec<LocalModule>,
+    /// URLs the template's `locals` hold (origins a template builds for its apps), as evaluated.
+    pub template_urls: Vec<url::UrlFact>,
     /// What the template's pin of the Coder provider allows (its outermost root module).
     pub provider_pin: ProviderPin,
     /// The pin of every root module, by folder, shallowest first: [`Workspace::provider_pin_at`].

@@ -24,8 +24,8 @@
 //!   the port (`/version` for the Convex API, `/healthz` for code-server).
 //! - `public_origin`: subdomain apps only, when a [`PublicContext`] is given:
 //!   `{slug}--{workspace}--{owner}.{wildcard}`, or `{slug}--{agent}--...` when the origins are built
-//!   with the agent's name (the spec's `agent_in_host`; in files, the text `{slug}--{agent}--`
-//!   anywhere), so that an OpenID `issuer` is compared with the origin the backend was given.
+//!   with the agent's name (a Coder host of the model for that slug carries one of the
+//!   template's agents: [`agent_in_host`]), so that an OpenID `issuer` is compared with the origin the backend was given.
 //! - `share`: the app's; a value not known statically counts as `owner` (never a false "not public").
 //! - `role_probes`: the knowledge base's `probes:` for the role of the listener behind the port.
 //!
@@ -376,20 +376,32 @@ fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
     }
 }
 
-/// The agent name the files put in `slug`'s subdomain host (`{slug}--{agent}--...`), if any.
+/// The agent name the model's Coder hosts for `slug` carry (`{slug}--{agent}--...` in an env
+/// value, a URL a script builds, or a URL in the template's `locals`), if it is one of the
+/// template's agents.
 fn agent_in_host(ws: &Workspace, slug: &str) -> Option<String> {
     let module = ws.template.as_ref()?;
+    let url_agents = ws
+        .env
+        .iter()
+        .filter_map(|v| v.url.as_ref())
+        .chain(&ws.template_urls)
+        .filter(|u| u.slug().is_some_and(|s| s.eq_ignore_ascii_case(slug)))
+        .filter_map(|u| u.agent.as_deref());
+    let script_agents = ws
+        .scripts
+        .iter()
+        .flat_map(|s| &s.urls)
+        .filter_map(|u| u.coder_host.as_ref())
+        .filter(|h| h.port.is_none() && h.slug.eq_ignore_ascii_case(slug))
+        .filter_map(|h| h.agent.as_deref());
+    let mut written = url_agents.chain(script_agents);
     let agents: Vec<String> = module
         .agents()
         .iter()
         .map(|a| a.name.value.to_ascii_lowercase())
         .collect();
-    agents.into_iter().find(|agent| {
-        let written = format!("{slug}--{agent}--");
-        ws.sources
-            .files()
-            .any(|(_, f)| f.text.to_ascii_lowercase().contains(&written))
-    })
+    written.find_map(|w| agents.iter().find(|a| a.eq_ignore_ascii_case(w)).cloned())
 }
 
 /// A subdomain app's origin, with the agent's name in the host when the files put it there.
@@ -702,6 +714,33 @@ module "code-server" {
             .map(|c| c.app)
             .collect();
         assert_eq!(names, vec!["convex-api", "VITE_CONVEX_SITE_URL"]);
+    }
+
+    /// The agent in an origin comes from the Coder hosts the model reads, not from text: a
+    /// comment naming `convex-api--main--` puts no agent in the API app's origin.
+    #[test]
+    fn an_agent_named_only_in_a_comment_is_not_in_the_origin() {
+        let tf = TF.replace(
+            "VITE_CONVEX_SITE_URL = \"https://convex-api--main--",
+            "# was https://convex-api--main--ws--me.example.com\n    VITE_CONVEX_SITE_URL = \"https://convex-api--",
+        );
+        assert!(tf.contains("# was https://convex-api--main--"));
+        let ws = workspace(&[("main.tf", &tf), ("docker-compose.yml", COMPOSE)]);
+        let origins: Vec<String> =
+            plan_from_workspace(&ws, Some(public()), &PlanOptions::default())
+                .chains
+                .into_iter()
+                .filter_map(|c| Some(format!("{} {}", c.app, c.public_origin?)))
+                .collect();
+        assert_eq!(
+            origins,
+            [
+                "convex-api https://convex-api--ws--me.coder.example.com",
+                // The site's host in the env still names the agent.
+                "convex-site https://convex-site--main--ws--me.coder.example.com",
+                "VITE_CONVEX_SITE_URL https://convex-api--ws--me.coder.example.com",
+            ]
+        );
     }
 
     fn spec_plan(text: &str, public: Option<PublicContext>) -> Vec<String> {
