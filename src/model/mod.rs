@@ -752,6 +752,14 @@ impl EnvVar {
             .windows(2)
             .any(|w| w[0] == b'$' && (w[1] == b'{' || w[1] == b'_' || w[1].is_ascii_alphabetic()))
     }
+
+    /// The variables the value as written reads (`ORIGIN` in `${ORIGIN:-http://localhost:3210}`).
+    pub fn interpolated(&self) -> Vec<String> {
+        crate::parse::interpolate::variable_references(&self.raw, false)
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    }
 }
 
 #[cfg(test)]
