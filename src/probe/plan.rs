@@ -4,9 +4,9 @@
 //!
 //! Produces a [`ProbePlan`] with one [`Chain`] per app whose url is on the workspace's localhost,
 //! then one per env var whose URL (or the workspace variable its value reads, `${ORIGIN:-...}`)
-//! names such an app in a role that the app's chain does not
-//! already probe (`VITE_CONVEX_SITE_URL` pointing at the API app gets its own chain with the site
-//! role's probes; `CONVEX_SITE_ORIGIN` pointing at the site app adds nothing and is skipped).
+//! names such an app in a role that the app's chain does not already probe
+//! (`VITE_CONVEX_SITE_URL` pointing at the API app gets its own chain with the site role's
+//! probes; `CONVEX_SITE_ORIGIN` pointing at the site app adds nothing and is skipped).
 //! Each link of a chain is filled in like this:
 //!
 //! - `published`: the port `P` of the app's url `http://localhost:P`, which the agent proxies.
