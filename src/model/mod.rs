@@ -766,6 +766,24 @@ impl EnvVar {
 mod tests {
     use super::*;
 
+    #[test]
+    fn env_values_name_the_variables_they_read() {
+        let var = |raw: &str| EnvVar {
+            name: "X".into(),
+            name_span: Span::default(),
+            value: None,
+            raw: raw.into(),
+            value_span: Span::default(),
+            scope: EnvScope::Compose(0),
+            url: None,
+        };
+        assert_eq!(
+            var("${ORIGIN_API:-http://localhost:3210}/x$PATH_PART").interpolated(),
+            ["ORIGIN_API", "PATH_PART"]
+        );
+        assert!(var("http://localhost:3210").interpolated().is_empty());
+    }
+
     fn workspace(files: &[(&str, &str, FileKind)]) -> Workspace {
         crate::model::build::from_texts(files)
     }
