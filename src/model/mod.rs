@@ -363,6 +363,8 @@ pub struct CoderHost {
     pub slug: String,
     pub slug_span: Span,
     pub port: Option<u16>,
+    /// The agent part of the host, lowercase, when it has one and it is known statically.
+    pub agent: Option<String>,
 }
 
 /// Everything portolan knows about one workspace.
@@ -388,6 +390,8 @@ pub struct Workspace {
     pub template: Option<template::TerraformModule>,
     /// Modules the template calls whose files are read with it, each with its inputs bound.
     pub local_modules: Vec<LocalModule>,
+    /// URLs the template's `locals` hold (origins a template builds for its apps), as evaluated.
+    pub template_urls: Vec<url::UrlFact>,
     /// What the template's pin of the Coder provider allows (its outermost root module).
     pub provider_pin: ProviderPin,
     /// The pin of every root module, by folder, shallowest first: [`Workspace::provider_pin_at`].
@@ -754,11 +758,37 @@ impl EnvVar {
             .windows(2)
             .any(|w| w[0] == b'$' && (w[1] == b'{' || w[1] == b'_' || w[1].is_ascii_alphabetic()))
     }
+
+    /// The variables the value as written reads (`ORIGIN` in `${ORIGIN:-http://localhost:3210}`).
+    pub fn interpolated(&self) -> Vec<String> {
+        crate::parse::interpolate::variable_references(&self.raw, false)
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_values_name_the_variables_they_read() {
+        let var = |raw: &str| EnvVar {
+            name: "X".into(),
+            name_span: Span::default(),
+            value: None,
+            raw: raw.into(),
+            value_span: Span::default(),
+            scope: EnvScope::Compose(0),
+            url: None,
+        };
+        assert_eq!(
+            var("${ORIGIN_API:-http://localhost:3210}/x$PATH_PART").interpolated(),
+            ["ORIGIN_API", "PATH_PART"]
+        );
+        assert!(var("http://localhost:3210").interpolated().is_empty());
+    }
 
     fn workspace(files: &[(&str, &str, FileKind)]) -> Workspace {
         crate::model::build::from_texts(files)

@@ -242,16 +242,20 @@ impl VersionRange {
         }
     }
 
-    /// Whether `version` or some later version is in the range.
+    /// Whether `version` or some later version is in the range: whether the version Terraform
+    /// installs under it ([`VersionRange::newest_is_in`]) is `version` or later.
     pub fn allows_at_least(&self, version: Version) -> bool {
-        let floor: Bound = (version, true);
-        let lower = match self.lower {
-            Some(l) if l.0 >= floor.0 => l,
-            _ => floor,
-        };
-        match self.upper {
-            None => true,
-            Some(upper) => lower.0 < upper.0 || (lower.0 == upper.0 && lower.1 && upper.1),
+        self.newest_is_in(&VersionRange {
+            lower: Some((version, true)),
+            upper: None,
+        })
+    }
+
+    /// Whether no version is in the range (`>= 3, < 2`).
+    fn is_empty(&self) -> bool {
+        match (self.lower, self.upper) {
+            (Some((l, l_incl)), Some((u, u_incl))) => l > u || (l == u && !(l_incl && u_incl)),
+            _ => false,
         }
     }
 }
@@ -273,8 +277,13 @@ fn parse_version(text: &str) -> Option<(Version, usize)> {
 
 impl VersionRange {
     /// Whether the newest version this range allows, the one Terraform installs, is in `other`.
-    /// A range without an upper end allows versions past every bounded range.
+    /// A range without an upper end allows versions past every bounded range; an empty range
+    /// installs nothing. The one reading of "what Terraform installs" ([`VersionRange::allows_at_least`]
+    /// is this with an open range from a version).
     pub fn newest_is_in(&self, other: &VersionRange) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let Some((top, inclusive)) = self.upper else {
             return other.upper.is_none();
         };

@@ -33,6 +33,9 @@ pub struct UrlFact {
     /// Where the slug of a subdomain app URL is written when it is not in the URL's own text:
     /// a variable (`SLUG=convex-site`), a Terraform local, a `coder_app`'s `slug`.
     pub slug_origin: Option<Span>,
+    /// The agent part of a Coder subdomain or port-forward host, as written (`main` in
+    /// `convex-api--main--ws--me.example.com`, lowercase); `None` when the host has none.
+    pub agent: Option<String>,
 }
 
 impl UrlFact {
@@ -53,13 +56,13 @@ impl UrlFact {
         }
         let effective = port.unwrap_or(if scheme == "https" { 443 } else { 80 });
         let lower = host.to_ascii_lowercase();
-        let target = if matches!(
+        let (target, agent) = if matches!(
             lower.as_str(),
             "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]" | "::1"
         ) {
-            HostTarget::Localhost(effective)
+            (HostTarget::Localhost(effective), None)
         } else {
-            coder_label(&lower).unwrap_or_else(|| HostTarget::Other(lower.clone()))
+            coder_label(&lower).unwrap_or_else(|| (HostTarget::Other(lower.clone()), None))
         };
         Some(UrlFact {
             text: text.to_owned(),
@@ -70,6 +73,7 @@ impl UrlFact {
             span,
             target,
             slug_origin: None,
+            agent,
         })
     }
 
@@ -173,16 +177,18 @@ fn split_port(authority: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// Reads a Coder subdomain host ([`crate::coder::AppHost`]).
-fn coder_label(host: &str) -> Option<HostTarget> {
+/// Reads a Coder subdomain host ([`crate::coder::AppHost`]), with its agent part.
+fn coder_label(host: &str) -> Option<(HostTarget, Option<String>)> {
     let found = crate::coder::AppHost::parse(host)?;
-    Some(match found.port {
+    let agent = found.agent.clone().map(|r| host[r].to_owned());
+    let target = match found.port {
         Some(port) => HostTarget::CoderPort {
             port,
             https: found.https,
         },
         None => HostTarget::CoderApp(host[found.slug].to_owned()),
-    })
+    };
+    Some((target, agent))
 }
 
 #[cfg(test)]
@@ -222,6 +228,16 @@ mod tests {
             target("https://example.com"),
             HostTarget::Other("example.com".into())
         );
+        let agent = |text: &str| UrlFact::parse(text, Span::default()).expect(text).agent;
+        assert_eq!(
+            agent("https://convex-site--Main--ws--me.coder.example.com"),
+            Some("main".into())
+        );
+        assert_eq!(
+            agent("https://3210s--dev--ws--me.example.com"),
+            Some("dev".into())
+        );
+        assert_eq!(agent("https://convex-site--ws--me.coder.example.com"), None);
         assert!(UrlFact::parse("ftp://x", Span::default()).is_none());
         assert!(UrlFact::parse("http://", Span::default()).is_none());
     }

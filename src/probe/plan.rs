@@ -3,9 +3,10 @@
 //! ([`plan_from_spec`]).
 //!
 //! Produces a [`ProbePlan`] with one [`Chain`] per app whose url is on the workspace's localhost,
-//! then one per env var whose URL names such an app in a role that the app's chain does not
-//! already probe (`VITE_CONVEX_SITE_URL` pointing at the API app gets its own chain with the site
-//! role's probes; `CONVEX_SITE_ORIGIN` pointing at the site app adds nothing and is skipped).
+//! then one per env var whose URL (or the workspace variable its value reads, `${ORIGIN:-...}`)
+//! names such an app in a role that the app's chain does not already probe
+//! (`VITE_CONVEX_SITE_URL` pointing at the API app gets its own chain with the site role's
+//! probes; `CONVEX_SITE_ORIGIN` pointing at the site app adds nothing and is skipped).
 //! Each link of a chain is filled in like this:
 //!
 //! - `published`: the port `P` of the app's url `http://localhost:P`, which the agent proxies.
@@ -19,13 +20,13 @@
 //!   one shows both the accepted connection and the HTTP answer. The host is `localhost`, as in
 //!   the app's url, not `127.0.0.1`: every address it resolves to is tried, so a server bound to
 //!   `::1` only (Node's default for `localhost`) is not reported as refused.
-//! - `healthcheck_path`: the path of the app's healthcheck url; without one, the spec service's
-//!   own healthcheck on that port, then the knowledge base's health path of the listener behind
-//!   the port (`/version` for the Convex API, `/healthz` for code-server).
+//! - `healthcheck_path`: the path of the app's healthcheck url; without one, the knowledge
+//!   base's health path of the listener behind the port (`/version` for the Convex API,
+//!   `/healthz` for code-server), then (specs only) the spec service's own healthcheck.
 //! - `public_origin`: subdomain apps only, when a [`PublicContext`] is given:
 //!   `{slug}--{workspace}--{owner}.{wildcard}`, or `{slug}--{agent}--...` when the origins are built
-//!   with the agent's name (the spec's `agent_in_host`; in files, the text `{slug}--{agent}--`
-//!   anywhere), so that an OpenID `issuer` is compared with the origin the backend was given.
+//!   with the agent's name (a Coder host of the model for that slug carries one of the
+//!   template's agents: [`agent_in_host`]), so that an OpenID `issuer` is compared with the origin the backend was given.
 //! - `share`: the app's; a value not known statically counts as `owner` (never a false "not public").
 //! - `role_probes`: the knowledge base's `probes:` for the role of the listener behind the port.
 //!
@@ -106,15 +107,18 @@ fn env_chains(ws: &Workspace, apps: &[Chain]) -> Vec<(Chain, String)> {
     let kb = &ws.knowledge;
     let mut vars: Vec<(Chain, String)> = Vec::new();
     for var in &ws.env {
-        let Some(url) = &var.url else { continue };
-        let target = match &url.target {
-            HostTarget::CoderApp(slug) => apps.iter().find(|c| &c.app == slug),
-            HostTarget::Localhost(port) if on_workspace(ws, var) => {
-                apps.iter().find(|c| c.published == Some(*port))
-            }
-            _ => None,
+        // A value read from the workspace's environment (`${ORIGIN:-...}` in a compose file,
+        // which the start script that runs compose exports) names what that variable names.
+        let Some(app) = app_named(ws, var, apps).or_else(|| {
+            var.interpolated().iter().find_map(|name| {
+                ws.env
+                    .iter()
+                    .filter(|w| &w.name == name && matches!(w.scope, EnvScope::Script))
+                    .find_map(|w| app_named(ws, w, apps))
+            })
+        }) else {
+            continue;
         };
-        let Some(app) = target else { continue };
         let role = kb.env_role(&var.name).and_then(|r| r.role.as_deref());
         let probes = role_probes(kb, role);
         if let Some(chain) = env_chain(app, &var.name, probes, var.value_span, &vars) {
@@ -124,17 +128,30 @@ fn env_chains(ws: &Workspace, apps: &[Chain]) -> Vec<(Chain, String)> {
     vars
 }
 
+/// The chain of the app an env var's own URL names: a subdomain app by slug, or the app
+/// published on the workspace's `localhost` port it names.
+fn app_named<'a>(ws: &Workspace, var: &EnvVar, apps: &'a [Chain]) -> Option<&'a Chain> {
+    match &var.url.as_ref()?.target {
+        HostTarget::CoderApp(slug) => apps.iter().find(|c| &c.app == slug),
+        HostTarget::Localhost(port) if on_workspace(ws, var) => {
+            apps.iter().find(|c| c.published == Some(*port))
+        }
+        _ => None,
+    }
+}
+
 /// The plan for a workspace rendered from a spec. The spec is rendered in memory and the model
-/// of what it renders is built as `check` builds it from files; the app chains are that model's
-/// ([`plan_from_workspace`]'s), so a spec and the files it renders probe the same listeners,
-/// ports and roles. `file` is the spec's id in the caller's source map: each chain's "what to
-/// change" location is the spec (an app's slug, an env var's value), the file the user edits.
+/// of what it renders is built as `check` builds it from files; the chains are that model's
+/// ([`plan_from_workspace`]'s): its apps, their healthchecks and the agent in their hosts, and the
+/// env vars whose URLs name them (a service's `${origin:APP}` is rendered as
+/// `${ORIGIN_<SLUG>:-...}`, read from the start script's export of that origin). So a spec and
+/// the files it renders probe the same listeners, ports, paths and roles.
 ///
-/// Two facts come from the spec because the rendered model does not hold them yet: a service's
-/// own healthcheck (compose `healthcheck.test`, the start script's wait), taken for an app
-/// without a healthcheck of its own; and which app an env var's origin names: the rendered files
-/// pass it as `${ORIGIN_<SLUG>:-http://localhost:P}`, whose fallback, read inside a container,
-/// is the container's own port.
+/// Two facts still come from the spec. Where to change a chain: `file` is the spec's id in the
+/// caller's source map, and each chain points at the spec (an app's slug, an env var's value),
+/// the file the user edits, which the rendered files cannot name. And a service's own HTTP
+/// healthcheck, for an app without a healthcheck of its own: the rendered files hold it only as
+/// the start script's wait for that URL, which the model does not read as a healthcheck.
 pub fn plan_from_spec(
     spec: &Spec,
     file: FileId,
@@ -152,6 +169,7 @@ pub fn plan_from_spec(
     )?;
     let (workspace, _) = crate::check::check_rendered(&files, &[], knowledge.clone());
     let mut apps = app_chains(&workspace, public.as_ref());
+    let vars = env_chains(&workspace, &apps);
     for chain in &mut apps {
         let Some((slug, app)) = spec.apps.get_key_value(chain.app.as_str()) else {
             chain.source = None;
@@ -173,35 +191,50 @@ pub fn plan_from_spec(
                     });
         }
     }
-    let values = spec
+    let vars = vars
+        .into_iter()
+        .map(|(mut chain, slug)| {
+            chain.source = spec_value(spec, &chain.app, &slug).map(|v| v.span(file));
+            let app = apps.iter().find(|c| c.app == slug);
+            // The app chain's healthcheck path, which may have come from the spec.
+            if let Some(app) = app {
+                chain.healthcheck_path = app.healthcheck_path.clone();
+            }
+            (chain, slug)
+        })
+        .collect();
+    Ok(finish(apps, vars, public, options))
+}
+
+/// Where the spec writes env var `name`, for messages: the value that references app `slug`
+/// (`${origin:...}`, `${url:...}`), else the first value of that name.
+fn spec_value<'a>(
+    spec: &'a Spec,
+    name: &str,
+    slug: &str,
+) -> Option<&'a crate::spec::Located<crate::spec::Text>> {
+    let values: Vec<_> = spec
         .services
         .values()
         .flat_map(|s| s.env.iter())
-        .chain(spec.env_files.values().flat_map(|f| f.iter()));
-    let mut vars: Vec<(Chain, String)> = Vec::new();
-    for (name, value) in values {
-        let Ok(parts) = reference::parse(&value.0) else {
-            continue;
-        };
-        for part in parts {
-            let Part::Ref(r) = part else { continue };
-            if !matches!(r.kind, RefKind::Origin | RefKind::Url) {
-                continue;
-            }
-            let Some(slug) = spec.app_slug_for(&r.target) else {
-                continue;
-            };
-            let Some(app) = apps.iter().find(|c| c.app == slug) else {
-                continue;
-            };
-            let role = knowledge.env_role(name).and_then(|r| r.role.as_deref());
-            let probes = role_probes(knowledge, role);
-            if let Some(chain) = env_chain(app, name, probes, value.span(file), &vars) {
-                vars.push((chain, app.app.clone()));
-            }
-        }
-    }
-    Ok(finish(apps, vars, public, options))
+        .chain(spec.env_files.values().flat_map(|f| f.iter()))
+        .filter(|(n, _)| n.as_str() == name)
+        .map(|(_, v)| v)
+        .collect();
+    let names_app = |value: &crate::spec::Located<crate::spec::Text>| {
+        reference::parse(&value.0).is_ok_and(|parts| {
+            parts.iter().any(|part| {
+                matches!(part, Part::Ref(r)
+                    if matches!(r.kind, RefKind::Origin | RefKind::Url)
+                        && spec.app_slug_for(&r.target) == Some(slug))
+            })
+        })
+    };
+    values
+        .iter()
+        .copied()
+        .find(|v| names_app(v))
+        .or(values.first().copied())
 }
 
 /// What the checked files say about the deployment, used only where the user's environment is
@@ -382,20 +415,32 @@ fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
     }
 }
 
-/// The agent name the files put in `slug`'s subdomain host (`{slug}--{agent}--...`), if any.
+/// The agent name the model's Coder hosts for `slug` carry (`{slug}--{agent}--...` in an env
+/// value, a URL a script builds, or a URL in the template's `locals`), if it is one of the
+/// template's agents.
 fn agent_in_host(ws: &Workspace, slug: &str) -> Option<String> {
     let module = ws.template.as_ref()?;
+    let url_agents = ws
+        .env
+        .iter()
+        .filter_map(|v| v.url.as_ref())
+        .chain(&ws.template_urls)
+        .filter(|u| u.slug().is_some_and(|s| s.eq_ignore_ascii_case(slug)))
+        .filter_map(|u| u.agent.as_deref());
+    let script_agents = ws
+        .scripts
+        .iter()
+        .flat_map(|s| &s.urls)
+        .filter_map(|u| u.coder_host.as_ref())
+        .filter(|h| h.port.is_none() && h.slug.eq_ignore_ascii_case(slug))
+        .filter_map(|h| h.agent.as_deref());
+    let mut written = url_agents.chain(script_agents);
     let agents: Vec<String> = module
         .agents()
         .iter()
         .map(|a| a.name.value.to_ascii_lowercase())
         .collect();
-    agents.into_iter().find(|agent| {
-        let written = format!("{slug}--{agent}--");
-        ws.sources
-            .files()
-            .any(|(_, f)| f.text.to_ascii_lowercase().contains(&written))
-    })
+    written.find_map(|w| agents.iter().find(|a| a.eq_ignore_ascii_case(w)).cloned())
 }
 
 /// A subdomain app's origin, with the agent's name in the host when the files put it there.
@@ -710,6 +755,33 @@ module "code-server" {
         assert_eq!(names, vec!["convex-api", "VITE_CONVEX_SITE_URL"]);
     }
 
+    /// The agent in an origin comes from the Coder hosts the model reads, not from text: a
+    /// comment naming `convex-api--main--` puts no agent in the API app's origin.
+    #[test]
+    fn an_agent_named_only_in_a_comment_is_not_in_the_origin() {
+        let tf = TF.replace(
+            "VITE_CONVEX_SITE_URL = \"https://convex-api--main--",
+            "# was https://convex-api--main--ws--me.example.com\n    VITE_CONVEX_SITE_URL = \"https://convex-api--",
+        );
+        assert!(tf.contains("# was https://convex-api--main--"));
+        let ws = workspace(&[("main.tf", &tf), ("docker-compose.yml", COMPOSE)]);
+        let origins: Vec<String> =
+            plan_from_workspace(&ws, Some(public()), &PlanOptions::default())
+                .chains
+                .into_iter()
+                .filter_map(|c| Some(format!("{} {}", c.app, c.public_origin?)))
+                .collect();
+        assert_eq!(
+            origins,
+            [
+                "convex-api https://convex-api--ws--me.coder.example.com",
+                // The site's host in the env still names the agent.
+                "convex-site https://convex-site--main--ws--me.coder.example.com",
+                "VITE_CONVEX_SITE_URL https://convex-api--ws--me.coder.example.com",
+            ]
+        );
+    }
+
     fn spec_plan(text: &str, public: Option<PublicContext>) -> Vec<String> {
         let mut sources = SourceMap::new();
         let loaded = crate::spec::load(Path::new("portolan.yaml"), text, &mut sources)
@@ -728,7 +800,19 @@ module "code-server" {
             if is_app {
                 assert_eq!(source, chain.app, "an app chain points at its slug");
             } else {
-                assert!(source.starts_with("${"), "an env chain points at the value");
+                let spec = &loaded.spec;
+                let written: Vec<&str> = spec
+                    .services
+                    .values()
+                    .flat_map(|s| s.env.iter())
+                    .chain(spec.env_files.values().flat_map(|f| f.iter()))
+                    .filter(|(n, _)| n.as_str() == chain.app)
+                    .map(|(_, v)| v.0.as_str())
+                    .collect();
+                assert!(
+                    written.contains(&source.trim_matches('"')),
+                    "an env chain points at the value: {source} in {written:?}"
+                );
             }
         }
         rows(&plan)
@@ -788,6 +872,35 @@ apps:
                 "convex-api - 3210 /version - owner version",
                 "convex-site - 13211 - - public openid-configuration?",
                 "CONVEX_SITE_ORIGIN - 3210 /version - owner openid-configuration?",
+            ]
+        );
+    }
+
+    /// Which app an env var names is read from the rendered files: a plain localhost URL in an
+    /// env file names the app published there, though the spec has no `${origin:...}` for it.
+    #[test]
+    fn spec_env_vars_name_apps_through_the_rendered_files() {
+        let spec = r#"
+name: p
+services:
+  backend:
+    image: ghcr.io/get-convex/convex-backend:latest
+    ports: { api: 3210, site: 3211 }
+env_files:
+  web/.env:
+    CONVEX_SITE_ORIGIN: http://localhost:3210
+    VITE_CONVEX_URL: "http://localhost:3211"
+apps:
+  convex-api: { target: backend.api, subdomain: false }
+  convex-site: { target: backend.site, share: public }
+"#;
+        assert_eq!(
+            spec_plan(spec, None),
+            vec![
+                "convex-api - 3210 /version - owner version",
+                "convex-site - 3211 - - public openid-configuration?",
+                "CONVEX_SITE_ORIGIN - 3210 /version - owner openid-configuration?",
+                "VITE_CONVEX_URL - 3211 - - public version",
             ]
         );
     }

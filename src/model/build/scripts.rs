@@ -312,6 +312,10 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                         slug: host.slug,
                         slug_span: host.slug_span,
                         port: host.port,
+                        agent: host
+                            .agent
+                            .and_then(|w| w.literal())
+                            .map(|a| a.to_ascii_lowercase()),
                     })
                     .or_else(|| {
                         // A host built from pieces: `https://$SLUG--$CODER_WORKSPACE_NAME--...`.
@@ -319,8 +323,13 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                         let found = crate::coder::AppHost::parse(&partial.text)?;
                         Some(CoderHost {
                             slug: partial.text.get(found.slug.clone())?.to_owned(),
-                            slug_span: partial.span_of(found.slug).unwrap_or(url.span),
+                            slug_span: partial.span_of(found.slug.clone()).unwrap_or(url.span),
                             port: found.port,
+                            agent: found
+                                .agent
+                                .and_then(|r| partial.text.get(r))
+                                .filter(|a| !a.contains(['$', crate::coder::UNKNOWN]))
+                                .map(str::to_ascii_lowercase),
                         })
                     }),
             })

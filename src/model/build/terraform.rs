@@ -61,6 +61,35 @@ fn template_partial(
     out
 }
 
+/// The URLs in the values of the template's `locals`, maps and lists included.
+fn read_template_urls(ws: &mut Workspace, module: &TerraformModule) {
+    fn walk(value: &terraform::Spanned<Value>, out: &mut Vec<UrlFact>) {
+        match &value.value {
+            Value::List(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Map(entries) => entries.iter().for_each(|e| walk(&e.value, out)),
+            other => {
+                if let Some(text) = value_text(other) {
+                    // An unknown part reads as one unknown character: its `?` would end the
+                    // URL's authority.
+                    let text = text.replace("${?}", &crate::coder::UNKNOWN.to_string());
+                    // Evaluated text need not match the source byte for byte: each URL points at
+                    // the whole value.
+                    let found = UrlFact::find_all(&text, value.span);
+                    out.extend(found.into_iter().map(|url| UrlFact {
+                        span: value.span,
+                        ..url
+                    }));
+                }
+            }
+        }
+    }
+    for block in module.blocks().filter(|b| b.kind.value == "locals") {
+        for attr in &block.attributes {
+            walk(&attr.value, &mut ws.template_urls);
+        }
+    }
+}
+
 pub(super) fn read_terraform(ws: &mut Workspace) {
     let ids = super::files_of(ws, FileKind::Terraform);
     if ids.is_empty() {
@@ -97,6 +126,7 @@ pub(super) fn read_terraform(ws: &mut Workspace) {
             ));
         }
     }
+    read_template_urls(ws, &module);
     read_provider_pins(ws, &module, &local_modules);
     ws.template = Some(module);
     ws.local_modules = local_modules;

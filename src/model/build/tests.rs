@@ -471,6 +471,63 @@ curl "https://$SLUG--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.$D/versi
     );
 }
 
+/// Coder hosts keep their agent part: in a script's URLs (written, or built from pieces), in
+/// env values and in the template's `locals`; an agent not known statically is none.
+#[test]
+fn coder_hosts_keep_their_agent() {
+    let sh = r#"SLUG=web
+curl "https://code-server--Dev--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.example.com/"
+curl "https://$SLUG--dev--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.example.com/"
+curl "https://api--$AGENT--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.example.com/"
+curl "https://site--$CODER_WORKSPACE_NAME--$CODER_WORKSPACE_OWNER_NAME.example.com/"
+"#;
+    let tf = r#"resource "coder_agent" "main" {
+  os   = "linux"
+  arch = "amd64"
+  env = {
+    API = "https://api--main--${data.coder_workspace.me.name}--${data.coder_workspace_owner.me.name}.example.com"
+  }
+}
+locals {
+  origins = {
+    web = "https://web--main--${lower(data.coder_workspace.me.name)}--${data.coder_workspace_owner.me.name}.example.com"
+  }
+}
+"#;
+    let ws = model(&[
+        ("start.sh", sh, FileKind::Script),
+        ("main.tf", tf, FileKind::Terraform),
+    ]);
+    let script: Vec<(String, Option<String>)> = ws
+        .scripts
+        .iter()
+        .flat_map(|s| &s.urls)
+        .filter_map(|u| u.coder_host.as_ref())
+        .map(|h| (h.slug.clone(), h.agent.clone()))
+        .collect();
+    let pair = |slug: &str, agent: Option<&str>| (slug.to_owned(), agent.map(str::to_owned));
+    assert_eq!(
+        script,
+        [
+            pair("code-server", Some("dev")),
+            pair("web", Some("dev")),
+            pair("api", None),
+            pair("site", None),
+        ]
+    );
+    let api = ws.env.iter().find(|v| v.name == "API").expect("API");
+    assert_eq!(
+        api.url.as_ref().and_then(|u| u.agent.as_deref()),
+        Some("main")
+    );
+    let template: Vec<(Option<&str>, Option<&str>)> = ws
+        .template_urls
+        .iter()
+        .map(|u| (u.slug(), u.agent.as_deref()))
+        .collect();
+    assert_eq!(template, [(Some("web"), Some("main"))]);
+}
+
 /// Hosts built in Terraform: a slug from a local or from `coder_app.NAME.slug` names that app;
 /// a slug from a variable without a default names none.
 #[test]
