@@ -264,4 +264,35 @@ mod tests {
         assert_eq!(ws.sources.resolve(related.span).0.line, 5);
         assert_eq!(related.message, "db publishes postgres (container port 5432) on localhost:15433");
     }
+
+    /// Origin rules read only http(s) URLs: the same values as `http://` reach them (the setup
+    /// is one they check), as `postgres://` they change nothing.
+    #[test]
+    fn service_urls_reach_no_origin_rule() {
+        let origin_findings = |scheme: &str| {
+            let env = format!(
+                "NEXT_PUBLIC_DATABASE_URL={scheme}://localhost:5432/app\nCONVEX_CLOUD_ORIGIN={scheme}://localhost:3210\n"
+            );
+            let ws = crate::model::build::from_texts(&[
+                ("main.tf", "resource \"coder_agent\" \"main\" {\n  os   = \"linux\"\n  arch = \"amd64\"\n}\n", crate::model::FileKind::Terraform),
+                ("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    ports: [\"5432:5432\"]\n", crate::model::FileKind::Compose),
+                ("web/.env.local", &env, crate::model::FileKind::EnvFile),
+            ]);
+            let origins: Vec<&'static Rule> = crate::rules::RULES
+                .iter()
+                .copied()
+                .filter(|r| r.meta.code.starts_with("PT3"))
+                .collect();
+            let found: Vec<&str> = crate::rules::run(&ws, &origins)
+                .into_iter()
+                .filter_map(|d| d.rule)
+                .collect();
+            found
+        };
+        assert!(
+            origin_findings("http").contains(&"browser-var-localhost"),
+            "the setup reaches origin rules"
+        );
+        assert_eq!(origin_findings("postgres"), Vec::<&str>::new());
+    }
 }
