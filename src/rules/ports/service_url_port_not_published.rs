@@ -2,7 +2,7 @@
 //! localhost whose port nothing answers, while compose publishes that server on another one.
 
 use crate::diagnostic::{RuleMeta, Severity};
-use crate::model::{EnvVar, HostTarget, Place, UrlFact, Workspace};
+use crate::model::{EnvScope, EnvVar, HostTarget, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
 use crate::source::Span;
 
@@ -22,7 +22,8 @@ service running a server of that protocol (by its image or program) publishes it
 host port.
 
 Nothing is reported when the port is served or published by anything, when a host-network
-service whose ports are unknown could listen there, or when the files show no such server.
+service whose ports are unknown could listen there, when a compose `environment:` takes the
+env-file value by interpolation (a container reads it), or when the files show no such server.
 
 ## Why is this bad?
 The client connects to a closed port and fails with `connection refused` (`ECONNREFUSED`), while
@@ -70,7 +71,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(scheme) = kb.url_scheme(&url.scheme) else {
             continue;
         };
-        if !port_as_written(url) || !workspace.env_on_workspace(var) {
+        if !port_as_written(url) || !workspace.env_on_workspace(var) || read_by_compose(workspace, var)
+        {
             continue;
         }
         if workspace.listeners_at(Place::Workspace, port).next().is_some()
@@ -143,6 +145,18 @@ fn servers(workspace: &Workspace, listener: &str) -> Vec<Server> {
     out
 }
 
+/// Whether a compose `environment:` takes this env-file value by interpolation
+/// (`DATABASE_URL: ${DATABASE_URL}`): then a container reads it, where `localhost` may be
+/// another network's.
+fn read_by_compose(workspace: &Workspace, var: &EnvVar) -> bool {
+    var.scope == EnvScope::EnvFile
+        && workspace.env.iter().any(|v| {
+            matches!(v.scope, EnvScope::Compose(_))
+                && (v.raw.contains(&format!("${{{}", var.name))
+                    || v.raw.contains(&format!("${}", var.name)))
+        })
+}
+
 /// Whether the host and port are written out: no `${...}` or `$X` in them, and a port that is a
 /// number (or none, for the scheme's default).
 fn port_as_written(url: &UrlFact) -> bool {
@@ -210,6 +224,11 @@ mod tests {
             (
                 "inside a bridged container localhost is the container",
                 &[("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    ports: [\"15433:5432\"]\n  app:\n    image: node:20\n    environment:\n      DATABASE_URL: postgres://localhost:15432/app\n")],
+                &[],
+            ),
+            (
+                "an env-file value a container takes by interpolation",
+                &[("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    ports: [\"15433:5432\"]\n  app:\n    image: node:20\n    network_mode: service:db\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n"), (".env", "DATABASE_URL=postgres://localhost:5432/app\n")],
                 &[],
             ),
             (
