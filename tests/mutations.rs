@@ -183,7 +183,8 @@ fn other_ends(
 /// test asks this only when the model knows no other end); if nothing does, moving it breaks no
 /// chain the files hold (a module's own app follows its
 /// `port` input), so it is no link to test. Read from the text, not the model, so that a port
-/// the model does not see (`postgres://localhost:15432` in an env file) still counts, as a miss.
+/// the model does not see (`amqp://localhost:5673` with no broker in the files) still counts, as a
+/// miss.
 /// A compose host port is named only by what reaches it: `localhost:H` (or `127.0.0.1:H`),
 /// an app or an env URL on it; its own container side and the listener behind are not.
 fn named_elsewhere(fixture: &Fixture, ws: &Workspace, link: &portolan::model::PortLink) -> bool {

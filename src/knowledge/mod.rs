@@ -70,6 +70,21 @@ pub struct Knowledge {
     /// conflict, read with the template's provider pin.
     #[serde(default)]
     pub coder_provider: ProviderFacts,
+    /// URL schemes other than http(s) that env values use to reach a server
+    /// (`postgres://app:pw@localhost:5432/app`), by scheme.
+    #[serde(default)]
+    pub url_schemes: BTreeMap<String, UrlScheme>,
+}
+
+/// A URL scheme of a server protocol: the port a URL without one reaches, and the name of the
+/// listeners that speak it ([`ListenerSpec::name`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UrlScheme {
+    /// The port a URL of this scheme reaches when it names none (`postgres://localhost/app`).
+    pub port: u16,
+    /// The name of the listeners that speak the protocol (`postgres`, `redis`).
+    pub listener: String,
 }
 
 /// How a Coder agent is started besides its `init_script`.
@@ -398,6 +413,7 @@ impl Knowledge {
         self.subcommands.extend(other.subcommands);
         self.container_runners.extend(other.container_runners);
         self.compute.extend(other.compute);
+        self.url_schemes.extend(other.url_schemes);
         if other.agent_start != AgentStart::default() {
             self.agent_start = other.agent_start;
         }
@@ -423,6 +439,11 @@ impl Knowledge {
             }
             known.distinct_from.extend(extra.distinct_from);
         }
+    }
+
+    /// What a non-http URL scheme reaches (`postgres`, `redis`), by lowercase scheme.
+    pub fn url_scheme(&self, scheme: &str) -> Option<&UrlScheme> {
+        self.url_schemes.get(scheme)
     }
 
     /// The compute resource a Terraform resource type is (`kubernetes_pod_v1` → `kubernetes_pod`):

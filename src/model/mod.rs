@@ -217,8 +217,12 @@ pub struct EnvVar {
     pub raw: String,
     pub value_span: Span,
     pub scope: EnvScope,
-    /// A URL in the value, if any.
+    /// An http(s) URL in the value, if any: what origin rules read.
     pub url: Option<UrlFact>,
+    /// A URL of a server protocol in the value (`postgres://app:pw@localhost:15432/app`,
+    /// `redis://localhost`), by the knowledge's `url_schemes`; never an http(s) one, so it
+    /// never reaches the rules about browser origins.
+    pub service_url: Option<UrlFact>,
 }
 
 /// A Coder registry module.
@@ -710,6 +714,31 @@ impl Workspace {
         }
     }
 
+    /// Whether an env variable is read on the agent's own network, where `localhost` is the
+    /// workspace's: not a bridged compose service's `environment:`, an env file such a
+    /// service loads, or a script that runs inside such a container.
+    pub fn env_on_workspace(&self, var: &EnvVar) -> bool {
+        let bridged = |i: usize| self.services.get(i).is_some_and(|s| !s.network_mode_host);
+        let file = var.name_span.file;
+        match var.scope {
+            EnvScope::Compose(i) => !bridged(i),
+            EnvScope::EnvFile => {
+                let path = build::normalize(&self.sources.get(file).path);
+                !self.services.iter().enumerate().any(|(i, s)| {
+                    bridged(i)
+                        && s.env_files
+                            .iter()
+                            .any(|(p, _)| std::path::Path::new(p) == path)
+                })
+            }
+            EnvScope::Script => !self
+                .scripts
+                .iter()
+                .any(|u| u.file == file && matches!(u.place, Place::Container(i) if bridged(i))),
+            _ => true,
+        }
+    }
+
     /// Who a place is in messages: the compose service, or the workspace.
     pub fn place_name(&self, place: Place) -> &str {
         match place {
@@ -782,6 +811,7 @@ mod tests {
             value_span: Span::default(),
             scope: EnvScope::Compose(0),
             url: None,
+            service_url: None,
         };
         assert_eq!(
             var("${ORIGIN_API:-http://localhost:3210}/x$PATH_PART").interpolated(),

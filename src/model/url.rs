@@ -36,16 +36,55 @@ pub struct UrlFact {
     /// The agent part of a Coder subdomain or port-forward host, as written (`main` in
     /// `convex-api--main--ws--me.example.com`, lowercase); `None` when the host has none.
     pub agent: Option<String>,
+    /// An http(s) URL, one a browser or an HTTP client opens. False for a service URL
+    /// ([`UrlFact::parse_service`]: `postgres://`, `redis://`), which no origin rule reads.
+    pub http: bool,
 }
 
 impl UrlFact {
     /// Parses one URL; `span` is where `text` stands.
     pub fn parse(text: &str, span: Span) -> Option<UrlFact> {
+        let (scheme, _) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        Self::parse_with(text, span, default)
+    }
+
+    /// Parses a URL of another scheme than http(s) (`postgres://app:pw@localhost/app`), whose
+    /// port, when none is written, is `default_port(scheme)`; `None` for an http(s) URL, a
+    /// scheme `default_port` does not know, and a URL of several hosts (`mongodb://a,b`).
+    pub fn parse_service(
+        text: &str,
+        span: Span,
+        default_port: impl Fn(&str) -> Option<u16>,
+    ) -> Option<UrlFact> {
         let (scheme, rest) = text.split_once("://")?;
         let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
+        if scheme == "http" || scheme == "https" {
             return None;
         }
+        let default = default_port(&scheme)?;
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if authority
+            .rsplit('@')
+            .next()
+            .unwrap_or(authority)
+            .contains(',')
+        {
+            return None;
+        }
+        let mut url = Self::parse_with(text, span, default)?;
+        url.http = false;
+        Some(url)
+    }
+
+    fn parse_with(text: &str, span: Span, default: u16) -> Option<UrlFact> {
+        let (scheme, rest) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..authority_end];
         let path = rest[authority_end..].to_owned();
@@ -54,7 +93,7 @@ impl UrlFact {
         if host.is_empty() {
             return None;
         }
-        let effective = port.unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let effective = port.unwrap_or(default);
         let lower = host.to_ascii_lowercase();
         let (target, agent) = if matches!(
             lower.as_str(),
@@ -74,6 +113,7 @@ impl UrlFact {
             target,
             slug_origin: None,
             agent,
+            http: true,
         })
     }
 
@@ -240,6 +280,36 @@ mod tests {
         assert_eq!(agent("https://convex-site--ws--me.coder.example.com"), None);
         assert!(UrlFact::parse("ftp://x", Span::default()).is_none());
         assert!(UrlFact::parse("http://", Span::default()).is_none());
+    }
+
+    #[test]
+    fn service_urls_take_their_scheme_default_port() {
+        let ports = |scheme: &str| match scheme {
+            "postgres" => Some(5432),
+            "redis" => Some(6379),
+            _ => None,
+        };
+        let parse = |text: &str| UrlFact::parse_service(text, Span::default(), ports);
+        let db = parse("postgres://app:pw@localhost:15432/app").unwrap();
+        assert_eq!(db.target, HostTarget::Localhost(15432));
+        assert_eq!((db.port, db.http), (Some(15432), false));
+        assert_eq!(db.scheme, "postgres");
+        let cache = parse("redis://localhost").unwrap();
+        assert_eq!(cache.target, HostTarget::Localhost(6379));
+        assert_eq!(cache.port, None);
+        assert_eq!(
+            parse("REDIS://cache:6380/0").unwrap().target,
+            HostTarget::Other("cache".into())
+        );
+        assert!(parse("amqp://localhost").is_none(), "unknown scheme");
+        assert!(parse("https://localhost:5432").is_none(), "http is parse's");
+        assert!(parse("postgres://a:1,b:2/db").is_none(), "several hosts");
+        assert!(UrlFact::parse("postgres://localhost:5432", Span::default()).is_none());
+        assert!(
+            UrlFact::parse("http://localhost", Span::default())
+                .unwrap()
+                .http
+        );
     }
 
     #[test]

@@ -34,11 +34,8 @@
 //! whose url is not on localhost get no chain (rules report them); a healthcheck url on another
 //! port than the app's is probed on the app's port; env vars naming a port that no app names.
 
-use std::path::Path;
-
 use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
 use crate::knowledge::{Expectation, Knowledge, RoleRequest};
-use crate::model::build::normalize;
 use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
 use crate::source::{FileId, Span};
 use crate::spec::reference::{self, Part, RefKind};
@@ -396,23 +393,7 @@ fn behind_port(
 /// compose `environment`, env files a compose service reads and scripts mounted into a container
 /// run inside it (unless it uses host networking).
 fn on_workspace(ws: &Workspace, var: &EnvVar) -> bool {
-    let bridged = |i: usize| ws.services.get(i).is_some_and(|s| !s.network_mode_host);
-    let file = var.name_span.file;
-    match var.scope {
-        EnvScope::Compose(i) => !bridged(i),
-        EnvScope::EnvFile => {
-            let path = normalize(&ws.sources.get(file).path);
-            !ws.services
-                .iter()
-                .enumerate()
-                .any(|(i, s)| bridged(i) && s.env_files.iter().any(|(p, _)| Path::new(p) == path))
-        }
-        EnvScope::Script => !ws
-            .scripts
-            .iter()
-            .any(|u| u.file == file && matches!(u.place, Place::Container(i) if bridged(i))),
-        _ => true,
-    }
+    ws.env_on_workspace(var)
 }
 
 /// The agent name the model's Coder hosts for `slug` carry (`{slug}--{agent}--...` in an env
@@ -498,6 +479,7 @@ mod tests {
     use crate::check::{check_files, classify};
     use crate::model::build::InputFile;
     use crate::source::SourceMap;
+    use std::path::Path;
 
     const INCIDENT_TF: &str = include_str!("../../tests/fixtures/convex-incident/main.tf");
     const INCIDENT_COMPOSE: &str =

@@ -136,6 +136,7 @@ rules! {
         listener_without_app,
         app_url_not_localhost,
         path_app_needs_subdomain,
+        service_url_port_not_published,
     }
     /// PT3xx: origins and the variables that carry them, across every file of a workspace.
     origins {

@@ -50,7 +50,20 @@ pub fn build(files: Vec<InputFile>, knowledge: impl Into<std::sync::Arc<Knowledg
     scripts::read_scripts(&mut ws);
     modules::listeners_from_modules(&mut ws);
     netns::assign(&mut ws);
+    read_service_urls(&mut ws);
     ws
+}
+
+/// Reads the server-protocol URLs (`postgres://...`) of env values, by the knowledge's schemes.
+fn read_service_urls(ws: &mut Workspace) {
+    let kb = std::sync::Arc::clone(&ws.knowledge);
+    let port = |scheme: &str| kb.url_scheme(scheme).map(|s| s.port);
+    for var in &mut ws.env {
+        let value = var.value.as_deref().unwrap_or_default().trim();
+        let unquoted = var.raw.trim().trim_matches(['"', '\'']);
+        var.service_url = UrlFact::parse_service(value, var.value_span, port)
+            .or_else(|| UrlFact::parse_service(unquoted, var.value_span, port));
+    }
 }
 
 /// The Terraform modules the workspace is made of, each with its folder: the template first.
@@ -125,6 +138,7 @@ fn env_var(
         value_span,
         scope,
         url,
+        service_url: None,
     }
 }
 

@@ -782,3 +782,47 @@ resource "coder_app" "web" {
     assert_eq!(ws.apps[0].netns, Some(0));
     assert!(!ws.apart(ws.apps[0].netns, 0));
 }
+
+#[test]
+fn service_urls_are_read_in_every_scope_and_never_as_origins() {
+    let compose = "services:\n  app:\n    image: node:20\n    environment:\n      REDIS_URL: rediss://:pw@cache\n";
+    let script = "export DATABASE_URL=\"postgresql://app:${DB_PASSWORD}@localhost:15432/app\"\n";
+    let ws = model(&[
+        ("docker-compose.yml", compose, FileKind::Compose),
+        ("start.sh", script, FileKind::Script),
+        (
+            ".env",
+            "MONGO_URL=mongodb://localhost/app\nWEB=http://localhost:3000\n",
+            FileKind::EnvFile,
+        ),
+    ]);
+    let url = |name: &str| {
+        let var = ws.env.iter().find(|v| v.name == name).expect(name);
+        (
+            var.url.is_some(),
+            var.service_url.as_ref().map(|u| (u.target.clone(), u.http)),
+        )
+    };
+    assert_eq!(
+        url("REDIS_URL"),
+        (
+            false,
+            Some((crate::model::HostTarget::Other("cache".into()), false))
+        )
+    );
+    assert_eq!(
+        url("DATABASE_URL"),
+        (
+            false,
+            Some((crate::model::HostTarget::Localhost(15432), false))
+        )
+    );
+    assert_eq!(
+        url("MONGO_URL"),
+        (
+            false,
+            Some((crate::model::HostTarget::Localhost(27017), false))
+        )
+    );
+    assert_eq!(url("WEB"), (true, None));
+}
