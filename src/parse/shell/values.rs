@@ -44,6 +44,11 @@ enum Binding<'f> {
     /// Assigned once, then grown by assignments that append to it (`X="$X -v a:b"`, some of
     /// them perhaps conditional): the first value's words are there, the rest perhaps.
     Grown(&'f Word, Vec<Word>),
+    /// An array, then grown by `NAME+=(...)` (some perhaps conditional): its elements are
+    /// there, the appended ones perhaps.
+    GrownArray(&'f [Word], Vec<&'f [Word]>),
+    /// `NAME+=(...)` as it is written, before it meets the array it grows.
+    Appended(&'f [Word]),
 }
 
 /// The variables of one script: see the module docs.
@@ -68,10 +73,10 @@ impl ScriptFacts {
                 Some(elements) => Binding::Array(elements),
                 None => Binding::One(&a.value),
             };
-            let binding = if a.append {
-                Binding::Several(Vec::new())
-            } else {
-                binding
+            let binding = match (a.append, &a.elements) {
+                (true, Some(elements)) => Binding::Appended(elements),
+                (true, None) => Binding::Several(Vec::new()),
+                (false, _) => binding,
             };
             values.bind(&a.name, binding);
             if a.exported {
@@ -95,7 +100,16 @@ impl ScriptFacts {
 impl<'f> Values<'f> {
     fn bind(&mut self, name: &'f str, binding: Binding<'f>) {
         let merged = match (self.bindings.remove(name), binding) {
+            // Appended to a value the script does not assign: not known.
+            (None, Binding::Appended(_)) => Binding::Several(Vec::new()),
             (None, b) => b,
+            (Some(Binding::Array(base)), Binding::Appended(more)) => {
+                Binding::GrownArray(base, vec![more])
+            }
+            (Some(Binding::GrownArray(base, mut tail)), Binding::Appended(more)) => {
+                tail.push(more);
+                Binding::GrownArray(base, tail)
+            }
             (Some(Binding::One(base)), Binding::One(w)) if grows(w, name).is_some() => {
                 Binding::Grown(base, grows(w, name).into_iter().collect())
             }
@@ -110,7 +124,10 @@ impl<'f> Values<'f> {
                 let mut all = match old {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws,
-                    Binding::Array(_) | Binding::Grown(..) => Vec::new(),
+                    Binding::Array(_)
+                    | Binding::Grown(..)
+                    | Binding::GrownArray(..)
+                    | Binding::Appended(_) => Vec::new(),
                 };
                 if let Binding::One(w) = new {
                     all.push(w);
@@ -258,9 +275,11 @@ impl<'f> Values<'f> {
                 Some(texts?.join(" "))
             }
             // `$arr` is its first element.
-            Binding::Array(items) => self.value_at(items.first()?, outer, depth + 1, Some(name)),
+            Binding::Array(items) | Binding::GrownArray(items, _) => {
+                self.value_at(items.first()?, outer, depth + 1, Some(name))
+            }
             // Which appends ran is known only when the script runs.
-            Binding::Grown(..) => None,
+            Binding::Grown(..) | Binding::Appended(_) => None,
             Binding::Several(words) => {
                 let mut texts = words
                     .iter()
@@ -304,6 +323,21 @@ impl<'f> Values<'f> {
                         .iter()
                         .flat_map(|w| self.fields_at(w, outer, depth + 1))
                         .collect(),
+                    // Its elements, then elements that may or may not be there.
+                    Some(Binding::GrownArray(items, tail)) => {
+                        let mut out: Vec<Field> = items
+                            .iter()
+                            .flat_map(|w| self.fields_at(w, outer, depth + 1))
+                            .collect();
+                        out.extend(unknown(true));
+                        for more in tail {
+                            out.extend(
+                                more.iter()
+                                    .flat_map(|w| self.fields_at(w, outer, depth + 1)),
+                            );
+                        }
+                        out
+                    }
                     Some(Binding::One(w)) => self.fields_at(w, outer, depth + 1),
                     _ => unknown(true),
                 };
@@ -477,7 +511,10 @@ impl<'f> Values<'f> {
                 let words: Vec<&Word> = match self.bindings.get(v.name.as_str())? {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws.clone(),
-                    Binding::Array(_) | Binding::Grown(..) => return None,
+                    Binding::Array(_)
+                    | Binding::Grown(..)
+                    | Binding::GrownArray(..)
+                    | Binding::Appended(_) => return None,
                 };
                 let mut names = words
                     .into_iter()
@@ -650,6 +687,15 @@ mod tests {
             ),
             ("set -- -p 7000\nttyd \"$@\"\n", "ttyd", &["ttyd", "-p", "7000"]),
             ("ttyd \"${nothing[@]}\"\n", "ttyd", &["ttyd", "*"]),
+            // Grown by `+=(...)`: its elements, then elements perhaps there.
+            (
+                "F=(--host 0.0.0.0 --port \"$P\")\nP=6767\nif x; then F+=(-c \"$C\"); fi\nfor a in *; do F+=(--agent \"$a\"); done\nsrv \"${F[@]}\"\n",
+                "srv",
+                &["srv", "--host", "0.0.0.0", "--port", "6767", "*", "-c", "?", "--agent", "?"],
+            ),
+            ("F+=(--port 1)\nsrv \"${F[@]}\"\n", "srv", &["srv", "*"]),
+            ("F=x\nF+=(--port 1)\nsrv \"${F[@]}\"\n", "srv", &["srv", "*"]),
+            ("F=(-p 1)\nF+=(-q)\nttyd \"$F\"\n", "ttyd", &["ttyd", "-p"]),
             // Several different assignments: unknown; the same value twice: known.
             ("P=1\nif x; then P=2; fi\nttyd -p $P\n", "ttyd", &["ttyd", "-p", "*"]),
             ("P=1\nP=1\nttyd -p \"$P\"\n", "ttyd", &["ttyd", "-p", "1"]),
