@@ -570,6 +570,7 @@ fn unknown_program(
         switches: Vec::new(),
         prefixes: Vec::new(),
         display_base: None,
+        config: None,
     };
     read_specs(&[generic], &label, anchor, args, &[], place).0
 }

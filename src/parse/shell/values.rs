@@ -499,6 +499,41 @@ impl<'f> Values<'f> {
         self.program_name_at(word, 0)
     }
 
+    /// The base names `word` may have, one per assignment that could reach it
+    /// (`"$CONF"` after `CONF=/etc/app/app.yaml` and, in a branch, `CONF=$HOME/.app/app.yaml`
+    /// is `app.yaml`): empty when one of them is not known.
+    pub fn base_names_of(&self, word: &Word) -> Vec<String> {
+        self.start();
+        let mut out = Vec::new();
+        if !self.base_names_at(word, 0, &mut out) {
+            out.clear();
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn base_names_at(&self, word: &Word, depth: usize, out: &mut Vec<String>) -> bool {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
+            return false;
+        }
+        if let Some(name) = program_name(word) {
+            out.push(name);
+            return true;
+        }
+        let [WordPart::Variable(v)] = word.parts.as_slice() else {
+            return false;
+        };
+        let words: Vec<&Word> = match (&v.operator, self.bindings.get(v.name.as_str())) {
+            (None, Some(Binding::One(w))) => vec![w],
+            (None, Some(Binding::Several(ws))) if !ws.is_empty() => ws.clone(),
+            _ => return false,
+        };
+        words
+            .into_iter()
+            .all(|w| self.base_names_at(w, depth + 1, out))
+    }
+
     fn program_name_at(&self, word: &Word, depth: usize) -> Option<String> {
         if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return None;
@@ -753,6 +788,31 @@ mod tests {
     }
 
     /// Values that grow exponentially with nesting are given up, quickly.
+    #[test]
+    fn base_names_are_those_of_every_assignment() {
+        // (script, the names the last word of `prog` may have)
+        let table: &[(&str, &[&str])] = &[
+            ("prog /etc/app/app.yaml\n", &["app.yaml"]),
+            ("C=\"$HOME/.app/app.yaml\"\nprog \"$C\"\n", &["app.yaml"]),
+            (
+                "if x; then C=/etc/app.yaml; else C=\"$HOME/app.yaml\"; C=/dev/null; fi\nprog \"$C\"\n",
+                &["app.yaml", "null"],
+            ),
+            ("C=/a/b.yaml\nD=$C\nprog \"$D\"\n", &["b.yaml"]),
+            // One assignment not known: nothing is.
+            ("C=/a/b.yaml\nif x; then C=$(pick); fi\nprog \"$C\"\n", &[]),
+            ("prog \"$UNSET\"\n", &[]),
+            ("prog \"${C:-/a/b.yaml}\"\n", &[]),
+        ];
+        for (src, want) in table {
+            let f = facts(src);
+            let values = f.values();
+            let c = command(&f, "prog");
+            let got = values.base_names_of(c.args.last().unwrap());
+            assert_eq!(got, *want, "{src}");
+        }
+    }
+
     #[test]
     fn exponential_values_are_unknown() {
         let mut src = String::from("V0=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n");
