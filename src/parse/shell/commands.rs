@@ -9,7 +9,8 @@ use super::{find_urls, parse_bounded, Assignment, Command, SourcedFile, Url, Wor
 use tree_sitter::{Node, Range};
 
 /// Programs whose `-c` argument is a script.
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
+/// Shells: they run scripts (`-c`, stdin, a file); what listens is in the script.
+pub const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
 
 /// A command read from the tree, with the nodes of its arguments (to find a `-c` script).
 pub(super) struct ReadCommand<'t> {

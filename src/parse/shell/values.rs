@@ -156,9 +156,22 @@ impl<'f> Values<'f> {
             None if !args.is_empty() => &args[..],
             _ => return,
         };
-        self.positional = Some(match self.positional.take() {
-            None => Binding::Array(params),
-            Some(_) => Binding::Several(Vec::new()),
+        // `set -- "$@" more`: the parameters grown, as `args+=(more)` grows an array.
+        let appends = params
+            .first()
+            .and_then(|w| match w.parts.as_slice() {
+                [part] => array_expansion(part),
+                _ => None,
+            })
+            .is_some_and(|name| name == "@");
+        self.positional = Some(match (self.positional.take(), appends) {
+            (None, false) => Binding::Array(params),
+            (Some(Binding::Array(base)), true) => Binding::GrownArray(base, vec![&params[1..]]),
+            (Some(Binding::GrownArray(base, mut tail)), true) => {
+                tail.push(&params[1..]);
+                Binding::GrownArray(base, tail)
+            }
+            _ => Binding::Several(Vec::new()),
         });
     }
 
@@ -274,6 +287,8 @@ impl<'f> Values<'f> {
                     .collect();
                 Some(texts?.join(" "))
             }
+            // Which appends ran is known only when the script runs.
+            Binding::GrownArray(..) if matches!(name, "@" | "*") => None,
             // `$arr` is its first element.
             Binding::Array(items) | Binding::GrownArray(items, _) => {
                 self.value_at(items.first()?, outer, depth + 1, Some(name))
@@ -721,6 +736,13 @@ mod tests {
                 &["prog", "--port", "8080", "y"],
             ),
             ("set -- -p 7000\nttyd \"$@\"\n", "ttyd", &["ttyd", "-p", "7000"]),
+            (
+                "set -- serve --port 4000\nif x; then set -- \"$@\" --open \"$D\"; fi\nsrv \"$@\"\n",
+                "srv",
+                &["srv", "serve", "--port", "4000", "*", "--open", "?"],
+            ),
+            ("set -- \"$@\" -p 1\nttyd \"$@\"\n", "ttyd", &["ttyd", "*"]),
+            ("set -- -p 1\nset -- -p 2\nttyd \"$@\"\n", "ttyd", &["ttyd", "*"]),
             ("ttyd \"${nothing[@]}\"\n", "ttyd", &["ttyd", "*"]),
             // Grown by `+=(...)`: its elements, then elements perhaps there.
             (
