@@ -279,6 +279,20 @@ pub struct ListenerSpec {
     /// Whether it speaks HTTP (false for databases).
     #[serde(default = "yes")]
     pub http: bool,
+    /// A config file key that sets it, when the script that starts the program writes that
+    /// file (`websocket_port` under `network` in kasmvnc.yaml). A flag still wins.
+    #[serde(default)]
+    pub config: Option<ConfigPort>,
+}
+
+/// Where in a config file a program reads its port.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigPort {
+    /// The file names the program reads (any folder).
+    pub files: Vec<String>,
+    /// The key, its YAML mapping keys joined by dots: `network.websocket_port`.
+    pub key: String,
 }
 
 fn yes() -> bool {

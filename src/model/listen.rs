@@ -529,7 +529,9 @@ fn unknown_program(
     prefix: &[(String, Option<String>, Span)],
     place: Place,
 ) -> Vec<Listener> {
-    if shell::BUILTINS.contains(&name) {
+    // A shell's `--port N` goes to the script it runs (`bash -s -- --port N <<EOF`), which
+    // may or may not start a server with it.
+    if shell::BUILTINS.contains(&name) || shell::SHELLS.contains(&name) {
         return Vec::new();
     }
     let label = match args.first().and_then(|a| a.text.as_deref()) {
@@ -570,6 +572,7 @@ fn unknown_program(
         switches: Vec::new(),
         prefixes: Vec::new(),
         display_base: None,
+        config: None,
     };
     read_specs(&[generic], &label, anchor, args, &[], place).0
 }
@@ -873,6 +876,13 @@ mod tests {
             vec![(5174, "pnpm dev".into(), "http".into())]
         );
         assert!(ports("echo --portable").is_empty());
+        // A shell hands `--port` to the script it runs; the shell listens on nothing.
+        assert!(ports("bash -s -- server --port 4000").is_empty());
+        assert!(ports("env A=1 sh ./start.sh --port 4000").is_empty());
+        assert_eq!(
+            ports("omnigent server --host 127.0.0.1 --port 6767"),
+            vec![(6767, "omnigent server".into(), "http".into())]
+        );
         // PORT written before an unknown program names its port; a PORT from elsewhere does not.
         let kb = Knowledge::builtin();
         let prefixed = CommandLine {

@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod build;
 pub mod chain;
+pub mod config_port;
 pub mod links;
 pub mod listen;
 pub mod netns;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{env_var, normalize, value_text};
 use crate::diagnostic::Severity;
+use crate::model::config_port;
 use crate::model::listen::{self, Arg, CommandLine};
 use crate::model::url::UrlFact;
 use crate::model::{
@@ -221,6 +222,23 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             .into_iter()
             .map(|(name, value, span)| (name.to_owned(), value, span))
             .collect();
+        // Files the script writes, as the programs it starts may read them.
+        let configs: Vec<config_port::WrittenConfig> = facts
+            .file_writes
+            .iter()
+            .filter(|w| !w.append)
+            .map(|w| {
+                let raw = ws.sources.slice(w.body.span).to_owned();
+                config_port::WrittenConfig {
+                    names: values.base_names_of(&w.target),
+                    text: values.value(&w.body, &outer),
+                    exact: matches!(w.kind, shell::WriteKind::Heredoc { .. })
+                        && raw.len() == w.body.span.range().len(),
+                    raw,
+                    span: w.body.span,
+                }
+            })
+            .collect();
         let mut settings = listen::Settings::default();
         let mut host_flags = Vec::new();
         for command in &facts.commands {
@@ -247,12 +265,17 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 .collect();
             // A word whose value is not known (`--port "$P"`) may move a listener anywhere.
             let all_known = words.iter().all(|w| w.text.is_some());
-            let heard = listen::hear(
+            let line = CommandLine { words, env, prefix };
+            let mut heard = listen::hear(&ws.knowledge, &line, place, &mut settings);
+            // A port the program reads from a file the script wrote.
+            let from_configs = config_port::listeners(
                 &ws.knowledge,
-                &CommandLine { words, env, prefix },
+                &line.words,
+                &configs,
+                &heard.listeners,
                 place,
-                &mut settings,
             );
+            heard.listeners.extend(from_configs);
             // A known program in a script a container runs: its listeners are known.
             if let (true, true, Place::Container(index)) = (heard.known, all_known, place) {
                 if let Some(service) = ws.services.get_mut(index) {
@@ -819,6 +842,36 @@ resource "coder_script" "srv" {
         };
         assert!(known("#!/bin/sh\nexec code-server --port 8080\n"));
         assert!(!known("#!/bin/sh\nexec code-server --port \"$WEB_PORT\"\n"));
+    }
+
+    /// A program that reads its port from a config file takes it from the file the same script
+    /// writes, wherever the script puts it; a flag wins; a key elsewhere sets nothing.
+    #[test]
+    fn ports_read_from_config_files_the_script_writes() {
+        let run = |write: &str, start: &str| {
+            let script = format!(
+                "#!/bin/bash\nif sudo -n true; then\n  CONF=/etc/kasmvnc/kasmvnc.yaml\n  SUDO=sudo\nelse\n  CONF=\"$HOME/.vnc/kasmvnc.yaml\"\n  SUDO=\"\"\nfi\n{write}\n{start}\n"
+            );
+            let ws = from_texts(&[
+                ("main.tf", MAIN, FileKind::Terraform),
+                ("run.sh", &script, FileKind::Script),
+            ]);
+            ws.listeners
+                .iter()
+                .map(|l| (l.port, ws.sources.slice(l.span).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let heredoc = "$SUDO tee \"$CONF\" > /dev/null << EOF\nnetwork:\n  protocol: http\n  websocket_port: ${PORT}\nEOF";
+        let start = "kasmvncserver -select-de xfce -disableBasicAuth";
+        assert_eq!(run(heredoc, start), [(13340, "${PORT}".to_owned())]);
+        let cat = "cat > \"$CONF\" <<EOF\nnetwork:\n  websocket_port: 6801\nEOF";
+        assert_eq!(run(cat, start), [(6801, "6801".to_owned())]);
+        // Not under `network`, another file, or no such program: no listener.
+        let nested = "cat > \"$CONF\" <<EOF\nother:\n  websocket_port: 6801\nEOF";
+        assert_eq!(run(nested, start), []);
+        let other = "cat > /tmp/other.yaml <<EOF\nnetwork:\n  websocket_port: 6801\nEOF";
+        assert_eq!(run(other, start), []);
+        assert_eq!(run(cat, "vncviewer localhost"), []);
     }
 
     /// A binding that is not known leaves its interpolations unknown: no port is made up.

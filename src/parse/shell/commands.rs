@@ -9,7 +9,8 @@ use super::{find_urls, parse_bounded, Assignment, Command, SourcedFile, Url, Wor
 use tree_sitter::{Node, Range};
 
 /// Programs whose `-c` argument is a script.
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
+/// Shells: they run scripts (`-c`, stdin, a file); what listens is in the script.
+pub const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh"];
 
 /// A command read from the tree, with the nodes of its arguments (to find a `-c` script).
 pub(super) struct ReadCommand<'t> {
@@ -218,7 +219,10 @@ impl<'a> Walker<'a> {
     ) -> Option<ReadCommand<'t>> {
         let mut wrappers = Vec::new();
         let mut i = 0;
-        while let Some(name) = words.get(i).and_then(|(w, _)| w.literal()) {
+        while let Some(name) = words
+            .get(i)
+            .and_then(|(w, _)| w.literal().or_else(|| self.wrapper_variable(w)))
+        {
             let Some(wrapper) = wrapper(basename(&name)) else {
                 break;
             };
@@ -254,6 +258,34 @@ impl<'a> Walker<'a> {
             background: false,
         };
         Some(ReadCommand { command, arg_nodes })
+    }
+
+    /// The wrapper an unquoted `$SUDO` runs when every assignment of it so far is that
+    /// wrapper's name or nothing (`SUDO=sudo` in one branch, `SUDO=""` in the other): the
+    /// program is the word after it either way.
+    fn wrapper_variable(&self, word: &Word) -> Option<String> {
+        let [WordPart::Variable(v)] = word.parts.as_slice() else {
+            return None;
+        };
+        if v.operator.is_some() || word.span != v.span {
+            return None;
+        }
+        let mut found: Option<String> = None;
+        for a in self.facts.assignments.iter().filter(|a| a.name == v.name) {
+            let text = a
+                .value
+                .literal()
+                .filter(|_| a.elements.is_none() && !a.append)?;
+            if text.is_empty() {
+                continue;
+            }
+            wrapper(basename(&text))?;
+            if found.as_ref().is_some_and(|f| *f != text) {
+                return None;
+            }
+            found = Some(text);
+        }
+        found
     }
 
     /// Parses a `-c` string again as a script. Returns false when it was not.

@@ -65,7 +65,7 @@ mod walk;
 mod words;
 mod writes;
 
-pub use commands::{wrapper, Wrapper, BUILTINS, WRAPPERS};
+pub use commands::{wrapper, Wrapper, BUILTINS, SHELLS, WRAPPERS};
 pub use facts::{
     Assignment, CoderAppHost, Command, FileWrite, Flag, ScriptFacts, SourcedFile, Url, WriteKind,
 };

@@ -44,6 +44,11 @@ enum Binding<'f> {
     /// Assigned once, then grown by assignments that append to it (`X="$X -v a:b"`, some of
     /// them perhaps conditional): the first value's words are there, the rest perhaps.
     Grown(&'f Word, Vec<Word>),
+    /// An array, then grown by `NAME+=(...)` (some perhaps conditional): its elements are
+    /// there, the appended ones perhaps.
+    GrownArray(&'f [Word], Vec<&'f [Word]>),
+    /// `NAME+=(...)` as it is written, before it meets the array it grows.
+    Appended(&'f [Word]),
 }
 
 /// The variables of one script: see the module docs.
@@ -68,10 +73,10 @@ impl ScriptFacts {
                 Some(elements) => Binding::Array(elements),
                 None => Binding::One(&a.value),
             };
-            let binding = if a.append {
-                Binding::Several(Vec::new())
-            } else {
-                binding
+            let binding = match (a.append, &a.elements) {
+                (true, Some(elements)) => Binding::Appended(elements),
+                (true, None) => Binding::Several(Vec::new()),
+                (false, _) => binding,
             };
             values.bind(&a.name, binding);
             if a.exported {
@@ -95,7 +100,16 @@ impl ScriptFacts {
 impl<'f> Values<'f> {
     fn bind(&mut self, name: &'f str, binding: Binding<'f>) {
         let merged = match (self.bindings.remove(name), binding) {
+            // Appended to a value the script does not assign: not known.
+            (None, Binding::Appended(_)) => Binding::Several(Vec::new()),
             (None, b) => b,
+            (Some(Binding::Array(base)), Binding::Appended(more)) => {
+                Binding::GrownArray(base, vec![more])
+            }
+            (Some(Binding::GrownArray(base, mut tail)), Binding::Appended(more)) => {
+                tail.push(more);
+                Binding::GrownArray(base, tail)
+            }
             (Some(Binding::One(base)), Binding::One(w)) if grows(w, name).is_some() => {
                 Binding::Grown(base, grows(w, name).into_iter().collect())
             }
@@ -110,7 +124,10 @@ impl<'f> Values<'f> {
                 let mut all = match old {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws,
-                    Binding::Array(_) | Binding::Grown(..) => Vec::new(),
+                    Binding::Array(_)
+                    | Binding::Grown(..)
+                    | Binding::GrownArray(..)
+                    | Binding::Appended(_) => Vec::new(),
                 };
                 if let Binding::One(w) = new {
                     all.push(w);
@@ -139,9 +156,22 @@ impl<'f> Values<'f> {
             None if !args.is_empty() => &args[..],
             _ => return,
         };
-        self.positional = Some(match self.positional.take() {
-            None => Binding::Array(params),
-            Some(_) => Binding::Several(Vec::new()),
+        // `set -- "$@" more`: the parameters grown, as `args+=(more)` grows an array.
+        let appends = params
+            .first()
+            .and_then(|w| match w.parts.as_slice() {
+                [part] => array_expansion(part),
+                _ => None,
+            })
+            .is_some_and(|name| name == "@");
+        self.positional = Some(match (self.positional.take(), appends) {
+            (None, false) => Binding::Array(params),
+            (Some(Binding::Array(base)), true) => Binding::GrownArray(base, vec![&params[1..]]),
+            (Some(Binding::GrownArray(base, mut tail)), true) => {
+                tail.push(&params[1..]);
+                Binding::GrownArray(base, tail)
+            }
+            _ => Binding::Several(Vec::new()),
         });
     }
 
@@ -257,10 +287,14 @@ impl<'f> Values<'f> {
                     .collect();
                 Some(texts?.join(" "))
             }
-            // `$arr` is its first element.
-            Binding::Array(items) => self.value_at(items.first()?, outer, depth + 1, Some(name)),
             // Which appends ran is known only when the script runs.
-            Binding::Grown(..) => None,
+            Binding::GrownArray(..) if matches!(name, "@" | "*") => None,
+            // `$arr` is its first element.
+            Binding::Array(items) | Binding::GrownArray(items, _) => {
+                self.value_at(items.first()?, outer, depth + 1, Some(name))
+            }
+            // Which appends ran is known only when the script runs.
+            Binding::Grown(..) | Binding::Appended(_) => None,
             Binding::Several(words) => {
                 let mut texts = words
                     .iter()
@@ -304,6 +338,21 @@ impl<'f> Values<'f> {
                         .iter()
                         .flat_map(|w| self.fields_at(w, outer, depth + 1))
                         .collect(),
+                    // Its elements, then elements that may or may not be there.
+                    Some(Binding::GrownArray(items, tail)) => {
+                        let mut out: Vec<Field> = items
+                            .iter()
+                            .flat_map(|w| self.fields_at(w, outer, depth + 1))
+                            .collect();
+                        out.extend(unknown(true));
+                        for more in tail {
+                            out.extend(
+                                more.iter()
+                                    .flat_map(|w| self.fields_at(w, outer, depth + 1)),
+                            );
+                        }
+                        out
+                    }
                     Some(Binding::One(w)) => self.fields_at(w, outer, depth + 1),
                     _ => unknown(true),
                 };
@@ -465,6 +514,41 @@ impl<'f> Values<'f> {
         self.program_name_at(word, 0)
     }
 
+    /// The base names `word` may have, one per assignment that could reach it
+    /// (`"$CONF"` after `CONF=/etc/app/app.yaml` and, in a branch, `CONF=$HOME/.app/app.yaml`
+    /// is `app.yaml`): empty when one of them is not known.
+    pub fn base_names_of(&self, word: &Word) -> Vec<String> {
+        self.start();
+        let mut out = Vec::new();
+        if !self.base_names_at(word, 0, &mut out) {
+            out.clear();
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn base_names_at(&self, word: &Word, depth: usize, out: &mut Vec<String>) -> bool {
+        if depth > MAX_VALUE_DEPTH || !self.spend(0) {
+            return false;
+        }
+        if let Some(name) = program_name(word) {
+            out.push(name);
+            return true;
+        }
+        let [WordPart::Variable(v)] = word.parts.as_slice() else {
+            return false;
+        };
+        let words: Vec<&Word> = match (&v.operator, self.bindings.get(v.name.as_str())) {
+            (None, Some(Binding::One(w))) => vec![w],
+            (None, Some(Binding::Several(ws))) if !ws.is_empty() => ws.clone(),
+            _ => return false,
+        };
+        words
+            .into_iter()
+            .all(|w| self.base_names_at(w, depth + 1, out))
+    }
+
     fn program_name_at(&self, word: &Word, depth: usize) -> Option<String> {
         if depth > MAX_VALUE_DEPTH || !self.spend(0) {
             return None;
@@ -477,7 +561,10 @@ impl<'f> Values<'f> {
                 let words: Vec<&Word> = match self.bindings.get(v.name.as_str())? {
                     Binding::One(w) => vec![w],
                     Binding::Several(ws) => ws.clone(),
-                    Binding::Array(_) | Binding::Grown(..) => return None,
+                    Binding::Array(_)
+                    | Binding::Grown(..)
+                    | Binding::GrownArray(..)
+                    | Binding::Appended(_) => return None,
                 };
                 let mut names = words
                     .into_iter()
@@ -649,7 +736,23 @@ mod tests {
                 &["prog", "--port", "8080", "y"],
             ),
             ("set -- -p 7000\nttyd \"$@\"\n", "ttyd", &["ttyd", "-p", "7000"]),
+            (
+                "set -- serve --port 4000\nif x; then set -- \"$@\" --open \"$D\"; fi\nsrv \"$@\"\n",
+                "srv",
+                &["srv", "serve", "--port", "4000", "*", "--open", "?"],
+            ),
+            ("set -- \"$@\" -p 1\nttyd \"$@\"\n", "ttyd", &["ttyd", "*"]),
+            ("set -- -p 1\nset -- -p 2\nttyd \"$@\"\n", "ttyd", &["ttyd", "*"]),
             ("ttyd \"${nothing[@]}\"\n", "ttyd", &["ttyd", "*"]),
+            // Grown by `+=(...)`: its elements, then elements perhaps there.
+            (
+                "F=(--host 0.0.0.0 --port \"$P\")\nP=6767\nif x; then F+=(-c \"$C\"); fi\nfor a in *; do F+=(--agent \"$a\"); done\nsrv \"${F[@]}\"\n",
+                "srv",
+                &["srv", "--host", "0.0.0.0", "--port", "6767", "*", "-c", "?", "--agent", "?"],
+            ),
+            ("F+=(--port 1)\nsrv \"${F[@]}\"\n", "srv", &["srv", "*"]),
+            ("F=x\nF+=(--port 1)\nsrv \"${F[@]}\"\n", "srv", &["srv", "*"]),
+            ("F=(-p 1)\nF+=(-q)\nttyd \"$F\"\n", "ttyd", &["ttyd", "-p"]),
             // Several different assignments: unknown; the same value twice: known.
             ("P=1\nif x; then P=2; fi\nttyd -p $P\n", "ttyd", &["ttyd", "-p", "*"]),
             ("P=1\nP=1\nttyd -p \"$P\"\n", "ttyd", &["ttyd", "-p", "1"]),
@@ -707,6 +810,31 @@ mod tests {
     }
 
     /// Values that grow exponentially with nesting are given up, quickly.
+    #[test]
+    fn base_names_are_those_of_every_assignment() {
+        // (script, the names the last word of `prog` may have)
+        let table: &[(&str, &[&str])] = &[
+            ("prog /etc/app/app.yaml\n", &["app.yaml"]),
+            ("C=\"$HOME/.app/app.yaml\"\nprog \"$C\"\n", &["app.yaml"]),
+            (
+                "if x; then C=/etc/app.yaml; else C=\"$HOME/app.yaml\"; C=/dev/null; fi\nprog \"$C\"\n",
+                &["app.yaml", "null"],
+            ),
+            ("C=/a/b.yaml\nD=$C\nprog \"$D\"\n", &["b.yaml"]),
+            // One assignment not known: nothing is.
+            ("C=/a/b.yaml\nif x; then C=$(pick); fi\nprog \"$C\"\n", &[]),
+            ("prog \"$UNSET\"\n", &[]),
+            ("prog \"${C:-/a/b.yaml}\"\n", &[]),
+        ];
+        for (src, want) in table {
+            let f = facts(src);
+            let values = f.values();
+            let c = command(&f, "prog");
+            let got = values.base_names_of(c.args.last().unwrap());
+            assert_eq!(got, *want, "{src}");
+        }
+    }
+
     #[test]
     fn exponential_values_are_unknown() {
         let mut src = String::from("V0=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n");

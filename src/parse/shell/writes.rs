@@ -472,6 +472,29 @@ mod tests {
 
     /// `<<-` strips the leading tabs of every line (bash's rule; spaces stay), and every byte
     /// left still maps onto the source; `<<` keeps them.
+    /// `$SUDO tee f`, where the script sets SUDO to `sudo` or to nothing, is `tee` either way;
+    /// a variable that may hold another program is not looked through.
+    #[test]
+    fn a_variable_holding_a_wrapper_or_nothing_is_looked_through() {
+        // (script, the files it writes)
+        let table: &[(&str, &[&str])] = &[
+            (
+                "if x; then S=sudo; else S=\"\"; fi\n$S tee /etc/a.yaml <<EOF\nk: 1\nEOF\n",
+                &["/etc/a.yaml"],
+            ),
+            ("S=sudo\n$S tee -a b.conf <<< \"k=1\"\n", &["b.conf"]),
+            ("S=sudo\nS=doas\n$S tee /c <<EOF\nk\nEOF\n", &[]),
+            ("S=cat\n$S tee /d <<EOF\nk\nEOF\n", &[]),
+            ("S=sudo\n\"$S\" tee /e <<EOF\nk\nEOF\n", &[]),
+            ("$S tee /f <<EOF\nk\nEOF\n", &[]),
+        ];
+        for (src, want) in table {
+            let f = facts(src);
+            let got: Vec<String> = f.file_writes.iter().map(|w| w.target.to_string()).collect();
+            assert_eq!(got, *want, "{src}");
+        }
+    }
+
     #[test]
     fn a_dash_heredoc_loses_its_leading_tabs() {
         let src = "if true; then\n\tcat > .env <<-EOF\n\t\tPORT=3000\n\t\n\t  HOST=$H\tX\n\tEOF\n\tcat > b.env <<EOF\nA=1\n\tB=2\nEOF\nfi\n";
