@@ -396,7 +396,8 @@ services:
     for (key, value) in [("true", "v1"), ("null", "v2")] {
         let line = stdout
             .lines()
-            .find(|l| l.contains(value))
+            // A whole value, not a temp folder's random name that happens to hold `v1`.
+            .find(|l| l.trim_end().ends_with(&format!(": {value}")))
             .unwrap_or_else(|| panic!("{value} is missing:\n{stdout}"));
         assert!(line.contains(key), "{line}");
     }
