@@ -19,20 +19,20 @@ process in the workspace started by a script or a registry module. An app's `loc
 agent's network namespace: a process another agent starts in another container does not answer
 it (when either namespace is not known, any process on P may be the one).
 
-It is an error when the files prove nothing answers: compose publishes P, but the container's
-known listeners are on other ports; or a container listens on P but compose does not publish it.
-It is an error too when an env variable gives the app a role (`CONVEX_SITE_ORIGIN` holds its
-origin, so it must reach the Convex site proxy), the listener of that role is reached on another
-port, and nothing is known to answer on P: the finding names the right port. Otherwise it is a
-warning when nothing known listens on P at all.
+It is an error when the files prove nothing answers on P:
+- compose publishes P, but the container's known listeners are on other ports;
+- a container listens on P, but compose does not publish it;
+- an env variable gives the app a role (`CONVEX_SITE_ORIGIN` holds its origin, so it must reach
+  the Convex site proxy), that role's listener is reached on another port, and nothing is known
+  on P: the finding names the right port;
+- the app's own server (the program its slug names: `code-server`, `jupyterlab`, `rstudio`) is
+  started with a flag or env variable on other ports only, and no run of it has a port unknown
+  to portolan.
 
-`external = true` apps (links the browser opens) and command apps have no port to check.
-The help names the port of the app's role when it is known: from an env variable that holds
-its origin, or a listener role that is its slug (`convex-site` → the site proxy, 3211).
-
-It is an error, as well, when the app's own server (the program its slug names: `code-server`,
-`jupyterlab`, `rstudio`) is started with a flag or env variable on other ports only, and no
-run of it has a port unknown to portolan. It is a warning when nothing known listens on P at all.
+It is a warning when nothing known listens on P at all. The help names the port of the app's
+role when it is known: from an env variable that holds its origin, or a listener role that is
+its slug (`convex-site` → the site proxy, 3211). `external = true` apps (links the browser
+opens) and command apps have no port to check.
 
 ## Why is this bad?
 The agent proxies the app to `localhost:P`. When docker publishes a port that nothing listens on
