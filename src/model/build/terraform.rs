@@ -275,7 +275,7 @@ fn read_provider_pins(
 ) {
     use crate::model::provider::{version, Locked};
     use crate::model::ProviderPin;
-    use std::path::{Component, Path, PathBuf};
+    use std::path::{Path, PathBuf};
 
     let folder_of = |ws: &Workspace, span: Span| -> PathBuf {
         ws.sources
@@ -283,22 +283,6 @@ fn read_provider_pins(
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default()
-    };
-    // `a/b/../c` → `a/c`, lexically: module sources name folders, not links.
-    let normalise = |path: &Path| -> PathBuf {
-        let mut out = PathBuf::new();
-        for part in path.components() {
-            match part {
-                Component::ParentDir => {
-                    if !out.pop() {
-                        out.push("..");
-                    }
-                }
-                Component::CurDir => {}
-                other => out.push(other),
-            }
-        }
-        out
     };
     let mut locks: Vec<(PathBuf, Locked)> = Vec::new();
     for id in super::files_of(ws, FileKind::LockFile) {
@@ -319,7 +303,7 @@ fn read_provider_pins(
             },
         ));
     }
-    let local_modules: Vec<PathBuf> = local.iter().map(|l| normalise(&l.dir)).collect();
+    let local_modules: Vec<PathBuf> = local.iter().map(|l| super::normalize(&l.dir)).collect();
     let mut folders: Vec<PathBuf> = super::files_of(ws, FileKind::Terraform)
         .into_iter()
         .map(|id| {
@@ -331,7 +315,7 @@ fn read_provider_pins(
                 .unwrap_or_default()
         })
         .chain(locks.iter().map(|(f, _)| f.clone()))
-        .filter(|f| !local_modules.contains(&normalise(f)))
+        .filter(|f| !local_modules.contains(&super::normalize(f)))
         .collect();
     folders.sort();
     folders.dedup();
@@ -354,7 +338,7 @@ fn read_provider_pins(
         let own = ProviderPin::of_requirement(
             called
                 .module
-                .coder_provider_where(|b| normalise(&folder_of(ws, b.span)) == *folder)
+                .coder_provider_where(|b| super::normalize(&folder_of(ws, b.span)) == *folder)
                 .and_then(|p| p.version),
         );
         if own.constraint.is_none() {
