@@ -151,9 +151,7 @@ fn servers(workspace: &Workspace, listener: &str) -> Vec<Server> {
 fn read_by_compose(workspace: &Workspace, var: &EnvVar) -> bool {
     var.scope == EnvScope::EnvFile
         && workspace.env.iter().any(|v| {
-            matches!(v.scope, EnvScope::Compose(_))
-                && (v.raw.contains(&format!("${{{}", var.name))
-                    || v.raw.contains(&format!("${}", var.name)))
+            matches!(v.scope, EnvScope::Compose(_)) && v.interpolated().contains(&var.name)
         })
 }
 
@@ -230,6 +228,11 @@ mod tests {
                 "an env-file value a container takes by interpolation",
                 &[("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    ports: [\"15433:5432\"]\n  app:\n    image: node:20\n    network_mode: service:db\n    environment:\n      DATABASE_URL: ${DATABASE_URL}\n"), (".env", "DATABASE_URL=postgres://localhost:5432/app\n")],
                 &[],
+            ),
+            (
+                "a compose value that reads another variable with the same prefix",
+                &[("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    ports: [\"15433:5432\"]\n  app:\n    image: node:20\n    network_mode: service:db\n    environment:\n      OLD: ${DATABASE_URL_OLD}\n"), (".env", "DATABASE_URL=postgres://localhost:5432/app\n")],
+                &[".env:1:25: error: DATABASE_URL connects to localhost:5432, where nothing listens; db publishes postgres on localhost:15433"],
             ),
             (
                 "a service name, not localhost",
