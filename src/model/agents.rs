@@ -5,10 +5,8 @@
 use super::template::{Container, ContainerRuntime, Value};
 use super::{FileKind, Workspace};
 use crate::knowledge::ContainerForm;
+use crate::parse::shell::SHELLS;
 use crate::source::Span;
-
-/// Shells whose `-c` argument is the script they run.
-const SHELLS: [&str; 5] = ["sh", "bash", "dash", "zsh", "ash"];
 
 impl Workspace {
     /// The containers of the template's compute resources (the knowledge base's `compute`).
@@ -59,11 +57,8 @@ impl Workspace {
                 vec![first.to_owned()]
             };
         let kb = &self.knowledge;
-        let never_starts = |p: &String| {
-            kb.programs.contains_key(p)
-                || kb.aliases.contains_key(p)
-                || kb.agent_start.idle_programs.contains(p)
-        };
+        let never_starts =
+            |p: &String| kb.program(p).is_some() || kb.agent_start.idle_programs.contains(p);
         if programs.is_empty() || !programs.iter().all(never_starts) {
             return None;
         }

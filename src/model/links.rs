@@ -9,7 +9,7 @@
 
 use crate::source::Span;
 
-use super::{HostTarget, ListenerSource, UrlFact, Workspace};
+use super::{ListenerSource, UrlFact, Workspace};
 
 /// What a port link is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,10 +283,7 @@ fn authority_end(text: &str, start: usize) -> usize {
 
 /// The port a localhost URL names when the URL writes one.
 fn local_written_port(url: &UrlFact) -> Option<u16> {
-    match url.target {
-        HostTarget::Localhost(port) if url.port == Some(port) => Some(port),
-        _ => None,
-    }
+    url.local_port().filter(|port| url.port == Some(*port))
 }
 
 /// The offsets of `port` written as a whole number in `text`.

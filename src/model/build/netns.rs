@@ -448,14 +448,7 @@ fn within(inner: Span, outer: Span) -> bool {
 
 /// The agent an `agent_id` attribute names.
 fn agent_named(block: &Block, attribute: &str) -> Option<String> {
-    block
-        .attribute(attribute)?
-        .references
-        .iter()
-        .find_map(|r| match r.names.as_slice() {
-            [root, name, ..] if root == "coder_agent" => Some(name.clone()),
-            _ => None,
-        })
+    crate::parse::terraform::coder::agent_of(block.attribute(attribute)).map(str::to_owned)
 }
 
 /// The agent of an app: the `coder_agent` its block's `agent_id` (or its module call's) names,

@@ -29,7 +29,7 @@ pub use script::CoderScript;
 use super::{Attribute, Block, Spanned, TerraformModule};
 
 /// `coder_agent.NAME...` in an attribute like `agent_id`.
-fn agent_of(attr: Option<&Attribute>) -> Option<&str> {
+pub(crate) fn agent_of(attr: Option<&Attribute>) -> Option<&str> {
     let attr = attr?;
     let r = attr
         .value
