@@ -708,17 +708,16 @@ fn container_run(
     heard
 }
 
-/// `H:C`, `IP:H:C`, `H:C/tcp` → (H, C). A container port alone or `IP::C` leaves the host port
-/// to the runtime: `None`.
+/// `H:C`, `IP:H:C`, `[::1]:H:C`, `H:C/tcp` → (H, C), read as compose reads a short port spec.
+/// A container port alone or `IP::C` leaves the host port to the runtime, and a range is not one
+/// listener: `None`.
 fn host_and_container(value: &str) -> Option<(u16, u16)> {
-    let value = value.split('/').next().unwrap_or(value);
-    let mut parts: Vec<&str> = value.rsplitn(3, ':').collect();
-    parts.reverse();
-    let (host, container) = match parts.as_slice() {
-        [host, container] | [_, host, container] => (*host, *container),
-        _ => return None,
-    };
-    Some((host.parse().ok()?, container.parse().ok()?))
+    match crate::parse::compose::short_port_spec(value)? {
+        (Some(host), container) if host.start == host.end && container.start == container.end => {
+            Some((host.start, container.start))
+        }
+        _ => None,
+    }
 }
 
 /// Words of a command written as one string (compose `command: "x --port 1"`), split on white
@@ -1127,6 +1126,7 @@ mod tests {
                 &["grafana/grafana 13000 (--publish)"],
             ),
             ("podman run -p8081:80/tcp nginx", &["nginx 8081 (-p)"]),
+            ("docker run -p [::1]:8082:80 nginx", &["nginx 8082 (-p)"]),
             (
                 "docker container run -p 5433:5432 postgres:16",
                 &["postgres 5433 (-p)"],

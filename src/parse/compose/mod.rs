@@ -34,7 +34,7 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 
-pub use ports::{ComposePort, ExposedPort, PortRange, Protocol};
+pub use ports::{short_port_spec, ComposePort, ExposedPort, PortRange, Protocol};
 use read::Reader;
 use yaml::{yaml_options, Node, NodeValue};
 

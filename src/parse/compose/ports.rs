@@ -199,6 +199,15 @@ impl Reader<'_> {
     }
 }
 
+/// The host and container ports of the short port syntax, as `docker run -p` and compose read
+/// it: `None` for the host when the runtime picks it (`C`, `IP::C`); `None` for a spec that is
+/// not one.
+pub fn short_port_spec(spec: &str) -> Option<(Option<PortRange>, PortRange)> {
+    parse_port_spec(spec)
+        .ok()
+        .map(|mapping| (mapping.host, mapping.container))
+}
+
 /// Reads the short port syntax: `[[ip:]host:]container[/protocol]`, where host and container
 /// may be ranges (`3210-3212`) and `ip` may be bracketed IPv6 (`[::1]`).
 fn parse_port_spec(spec: &str) -> Result<PortMapping, String> {
