@@ -254,10 +254,19 @@ pub fn describe(listener: &Listener) -> String {
 
 /// `a`, `a and b`, `a, b and c`.
 pub fn and_list(items: &[String]) -> String {
+    joined_list(items, "and")
+}
+
+/// `a`, `a or b`, `a, b or c`.
+pub fn or_list(items: &[String]) -> String {
+    joined_list(items, "or")
+}
+
+fn joined_list(items: &[String], word: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
     }
 }
 

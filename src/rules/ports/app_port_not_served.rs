@@ -1,7 +1,7 @@
 //! `app-port-not-served` (PT201): a coder_app url port that nothing serves.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
-use crate::model::chain::{and_list, describe};
+use crate::model::chain::{and_list, describe, or_list};
 use crate::model::role::AppRole;
 use crate::model::{App, Listener, ListenerSource, Place, UrlFact, Workspace};
 use crate::rules::{Rule, Sink};
@@ -380,15 +380,6 @@ fn port_fix(workspace: &Workspace, url: &UrlFact, target: u16) -> Option<Fix> {
             replacement: target.to_string(),
         }],
     })
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
 }
 
 #[cfg(test)]
