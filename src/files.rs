@@ -82,6 +82,43 @@ impl ExpectedFile {
     }
 }
 
+/// The modules `terraform init` installed, from `.terraform/modules/modules.json`: each call
+/// key (`Modules[].Key`) with its folder (`.Dir`, relative to the template's folder). Entries
+/// without a key (the root module) or whose folder is absolute or leaves the template's (`..`)
+/// are left out; a manifest that does not parse gives none. Read by the walk (which files to
+/// read) and the model (which call they are) alike.
+pub fn installed_modules(manifest: &str) -> Vec<(String, PathBuf)> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        #[serde(rename = "Modules", default)]
+        modules: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "Key", default)]
+        key: String,
+        #[serde(rename = "Dir", default)]
+        dir: String,
+    }
+    let Ok(manifest) = serde_json::from_str::<Manifest>(manifest) else {
+        return Vec::new();
+    };
+    manifest
+        .modules
+        .into_iter()
+        .filter(|entry| !entry.key.is_empty())
+        .map(|entry| (entry.key, PathBuf::from(entry.dir)))
+        .filter(|(_, dir)| {
+            dir.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

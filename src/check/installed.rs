@@ -56,29 +56,9 @@ pub(super) fn installed_module_files(files: &[PathBuf]) -> Vec<PathBuf> {
 
 /// The `Dir` of every module in a manifest that stays inside the template's folder.
 fn module_dirs(text: &str) -> Vec<PathBuf> {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Vec::new();
-    };
-    let Some(modules) = json.get("Modules").and_then(|m| m.as_array()) else {
-        return Vec::new();
-    };
-    modules
-        .iter()
-        .filter(|m| {
-            m.get("Key")
-                .and_then(|k| k.as_str())
-                .is_some_and(|k| !k.is_empty())
-        })
-        .filter_map(|m| m.get("Dir")?.as_str())
-        .map(PathBuf::from)
-        .filter(|d| {
-            d.components().all(|c| {
-                matches!(
-                    c,
-                    std::path::Component::Normal(_) | std::path::Component::CurDir
-                )
-            })
-        })
+    crate::files::installed_modules(text)
+        .into_iter()
+        .map(|(_, dir)| dir)
         .collect()
 }
 

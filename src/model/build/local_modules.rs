@@ -19,29 +19,10 @@ const MAX_CALLS: usize = 256;
 /// template's folder: `Modules[].Key` and `.Dir` of `.terraform/modules/modules.json`. Entries
 /// without a key (the root) or whose folder leaves the template's are left out.
 pub(super) fn installed(ws: &Workspace) -> HashMap<String, PathBuf> {
-    #[derive(serde::Deserialize)]
-    struct Manifest {
-        #[serde(rename = "Modules", default)]
-        modules: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(rename = "Key", default)]
-        key: String,
-        #[serde(rename = "Dir", default)]
-        dir: String,
-    }
     let mut out = HashMap::new();
     for id in super::files_of(ws, crate::model::FileKind::InstalledModules) {
-        let Ok(manifest) = serde_json::from_str::<Manifest>(&ws.sources.get(id).text) else {
-            continue;
-        };
-        for entry in manifest.modules {
-            let dir = normalize(Path::new(&entry.dir));
-            if entry.key.is_empty() || dir.is_absolute() || dir.starts_with("..") {
-                continue;
-            }
-            out.insert(entry.key, dir);
+        for (key, dir) in crate::files::installed_modules(&ws.sources.get(id).text) {
+            out.insert(key, normalize(&dir));
         }
     }
     out
