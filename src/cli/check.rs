@@ -10,17 +10,54 @@ use portolan::rules;
 
 use super::{stdout_failed, FAILED, FOUND, OK};
 
+/// `portolan check`'s arguments.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Files or folders to check (folders are walked, respecting .gitignore).
+    #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// A portolan.yaml: its `ignore` list applies, and rendered files that differ are findings.
+    #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Run only these rules (names or codes, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
+    /// Skip these rules (names or codes, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
     pub strict: bool,
+    /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
+    #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
 }
 
+/// `--format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+impl FormatArg {
+    fn format(self) -> Format {
+        match self {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
 pub fn run(args: Args) -> u8 {
+    let format = args.format.format();
     let project = match super::load(&ProjectOptions {
         spec: args.spec,
         knowledge: args.knowledge,
@@ -33,7 +70,7 @@ pub fn run(args: Args) -> u8 {
     // Paths are relative to the folder given (DESIGN.md), except for the formats GitHub reads:
     // code scanning and annotations need paths from the repository root, where CI runs.
     let cwd = std::env::current_dir().unwrap_or_default();
-    let root = match (args.format, args.paths.as_slice()) {
+    let root = match (format, args.paths.as_slice()) {
         (Format::Sarif | Format::Github, _) => cwd,
         (_, [one]) if one.is_dir() => one.clone(),
         _ => cwd,
@@ -54,10 +91,9 @@ pub fn run(args: Args) -> u8 {
         rules: &metas,
         read_although_ignored: &result.read_although_ignored,
     };
-    let color = args.format == Format::Human && io::stdout().is_terminal();
+    let color = format == Format::Human && io::stdout().is_terminal();
     let mut stdout = io::stdout().lock();
-    if let Err(e) =
-        report::write(args.format, &report, color, &mut stdout).and_then(|()| stdout.flush())
+    if let Err(e) = report::write(format, &report, color, &mut stdout).and_then(|()| stdout.flush())
     {
         stdout_failed(&e);
     }

@@ -12,12 +12,25 @@ use portolan::rules;
 use super::{to_stdout, FAILED, FOUND, OK};
 
 /// `portolan render`'s arguments.
+#[derive(clap::Args)]
 pub struct Args {
+    /// The spec.
+    #[arg(default_value = "portolan.yaml")]
     pub spec: PathBuf,
+    /// Output folder; defaults to the spec's folder.
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write main.tf, a complete docker-based Coder template.
+    #[arg(long)]
     pub full: bool,
+    /// Write nothing; print a diff of every file that is missing or differs and exit 1 if any.
+    #[arg(long)]
     pub check: bool,
+    /// Overwrite files that were edited by hand or not written by portolan.
+    #[arg(long)]
     pub force: bool,
+    /// Folder of templates that replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }
 
