@@ -19,6 +19,8 @@ use cli::{to_stdout, OK};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: cli::output::GlobalArgs,
 }
 
 #[derive(Subcommand)]
@@ -73,7 +75,11 @@ impl Preset {
 }
 
 fn main() -> ExitCode {
+    // Before parsing: clap's help and errors follow --color too.
+    cli::output::set_color(cli::output::color_in_args(std::env::args_os()));
     let cli = Cli::parse();
+    cli::output::set_color(cli.global.color);
+    cli::output::set_verbosity(cli.global.verbosity());
     let code = match cli.command {
         Command::Init { preset, force, dir } => cli::init::run(preset.spec(), force, &dir),
         Command::Render(args) => cli::render::run(args),
