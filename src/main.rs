@@ -47,6 +47,9 @@ enum Command {
     Rules {
         /// A rule name or code.
         rule: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::rules::Format::Human)]
+        format: cli::rules::Format,
     },
     /// Print the JSON Schema of portolan.yaml.
     Schema,
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
         Command::Init { preset, force, dir } => cli::init::run(preset.spec(), force, &dir),
         Command::Render(args) => cli::render::run(args),
         Command::Check(args) => cli::check::run(args),
-        Command::Rules { rule } => cli::rules::run(rule.as_deref()),
+        Command::Rules { rule, format } => cli::rules::run(rule.as_deref(), format),
         Command::Probe(args) => cli::probe::run(args),
         Command::Schema => {
             let schema = portolan::spec::json_schema();
