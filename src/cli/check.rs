@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use portolan::diagnostic::FailOn;
 use portolan::project::ProjectOptions;
-use portolan::render::write;
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
@@ -134,13 +133,14 @@ pub fn run(args: Args) -> u8 {
     };
     if let Some(path) = &args.output_file {
         let mut text = Vec::new();
-        let written = report::write(format, &report, false, &mut text)
-            .and_then(|()| write::write_atomic(path, &String::from_utf8_lossy(&text), 0o644));
+        let written = match report::write(format, &report, false, &mut text) {
+            Ok(()) => output::write_report(path, &String::from_utf8_lossy(&text)),
+            Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+        };
         if let Err(e) = written {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            eprintln!("error: {e}");
             return FAILED;
         }
-        output::debug(format_args!("report written to {}", path.display()));
     } else {
         let color = format == Format::Human && output::stdout_colored();
         let mut stdout = io::stdout().lock();

@@ -106,6 +106,24 @@ pub fn stderr_colored() -> bool {
     colored(&io::stderr())
 }
 
+/// `--output-file`: writes a report to `path` through a temporary file and a rename. An
+/// existing file of a kind `check` reads (`main.tf`, a compose file, a script, an env file, a
+/// spec) is never replaced: a report written over a template would lose the template. Says why
+/// on failure, for exit 2.
+pub fn write_report(path: &std::path::Path, report: &str) -> Result<(), String> {
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if exists && portolan::check::classify(path, None).is_some() {
+        return Err(format!(
+            "{} is a file portolan checks; the report does not replace it: name another --output-file",
+            path.display()
+        ));
+    }
+    portolan::render::write::write_atomic(path, report, 0o644)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    debug(format_args!("report written to {}", path.display()));
+    Ok(())
+}
+
 /// How much the CLI says (`-q`, `-v`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {

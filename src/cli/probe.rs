@@ -161,8 +161,8 @@ pub fn run(args: Args) -> u8 {
         text + "\n"
     };
     if let Some(path) = &args.output_file {
-        if let Err(e) = portolan::render::write::write_atomic(path, &text, 0o644) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+        if let Err(e) = output::write_report(path, &text) {
+            eprintln!("error: {e}");
             return FAILED;
         }
     } else {
