@@ -27,6 +27,31 @@ impl Severity {
     }
 }
 
+/// The least severity that fails a check (exit 1): `--fail-on`, `--strict` for `warning`. A note
+/// (`info`) never fails one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl FailOn {
+    /// Whether a finding of `severity` fails the check.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Error => severity == Severity::Error,
+            FailOn::Warning => severity <= Severity::Warning,
+        }
+    }
+
+    /// Whether any of `findings` fails the check.
+    pub fn any_fails(self, findings: &[Diagnostic]) -> bool {
+        findings.iter().any(|d| self.fails(d.severity))
+    }
+}
+
 /// A location with a short note about what is there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
@@ -143,4 +168,37 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// Markdown: `## What it does`, `## Why is this bad?`, `## Example`.
     pub explanation: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_error_ignores_warnings_and_fail_on_warning_ignores_notes() {
+        let cases = [
+            (FailOn::Error, Severity::Error, true),
+            (FailOn::Error, Severity::Warning, false),
+            (FailOn::Error, Severity::Info, false),
+            (FailOn::Warning, Severity::Error, true),
+            (FailOn::Warning, Severity::Warning, true),
+            (FailOn::Warning, Severity::Info, false),
+        ];
+        for (fail_on, severity, fails) in cases {
+            assert_eq!(fail_on.fails(severity), fails, "{fail_on:?} {severity:?}");
+        }
+        let span = Span::new(crate::source::FileId(0), 0, 0);
+        let warning = [Diagnostic::new(Severity::Warning, span, "w")];
+        assert!(!FailOn::default().any_fails(&warning));
+        assert!(FailOn::Warning.any_fails(&warning));
+        assert!(!FailOn::Warning.any_fails(&[]));
+    }
+
+    #[test]
+    fn fail_on_reads_as_the_flag_is_spelt() {
+        let read = |text: &str| serde_json::from_str::<FailOn>(text).ok();
+        assert_eq!(read("\"warning\""), Some(FailOn::Warning));
+        assert_eq!(read("\"error\""), Some(FailOn::Error));
+        assert_eq!(read("\"info\""), None);
+    }
 }

@@ -19,6 +19,8 @@ use cli::{to_stdout, OK};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: cli::output::GlobalArgs,
 }
 
 #[derive(Subcommand)]
@@ -45,6 +47,9 @@ enum Command {
     Rules {
         /// A rule name or code.
         rule: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = cli::rules::Format::Human)]
+        format: cli::rules::Format,
     },
     /// Print the JSON Schema of portolan.yaml.
     Schema,
@@ -73,12 +78,16 @@ impl Preset {
 }
 
 fn main() -> ExitCode {
+    // Before parsing: clap's help and errors follow --color too.
+    cli::output::set_color(cli::output::color_in_args(std::env::args_os()));
     let cli = Cli::parse();
+    cli::output::set_color(cli.global.color);
+    cli::output::set_verbosity(cli.global.verbosity());
     let code = match cli.command {
         Command::Init { preset, force, dir } => cli::init::run(preset.spec(), force, &dir),
         Command::Render(args) => cli::render::run(args),
         Command::Check(args) => cli::check::run(args),
-        Command::Rules { rule } => cli::rules::run(rule.as_deref()),
+        Command::Rules { rule, format } => cli::rules::run(rule.as_deref(), format),
         Command::Probe(args) => cli::probe::run(args),
         Command::Schema => {
             let schema = portolan::spec::json_schema();

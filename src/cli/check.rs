@@ -1,13 +1,14 @@
 //! `portolan check`: find port and origin mismatches in files.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
-use portolan::diagnostic::Severity;
+use portolan::diagnostic::FailOn;
 use portolan::project::ProjectOptions;
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
+use super::output::{self, Verbosity};
 use super::{stdout_failed, FAILED, FOUND, OK};
 
 /// `portolan check`'s arguments.
@@ -28,9 +29,18 @@ pub struct Args {
     /// Skip these rules (names or codes, comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
-    /// Exit 1 on warnings too.
-    #[arg(long)]
+    /// Exit 1 on warnings too: the same as --fail-on warning.
+    #[arg(long, conflicts_with = "fail_on")]
     pub strict: bool,
+    /// The least severity that makes check exit 1 [default: error].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOnArg>,
+    /// Exit 0 even when findings fail the check (still 2 when it cannot run).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Write the report to FILE (replaced at once, never coloured) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
@@ -43,6 +53,24 @@ pub enum FormatArg {
     Json,
     Sarif,
     Github,
+}
+
+/// `--fail-on`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FailOnArg {
+    Error,
+    Warning,
+}
+
+impl Args {
+    /// The threshold the flags set (`--strict` is `--fail-on warning`), if they set one.
+    pub fn fail_on(&self) -> Option<FailOn> {
+        match (self.strict, self.fail_on) {
+            (true, _) | (_, Some(FailOnArg::Warning)) => Some(FailOn::Warning),
+            (_, Some(FailOnArg::Error)) => Some(FailOn::Error),
+            (false, None) => None,
+        }
+    }
 }
 
 impl FormatArg {
@@ -58,6 +86,7 @@ impl FormatArg {
 
 pub fn run(args: Args) -> u8 {
     let format = args.format.format();
+    let fail_on = args.fail_on().unwrap_or_default();
     let project = match super::load(&ProjectOptions {
         spec: args.spec,
         knowledge: args.knowledge,
@@ -75,6 +104,7 @@ pub fn run(args: Args) -> u8 {
         (_, [one]) if one.is_dir() => one.clone(),
         _ => cwd,
     };
+    let start = std::time::Instant::now();
     let result = match project.check(&args.paths, &root) {
         Ok(result) => result,
         Err(e) => {
@@ -83,6 +113,16 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let (sources, findings) = result.merged();
+    if output::verbosity() == Verbosity::Verbose {
+        for (_, file) in sources.files() {
+            output::debug(format_args!("checked {}", file.path.display()));
+        }
+        output::debug(format_args!(
+            "checked {} files in {}",
+            sources.len(),
+            output::elapsed(start)
+        ));
+    }
     let metas = rules::metas();
     let report = Report {
         findings: &findings,
@@ -91,15 +131,32 @@ pub fn run(args: Args) -> u8 {
         rules: &metas,
         read_although_ignored: &result.read_although_ignored,
     };
-    let color = format == Format::Human && io::stdout().is_terminal();
-    let mut stdout = io::stdout().lock();
-    if let Err(e) = report::write(format, &report, color, &mut stdout).and_then(|()| stdout.flush())
-    {
-        stdout_failed(&e);
+    if let Some(path) = &args.output_file {
+        let mut text = Vec::new();
+        let written = match report::write(format, &report, false, &mut text) {
+            Ok(()) => output::write_report(path, &String::from_utf8_lossy(&text)),
+            Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+        };
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    } else {
+        let color = format == Format::Human && output::stdout_colored();
+        let mut stdout = io::stdout().lock();
+        let written = match (output::verbosity(), format) {
+            (Verbosity::Silent, _) => Ok(()),
+            (Verbosity::Quiet, Format::Human) => {
+                let mut out = io::BufWriter::new(&mut stdout);
+                report::human::write_findings(&report, color, &mut out).and_then(|()| out.flush())
+            }
+            _ => report::write(format, &report, color, &mut stdout),
+        };
+        if let Err(e) = written.and_then(|()| stdout.flush()) {
+            stdout_failed(&e);
+        }
     }
-    let errors = findings.iter().any(|d| d.severity == Severity::Error);
-    let warnings = findings.iter().any(|d| d.severity == Severity::Warning);
-    if errors || (args.strict && warnings) {
+    if fail_on.any_fails(&findings) && !args.exit_zero {
         FOUND
     } else {
         OK

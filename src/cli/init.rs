@@ -19,11 +19,11 @@ pub fn run(spec: &str, force: bool, dir: &Path) -> u8 {
     }
     match write::write_atomic(&path, spec, 0o644) {
         Ok(()) => {
-            eprintln!(
+            super::output::note(format_args!(
                 "wrote {}; next: portolan render {}",
                 path.display(),
                 path.display()
-            );
+            ));
             OK
         }
         Err(e) => {

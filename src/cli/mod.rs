@@ -1,7 +1,7 @@
 //! One module per subcommand, and what they share: exit codes, the one way to stdout, and how
 //! diagnostics and load errors are shown.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use portolan::diagnostic::Diagnostic;
@@ -11,6 +11,7 @@ use portolan::source::SourceMap;
 
 pub mod check;
 pub mod init;
+pub mod output;
 pub mod probe;
 pub mod render;
 pub mod rules;
@@ -25,10 +26,10 @@ pub const FAILED: u8 = 2;
 /// Set once stdout is a closed pipe: nothing more is written to it.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
-/// Writes to stdout. Every subcommand's output goes through here; a report written straight to
-/// stdout hands its write error to [`stdout_failed`].
+/// Writes to stdout, unless `-qq`. Every subcommand's output goes through here; a report written
+/// straight to stdout hands its write error to [`stdout_failed`].
 pub fn to_stdout(text: impl AsRef<[u8]>) {
-    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) || output::verbosity() == output::Verbosity::Silent {
         return;
     }
     let mut stdout = io::stdout().lock();
@@ -67,13 +68,14 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
         rules: &[],
         read_although_ignored: &[],
     };
-    let color = io::stderr().is_terminal();
+    let color = output::stderr_colored();
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());
 }
 
 /// Loads the spec, knowledge and options, and shows the spec's warnings; on failure says why,
 /// for exit 2.
 pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
+    let start = std::time::Instant::now();
     let project = Project::load(options).map_err(|e| {
         match e {
             LoadError::Read(message) => eprintln!("error: {message}"),
@@ -84,6 +86,21 @@ pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
         }
         FAILED
     })?;
-    print_diagnostics(&project.warnings, &project.sources);
+    if output::verbosity() > output::Verbosity::Silent {
+        print_diagnostics(&project.warnings, &project.sources);
+    }
+    let mut knowledge = vec!["built-in".to_owned()];
+    knowledge.extend(options.knowledge.iter().map(|k| k.display().to_string()));
+    if let Some(spec) = &project.spec {
+        output::debug(format_args!("spec: {}", spec.path.display()));
+        if spec.spec.knowledge.is_some() {
+            knowledge.push(format!("the `knowledge` of {}", spec.path.display()));
+        }
+    }
+    output::debug(format_args!(
+        "knowledge: {}; loaded in {}",
+        knowledge.join(", "),
+        output::elapsed(start)
+    ));
     Ok(project)
 }

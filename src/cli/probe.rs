@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use portolan::probe::{self, plan};
 use portolan::project::ProjectOptions;
 
-use super::{to_stdout, FAILED, FOUND, OK};
+use super::{output, to_stdout, FAILED, FOUND, OK};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -49,6 +49,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Write the report to FILE (replaced at once) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 /// Longest `--timeout` and `--deadline`: a day. Larger values are refused at the command line
@@ -87,10 +90,10 @@ pub fn run(args: Args) -> u8 {
     let public = plan::public_context(lookup, &from_files);
     if let Some(p) = &public {
         if p.token.as_ref().is_some_and(|t| t.domain.is_none()) {
-            eprintln!(
+            output::note(format_args!(
                 "note: the wildcard domain `{}` comes from the spec, so the session token is not sent there; pass --wildcard-domain (or set PORTOLAN_WILDCARD_DOMAIN) to probe apps that need a login",
                 p.wildcard_domain
-            );
+            ));
         }
     }
     if public.is_none() {
@@ -98,9 +101,9 @@ pub fn run(args: Args) -> u8 {
             && lookup("PORTOLAN_WILDCARD_DOMAIN").is_none()
             && from_files.wildcard_domain.is_none()
         {
-            eprintln!("note: in a Coder workspace, but the wildcard app domain is unknown: pass --wildcard-domain to probe public origins");
+            output::note(format_args!("note: in a Coder workspace, but the wildcard app domain is unknown: pass --wildcard-domain to probe public origins"));
         } else {
-            eprintln!("note: outside a Coder workspace: probing local links only (pass --workspace, --owner and --wildcard-domain to probe public origins)");
+            output::note(format_args!("note: outside a Coder workspace: probing local links only (pass --workspace, --owner and --wildcard-domain to probe public origins)"));
         }
     }
     let (mut probe_plan, sources) = match project.probe_plan(&args.path, public, &options) {
@@ -121,7 +124,9 @@ pub fn run(args: Args) -> u8 {
     probe_plan.timeout = std::time::Duration::from_secs(args.timeout.max(1));
     probe_plan.deadline = std::time::Duration::from_secs(args.deadline.max(1));
     let total = probe_plan.link_count();
-    let progress = std::io::stderr().is_terminal();
+    let progress =
+        std::io::stderr().is_terminal() && output::verbosity() >= output::Verbosity::Normal;
+    let start = std::time::Instant::now();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_link = |event: probe::LinkFinished<'_>| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -142,14 +147,26 @@ pub fn run(args: Args) -> u8 {
     if progress {
         eprint!("\r\x1b[2K");
     }
+    output::debug(format_args!(
+        "probed {total} links in {}",
+        output::elapsed(start)
+    ));
     let text = match args.format {
         Format::Human => probe::report::human(&report, Some(&sources)),
         Format::Json => probe::report::json(&report, Some(&sources)),
     };
-    if text.ends_with('\n') {
-        to_stdout(text);
+    let text = if text.ends_with('\n') {
+        text
     } else {
-        to_stdout(text + "\n");
+        text + "\n"
+    };
+    if let Some(path) = &args.output_file {
+        if let Err(e) = output::write_report(path, &text) {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    } else {
+        to_stdout(text);
     }
     if !report.is_complete() {
         let missed: Vec<String> = report

@@ -1,6 +1,5 @@
 //! `portolan render`: write (or, with `--check`, compare) the files a spec renders.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use portolan::project::{ProjectOptions, Rendered};
@@ -9,6 +8,7 @@ use portolan::render::RenderOptions;
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
+use super::output::{self, Verbosity};
 use super::{to_stdout, FAILED, FOUND, OK};
 
 /// `portolan render`'s arguments.
@@ -60,6 +60,10 @@ pub fn run(args: Args) -> u8 {
         templates,
         spec_file: spec.file_name(),
     };
+    if let Some(templates) = &options.templates {
+        output::debug(format_args!("templates: {}", templates.display()));
+    }
+    let start = std::time::Instant::now();
     let rendered = match project.render(&options) {
         Ok(rendered) => rendered,
         Err(e) => {
@@ -67,6 +71,11 @@ pub fn run(args: Args) -> u8 {
             return FAILED;
         }
     };
+    output::debug(format_args!(
+        "rendered {} files in {}",
+        rendered.files.len(),
+        output::elapsed(start)
+    ));
     report_rendered_findings(&rendered);
     let files = rendered.files;
     let planned = match write::plan(&files, &out) {
@@ -114,8 +123,11 @@ pub fn run(args: Args) -> u8 {
             return FAILED;
         }
     };
-    let color = std::io::stderr().is_terminal();
+    let color = output::stderr_colored();
     let say = |verb: &str, what: String| {
+        if output::verbosity() < Verbosity::Normal {
+            return;
+        }
         if color {
             eprintln!("\x1b[32m{verb:>9}\x1b[0m {what}");
         } else {
@@ -157,35 +169,40 @@ fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
     for p in planned.iter().filter(|p| p.drifted()) {
         drift = true;
         match &p.on_disk {
-            write::OnDisk::NotAFile(kind) => eprintln!(
+            write::OnDisk::NotAFile(kind) => output::finding(format_args!(
                 "{} {}: not read",
                 p.target.display(),
                 write::Blocker::NotAFile(*kind)
-            ),
-            write::OnDisk::TooLarge(size) => eprintln!(
+            )),
+            write::OnDisk::TooLarge(size) => output::finding(format_args!(
                 "{} {}: not read",
                 p.target.display(),
                 write::Blocker::TooLarge(*size)
-            ),
+            )),
             _ => diffs.push_str(&write::diff(p, &p.file.path.to_string_lossy())),
         }
     }
     to_stdout(diffs);
     if drift {
-        eprintln!(
+        output::note(format_args!(
             "rendered files differ from {}: run `portolan render` and commit the result",
             spec_path.display()
-        );
+        ));
         return FOUND;
     }
-    eprintln!("{} files match {}", planned.len(), spec_path.display());
+    output::note(format_args!(
+        "{} files match {}",
+        planned.len(),
+        spec_path.display()
+    ));
     OK
 }
 
 /// Says what `check`'s rules found in the rendered files: the spec is valid, but its ports may
 /// not be the ones its images or programs listen on.
 fn report_rendered_findings(rendered: &Rendered) {
-    if rendered.findings.is_empty() {
+    let verbosity = output::verbosity();
+    if rendered.findings.is_empty() || verbosity == Verbosity::Silent {
         return;
     }
     let metas = rules::metas();
@@ -196,14 +213,14 @@ fn report_rendered_findings(rendered: &Rendered) {
         rules: &metas,
         read_although_ignored: &[],
     };
-    eprintln!(
+    output::note(format_args!(
         "the rendered files have problems the spec cannot see; `portolan check` would report:"
-    );
+    ));
+    let color = output::stderr_colored();
     let mut stderr = std::io::stderr().lock();
-    let _ = report::write(
-        Format::Human,
-        &report,
-        std::io::stderr().is_terminal(),
-        &mut stderr,
-    );
+    let _ = if verbosity == Verbosity::Quiet {
+        report::human::write_findings(&report, color, &mut stderr)
+    } else {
+        report::write(Format::Human, &report, color, &mut stderr)
+    };
 }

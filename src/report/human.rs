@@ -16,6 +16,12 @@ use crate::source::FileId;
 
 /// Writes every finding as a code frame, then the summary line. `color` adds ANSI styles.
 pub fn write(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    write_findings(report, color, out)?;
+    writeln!(out, "{}", summary_line(&report.summary()))
+}
+
+/// Writes every finding as a code frame, without the summary line (`check -q`).
+pub fn write_findings(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -24,7 +30,7 @@ pub fn write(report: &Report<'_>, color: bool, out: &mut dyn Write) -> io::Resul
     for d in report.sorted() {
         writeln!(out, "{}\n", renderer.render(&groups(report, d)))?;
     }
-    writeln!(out, "{}", summary_line(&report.summary()))
+    Ok(())
 }
 
 /// Writes every finding as a `path:line:column: severity: message` line (the form editors and
@@ -248,6 +254,20 @@ mod tests {
         let (sources, findings) = fixture::findings();
         let report = fixture::report(&sources, &findings);
         insta::assert_snapshot!(render(&report, false));
+    }
+
+    #[test]
+    fn findings_alone_are_the_report_without_its_summary_line() {
+        let (sources, findings) = fixture::findings();
+        let report = fixture::report(&sources, &findings);
+        let mut out = Vec::new();
+        write_findings(&report, false, &mut out).expect("written");
+        let findings_only = String::from_utf8_lossy(&out).into_owned();
+        let whole = render(&report, false);
+        let summary = summary_line(&report.summary());
+        assert!(whole.ends_with(&format!("{summary}\n")), "{whole}");
+        assert_eq!(format!("{findings_only}{summary}\n"), whole);
+        assert!(!findings_only.contains(&summary), "{findings_only}");
     }
 
     /// The located form: each finding's `path:line:column: severity: message` line, then the

@@ -95,6 +95,8 @@ macro_rules! rules {
         $($(#[$doc])* pub mod $family { $(pub mod $module;)* })*
         /// Every rule, in code order.
         pub static RULES: &[&Rule] = &[$($(&$family::$module::RULE,)*)*];
+        /// The family of each rule of [`RULES`], in the same order.
+        static FAMILIES: &[&str] = &[$($((stringify!($family), stringify!($module)).0,)*)*];
     };
 }
 
@@ -202,6 +204,23 @@ pub fn is_named(rule: &Rule, name_or_code: &str) -> bool {
 /// Looks a rule up by name (or former name) or code.
 pub fn find(name_or_code: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| is_named(r, name_or_code))
+}
+
+/// A rule's family: the folder its file is in, named after what its rules check (`ports` for
+/// PT2xx).
+pub fn family(rule: &Rule) -> &'static str {
+    RULES
+        .iter()
+        .position(|r| r.meta.code == rule.meta.code)
+        .map_or("", |i| FAMILIES[i])
+}
+
+/// The former names of a rule ([`RENAMED`]).
+pub fn former_names(rule: &Rule) -> impl Iterator<Item = &'static str> + '_ {
+    RENAMED
+        .iter()
+        .filter(|(_, new)| *new == rule.meta.name)
+        .map(|(old, _)| *old)
 }
 
 /// The metadata of every rule, for reports.
@@ -336,6 +355,29 @@ mod list_tests {
             }
         }
         assert!(read > RULES.len(), "read every rule file");
+    }
+
+    /// A family is the hundred of its codes: PT0xx syntax, PT2xx ports, and so on.
+    #[test]
+    fn a_rule_family_is_its_folder_and_the_hundred_of_its_code() {
+        let hundreds = [
+            "syntax", "coder", "ports", "origins", "env", "compose", "security", "render",
+        ];
+        for rule in RULES {
+            let hundred = usize::from(rule.meta.code.as_bytes()[2] - b'0');
+            assert_eq!(super::family(rule), hundreds[hundred], "{}", rule.meta.code);
+        }
+        let port = super::find("PT201").expect("PT201");
+        assert_eq!(super::family(port), "ports");
+    }
+
+    #[test]
+    fn former_names_are_listed_with_the_rule_they_became() {
+        let shared = super::find("origin-shared-by-roles").expect("PT303");
+        let former: Vec<&str> = super::former_names(shared).collect();
+        assert_eq!(former, ["site-origin-equals-cloud-origin"]);
+        let port = super::find("PT201").expect("PT201");
+        assert_eq!(super::former_names(port).count(), 0);
     }
 
     #[test]
