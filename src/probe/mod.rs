@@ -217,18 +217,10 @@ pub struct RoleProbe {
     pub optional: Option<String>,
 }
 
-/// What a role probe's answer must look like.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// Any HTTP status below 500, as Coder judges a healthcheck.
-    StatusBelow500,
-    /// A 2xx JSON answer whose `field` (a top-level key, or a JSON pointer starting with `/`)
-    /// equals `value`.
-    JsonFieldEquals { field: String, value: String },
-    /// Like `JsonFieldEquals` with the chain's public origin as the value (trailing `/` ignored):
-    /// an OpenID `issuer` must be the origin it is served from.
-    JsonFieldIsOrigin { field: String },
-}
+/// What a role probe's answer must look like: the knowledge base's own types. A
+/// [`BodyExpectation::JsonFieldIsOrigin`] compares with the chain's public origin (trailing `/`
+/// ignored): an OpenID `issuer` must be the origin it is served from.
+pub use crate::knowledge::{BodyExpectation, Expectation as Expect, StatusClass};
 
 /// Which link of a chain a result is about, from the inside out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,8 +34,8 @@
 //! whose url is not on localhost get no chain (rules report them); a healthcheck url on another
 //! port than the app's is probed on the app's port; env vars naming a port that no app names.
 
-use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
-use crate::knowledge::{Expectation, Knowledge, RoleRequest};
+use super::{Chain, Endpoint, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
+use crate::knowledge::{Knowledge, RoleRequest};
 use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
 use crate::source::{FileId, Span};
 use crate::spec::reference::{self, Part, RefKind};
@@ -440,16 +440,7 @@ fn role_probes(kb: &Knowledge, role: Option<&str>) -> Vec<RoleProbe> {
         .map(|r| RoleProbe {
             name: r.name.clone(),
             path: url_path(&r.path),
-            expect: match &r.expect {
-                Expectation::StatusBelow500 => Expect::StatusBelow500,
-                Expectation::JsonFieldIsOrigin(field) => Expect::JsonFieldIsOrigin {
-                    field: field.clone(),
-                },
-                Expectation::JsonFieldEquals { field, value } => Expect::JsonFieldEquals {
-                    field: field.clone(),
-                    value: value.clone(),
-                },
-            },
+            expect: r.expect.clone(),
             hint: r.hint.clone(),
             optional: r.optional.clone(),
         })
@@ -478,6 +469,7 @@ mod tests {
     use super::*;
     use crate::check::{check_files, classify};
     use crate::model::build::InputFile;
+    use crate::probe::BodyExpectation;
     use crate::source::SourceMap;
     use std::path::Path;
 
@@ -593,10 +585,8 @@ mod tests {
         let probe = &plan.chains[0].role_probes[0];
         assert_eq!(probe.path, "/.well-known/openid-configuration");
         assert_eq!(
-            probe.expect,
-            Expect::JsonFieldIsOrigin {
-                field: "issuer".into()
-            }
+            probe.expect.body,
+            Some(BodyExpectation::JsonFieldIsOrigin("issuer".into()))
         );
     }
 
