@@ -50,6 +50,7 @@ fn api_chain(api_port: u16, proxy_port: u16) -> Chain {
         share: Share::Public,
         role_probes: vec![builtin_probe("convex-api", "version")],
         source: None,
+        compose: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn site_chain(listener: Option<Endpoint>, published: u16, proxy_port: u16) -> Ch
             optional: None,
         }],
         source: None,
+        compose: None,
     }
 }
 

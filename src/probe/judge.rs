@@ -2,8 +2,8 @@
 //! what to change. Pure functions of the chain and the evidence, so each case is a table row.
 
 use super::{
-    BodyExpectation, Chain, Endpoint, Evidence, Expect, LinkKind, LinkResult, Observed, RoleProbe,
-    Share, Verdict,
+    BodyExpectation, Chain, ComposePublish, Endpoint, Evidence, Expect, LinkKind, LinkResult,
+    Observed, RoleProbe, Share, Verdict,
 };
 
 /// A verdict with its explanation and, for broken links, what to change.
@@ -67,12 +67,15 @@ pub fn published(chain: &Chain, port: u16, ev: &Evidence) -> Judgement {
     let at = format!("localhost:{port}");
     match &ev.observed {
         Observed::Http { status } => ok(format!("an HTTP server answers on {at} (HTTP {status})")),
-        Observed::Refused => broken(
-            format!("nothing accepts connections on {at}: the port is not published and no process listens on it"),
-            format!(
-                "publish the port (compose `ports: [\"{port}:<container port>\"]`) or start the service; or point the app's url at a port that is served"
+        Observed::Refused => match &chain.compose {
+            Some(compose) => stack_not_up(&at, compose),
+            None => broken(
+                format!("nothing accepts connections on {at}: the port is not published and no process listens on it"),
+                format!(
+                    "publish the port (compose `ports: [\"{port}:<container port>\"]`) or start the service; or point the app's url at a port that is served"
+                ),
             ),
-        ),
+        },
         Observed::AcceptedThenReset => {
             let inside = match &chain.listener {
                 Some(l) => format!(" (the service listens on {l})"),
@@ -98,6 +101,40 @@ pub fn published(chain: &Chain, port: u16, ev: &Evidence) -> Judgement {
         other => broken(
             format!("{at} cannot be reached: {}", describe(other)),
             "check that the app's url names a port served on the workspace",
+        ),
+    }
+}
+
+/// A refused connection on a port a compose file publishes: the stack is not up (or compose
+/// publishes its ports where the app's `localhost` does not reach).
+fn stack_not_up(at: &str, compose: &ComposePublish) -> Judgement {
+    let publishes = format!(
+        "{} publishes it (compose service `{}`)",
+        compose.location(),
+        compose.service
+    );
+    if let Some(elsewhere) = &compose.elsewhere {
+        return broken(
+            format!(
+                "nothing accepts connections on {at}: {publishes}, but compose publishes its ports {elsewhere}, which the app's localhost does not reach"
+            ),
+            "run the stack with a Docker daemon whose ports are the agent's localhost (sysbox, or a dind sidecar whose network the agent joins), or point the app's url at the host that publishes it",
+        );
+    }
+    let command = compose.start_command();
+    match &compose.started_by {
+        Some(started) => broken(
+            format!(
+                "nothing accepts connections on {at}: {publishes}, so the compose stack is not up; {} starts it at workspace start",
+                started.script
+            ),
+            format!(
+                "start the stack: `{command}` (or restart the workspace), and read its output if it does not come up"
+            ),
+        ),
+        None => broken(
+            format!("nothing accepts connections on {at}: {publishes}, so the compose stack is not up"),
+            format!("start the stack: `{command}`"),
         ),
     }
 }
@@ -448,7 +485,7 @@ pub fn describe(observed: &Observed) -> String {
 mod tests {
     use super::*;
     use crate::knowledge::Knowledge;
-    use crate::probe::StatusClass;
+    use crate::probe::{StartedBy, StatusClass};
 
     fn ev(observed: Observed) -> Evidence {
         Evidence {
@@ -493,6 +530,110 @@ mod tests {
             );
             assert_eq!(j.change.is_some(), verdict == Verdict::Broken);
         }
+    }
+
+    #[test]
+    fn a_refused_port_that_compose_publishes_means_the_stack_is_down() {
+        let compose = ComposePublish {
+            file: "docker-compose.convex.yml".into(),
+            folder: "".into(),
+            line: 8,
+            column: 9,
+            service: "convex-backend".into(),
+            elsewhere: None,
+            started_by: None,
+        };
+        let judge = |compose: Option<ComposePublish>| {
+            let c = Chain {
+                compose,
+                ..chain(Share::Public)
+            };
+            published(&c, 3212, &ev(Observed::Refused))
+        };
+        let stack = "docker-compose.convex.yml:8:9 publishes it (compose service `convex-backend`), so the compose stack is not up";
+
+        let j = judge(Some(compose.clone()));
+        assert_eq!(j.verdict, Verdict::Broken);
+        assert_eq!(
+            j.explanation,
+            format!("nothing accepts connections on localhost:3212: {stack}")
+        );
+        assert_eq!(
+            j.change.as_deref(),
+            Some("start the stack: `docker compose -f docker-compose.convex.yml up -d`")
+        );
+        assert!(!j.explanation.contains("not published"));
+
+        // The files were given as a folder: the command names the file under it.
+        let j = judge(Some(
+            compose.clone().under(std::path::Path::new("my project")),
+        ));
+        assert_eq!(
+            j.change.as_deref(),
+            Some(
+                "start the stack: `docker compose -f 'my project/docker-compose.convex.yml' up -d`"
+            )
+        );
+        assert!(j.explanation.contains(" docker-compose.convex.yml:8:9 "));
+
+        // Started by the template's startup script, with its project name.
+        let started = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the startup script of coder_agent.main (main.tf:29:5)".into(),
+                project: Some("chat".into()),
+                rerun: None,
+            }),
+            ..compose.clone()
+        };
+        let j = judge(Some(started));
+        assert_eq!(
+            j.explanation,
+            format!("nothing accepts connections on localhost:3212: {stack}; the startup script of coder_agent.main (main.tf:29:5) starts it at workspace start")
+        );
+        assert!(
+            j.change.as_deref().unwrap().starts_with(
+                "start the stack: `docker compose -p chat -f docker-compose.convex.yml up -d` (or restart the workspace)"
+            ),
+            "{:?}",
+            j.change
+        );
+
+        // A spec's start script: run it again, it gives compose the secrets.
+        let rerun = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the start script start-workspace.sh".into(),
+                project: Some("chat".into()),
+                rerun: Some("start-workspace.sh".into()),
+            }),
+            ..compose.clone()
+        };
+        let command = |c: ComposePublish| c.start_command();
+        assert_eq!(command(rerun.clone()), "./start-workspace.sh");
+        assert_eq!(
+            command(rerun.under(std::path::Path::new("ws"))),
+            "ws/start-workspace.sh"
+        );
+
+        // Compose publishes on the Docker host: the workspace's localhost never reaches it.
+        let j = judge(Some(ComposePublish {
+            elsewhere: Some("on the Docker host's network".into()),
+            ..compose
+        }));
+        assert!(
+            j.explanation
+                .contains("but compose publishes its ports on the Docker host's network"),
+            "{}",
+            j.explanation
+        );
+        assert!(!j.explanation.contains("not up"));
+
+        // No compose file publishes it: then, and only then, it is not published.
+        let j = judge(None);
+        assert!(
+            j.explanation.contains("the port is not published"),
+            "{}",
+            j.explanation
+        );
     }
 
     #[test]

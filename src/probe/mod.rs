@@ -200,6 +200,93 @@ pub struct Chain {
     pub role_probes: Vec<RoleProbe>,
     /// Where the app is defined, for the "what to change" line.
     pub source: Option<Span>,
+    /// The compose mapping that publishes [`Chain::published`], when a compose file does: with
+    /// nothing answering there, the stack is not up.
+    pub compose: Option<ComposePublish>,
+}
+
+/// A compose file's `ports:` entry that publishes a chain's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposePublish {
+    /// The compose file, as the report's other locations name files.
+    pub file: std::path::PathBuf,
+    /// The folder the files' paths are relative to, from where the probe runs (`.` when empty):
+    /// `docker compose -f` takes the file under it.
+    pub folder: std::path::PathBuf,
+    /// Line and column of the `ports:` entry.
+    pub line: u32,
+    pub column: u32,
+    /// The compose service.
+    pub service: String,
+    /// Where compose publishes its ports when that is out of reach of the app's `localhost`
+    /// (`on the Docker host's network`): then a refusal does not mean the stack is down.
+    pub elsewhere: Option<String>,
+    /// The script that starts the stack, when the files say.
+    pub started_by: Option<StartedBy>,
+}
+
+/// A script of the template that starts a compose stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedBy {
+    /// Who it is, for messages: `the startup script of coder_agent.main (main.tf:29:5)`.
+    pub script: String,
+    /// The project name it gives compose (`-p`), which a command run by hand must give too.
+    pub project: Option<String>,
+    /// A script to run again rather than compose itself, because it gives compose what it needs
+    /// (a spec's start script exports the secrets compose reads).
+    pub rerun: Option<std::path::PathBuf>,
+}
+
+impl ComposePublish {
+    /// `docker-compose.yml:8:9`.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+
+    /// The command that starts the stack: the script to run again, else
+    /// `docker compose [-p PROJECT] -f FILE up -d`.
+    pub fn start_command(&self) -> String {
+        let started = self.started_by.as_ref();
+        if let Some(script) = started.and_then(|s| s.rerun.as_ref()) {
+            let script = self.folder.join(script);
+            let path = script.display().to_string();
+            return if script.components().count() == 1 {
+                format!("./{path}")
+            } else {
+                path
+            };
+        }
+        let project = started
+            .and_then(|s| s.project.as_deref())
+            .map(|p| format!("-p {} ", shell_word(p)))
+            .unwrap_or_default();
+        format!(
+            "docker compose {project}-f {} up -d",
+            shell_word(&self.folder.join(&self.file).display().to_string())
+        )
+    }
+
+    /// The same mapping, its files' paths relative to folder `dir` (the folder probed, or where a
+    /// spec's files are rendered).
+    pub fn under(mut self, dir: &std::path::Path) -> Self {
+        if dir != std::path::Path::new(".") {
+            self.folder = dir.to_path_buf();
+        }
+        self
+    }
+}
+
+/// A word as the shell reads it back: bare when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// A request that a service in this role must answer, from the knowledge base.
