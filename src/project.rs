@@ -223,7 +223,7 @@ impl Project {
                     .map_err(|e| e.to_string())?;
             // The rendered files live next to the spec.
             for chain in &mut plan.chains {
-                chain.compose = chain.compose.take().map(|c| c.under(&spec.dir()));
+                chain.compose = chain.compose.take().map(|c| c.rendered_in(&spec.dir()));
             }
             return Ok((plan, self.sources.clone()));
         }

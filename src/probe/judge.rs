@@ -81,12 +81,19 @@ pub fn published(chain: &Chain, port: u16, ev: &Evidence) -> Judgement {
                 Some(l) => format!(" (the service listens on {l})"),
                 None => String::new(),
             };
+            let (mapping, ports) = match &chain.compose {
+                Some(c) => (
+                    format!(" ({}, service `{}`)", c.location(), c.service),
+                    format!("`ports` at {}", c.location()),
+                ),
+                None => (String::new(), "`ports`".to_owned()),
+            };
             broken(
                 format!(
-                    "{at} accepts connections and resets them before any HTTP response: docker publishes the port, but nothing listens behind it in the container{inside}; Coder's proxy answers 502 for it"
+                    "{at} accepts connections and resets them before any HTTP response: docker publishes the port{mapping}, but nothing listens behind it in the container{inside}; Coder's proxy answers 502 for it"
                 ),
                 format!(
-                    "map {port} to a container port the service listens on (compose `ports`), or point the app's url at a published port that is served"
+                    "map {port} to a container port the service listens on (compose {ports}), or point the app's url at a published port that is served"
                 ),
             )
         }
@@ -532,9 +539,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_refused_port_that_compose_publishes_means_the_stack_is_down() {
-        let compose = ComposePublish {
+    fn judge_compose() -> ComposePublish {
+        ComposePublish {
             file: "docker-compose.convex.yml".into(),
             folder: "".into(),
             line: 8,
@@ -542,7 +548,12 @@ mod tests {
             service: "convex-backend".into(),
             elsewhere: None,
             started_by: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_refused_port_that_compose_publishes_means_the_stack_is_down() {
+        let compose = judge_compose();
         let judge = |compose: Option<ComposePublish>| {
             let c = Chain {
                 compose,
@@ -626,6 +637,39 @@ mod tests {
             j.explanation
         );
         assert!(!j.explanation.contains("not up"));
+
+        // Up, but nothing inside behind the mapping: the mapping is named.
+        let c = Chain {
+            compose: Some(ComposePublish {
+                started_by: None,
+                elsewhere: None,
+                ..judge_compose()
+            }),
+            ..chain(Share::Public)
+        };
+        let j = published(&c, 3212, &ev(Observed::AcceptedThenReset));
+        assert!(
+            j.explanation.contains("docker publishes the port (docker-compose.convex.yml:8:9, service `convex-backend`), but nothing listens behind it"),
+            "{}",
+            j.explanation
+        );
+        assert!(j
+            .change
+            .unwrap()
+            .contains("compose `ports` at docker-compose.convex.yml:8:9"));
+
+        // Rendered from a spec in another folder: named there, and its start script too.
+        let spec = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the start script start-workspace.sh".into(),
+                project: None,
+                rerun: Some("start-workspace.sh".into()),
+            }),
+            ..judge_compose()
+        }
+        .rendered_in(std::path::Path::new("ws"));
+        assert_eq!(spec.location(), "ws/docker-compose.convex.yml:8:9");
+        assert_eq!(spec.start_command(), "ws/start-workspace.sh");
 
         // No compose file publishes it: then, and only then, it is not published.
         let j = judge(None);

@@ -266,11 +266,23 @@ impl ComposePublish {
         )
     }
 
-    /// The same mapping, its files' paths relative to folder `dir` (the folder probed, or where a
-    /// spec's files are rendered).
+    /// The same mapping, its files' paths relative to folder `dir` (the folder probed), which
+    /// the report's locations leave out and the command puts in.
     pub fn under(mut self, dir: &std::path::Path) -> Self {
         if dir != std::path::Path::new(".") {
             self.folder = dir.to_path_buf();
+        }
+        self
+    }
+
+    /// The same mapping, its files rendered into folder `dir` (a spec's folder): the report names
+    /// them there, as it names the spec.
+    pub fn rendered_in(mut self, dir: &std::path::Path) -> Self {
+        if dir != std::path::Path::new(".") {
+            self.file = dir.join(&self.file);
+            if let Some(started) = &mut self.started_by {
+                started.rerun = started.rerun.take().map(|r| dir.join(r));
+            }
         }
         self
     }
