@@ -670,6 +670,12 @@ mod tests {
         .rendered_in(std::path::Path::new("ws"));
         assert_eq!(spec.location(), "ws/docker-compose.convex.yml:8:9");
         assert_eq!(spec.start_command(), "ws/start-workspace.sh");
+        let spaced = ComposePublish {
+            started_by: spec.started_by.clone(),
+            ..judge_compose()
+        }
+        .rendered_in(std::path::Path::new("my ws"));
+        assert_eq!(spaced.start_command(), "'my ws/ws/start-workspace.sh'");
 
         // No compose file publishes it: then, and only then, it is not published.
         let j = judge(None);

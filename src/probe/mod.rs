@@ -251,9 +251,9 @@ impl ComposePublish {
             let script = self.folder.join(script);
             let path = script.display().to_string();
             return if script.components().count() == 1 {
-                format!("./{path}")
+                shell_word(&format!("./{path}"))
             } else {
-                path
+                shell_word(&path)
             };
         }
         let project = started
