@@ -39,6 +39,7 @@ use super::{
     StartedBy,
 };
 use crate::knowledge::{Knowledge, RoleRequest};
+use crate::model::netns::NetnsKind;
 use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, ScriptOrigin, Workspace};
 use crate::render::context::START_SCRIPT;
 use crate::source::{FileId, Span};
@@ -405,8 +406,8 @@ fn behind_port(
 }
 
 /// The compose mapping that publishes the workspace's `localhost:port` (the first, in model
-/// order), with where compose publishes when the app's `localhost` (namespace `netns`) does
-/// not reach it, and the script that runs `docker compose up` for that file, if one does.
+/// order), with where compose publishes when the app's `localhost` (its agent's namespace
+/// `netns`) does not reach it, and the script that runs `docker compose up` for that file, if one does.
 fn compose_publish(
     ws: &Workspace,
     port: u16,
@@ -419,10 +420,13 @@ fn compose_publish(
     })?;
     let file = ws.sources.get(service.file).path.clone();
     let (start, _) = ws.sources.resolve(mapping.span);
+    // The Docker host's network, or a dind sidecar's that the app's agent does not share.
     let elsewhere = ws
-        .apart(netns, ws.compose_netns)
-        .then(|| ws.namespaces.get(ws.compose_netns).map(|n| n.name.clone()))
-        .flatten();
+        .namespaces
+        .get(ws.compose_netns)
+        .filter(|n| matches!(n.kind, NetnsKind::DockerHost | NetnsKind::Container))
+        .filter(|_| netns.is_some_and(|app| app != ws.compose_netns))
+        .map(|n| n.name.clone());
     let started_by = ws.scripts.iter().find_map(|script| {
         let up = script.compose_up.iter().find(|up| up.starts(&file))?;
         let (at, _) = ws.sources.resolve(up.span);
@@ -670,6 +674,33 @@ mod tests {
         let ws = incident(&by_hand);
         let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
         assert_eq!(plan.chains[1].compose.as_ref().unwrap().started_by, None);
+    }
+
+    /// With the host's Docker socket mounted, compose publishes on the Docker host: the chain
+    /// says so, and a refusal there does not mean the stack is down.
+    #[test]
+    fn compose_on_the_docker_host_is_out_of_the_apps_reach() {
+        let tf = |volumes: &str| {
+            format!(
+                "resource \"coder_agent\" \"main\" {{\n  os = \"linux\"\n  arch = \"amd64\"\n}}\nresource \"docker_container\" \"ws\" {{\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n{volumes}}}\nresource \"coder_app\" \"web\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"web\"\n  url      = \"http://localhost:8080\"\n}}\n"
+            )
+        };
+        let compose = "services:\n  web:\n    image: nginx:1\n    ports: [\"8080:80\"]\n";
+        let socket = "  volumes {\n    host_path      = \"/var/run/docker.sock\"\n    container_path = \"/var/run/docker.sock\"\n  }\n";
+        let elsewhere = |volumes: &str| {
+            let ws = workspace(&[("main.tf", &tf(volumes)), ("compose.yaml", compose)]);
+            let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+            plan.chains[0]
+                .compose
+                .clone()
+                .expect("compose publishes 8080")
+                .elsewhere
+        };
+        assert_eq!(
+            elsewhere(socket).as_deref(),
+            Some("on the Docker host's network")
+        );
+        assert_eq!(elsewhere(""), None);
     }
 
     #[test]
