@@ -3,8 +3,9 @@
 //! Reads a [`ProbePlan`]: one [`Chain`] per app (or origin-bearing env var), each a description of
 //! where a request should travel: the process listening inside its container, the port the
 //! `coder_app` url names on the workspace's localhost, the app's healthcheck path, its public origin
-//! behind Coder's proxy, and role probes from the knowledge base (e.g. the Convex site origin's
-//! `/.well-known/openid-configuration` whose `issuer` must be that origin).
+//! behind Coder's proxy, and role probes from the knowledge base, each with the status class and
+//! body it expects (the Convex API's `/version`: a 2xx with text, not an HTML page; the site
+//! origin's `/.well-known/openid-configuration`, whose `issuer` must be that origin).
 //!
 //! Produces a [`ProbeReport`]: per chain, per link, [`Verdict::Ok`] / [`Verdict::Broken`] /
 //! [`Verdict::Skipped`] / [`Verdict::NotReached`], with the [`Evidence`] (what the network said,

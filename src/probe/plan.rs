@@ -29,6 +29,10 @@
 //!   template's agents: [`agent_in_host`]), so that an OpenID `issuer` is compared with the origin the backend was given.
 //! - `share`: the app's; a value not known statically counts as `owner` (never a false "not public").
 //! - `role_probes`: the knowledge base's `probes:` for the role of the listener behind the port.
+//! - `compose`: the compose `ports:` entry that publishes the port (bridged services only), where
+//!   compose publishes when the app's agent does not share that network, and the script of the
+//!   template that runs `docker compose up` for that file (for a spec, the rendered start script):
+//!   a refusal there means the stack is not up.
 //!
 //! Not handled: path-based apps get no public origin (their local links are still probed); apps
 //! whose url is not on localhost get no chain (rules report them); a healthcheck url on another
