@@ -218,9 +218,13 @@ impl Project {
         plan_options: &PlanOptions,
     ) -> Result<(ProbePlan, SourceMap), String> {
         if let Some(spec) = &self.spec {
-            let plan =
+            let mut plan =
                 plan::plan_from_spec(&spec.spec, spec.file, &self.knowledge, public, plan_options)
                     .map_err(|e| e.to_string())?;
+            // The rendered files live next to the spec.
+            for chain in &mut plan.chains {
+                chain.compose = chain.compose.take().map(|c| c.rendered_in(&spec.dir()));
+            }
             return Ok((plan, self.sources.clone()));
         }
         let root = if path.is_dir() {
@@ -240,7 +244,13 @@ impl Project {
                 path.display()
             ));
         };
-        let plan = plan::plan_from_workspace(&workspace, public, plan_options);
+        let mut plan = plan::plan_from_workspace(&workspace, public, plan_options);
+        // The files' paths are the folder's; `docker compose -f` is run from here.
+        if path.is_dir() {
+            for chain in &mut plan.chains {
+                chain.compose = chain.compose.take().map(|c| c.under(path));
+            }
+        }
         Ok((plan, workspace.sources))
     }
 

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::servers::*;
+use portolan::knowledge::Knowledge;
 use portolan::probe::{
-    self, Chain, Endpoint, Expect, LinkKind, Observed, ProbePlan, ProbeReport, PublicContext,
-    RoleProbe, SessionToken, Share, Verdict,
+    self, BodyExpectation, Chain, Endpoint, Expect, LinkKind, Observed, ProbePlan, ProbeReport,
+    PublicContext, RoleProbe, SessionToken, Share, StatusClass, Verdict,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -47,14 +48,25 @@ fn api_chain(api_port: u16, proxy_port: u16) -> Chain {
         healthcheck_path: Some("/version".into()),
         public_origin: Some(origin("convex-api", proxy_port)),
         share: Share::Public,
-        role_probes: vec![RoleProbe {
-            name: "version".into(),
-            path: "/version".into(),
-            expect: Expect::StatusBelow500,
-            hint: None,
-            optional: None,
-        }],
+        role_probes: vec![builtin_probe("convex-api", "version")],
         source: None,
+        compose: None,
+    }
+}
+
+/// The knowledge base's probe `name` for `role`, as a plan carries it.
+fn builtin_probe(role: &str, name: &str) -> RoleProbe {
+    let request = Knowledge::builtin()
+        .probes_for(role)
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no probe {name} for {role}"));
+    RoleProbe {
+        name: request.name.clone(),
+        path: request.path.clone(),
+        expect: request.expect.clone(),
+        hint: request.hint.clone(),
+        optional: request.optional.clone(),
     }
 }
 
@@ -69,13 +81,15 @@ fn site_chain(listener: Option<Endpoint>, published: u16, proxy_port: u16) -> Ch
         role_probes: vec![RoleProbe {
             name: "openid-configuration".into(),
             path: "/.well-known/openid-configuration".into(),
-            expect: Expect::JsonFieldIsOrigin {
-                field: "issuer".into(),
+            expect: Expect {
+                status: StatusClass::Success,
+                body: Some(BodyExpectation::JsonFieldIsOrigin("issuer".into())),
             },
             hint: Some("set CONVEX_SITE_ORIGIN (--convex-site) to the site app's origin".into()),
             optional: None,
         }],
         source: None,
+        compose: None,
     }
 }
 
@@ -382,6 +396,64 @@ async fn outside_coder_role_probes_use_the_local_port() {
         .unwrap();
     assert_eq!(public.verdict, Verdict::Skipped);
     assert!(public.explanation.contains("outside a Coder workspace"));
+}
+
+/// The API app's url names a port where something else answers: the `/version` role probe wants
+/// what the knowledge base says a Convex backend answers (a 2xx with text, not an HTML page), so
+/// a plain file server's 404 and a dev server's index.html break the chain, while the
+/// healthcheck, judged as Coder judges it, passes on the 404.
+#[tokio::test]
+async fn the_version_probe_wants_the_backends_answer() {
+    let (backend_listener, backend) = bind().await;
+    convex_api(backend_listener, None);
+    let (files_listener, files) = bind().await;
+    file_server(files_listener);
+    let (spa_listener, spa) = bind().await;
+    spa_dev_server(spa_listener);
+    let chain = |app: &str, port: u16| Chain {
+        app: app.into(),
+        ..api_chain(port, 1)
+    };
+    let report = run(&plan(
+        vec![
+            chain("backend", backend),
+            chain("files", files),
+            chain("spa", spa),
+        ],
+        None,
+    ))
+    .await;
+    let version = LinkKind::Role("version".into());
+
+    let ok = report.chain("backend").unwrap().link(&version).unwrap();
+    assert_eq!(ok.verdict, Verdict::Ok, "{ok:?}");
+    assert_eq!(ok.explanation, "GET /version answers 200: \"1.0.0\"");
+    assert!(report.chain("backend").unwrap().is_whole());
+
+    let files = report.chain("files").unwrap();
+    assert_eq!(
+        files.link(&LinkKind::Healthcheck).unwrap().verdict,
+        Verdict::Ok,
+        "Coder counts a 404 as healthy"
+    );
+    let broken = files.first_broken().unwrap();
+    assert_eq!(broken.kind, version);
+    assert_eq!(
+        broken.explanation,
+        "GET /version answers 404 (\"<!DOCTYPE HTML>\"), expected a 2xx status with text that is not an HTML page"
+    );
+    assert_eq!(
+        broken.change.as_deref(),
+        Some("point the app's url at the Convex backend's API port (3210, --port)")
+    );
+
+    let spa = report.chain("spa").unwrap().first_broken().unwrap();
+    assert_eq!(spa.kind, version);
+    assert_eq!(
+        spa.explanation,
+        "GET /version answers 200 with an HTML page, expected a 2xx status with text that is not an HTML page"
+    );
+    assert_eq!(report.exit_code(), 1);
 }
 
 /// A server that accepts and never answers: the link times out and breaks the chain.

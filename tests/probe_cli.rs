@@ -226,3 +226,73 @@ fn absurd_timeouts_and_deadlines_are_refused_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// Runs `portolan probe --spec SPEC` on a pseudo-terminal (util-linux `script`) with `env` set,
+/// and returns everything the terminal got: stdout and stderr together, escapes included.
+fn probe_on_a_terminal(spec: &std::path::Path, env: &[(&str, &str)]) -> Option<String> {
+    let script = common::tool("script")?;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command = format!(
+        "{} probe --spec {} --timeout 1 --deadline 5",
+        quote(env!("CARGO_BIN_EXE_portolan")),
+        quote(&spec.display().to_string()),
+    );
+    let mut run = std::process::Command::new(script);
+    run.args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("CODER_WORKSPACE_NAME")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env("TERM", "xterm-256color");
+    for (key, value) in env {
+        run.env(key, value);
+    }
+    let out = run.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether `text` has an SGR escape (colour, bold, dim).
+fn has_colour(text: &str) -> bool {
+    text.split('\x1b').skip(1).any(|rest| {
+        rest.strip_prefix('[').is_some_and(|r| {
+            let end = r.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+            end.is_some_and(|i| r[i..].starts_with('m'))
+        })
+    })
+}
+
+/// On a terminal, probe draws an indicatif progress bar on stderr while it runs, and clears it
+/// before the report; in colour unless NO_COLOR is set. Piped, stderr holds only the notes (the
+/// `tests/cmd/probe-*` cases compare it whole).
+#[test]
+fn progress_bar_on_a_terminal_respects_no_color() {
+    let spec = common::root().join("tests/cmd/probe-refused.in/portolan.yaml");
+    let Some(coloured) = probe_on_a_terminal(&spec, &[]) else {
+        return;
+    };
+    assert!(coloured.contains("/4 links  "), "{coloured:?}");
+    assert!(has_colour(&coloured), "{coloured:?}");
+    assert!(
+        coloured.contains("first broken link per chain"),
+        "{coloured:?}"
+    );
+
+    let plain = probe_on_a_terminal(&spec, &[("NO_COLOR", "1")]).unwrap();
+    assert!(plain.contains("probing ["), "{plain:?}");
+    assert!(plain.contains("/4 links  "), "{plain:?}");
+    assert!(!has_colour(&plain), "{plain:?}");
+
+    // The piped run: no bar, no escapes.
+    let piped = common::portolan()
+        .args(["probe", "--spec"])
+        .arg(&spec)
+        .args(["--timeout", "1", "--deadline", "5"])
+        .env_remove("CODER_WORKSPACE_NAME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("links  ") && !stderr.contains('\x1b'),
+        "{stderr:?}"
+    );
+}

@@ -54,6 +54,65 @@ pub struct Args {
     pub output_file: Option<PathBuf>,
 }
 
+/// How probe shows its progress on stderr while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// Nothing: stderr is not a terminal (a pipe, a file, CI's log), or quiet was asked for.
+    Hidden,
+    /// A bar without colour.
+    Plain,
+    /// A coloured bar.
+    Colored,
+}
+
+/// The one place that decides whether probe draws a progress bar, and in colour: only on a
+/// terminal (`stderr_is_terminal`) that can redraw a line (not `TERM=dumb`), never when `quiet`;
+/// in colour when `color` says so (`Some(true)`: always, `Some(false)`: never) or, left to the
+/// environment (`None`), unless `NO_COLOR` is set to something (no-color.org) or `CLICOLOR=0`.
+/// A piped run prints nothing more than its report and notes.
+pub fn progress_mode(
+    stderr_is_terminal: bool,
+    quiet: bool,
+    color: Option<bool>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> ProgressMode {
+    let set = |key: &str| env(key).filter(|v| !v.is_empty());
+    if quiet || !stderr_is_terminal || set("TERM").is_some_and(|t| t == "dumb") {
+        return ProgressMode::Hidden;
+    }
+    let colored = color
+        .unwrap_or_else(|| set("NO_COLOR").is_none() && set("CLICOLOR").is_none_or(|v| v != "0"));
+    if colored {
+        ProgressMode::Colored
+    } else {
+        ProgressMode::Plain
+    }
+}
+
+/// The progress bar for `total` links, drawn on stderr (hidden in [`ProgressMode::Hidden`]): how
+/// many links are judged, and the chain of the last one.
+fn progress_bar(mode: ProgressMode, total: usize) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let template = match mode {
+        ProgressMode::Hidden => return ProgressBar::hidden(),
+        ProgressMode::Plain => "probing [{bar:30}] {pos}/{len} links  {wide_msg}",
+        ProgressMode::Colored => {
+            "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} links  {wide_msg:.dim}"
+        }
+    };
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(
+        Some(u64::try_from(total).unwrap_or(u64::MAX)),
+        ProgressDrawTarget::stderr(),
+    )
+    .with_style(style)
+    .with_prefix("probing");
+    bar.tick();
+    bar
+}
+
 /// Longest `--timeout` and `--deadline`: a day. Larger values are refused at the command line
 /// (a deadline of `u64::MAX` seconds is past what the clock can count).
 const MAX_SECONDS: u64 = 24 * 60 * 60;
@@ -124,29 +183,28 @@ pub fn run(args: Args) -> u8 {
     probe_plan.timeout = std::time::Duration::from_secs(args.timeout.max(1));
     probe_plan.deadline = std::time::Duration::from_secs(args.deadline.max(1));
     let total = probe_plan.link_count();
-    let progress =
-        std::io::stderr().is_terminal() && output::verbosity() >= output::Verbosity::Normal;
     let start = std::time::Instant::now();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let quiet = output::verbosity() < output::Verbosity::Normal;
+    let mode = progress_mode(
+        std::io::stderr().is_terminal(),
+        quiet,
+        Some(output::stderr_colored()),
+        |key: &str| std::env::var_os(key),
+    );
+    let bar = progress_bar(mode, total);
     let on_link = |event: probe::LinkFinished<'_>| {
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if progress {
-            eprint!("\r\x1b[2Kprobing: {n}/{total} links ({})", event.app);
-        }
+        bar.set_message(event.app.to_owned());
+        bar.inc(1);
     };
-    let report = match probe::run_blocking(&probe_plan, &on_link) {
+    let result = probe::run_blocking(&probe_plan, &on_link);
+    bar.finish_and_clear();
+    let report = match result {
         Ok(report) => report,
         Err(e) => {
-            if progress {
-                eprintln!();
-            }
             eprintln!("error: {e}");
             return FAILED;
         }
     };
-    if progress {
-        eprint!("\r\x1b[2K");
-    }
     output::debug(format_args!(
         "probed {total} links in {}",
         output::elapsed(start)
@@ -187,5 +245,64 @@ pub fn run(args: Args) -> u8 {
         0 => OK,
         1 => FOUND,
         _ => FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, OsString)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn progress_only_on_a_terminal_and_in_colour_unless_told_not_to() {
+        use ProgressMode::*;
+        type Case<'a> = (
+            bool,
+            bool,
+            Option<bool>,
+            &'a [(&'a str, &'a str)],
+            ProgressMode,
+        );
+        let cases: [Case<'_>; 12] = [
+            (true, false, None, &[], Colored),
+            // Piped, or to a file: nothing extra, whatever the colour says.
+            (false, false, None, &[], Hidden),
+            (false, false, Some(true), &[], Hidden),
+            (true, true, None, &[], Hidden),
+            (true, false, None, &[("TERM", "dumb")], Hidden),
+            (true, false, None, &[("NO_COLOR", "1")], Plain),
+            // NO_COLOR set but empty does not count (no-color.org).
+            (true, false, None, &[("NO_COLOR", "")], Colored),
+            (true, false, None, &[("CLICOLOR", "0")], Plain),
+            (true, false, None, &[("CLICOLOR", "1")], Colored),
+            // An explicit choice wins over the environment.
+            (true, false, Some(true), &[("NO_COLOR", "1")], Colored),
+            (true, false, Some(false), &[], Plain),
+            (true, false, None, &[("TERM", "xterm-256color")], Colored),
+        ];
+        for (terminal, quiet, color, vars, mode) in cases {
+            assert_eq!(
+                progress_mode(terminal, quiet, color, env(vars)),
+                mode,
+                "terminal {terminal}, quiet {quiet}, color {color:?}, {vars:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hidden_bar_draws_nothing() {
+        let bar = progress_bar(ProgressMode::Hidden, 4);
+        assert!(bar.is_hidden());
+        for mode in [ProgressMode::Plain, ProgressMode::Colored] {
+            assert_eq!(progress_bar(mode, 4).length(), Some(4));
+        }
     }
 }

@@ -382,16 +382,58 @@ pub struct RoleRequest {
     pub hint: Option<String>,
 }
 
-/// What the answer to a [`RoleRequest`] must look like.
+/// What the answer to a [`RoleRequest`] must look like: a class of status and, optionally, what
+/// the body must say. `{}` (the default) is any status below 500, as Coder judges a healthcheck.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Expectation {
-    /// Any HTTP status below 500.
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    #[serde(default)]
+    pub status: StatusClass,
+    /// What the body must say; any body when absent.
+    #[serde(default)]
+    pub body: Option<BodyExpectation>,
+}
+
+/// The class of HTTP status a role probe must get.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+pub enum StatusClass {
+    /// Any status below 500, as Coder judges a healthcheck.
     #[default]
-    StatusBelow500,
-    /// A 2xx JSON answer whose field (a key or a JSON pointer) is the origin it is served from.
+    #[serde(rename = "below-500")]
+    Below500,
+    /// 200 to 299.
+    #[serde(rename = "2xx")]
+    Success,
+}
+
+impl StatusClass {
+    /// Whether `status` is of this class.
+    pub fn admits(self, status: u16) -> bool {
+        match self {
+            StatusClass::Below500 => status < 500,
+            StatusClass::Success => (200..300).contains(&status),
+        }
+    }
+
+    /// For messages: `a 2xx status`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StatusClass::Below500 => "a status below 500",
+            StatusClass::Success => "a 2xx status",
+        }
+    }
+}
+
+/// What the body of a role probe's answer must say.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum BodyExpectation {
+    /// Some text that is not an HTML page (a single-page app's dev server answers every path
+    /// with its `index.html`).
+    Text,
+    /// A JSON document whose field (a key or a JSON pointer) is the origin it is served from.
     JsonFieldIsOrigin(String),
-    /// A 2xx JSON answer whose field equals a value.
+    /// A JSON document whose field (a key or a JSON pointer) equals a value.
     JsonFieldEquals { field: String, value: String },
 }
 
@@ -701,32 +743,53 @@ mod tests {
         assert_eq!(site[0].path, "/.well-known/openid-configuration");
         assert_eq!(
             site[0].expect,
-            Expectation::JsonFieldIsOrigin("issuer".into())
+            Expectation {
+                status: StatusClass::Success,
+                body: Some(BodyExpectation::JsonFieldIsOrigin("issuer".into())),
+            }
         );
         assert!(site[0].optional.is_some());
         let api = kb.probes_for("convex-api");
         assert_eq!(
             (api[0].path.as_str(), &api[0].expect, &api[0].optional),
-            ("/version", &Expectation::StatusBelow500, &None)
+            (
+                "/version",
+                &Expectation {
+                    status: StatusClass::Success,
+                    body: Some(BodyExpectation::Text),
+                },
+                &None
+            )
         );
-        assert_eq!(kb.probes_for("code-server")[0].path, "/healthz");
+        let health = &kb.probes_for("code-server")[0];
+        assert_eq!(health.path, "/healthz");
+        assert_eq!(health.expect, Expectation::default());
+        assert_eq!(health.expect.status, StatusClass::Below500);
         assert!(kb.probes_for("dev-server").is_empty());
 
         let user = Knowledge::parse(
-            "probes:\n  api:\n    - { name: ready, path: /ready, expect: { json-field-equals: { field: status, value: ok } } }\n",
+            "probes:\n  api:\n    - { name: ready, path: /ready, expect: { body: { json-field-equals: { field: status, value: ok } } } }\n",
         )
         .unwrap();
         assert_eq!(
             user.probes_for("api")[0].expect,
-            Expectation::JsonFieldEquals {
-                field: "status".into(),
-                value: "ok".into()
+            Expectation {
+                status: StatusClass::Below500,
+                body: Some(BodyExpectation::JsonFieldEquals {
+                    field: "status".into(),
+                    value: "ok".into()
+                }),
             }
         );
-        assert!(
-            Knowledge::parse("probes:\n  api:\n    - { name: x, path: /, expect: nope }\n")
-                .is_err()
-        );
+        for bad in [
+            "expect: nope",
+            "expect: { status: 3xx }",
+            "expect: { body: html }",
+            "expect: { status: 2xx, size: 1 }",
+        ] {
+            let text = format!("probes:\n  api:\n    - {{ name: x, path: /, {bad} }}\n");
+            assert!(Knowledge::parse(&text).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -333,6 +333,36 @@ pub struct Script {
     pub urls: Vec<ScriptUrl>,
     /// Values it gives to flags that take hosts or origins (knowledge: `host_flags`).
     pub host_flags: Vec<HostFlagValue>,
+    /// The `docker compose ... up` commands it runs.
+    pub compose_up: Vec<ComposeUp>,
+}
+
+/// `docker compose [options] up` (or `docker-compose`) in a script: it starts a compose stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposeUp {
+    /// The compose files it names (`-f`, `--file`), as the script gives them; none means compose's
+    /// default names (`compose.yaml`, `docker-compose.yml`, ...) in the folder it runs in.
+    pub files: Vec<String>,
+    /// The project name it gives (`-p`, `--project-name`).
+    pub project: Option<String>,
+    /// The command.
+    pub span: Span,
+}
+
+impl ComposeUp {
+    /// Whether this command starts the compose file at `path`: one of its `-f` files has that
+    /// file's name, or it names none and the file has one of compose's default names.
+    pub fn starts(&self, path: &std::path::Path) -> bool {
+        let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+        let file = name(&path.to_string_lossy());
+        if self.files.is_empty() {
+            return matches!(
+                file.as_str(),
+                "compose.yaml" | "compose.yml" | "docker-compose.yaml" | "docker-compose.yml"
+            );
+        }
+        self.files.iter().any(|f| name(f) == file)
+    }
 }
 
 /// A value a script gives to a program's flag that takes hosts or origins:

@@ -2,7 +2,8 @@
 //! what to change. Pure functions of the chain and the evidence, so each case is a table row.
 
 use super::{
-    Chain, Endpoint, Evidence, Expect, LinkKind, LinkResult, Observed, RoleProbe, Share, Verdict,
+    BodyExpectation, Chain, ComposePublish, Endpoint, Evidence, Expect, LinkKind, LinkResult,
+    Observed, RoleProbe, Share, Verdict,
 };
 
 /// A verdict with its explanation and, for broken links, what to change.
@@ -66,23 +67,33 @@ pub fn published(chain: &Chain, port: u16, ev: &Evidence) -> Judgement {
     let at = format!("localhost:{port}");
     match &ev.observed {
         Observed::Http { status } => ok(format!("an HTTP server answers on {at} (HTTP {status})")),
-        Observed::Refused => broken(
-            format!("nothing accepts connections on {at}: the port is not published and no process listens on it"),
-            format!(
-                "publish the port (compose `ports: [\"{port}:<container port>\"]`) or start the service; or point the app's url at a port that is served"
+        Observed::Refused => match &chain.compose {
+            Some(compose) => stack_not_up(&at, compose),
+            None => broken(
+                format!("nothing accepts connections on {at}: the port is not published and no process listens on it"),
+                format!(
+                    "publish the port (compose `ports: [\"{port}:<container port>\"]`) or start the service; or point the app's url at a port that is served"
+                ),
             ),
-        ),
+        },
         Observed::AcceptedThenReset => {
             let inside = match &chain.listener {
                 Some(l) => format!(" (the service listens on {l})"),
                 None => String::new(),
             };
+            let (mapping, ports) = match &chain.compose {
+                Some(c) => (
+                    format!(" ({}, service `{}`)", c.location(), c.service),
+                    format!("`ports` at {}", c.location()),
+                ),
+                None => (String::new(), "`ports`".to_owned()),
+            };
             broken(
                 format!(
-                    "{at} accepts connections and resets them before any HTTP response: docker publishes the port, but nothing listens behind it in the container{inside}; Coder's proxy answers 502 for it"
+                    "{at} accepts connections and resets them before any HTTP response: docker publishes the port{mapping}, but nothing listens behind it in the container{inside}; Coder's proxy answers 502 for it"
                 ),
                 format!(
-                    "map {port} to a container port the service listens on (compose `ports`), or point the app's url at a published port that is served"
+                    "map {port} to a container port the service listens on (compose {ports}), or point the app's url at a published port that is served"
                 ),
             )
         }
@@ -97,6 +108,40 @@ pub fn published(chain: &Chain, port: u16, ev: &Evidence) -> Judgement {
         other => broken(
             format!("{at} cannot be reached: {}", describe(other)),
             "check that the app's url names a port served on the workspace",
+        ),
+    }
+}
+
+/// A refused connection on a port a compose file publishes: the stack is not up (or compose
+/// publishes its ports where the app's `localhost` does not reach).
+fn stack_not_up(at: &str, compose: &ComposePublish) -> Judgement {
+    let publishes = format!(
+        "{} publishes it (compose service `{}`)",
+        compose.location(),
+        compose.service
+    );
+    if let Some(elsewhere) = &compose.elsewhere {
+        return broken(
+            format!(
+                "nothing accepts connections on {at}: {publishes}, but compose publishes its ports {elsewhere}, which the app's localhost does not reach"
+            ),
+            "run the stack with a Docker daemon whose ports are the agent's localhost (sysbox, or a dind sidecar whose network the agent joins), or point the app's url at the host that publishes it",
+        );
+    }
+    let command = compose.start_command();
+    match &compose.started_by {
+        Some(started) => broken(
+            format!(
+                "nothing accepts connections on {at}: {publishes}, so the compose stack is not up; {} starts it at workspace start",
+                started.script
+            ),
+            format!(
+                "start the stack: `{command}` (or restart the workspace), and read its output if it does not come up"
+            ),
+        ),
+        None => broken(
+            format!("nothing accepts connections on {at}: {publishes}, so the compose stack is not up"),
+            format!("start the stack: `{command}`"),
         ),
     }
 }
@@ -215,7 +260,9 @@ pub fn public_origin(chain: &Chain, ev: &Evidence, inner: &Inner) -> Judgement {
     }
 }
 
-/// A role probe: the answer a service in this role must give.
+/// A role probe: the answer a service in this role must give, as the knowledge base says: a
+/// class of status, then what the body must say. A miss is broken, and says what was expected
+/// and what came back.
 pub fn role(probe: &RoleProbe, chain: &Chain, ev: &Evidence, body: Option<&[u8]>) -> Judgement {
     let request = format!("GET {}", probe.path);
     let change = |default: &str| probe.hint.clone().unwrap_or_else(|| default.to_string());
@@ -237,57 +284,179 @@ pub fn role(probe: &RoleProbe, chain: &Chain, ev: &Evidence, body: Option<&[u8]>
     if let (404, Some(reason)) = (status, &probe.optional) {
         return skipped(format!("{request} answers 404: {reason}"));
     }
-    let (field, expected, as_origin) = match &probe.expect {
-        Expect::StatusBelow500 if status < 500 => {
-            return ok(format!("{request} answers {status}"));
-        }
-        Expect::StatusBelow500 => {
-            return broken(
-                format!("{request} answers {status}"),
-                change("check the service's logs"),
-            )
-        }
-        Expect::JsonFieldEquals { field, value } => (field, value.clone(), false),
-        Expect::JsonFieldIsOrigin { field } => match &chain.public_origin {
-            Some(origin) => (field, origin.clone(), true),
+    // The origin a `json-field-is-origin` body is compared with.
+    let origin = match &probe.expect.body {
+        Some(BodyExpectation::JsonFieldIsOrigin(field)) => match &chain.public_origin {
+            Some(origin) => Some(origin.as_str()),
             None => {
                 return skipped(format!(
                     "{request}: no public origin to compare `{field}` with"
                 ))
             }
         },
+        _ => None,
     };
-    if !(200..300).contains(&status) {
+    let expected = expected(&probe.expect, origin);
+    if !probe.expect.status.admits(status) {
+        let came_back = match body.and_then(excerpt) {
+            Some(text) => format!("{status} ({text})"),
+            None => status.to_string(),
+        };
         return broken(
-            format!("{request} answers {status}, expected a JSON document with `{field}`"),
-            change("serve the route on this origin"),
+            format!("{request} answers {came_back}, expected {expected}"),
+            change(if status == 404 {
+                "serve the route on this origin"
+            } else {
+                "check the service's logs"
+            }),
         );
     }
-    let found = body
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .map(|json| lookup_field(&json, field));
-    let matches = |found: &str| {
-        if as_origin {
-            found.trim_end_matches('/') == expected.trim_end_matches('/')
-        } else {
-            found == expected
+    let body = body.unwrap_or_default();
+    match &probe.expect.body {
+        None => ok(format!("{request} answers {status}")),
+        Some(BodyExpectation::Text) => match text_problem(body) {
+            None => ok(format!(
+                "{request} answers {status}: {}",
+                excerpt(body).unwrap_or_default()
+            )),
+            Some(problem) => broken(
+                format!("{request} answers {status} with {problem}, expected {expected}"),
+                change("point the app at the service that serves this route"),
+            ),
+        },
+        Some(BodyExpectation::JsonFieldIsOrigin(field)) => {
+            let want = origin.unwrap_or_default();
+            json_field(&request, status, body, field, want, &expected, |found| {
+                found.trim_end_matches('/') == want.trim_end_matches('/')
+            })
+            .unwrap_or_else(|j| with_change(j, &change))
         }
-    };
-    match found {
-        None => broken(
-            format!("{request} answers {status}, but not with JSON"),
-            change("serve the route on this origin"),
-        ),
-        Some(None) => broken(
-            format!("{request}: the JSON has no `{field}`"),
-            change("serve the route on this origin"),
-        ),
-        Some(Some(value)) if matches(&value) => ok(format!("{request}: `{field}` is {value}")),
-        Some(Some(value)) => broken(
-            format!("{request}: `{field}` is {value}, expected {expected}"),
-            change(&format!("make `{field}` {expected}")),
-        ),
+        Some(BodyExpectation::JsonFieldEquals { field, value }) => {
+            json_field(&request, status, body, field, value, &expected, |found| {
+                found == value
+            })
+            .unwrap_or_else(|j| with_change(j, &change))
+        }
     }
+}
+
+/// The broken judgement `j` with the probe's hint, if it has one, as what to change.
+fn with_change(j: Judgement, change: &impl Fn(&str) -> String) -> Judgement {
+    let default = j.change.clone().unwrap_or_default();
+    Judgement {
+        change: Some(change(&default)),
+        ..j
+    }
+}
+
+/// Judges the JSON field of a 2xx answer: `Ok` when it is there and `matches`, else the broken
+/// judgement (with a default change).
+fn json_field(
+    request: &str,
+    status: u16,
+    body: &[u8],
+    field: &str,
+    want: &str,
+    expected: &str,
+    matches: impl Fn(&str) -> bool,
+) -> Result<Judgement, Judgement> {
+    let fix = "serve the route on this origin";
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let came_back = excerpt(body).map_or_else(String::new, |t| format!(" ({t})"));
+        return Err(broken(
+            format!(
+                "{request} answers {status}, but not with JSON{came_back}: expected {expected}"
+            ),
+            fix,
+        ));
+    };
+    match lookup_field(&json, field) {
+        None => Err(broken(
+            format!("{request}: the JSON has no `{field}`, expected {expected}"),
+            fix,
+        )),
+        Some(value) if matches(&value) => Ok(ok(format!("{request}: `{field}` is {value}"))),
+        Some(value) => Err(broken(
+            format!("{request}: `{field}` is {value}, expected {want}"),
+            format!("make `{field}` {want}"),
+        )),
+    }
+}
+
+/// What an expectation asks for, in words: `a 2xx status with text that is not an HTML page`.
+fn expected(expect: &Expect, origin: Option<&str>) -> String {
+    let status = expect.status.describe();
+    match &expect.body {
+        None => status.to_owned(),
+        Some(BodyExpectation::Text) => format!("{status} with text that is not an HTML page"),
+        Some(BodyExpectation::JsonFieldIsOrigin(field)) => format!(
+            "{status} with a JSON document whose `{field}` is {}",
+            origin.unwrap_or("the origin")
+        ),
+        Some(BodyExpectation::JsonFieldEquals { field, value }) => {
+            format!("{status} with a JSON document whose `{field}` is {value}")
+        }
+    }
+}
+
+/// Why a body is not the text a `text` expectation asks for: empty, not UTF-8, or an HTML page.
+fn text_problem(body: &[u8]) -> Option<&'static str> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Some("a body that is not UTF-8 text");
+    };
+    if text.trim().is_empty() {
+        return Some("an empty body");
+    }
+    looks_like_html(text).then_some("an HTML page")
+}
+
+/// Whether a body starts as an HTML document does (the tags the WHATWG MIME sniffing algorithm
+/// reads as HTML: a doctype, `<html`, `<head`, `<body`, `<script`, ... after leading space or a
+/// comment).
+fn looks_like_html(text: &str) -> bool {
+    const TAGS: [&str; 17] = [
+        "!doctype html",
+        "html",
+        "head",
+        "script",
+        "iframe",
+        "h1",
+        "div",
+        "font",
+        "table",
+        "a",
+        "style",
+        "title",
+        "b",
+        "body",
+        "br",
+        "p",
+        "!--",
+    ];
+    let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let Some(rest) = start.strip_prefix('<') else {
+        return false;
+    };
+    TAGS.iter().any(|tag| {
+        rest.get(..tag.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(tag))
+            && (tag.starts_with('!')
+                || rest
+                    .get(tag.len()..)
+                    .is_some_and(|after| after.starts_with(['>', '/', ' ', '\t', '\n', '\r'])))
+    })
+}
+
+/// The first non-blank line of a body, at most 60 characters, quoted and escaped (the body is
+/// the network's, shown on a terminal); `None` for an empty body.
+fn excerpt(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut short: String = line.chars().take(60).collect();
+    if short.len() < line.len() {
+        short.push_str("...");
+    }
+    Some(format!("{short:?}"))
 }
 
 /// A top-level key, or a JSON pointer when `field` starts with `/`; strings without quotes.
@@ -322,6 +491,8 @@ pub fn describe(observed: &Observed) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::knowledge::Knowledge;
+    use crate::probe::{StartedBy, StatusClass};
 
     fn ev(observed: Observed) -> Evidence {
         Evidence {
@@ -366,6 +537,153 @@ mod tests {
             );
             assert_eq!(j.change.is_some(), verdict == Verdict::Broken);
         }
+    }
+
+    fn judge_compose() -> ComposePublish {
+        ComposePublish {
+            file: "docker-compose.convex.yml".into(),
+            folder: "".into(),
+            line: 8,
+            column: 9,
+            service: "convex-backend".into(),
+            elsewhere: None,
+            started_by: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_port_that_compose_publishes_means_the_stack_is_down() {
+        let compose = judge_compose();
+        let judge = |compose: Option<ComposePublish>| {
+            let c = Chain {
+                compose,
+                ..chain(Share::Public)
+            };
+            published(&c, 3212, &ev(Observed::Refused))
+        };
+        let stack = "docker-compose.convex.yml:8:9 publishes it (compose service `convex-backend`), so the compose stack is not up";
+
+        let j = judge(Some(compose.clone()));
+        assert_eq!(j.verdict, Verdict::Broken);
+        assert_eq!(
+            j.explanation,
+            format!("nothing accepts connections on localhost:3212: {stack}")
+        );
+        assert_eq!(
+            j.change.as_deref(),
+            Some("start the stack: `docker compose -f docker-compose.convex.yml up -d`")
+        );
+        assert!(!j.explanation.contains("not published"));
+
+        // The files were given as a folder: the command names the file under it.
+        let j = judge(Some(
+            compose.clone().under(std::path::Path::new("my project")),
+        ));
+        assert_eq!(
+            j.change.as_deref(),
+            Some(
+                "start the stack: `docker compose -f 'my project/docker-compose.convex.yml' up -d`"
+            )
+        );
+        assert!(j.explanation.contains(" docker-compose.convex.yml:8:9 "));
+
+        // Started by the template's startup script, with its project name.
+        let started = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the startup script of coder_agent.main (main.tf:29:5)".into(),
+                project: Some("chat".into()),
+                rerun: None,
+            }),
+            ..compose.clone()
+        };
+        let j = judge(Some(started));
+        assert_eq!(
+            j.explanation,
+            format!("nothing accepts connections on localhost:3212: {stack}; the startup script of coder_agent.main (main.tf:29:5) starts it at workspace start")
+        );
+        assert!(
+            j.change.as_deref().unwrap().starts_with(
+                "start the stack: `docker compose -p chat -f docker-compose.convex.yml up -d` (or restart the workspace)"
+            ),
+            "{:?}",
+            j.change
+        );
+
+        // A spec's start script: run it again, it gives compose the secrets.
+        let rerun = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the start script start-workspace.sh".into(),
+                project: Some("chat".into()),
+                rerun: Some("start-workspace.sh".into()),
+            }),
+            ..compose.clone()
+        };
+        let command = |c: ComposePublish| c.start_command();
+        assert_eq!(command(rerun.clone()), "./start-workspace.sh");
+        assert_eq!(
+            command(rerun.under(std::path::Path::new("ws"))),
+            "ws/start-workspace.sh"
+        );
+
+        // Compose publishes on the Docker host: the workspace's localhost never reaches it.
+        let j = judge(Some(ComposePublish {
+            elsewhere: Some("on the Docker host's network".into()),
+            ..compose
+        }));
+        assert!(
+            j.explanation
+                .contains("but compose publishes its ports on the Docker host's network"),
+            "{}",
+            j.explanation
+        );
+        assert!(!j.explanation.contains("not up"));
+
+        // Up, but nothing inside behind the mapping: the mapping is named.
+        let c = Chain {
+            compose: Some(ComposePublish {
+                started_by: None,
+                elsewhere: None,
+                ..judge_compose()
+            }),
+            ..chain(Share::Public)
+        };
+        let j = published(&c, 3212, &ev(Observed::AcceptedThenReset));
+        assert!(
+            j.explanation.contains("docker publishes the port (docker-compose.convex.yml:8:9, service `convex-backend`), but nothing listens behind it"),
+            "{}",
+            j.explanation
+        );
+        assert!(j
+            .change
+            .unwrap()
+            .contains("compose `ports` at docker-compose.convex.yml:8:9"));
+
+        // Rendered from a spec in another folder: named there, and its start script too.
+        let spec = ComposePublish {
+            started_by: Some(StartedBy {
+                script: "the start script start-workspace.sh".into(),
+                project: None,
+                rerun: Some("start-workspace.sh".into()),
+            }),
+            ..judge_compose()
+        }
+        .rendered_in(std::path::Path::new("ws"));
+        assert_eq!(spec.location(), "ws/docker-compose.convex.yml:8:9");
+        assert_eq!(spec.start_command(), "ws/start-workspace.sh");
+        let spaced = ComposePublish {
+            started_by: spec.started_by.clone(),
+            ..judge_compose()
+        }
+        .rendered_in(std::path::Path::new("my ws"));
+        assert_eq!(spaced.start_command(), "'my ws/ws/start-workspace.sh'");
+
+        // No compose file publishes it: then, and only then, it is not published.
+        let j = judge(None);
+        assert!(
+            j.explanation.contains("the port is not published"),
+            "{}",
+            j.explanation
+        );
     }
 
     #[test]
@@ -503,8 +821,9 @@ mod tests {
         let probe = RoleProbe {
             name: "openid-configuration".into(),
             path: "/.well-known/openid-configuration".into(),
-            expect: Expect::JsonFieldIsOrigin {
-                field: "issuer".into(),
+            expect: Expect {
+                status: StatusClass::Success,
+                body: Some(BodyExpectation::JsonFieldIsOrigin("issuer".into())),
             },
             hint: Some("set CONVEX_SITE_ORIGIN to the site app's origin".into()),
             optional: None,
@@ -564,8 +883,9 @@ mod tests {
         let probe = RoleProbe {
             name: "openid-configuration".into(),
             path: "/.well-known/openid-configuration".into(),
-            expect: Expect::JsonFieldIsOrigin {
-                field: "issuer".into(),
+            expect: Expect {
+                status: StatusClass::Success,
+                body: Some(BodyExpectation::JsonFieldIsOrigin("issuer".into())),
             },
             hint: None,
             optional: Some("no auth routes deployed".into()),
@@ -591,6 +911,114 @@ mod tests {
         };
         let j = role(&required, &c, &ev(Observed::Http { status: 404 }), None);
         assert_eq!(j.verdict, Verdict::Broken);
+    }
+
+    #[test]
+    fn role_probe_wants_the_status_and_body_the_knowledge_base_says() {
+        let version = &Knowledge::builtin().probes_for("convex-api")[0];
+        let probe = RoleProbe {
+            name: version.name.clone(),
+            path: version.path.clone(),
+            expect: version.expect.clone(),
+            hint: None,
+            optional: None,
+        };
+        let c = chain(Share::Public);
+        let expected = "expected a 2xx status with text that is not an HTML page";
+        let cases: [(u16, &[u8], Verdict, &str); 9] = [
+            (200, b"1.0.0", Verdict::Ok, "answers 200: \"1.0.0\""),
+            (200, b"  unknown\n", Verdict::Ok, "answers 200: \"unknown\""),
+            // A plain file server: the route does not exist.
+            (
+                404,
+                b"<!DOCTYPE HTML>\n<title>Error response</title>",
+                Verdict::Broken,
+                "answers 404 (\"<!DOCTYPE HTML>\"), expected a 2xx status",
+            ),
+            (404, b"", Verdict::Broken, "answers 404, expected a 2xx"),
+            (301, b"", Verdict::Broken, "answers 301, expected a 2xx"),
+            // A single-page app's dev server: its index.html for every path.
+            (
+                200,
+                b"\n  <!doctype html><html><head>",
+                Verdict::Broken,
+                "answers 200 with an HTML page, expected",
+            ),
+            (200, b"<html lang=en>", Verdict::Broken, "with an HTML page"),
+            (
+                200,
+                b" \n",
+                Verdict::Broken,
+                "answers 200 with an empty body",
+            ),
+            (200, b"\xff\xfe", Verdict::Broken, "not UTF-8 text"),
+        ];
+        for (status, body, verdict, words) in cases {
+            let j = role(&probe, &c, &ev(Observed::Http { status }), Some(body));
+            assert_eq!(j.verdict, verdict, "{status} {body:?}: {}", j.explanation);
+            assert!(j.explanation.contains(words), "{}", j.explanation);
+            if verdict == Verdict::Broken {
+                assert!(j.explanation.ends_with(expected), "{}", j.explanation);
+                assert!(j.change.is_some());
+            }
+        }
+        // No body read at all is an empty one.
+        let j = role(&probe, &c, &ev(Observed::Http { status: 200 }), None);
+        assert_eq!(j.verdict, Verdict::Broken);
+
+        // Without a body expectation, any status of the class will do.
+        let status_only = RoleProbe {
+            expect: Expect::default(),
+            ..probe.clone()
+        };
+        for (status, verdict) in [
+            (200, Verdict::Ok),
+            (404, Verdict::Ok),
+            (500, Verdict::Broken),
+        ] {
+            let j = role(
+                &status_only,
+                &c,
+                &ev(Observed::Http { status }),
+                Some(b"<html>"),
+            );
+            assert_eq!(j.verdict, verdict, "{status}: {}", j.explanation);
+        }
+        let j = role(&status_only, &c, &ev(Observed::Http { status: 503 }), None);
+        assert_eq!(
+            j.explanation,
+            "GET /version answers 503, expected a status below 500"
+        );
+    }
+
+    #[test]
+    fn html_is_told_from_text() {
+        for html in [
+            "<!DOCTYPE html>",
+            "<!doctype HTML><html>",
+            "\u{feff}<html>",
+            "<HEAD>",
+            "<body class=x>",
+            "<!-- generated -->",
+            "<p>",
+            "<br/>",
+        ] {
+            assert!(looks_like_html(html), "{html}");
+        }
+        for text in [
+            "1.0.0",
+            "<version>",
+            "<applet>",
+            "<",
+            "<bogus html>",
+            "unknown <html>",
+        ] {
+            assert!(!looks_like_html(text), "{text}");
+        }
+        let long = "x".repeat(100);
+        assert_eq!(excerpt(long.as_bytes()).unwrap().len(), 60 + 3 + 2);
+        assert_eq!(excerpt(b"a\x1b[2Jb").as_deref(), Some("\"a\\u{1b}[2Jb\""));
+        assert_eq!(excerpt(b" \n\n"), None);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Reads a [`ProbePlan`]: one [`Chain`] per app (or origin-bearing env var), each a description of
 //! where a request should travel: the process listening inside its container, the port the
 //! `coder_app` url names on the workspace's localhost, the app's healthcheck path, its public origin
-//! behind Coder's proxy, and role probes from the knowledge base (e.g. the Convex site origin's
-//! `/.well-known/openid-configuration` whose `issuer` must be that origin).
+//! behind Coder's proxy, and role probes from the knowledge base, each with the status class and
+//! body it expects (the Convex API's `/version`: a 2xx with text, not an HTML page; the site
+//! origin's `/.well-known/openid-configuration`, whose `issuer` must be that origin).
 //!
 //! Produces a [`ProbeReport`]: per chain, per link, [`Verdict::Ok`] / [`Verdict::Broken`] /
 //! [`Verdict::Skipped`] / [`Verdict::NotReached`], with the [`Evidence`] (what the network said,
@@ -200,6 +201,105 @@ pub struct Chain {
     pub role_probes: Vec<RoleProbe>,
     /// Where the app is defined, for the "what to change" line.
     pub source: Option<Span>,
+    /// The compose mapping that publishes [`Chain::published`], when a compose file does: with
+    /// nothing answering there, the stack is not up.
+    pub compose: Option<ComposePublish>,
+}
+
+/// A compose file's `ports:` entry that publishes a chain's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposePublish {
+    /// The compose file, as the report's other locations name files.
+    pub file: std::path::PathBuf,
+    /// The folder the files' paths are relative to, from where the probe runs (`.` when empty):
+    /// `docker compose -f` takes the file under it.
+    pub folder: std::path::PathBuf,
+    /// Line and column of the `ports:` entry.
+    pub line: u32,
+    pub column: u32,
+    /// The compose service.
+    pub service: String,
+    /// Where compose publishes its ports when that is out of reach of the app's `localhost`
+    /// (`on the Docker host's network`): then a refusal does not mean the stack is down.
+    pub elsewhere: Option<String>,
+    /// The script that starts the stack, when the files say.
+    pub started_by: Option<StartedBy>,
+}
+
+/// A script of the template that starts a compose stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedBy {
+    /// Who it is, for messages: `the startup script of coder_agent.main (main.tf:29:5)`.
+    pub script: String,
+    /// The project name it gives compose (`-p`), which a command run by hand must give too.
+    pub project: Option<String>,
+    /// A script to run again rather than compose itself, because it gives compose what it needs
+    /// (a spec's start script exports the secrets compose reads).
+    pub rerun: Option<std::path::PathBuf>,
+}
+
+impl ComposePublish {
+    /// `docker-compose.yml:8:9`.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+
+    /// The command that starts the stack: the script to run again, else
+    /// `docker compose [-p PROJECT] -f FILE up -d`.
+    pub fn start_command(&self) -> String {
+        let started = self.started_by.as_ref();
+        if let Some(script) = started.and_then(|s| s.rerun.as_ref()) {
+            let script = self.folder.join(script);
+            let path = script.display().to_string();
+            return if script.components().count() == 1 {
+                shell_word(&format!("./{path}"))
+            } else {
+                shell_word(&path)
+            };
+        }
+        let project = started
+            .and_then(|s| s.project.as_deref())
+            .map(|p| format!("-p {} ", shell_word(p)))
+            .unwrap_or_default();
+        format!(
+            "docker compose {project}-f {} up -d",
+            shell_word(&self.folder.join(&self.file).display().to_string())
+        )
+    }
+
+    /// The same mapping, its files' paths relative to folder `dir` (the folder probed), which
+    /// the report's locations leave out and the command puts in.
+    pub fn under(mut self, dir: &std::path::Path) -> Self {
+        if dir != std::path::Path::new(".") {
+            self.folder = dir.to_path_buf();
+        }
+        self
+    }
+
+    /// The same mapping, its files rendered into folder `dir` (a spec's folder): the report names
+    /// them there, as it names the spec.
+    pub fn rendered_in(mut self, dir: &std::path::Path) -> Self {
+        if dir != std::path::Path::new(".") {
+            self.file = dir.join(&self.file);
+            if let Some(started) = &mut self.started_by {
+                started.rerun = started.rerun.take().map(|r| dir.join(r));
+            }
+        }
+        self
+    }
+}
+
+/// A word as the shell reads it back: bare when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// A request that a service in this role must answer, from the knowledge base.
@@ -217,18 +317,10 @@ pub struct RoleProbe {
     pub optional: Option<String>,
 }
 
-/// What a role probe's answer must look like.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// Any HTTP status below 500, as Coder judges a healthcheck.
-    StatusBelow500,
-    /// A 2xx JSON answer whose `field` (a top-level key, or a JSON pointer starting with `/`)
-    /// equals `value`.
-    JsonFieldEquals { field: String, value: String },
-    /// Like `JsonFieldEquals` with the chain's public origin as the value (trailing `/` ignored):
-    /// an OpenID `issuer` must be the origin it is served from.
-    JsonFieldIsOrigin { field: String },
-}
+/// What a role probe's answer must look like: the knowledge base's own types. A
+/// [`BodyExpectation::JsonFieldIsOrigin`] compares with the chain's public origin (trailing `/`
+/// ignored): an OpenID `issuer` must be the origin it is served from.
+pub use crate::knowledge::{BodyExpectation, Expectation as Expect, StatusClass};
 
 /// Which link of a chain a result is about, from the inside out.
 #[derive(Debug, Clone, PartialEq, Eq)]

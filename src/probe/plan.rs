@@ -29,14 +29,23 @@
 //!   template's agents: [`agent_in_host`]), so that an OpenID `issuer` is compared with the origin the backend was given.
 //! - `share`: the app's; a value not known statically counts as `owner` (never a false "not public").
 //! - `role_probes`: the knowledge base's `probes:` for the role of the listener behind the port.
+//! - `compose`: the compose `ports:` entry that publishes the port (bridged services only), where
+//!   compose publishes when the app's agent does not share that network, and the script of the
+//!   template that runs `docker compose up` for that file (for a spec, the rendered start script):
+//!   a refusal there means the stack is not up.
 //!
 //! Not handled: path-based apps get no public origin (their local links are still probed); apps
 //! whose url is not on localhost get no chain (rules report them); a healthcheck url on another
 //! port than the app's is probed on the app's port; env vars naming a port that no app names.
 
-use super::{Chain, Endpoint, Expect, ProbePlan, PublicContext, RoleProbe, SessionToken, Share};
-use crate::knowledge::{Expectation, Knowledge, RoleRequest};
-use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, Workspace};
+use super::{
+    Chain, ComposePublish, Endpoint, ProbePlan, PublicContext, RoleProbe, SessionToken, Share,
+    StartedBy,
+};
+use crate::knowledge::{Knowledge, RoleRequest};
+use crate::model::netns::NetnsKind;
+use crate::model::{self, EnvScope, EnvVar, HostTarget, Listener, Place, ScriptOrigin, Workspace};
+use crate::render::context::START_SCRIPT;
 use crate::source::{FileId, Span};
 use crate::spec::reference::{self, Part, RefKind};
 use crate::spec::Spec;
@@ -93,6 +102,7 @@ fn app_chains(ws: &Workspace, public: Option<&PublicContext>) -> Vec<Chain> {
             },
             role_probes: role_probes(kb, known.and_then(|l| l.role.as_deref())),
             source: Some(app.span),
+            compose: compose_publish(ws, port, app.netns),
         });
     }
     apps
@@ -166,7 +176,17 @@ pub fn plan_from_spec(
     )?;
     let (workspace, _) = crate::check::check_rendered(&files, &[], knowledge.clone());
     let mut apps = app_chains(&workspace, public.as_ref());
-    let vars = env_chains(&workspace, &apps);
+    let mut vars = env_chains(&workspace, &apps);
+    for chain in apps.iter_mut().chain(vars.iter_mut().map(|(c, _)| c)) {
+        // The rendered start script starts the stack, with the secrets in compose's environment.
+        if let Some(compose) = &mut chain.compose {
+            compose.started_by = Some(StartedBy {
+                script: format!("the start script {START_SCRIPT}"),
+                project: Some(spec.name.value.clone()),
+                rerun: Some(START_SCRIPT.into()),
+            });
+        }
+    }
     for chain in &mut apps {
         let Some((slug, app)) = spec.apps.get_key_value(chain.app.as_str()) else {
             chain.source = None;
@@ -389,6 +409,60 @@ fn behind_port(
     }
 }
 
+/// The compose mapping that publishes the workspace's `localhost:port` (the first, in model
+/// order), with where compose publishes when the app's `localhost` (its agent's namespace
+/// `netns`) does not reach it, and the script that runs `docker compose up` for that file, if one does.
+fn compose_publish(
+    ws: &Workspace,
+    port: u16,
+    netns: Option<model::netns::NetnsId>,
+) -> Option<ComposePublish> {
+    // A service on the host's network publishes nothing: its process is the listener.
+    let (service, mapping) = ws.published_on(port).find_map(|(index, mapping, _)| {
+        let service = ws.services.get(index)?;
+        (!service.network_mode_host).then_some((service, mapping))
+    })?;
+    let file = ws.sources.get(service.file).path.clone();
+    let (start, _) = ws.sources.resolve(mapping.span);
+    // The Docker host's network, or a dind sidecar's that the app's agent does not share.
+    let elsewhere = ws
+        .namespaces
+        .get(ws.compose_netns)
+        .filter(|n| matches!(n.kind, NetnsKind::DockerHost | NetnsKind::Container))
+        .filter(|_| netns.is_some_and(|app| app != ws.compose_netns))
+        .map(|n| n.name.clone());
+    let started_by = ws.scripts.iter().find_map(|script| {
+        let up = script.compose_up.iter().find(|up| up.starts(&file))?;
+        let (at, _) = ws.sources.resolve(up.span);
+        let name = match &script.origin {
+            ScriptOrigin::AgentStartup(agent) => {
+                format!("the startup script of coder_agent.{agent}")
+            }
+            ScriptOrigin::CoderScript(name) => format!("coder_script.{name}"),
+            ScriptOrigin::File => format!("the script {}", ws.sources.path(up.span).display()),
+        };
+        Some(StartedBy {
+            script: format!(
+                "{name} ({}:{}:{})",
+                ws.sources.path(up.span).display(),
+                at.line,
+                at.column
+            ),
+            project: up.project.clone(),
+            rerun: None,
+        })
+    });
+    Some(ComposePublish {
+        file,
+        folder: std::path::PathBuf::new(),
+        line: start.line,
+        column: start.column,
+        service: service.name.clone(),
+        elsewhere,
+        started_by,
+    })
+}
+
 /// Whether `localhost` in this assignment means the workspace, not a container's own network:
 /// compose `environment`, env files a compose service reads and scripts mounted into a container
 /// run inside it (unless it uses host networking).
@@ -440,16 +514,7 @@ fn role_probes(kb: &Knowledge, role: Option<&str>) -> Vec<RoleProbe> {
         .map(|r| RoleProbe {
             name: r.name.clone(),
             path: url_path(&r.path),
-            expect: match &r.expect {
-                Expectation::StatusBelow500 => Expect::StatusBelow500,
-                Expectation::JsonFieldIsOrigin(field) => Expect::JsonFieldIsOrigin {
-                    field: field.clone(),
-                },
-                Expectation::JsonFieldEquals { field, value } => Expect::JsonFieldEquals {
-                    field: field.clone(),
-                    value: value.clone(),
-                },
-            },
+            expect: r.expect.clone(),
             hint: r.hint.clone(),
             optional: r.optional.clone(),
         })
@@ -478,6 +543,7 @@ mod tests {
     use super::*;
     use crate::check::{check_files, classify};
     use crate::model::build::InputFile;
+    use crate::probe::BodyExpectation;
     use crate::source::SourceMap;
     use std::path::Path;
 
@@ -577,6 +643,71 @@ mod tests {
     }
 
     #[test]
+    fn chains_know_the_compose_mapping_that_publishes_their_port_and_who_starts_it() {
+        let ws = incident(INCIDENT_TF);
+        let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+        let compose = |app: &str| {
+            plan.chains
+                .iter()
+                .find(|c| c.app == app)
+                .and_then(|c| c.compose.clone())
+        };
+        let site = compose("convex-site").expect("3212 is published");
+        assert_eq!(site.location(), "docker-compose.convex.yml:8:9");
+        assert_eq!(site.service, "convex-backend");
+        assert_eq!(site.elsewhere, None);
+        let started = site
+            .started_by
+            .as_ref()
+            .expect("the startup script runs compose up");
+        assert_eq!(
+            started.script,
+            "the startup script of coder_agent.main (main.tf:29:5)"
+        );
+        assert_eq!(
+            site.start_command(),
+            "docker compose -f docker-compose.convex.yml up -d"
+        );
+        assert_eq!(compose("convex").unwrap().service, "convex-dashboard");
+        // Vite runs on the workspace itself: no compose file publishes 5173.
+        assert_eq!(compose("app"), None);
+
+        // Without the startup script's `compose up`, nobody is known to start the stack.
+        let by_hand =
+            INCIDENT_TF.replace("docker compose -f docker-compose.convex.yml up -d", "true");
+        let ws = incident(&by_hand);
+        let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+        assert_eq!(plan.chains[1].compose.as_ref().unwrap().started_by, None);
+    }
+
+    /// With the host's Docker socket mounted, compose publishes on the Docker host: the chain
+    /// says so, and a refusal there does not mean the stack is down.
+    #[test]
+    fn compose_on_the_docker_host_is_out_of_the_apps_reach() {
+        let tf = |volumes: &str| {
+            format!(
+                "resource \"coder_agent\" \"main\" {{\n  os = \"linux\"\n  arch = \"amd64\"\n}}\nresource \"docker_container\" \"ws\" {{\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n{volumes}}}\nresource \"coder_app\" \"web\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"web\"\n  url      = \"http://localhost:8080\"\n}}\n"
+            )
+        };
+        let compose = "services:\n  web:\n    image: nginx:1\n    ports: [\"8080:80\"]\n";
+        let socket = "  volumes {\n    host_path      = \"/var/run/docker.sock\"\n    container_path = \"/var/run/docker.sock\"\n  }\n";
+        let elsewhere = |volumes: &str| {
+            let ws = workspace(&[("main.tf", &tf(volumes)), ("compose.yaml", compose)]);
+            let plan = plan_from_workspace(&ws, None, &PlanOptions::default());
+            plan.chains[0]
+                .compose
+                .clone()
+                .expect("compose publishes 8080")
+                .elsewhere
+        };
+        assert_eq!(
+            elsewhere(socket).as_deref(),
+            Some("on the Docker host's network")
+        );
+        assert_eq!(elsewhere(""), None);
+    }
+
+    #[test]
     fn the_fixed_site_app_reaches_the_site_listener_and_its_role_probe() {
         let fixed = INCIDENT_TF.replace("localhost:3212", "localhost:3211");
         let ws = incident(&fixed);
@@ -593,10 +724,8 @@ mod tests {
         let probe = &plan.chains[0].role_probes[0];
         assert_eq!(probe.path, "/.well-known/openid-configuration");
         assert_eq!(
-            probe.expect,
-            Expect::JsonFieldIsOrigin {
-                field: "issuer".into()
-            }
+            probe.expect.body,
+            Some(BodyExpectation::JsonFieldIsOrigin("issuer".into()))
         );
     }
 

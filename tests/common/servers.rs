@@ -136,7 +136,12 @@ pub fn convex_api(listener: TcpListener, issuer: Option<String>) {
             async move {
                 match (req.path.as_str(), issuer) {
                     ("/", _) => response(200, &[], "This Convex deployment is running."),
-                    ("/version", _) => response(200, &[], "1.0.0"),
+                    // As the backend's meta route does: the version string, as plain text.
+                    ("/version", _) => response(
+                        200,
+                        &[("Content-Type", "text/plain; charset=utf-8")],
+                        "1.0.0",
+                    ),
                     ("/http/.well-known/openid-configuration", Some(issuer)) => response(
                         200,
                         &[("Content-Type", "application/json")],
@@ -147,6 +152,43 @@ pub fn convex_api(listener: TcpListener, issuer: Option<String>) {
                     _ => response(404, &[], "No matching routes found"),
                 }
             }
+        }),
+    );
+}
+
+/// A plain file server, as `python3 -m http.server` is: a folder listing at `/`, and an HTML
+/// error page with 404 for a file it does not have, such as `/version`.
+pub fn file_server(listener: TcpListener) {
+    serve(
+        listener,
+        handler(|req: Request| async move {
+            let html = [("Content-Type", "text/html;charset=utf-8")];
+            match req.path.as_str() {
+                "/" => response(
+                    200,
+                    &html,
+                    "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head><title>Directory listing for /</title></head>\n<body><ul><li><a href=\"notes.txt\">notes.txt</a></li></ul></body>\n</html>\n",
+                ),
+                _ => response(
+                    404,
+                    &html,
+                    "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head><title>Error response</title></head>\n<body><h1>Error response</h1><p>Error code: 404</p><p>Message: File not found.</p></body>\n</html>\n",
+                ),
+            }
+        }),
+    );
+}
+
+/// A single-page app's dev server: its `index.html`, with 200, for every path.
+pub fn spa_dev_server(listener: TcpListener) {
+    serve(
+        listener,
+        handler(|_| async {
+            response(
+                200,
+                &[("Content-Type", "text/html")],
+                "<!doctype html>\n<html lang=\"en\">\n  <head><script type=\"module\" src=\"/@vite/client\"></script></head>\n  <body><div id=\"root\"></div></body>\n</html>\n",
+            )
         }),
     );
 }

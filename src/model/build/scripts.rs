@@ -11,8 +11,8 @@ use crate::model::config_port;
 use crate::model::listen::{self, Arg, CommandLine};
 use crate::model::url::UrlFact;
 use crate::model::{
-    CoderHost, EnvScope, FileKind, HostFlagValue, Place, Script, ScriptOrigin, ScriptUrl,
-    Workspace, WrittenFile,
+    CoderHost, ComposeUp, EnvScope, FileKind, HostFlagValue, Place, Script, ScriptOrigin,
+    ScriptUrl, Workspace, WrittenFile,
 };
 use crate::parse::dotenv;
 use crate::parse::shell::{self, Lookup, PartialText, ScriptFacts, Word};
@@ -241,6 +241,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             .collect();
         let mut settings = listen::Settings::default();
         let mut host_flags = Vec::new();
+        let mut compose_up = Vec::new();
         for command in &facts.commands {
             let words = values
                 .command_fields(command, &outer)
@@ -252,6 +253,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 })
                 .collect::<Vec<_>>();
             host_flags.extend(host_flag_values(ws, &words));
+            compose_up.extend(compose_up_of(&ws.knowledge, &words, command.span));
             let prefix: Vec<(String, Option<String>, Span)> = command
                 .env
                 .iter()
@@ -363,8 +365,59 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             place,
             urls,
             host_flags,
+            compose_up,
         });
     }
+}
+
+/// `docker compose [options] up ...` or `docker-compose [options] up ...`, with the files and
+/// project it names; `None` for another command, or when a word before `up` is not known.
+fn compose_up_of(kb: &crate::knowledge::Knowledge, words: &[Arg], span: Span) -> Option<ComposeUp> {
+    let (at, _) = listen::program(kb, words)?;
+    let text = |i: usize| words.get(i).and_then(|w| w.text.as_deref());
+    let program = text(at)?;
+    let mut i = match program.rsplit('/').next().unwrap_or(program) {
+        "docker" if text(at + 1) == Some("compose") => at + 2,
+        "docker-compose" => at + 1,
+        _ => return None,
+    };
+    let mut up = ComposeUp {
+        files: Vec::new(),
+        project: None,
+        span,
+    };
+    while let Some(word) = text(i) {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (word, None),
+        };
+        let mut value = || match &inline {
+            Some(v) => Some(v.clone()),
+            None => {
+                i += 1;
+                text(i).map(str::to_owned)
+            }
+        };
+        match flag {
+            "-f" | "--file" => up.files.push(value()?),
+            "-p" | "--project-name" => up.project = Some(value()?),
+            "--project-directory"
+            | "--env-file"
+            | "--profile"
+            | "--ansi"
+            | "--progress"
+            | "--parallel" => {
+                value()?;
+            }
+            "up" => return Some(up),
+            // A flag without a value (`--dry-run`, `--compatibility`).
+            f if f.starts_with('-') => {}
+            // Another subcommand.
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The values a command gives to its program's flags that take hosts or origins, with where
@@ -767,6 +820,40 @@ resource "coder_script" "srv" {
   })
 }
 "#;
+
+    /// The scripts that start a compose stack, with the files and project they name.
+    #[test]
+    fn scripts_that_run_compose_up() {
+        let script = "#!/bin/bash\nF=stack.yml\ndocker compose -p chat -f \"$F\" --file=more.yml up -d\nsudo docker-compose up\ndocker compose -f other.yml down\ndocker compose ps\ndocker compose -f \"$UNSET\" up -d\ndocker run -p 1:1 x\n";
+        let ws = from_texts(&[("start.sh", script, FileKind::Script)]);
+        let ups: Vec<(Vec<&str>, Option<&str>, &str)> = ws.scripts[0]
+            .compose_up
+            .iter()
+            .map(|u| {
+                (
+                    u.files.iter().map(String::as_str).collect(),
+                    u.project.as_deref(),
+                    ws.sources.slice(u.span),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ups,
+            [
+                (
+                    vec!["stack.yml", "more.yml"],
+                    Some("chat"),
+                    "docker compose -p chat -f \"$F\" --file=more.yml up -d"
+                ),
+                (vec![], None, "sudo docker-compose up"),
+            ]
+        );
+        let (named, default) = (&ws.scripts[0].compose_up[0], &ws.scripts[0].compose_up[1]);
+        assert!(named.starts(std::path::Path::new("deploy/stack.yml")));
+        assert!(!named.starts(std::path::Path::new("docker-compose.yml")));
+        assert!(default.starts(std::path::Path::new("docker-compose.yml")));
+        assert!(!default.starts(std::path::Path::new("stack.yml")));
+    }
 
     /// `${PORT}` in the file is the binding's value; `$${PORT}` is bash's own `${PORT}`.
     #[test]
