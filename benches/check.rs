@@ -339,6 +339,7 @@ fn hostile_inputs(quick: bool, runs: usize) {
                     files_checked: sources.len(),
                     rules: &metas,
                     read_although_ignored: &[],
+                    root: None,
                 };
                 let mut out = std::io::sink();
                 portolan::report::write(portolan::report::Format::Human, &report, false, &mut out)

@@ -358,13 +358,14 @@ fn expected_files(
     Ok(expected)
 }
 
-/// A file's path as reports show it: relative to `root` when it is below it, else as given
-/// (without `./`).
+/// A file's path as reports show it: relative to `root` when it is below it, else absolute
+/// (without `.` or `..`).
 fn display_path(file: &Path, root: &Path) -> PathBuf {
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    match absolute.strip_prefix(root) {
-        Ok(relative) => build::normalize(relative),
-        Err(_) => build::normalize(file),
+    let absolute =
+        build::normalize(&std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()));
+    match absolute.strip_prefix(build::normalize(root)) {
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => absolute,
     }
 }
 

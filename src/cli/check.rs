@@ -67,14 +67,11 @@ pub fn run(args: Args) -> u8 {
         Ok(project) => project,
         Err(code) => return code,
     };
-    // Paths are relative to the folder given (DESIGN.md), except for the formats GitHub reads:
-    // code scanning and annotations need paths from the repository root, where CI runs.
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let root = match (format, args.paths.as_slice()) {
-        (Format::Sarif | Format::Github, _) => cwd,
-        (_, [one]) if one.is_dir() => one.clone(),
-        _ => cwd,
-    };
+    // Every format shows a path relative to the working folder when it is inside it, absolute
+    // otherwise (as ruff does, and as GitHub's annotations and code scanning read them).
+    let root = std::env::current_dir()
+        .and_then(std::path::absolute)
+        .unwrap_or_default();
     let result = match project.check(&args.paths, &root) {
         Ok(result) => result,
         Err(e) => {
@@ -90,6 +87,7 @@ pub fn run(args: Args) -> u8 {
         files_checked: sources.len(),
         rules: &metas,
         read_although_ignored: &result.read_although_ignored,
+        root: Some(&root),
     };
     let color = format == Format::Human && io::stdout().is_terminal();
     let mut stdout = io::stdout().lock();

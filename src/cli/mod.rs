@@ -66,6 +66,7 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
         files_checked: sources.len(),
         rules: &[],
         read_although_ignored: &[],
+        root: None,
     };
     let color = io::stderr().is_terminal();
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());

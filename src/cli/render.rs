@@ -195,6 +195,7 @@ fn report_rendered_findings(rendered: &Rendered) {
         files_checked: rendered.sources.len(),
         rules: &metas,
         read_although_ignored: &[],
+        root: None,
     };
     eprintln!(
         "the rendered files have problems the spec cannot see; `portolan check` would report:"
