@@ -654,7 +654,7 @@ fn breakdown(fixture: &Path, runs: usize) -> Breakdown {
     step(
         "  apply suppressions",
         time(runs, || {
-            portolan::suppress::apply(findings.clone(), &workspace.sources)
+            portolan::suppress::apply(findings.clone(), &workspace.sources, RULES)
         }),
     );
     let mut by_rule: Vec<(&'static str, Duration)> = RULES

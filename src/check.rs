@@ -176,7 +176,7 @@ fn finish(
 ) -> (Workspace, Vec<Diagnostic>) {
     workspace.expected = expected.to_vec();
     let findings = rules::run(&workspace, rules_to_run);
-    let findings = crate::suppress::apply(findings, &workspace.sources);
+    let findings = crate::suppress::apply(findings, &workspace.sources, rules_to_run);
     (workspace, findings)
 }
 
