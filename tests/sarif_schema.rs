@@ -25,6 +25,8 @@ fn sarif() -> String {
     let tf_text = "# café\nurl = \"http://localhost:3212\"\n";
     let tf = sources.add("main.tf", tf_text);
     let compose = sources.add("my app/docker-compose.yml", "ports:\n  - \"3212:3210\"\n");
+    // A file outside the working folder: a `file://` URI, not one relative to `%SRCROOT%`.
+    let outside = sources.add("/srv/other stack/.env", "A==b\n");
     let url = tf_text.find("http").unwrap_or(0);
     let mut finding = Diagnostic::error(Span::new(tf, url, url + 21), "port 3212 is not served")
         .with_label("here")
@@ -44,6 +46,7 @@ fn sarif() -> String {
         finding,
         Diagnostic::new(Severity::Info, Span::new(tf, 2, 6), "a note"),
         Diagnostic::error(Span::new(compose, 0, 0), "cannot parse"),
+        Diagnostic::warning(Span::new(outside, 1, 3), "`==`"),
     ];
     let report = Report {
         findings: &findings,
@@ -51,7 +54,7 @@ fn sarif() -> String {
         files_checked: 2,
         rules: &[&RULE],
         read_although_ignored: &[],
-        root: None,
+        root: Some(std::path::Path::new("/work/my repo")),
     };
     let mut out = Vec::new();
     report::write(Format::Sarif, &report, false, &mut out).expect("writing to a Vec cannot fail");

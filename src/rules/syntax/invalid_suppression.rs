@@ -66,7 +66,7 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
                 continue;
             }
             let text = &name.text;
-            let hint = crate::spec::did_you_mean(text, names.iter().copied())
+            let hint = nearest(text, &names)
                 .map(|near| format!("; did you mean `{near}`?"))
                 .unwrap_or_default();
             let title = if suppression.names.len() == 1 {
@@ -85,6 +85,21 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     }
 }
 
+/// The rule a misspelt name likely meant. A code (`PT...`) is a typo of a code one edit away
+/// (`PT2O1`, `PT20`), not of any code two digits off.
+fn nearest<'a>(text: &str, names: &[&'a str]) -> Option<&'a str> {
+    let is_code = |n: &str| n.len() >= 2 && n[..2].eq_ignore_ascii_case("PT");
+    if is_code(text) {
+        let upper = text.to_ascii_uppercase();
+        return names
+            .iter()
+            .copied()
+            .filter(|n| is_code(n))
+            .find(|n| strsim::damerau_levenshtein(&upper, n) <= 1);
+    }
+    crate::spec::did_you_mean(text, names.iter().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +116,14 @@ mod tests {
                 "main.tf:4:28: warning: `zzzzzzzz` is no rule, so this suppresses nothing",
             ]
         );
+    }
+
+    #[test]
+    fn a_code_is_the_typo_of_a_code_one_edit_away_only() {
+        let names = ["PT201", "PT203", "PT109", "app-port-not-served"];
+        assert_eq!(nearest("pt2o1", &names), Some("PT201"));
+        assert_eq!(nearest("PT999", &names), None);
+        assert_eq!(nearest("app-port-not-servd", &names), Some("app-port-not-served"));
     }
 
     #[test]
