@@ -214,7 +214,7 @@ pub fn apply(
         .collect();
     let mut kept = filter(findings, sources, &suppressions, &mut used);
     let unused_rule = &rules::syntax::unused_suppression::RULE;
-    if ran.iter().any(|r| std::ptr::eq(*r, unused_rule)) {
+    if ran.iter().any(|r| r.meta.name == unused_rule.meta.name) {
         let unused = rules::syntax::unused_suppression::report(&suppressions, &used, ran);
         kept.extend(filter(unused, sources, &suppressions, &mut used));
     }
