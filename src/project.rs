@@ -237,11 +237,8 @@ impl Project {
                     .map_err(|e| e.to_string())?;
             return Ok((plan, self.sources.clone()));
         }
-        let root = if path.is_dir() {
-            path.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default()
-        };
+        // Paths as `check` shows them: relative to the working folder inside it, else absolute.
+        let root = std::env::current_dir().unwrap_or_default();
         // The model `check` builds, without its rules: their findings are check's to report.
         let options = CheckOptions {
             knowledge: Some(self.knowledge.clone()),
