@@ -339,6 +339,7 @@ fn hostile_inputs(quick: bool, runs: usize) {
                     files_checked: sources.len(),
                     rules: &metas,
                     read_although_ignored: &[],
+                    root: None,
                 };
                 let mut out = std::io::sink();
                 portolan::report::write(portolan::report::Format::Human, &report, false, &mut out)
@@ -653,7 +654,7 @@ fn breakdown(fixture: &Path, runs: usize) -> Breakdown {
     step(
         "  apply suppressions",
         time(runs, || {
-            portolan::suppress::apply(findings.clone(), &workspace.sources)
+            portolan::suppress::apply(findings.clone(), &workspace.sources, RULES)
         }),
     );
     let mut by_rule: Vec<(&'static str, Duration)> = RULES

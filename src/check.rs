@@ -22,7 +22,7 @@ use crate::source::{FileId, SourceMap, Span};
 mod installed;
 mod walk;
 
-pub use crate::files::{classify, ExpectedFile};
+pub use crate::files::{classify, classify_content, ExpectedFile};
 pub use walk::MAX_IGNORE_BYTES;
 
 /// Largest file read; larger ones are reported and skipped.
@@ -176,7 +176,7 @@ fn finish(
 ) -> (Workspace, Vec<Diagnostic>) {
     workspace.expected = expected.to_vec();
     let findings = rules::run(&workspace, rules_to_run);
-    let findings = crate::suppress::apply(findings, &workspace.sources);
+    let findings = crate::suppress::apply(findings, &workspace.sources, rules_to_run);
     (workspace, findings)
 }
 
@@ -189,8 +189,82 @@ pub fn check_paths(
     options: &CheckOptions,
 ) -> Result<CheckResult, String> {
     let rules_to_run = select_rules(options)?;
-    read_and_check(paths, root, options, &rules_to_run)
+    let result = read_and_check(paths, root, options, &rules_to_run)?;
+    if result.files() == 0 && result.unreadable.is_empty() {
+        return Err(nothing_to_check(paths, &result));
+    }
+    Ok(result)
 }
+
+/// The kinds of file portolan reads, for messages about files it does not.
+const KINDS_READ: &str =
+    "Terraform (`*.tf`), compose files, shell scripts (`*.sh`) and env files (`.env`, `*.env`)";
+
+/// Why a check that read no file cannot pass: exit 2, with what was skipped and why.
+fn nothing_to_check(paths: &[PathBuf], result: &CheckResult) -> String {
+    let named: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+    let mut message = format!(
+        "no file to check in {}: portolan reads {KINDS_READ}",
+        crate::model::chain::and_list(&named)
+    );
+    for (path, why) in &result.skipped {
+        message.push_str(&format!("\n  not checked: {}: {why}", path.display()));
+    }
+    message
+}
+
+/// `check -`: one text read from standard input, checked as one file. `name`
+/// (`--stdin-filename`) says what kind of file it is and what path reports show; without it,
+/// or when the name says nothing (`stack.txt`), the kind is told from the content
+/// ([`classify_content`]), or the check cannot run.
+pub fn check_stdin(
+    text: String,
+    name: Option<&Path>,
+    root: &Path,
+    options: &CheckOptions,
+) -> Result<CheckResult, String> {
+    let rules_to_run = select_rules(options)?;
+    let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let kind = match name {
+        Some(name) => classify(name, Some(&text)).or_else(|| classify_content(&text)),
+        None => classify_content(&text),
+    };
+    let shown = name.map_or_else(
+        || "standard input".to_owned(),
+        |n| format!("standard input (`--stdin-filename {}`)", n.display()),
+    );
+    let kind = match kind {
+        Some(FileKind::Spec) => {
+            return Err(format!(
+                "{shown} is a portolan spec: check the files it renders with `--spec FILE`"
+            ))
+        }
+        Some(kind) => kind,
+        None if name.is_some() => {
+            return Err(format!(
+                "{shown}: cannot tell what kind of file it is, from its name or its content; portolan reads {KINDS_READ}"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "cannot tell what kind of file {shown} is from its content; name it with `--stdin-filename` (for example `--stdin-filename main.tf`); portolan reads {KINDS_READ}"
+            ))
+        }
+    };
+    let path = name.map_or_else(|| PathBuf::from("-"), |n| display_path(n, &root_abs));
+    let knowledge = options
+        .knowledge
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()));
+    let found = vec![InputFile { path, text, kind }];
+    let mut result = CheckResult::default();
+    check_found(found, root, options, &knowledge, &rules_to_run, &mut result)?;
+    Ok(result)
+}
+
+/// Paths that name standard input: read it with `check -` instead (a path into `/dev` or
+/// `/proc` is never read).
+const STDIN_PATHS: &[&str] = &["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"];
 
 /// Reads and models the files under `paths` as [`check_paths`] does, without running the rules:
 /// what `probe` plans from. The findings are the files' parse errors only (`parse-error`).
@@ -217,11 +291,18 @@ fn read_and_check(
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
     for path in paths {
+        if STDIN_PATHS.iter().any(|p| Path::new(p) == path) {
+            return Err(format!(
+                "{} is standard input, and portolan reads no file of the system: check it with `portolan check -` (add `--stdin-filename NAME` to say what kind of file it is)",
+                path.display()
+            ));
+        }
         if std::fs::symlink_metadata(path).is_err() {
             return Err(format!("{}: no such file or folder", path.display()));
         }
         let mut walk = walk::Walk::new(path);
         walk.run()?;
+        let named = walk.named_file.clone();
         for file in &walk.read_although_ignored {
             result
                 .read_although_ignored
@@ -242,10 +323,27 @@ fn read_and_check(
                     continue;
                 }
             };
-            let Some(kind) = classify(&file, Some(&text)) else {
-                continue;
+            let is_named = named.as_ref() == Some(&file);
+            let kind = match classify(&file, Some(&text)) {
+                Some(kind) => kind,
+                // A file named on the command line is never skipped in silence: its content
+                // says what it is, or the check cannot run.
+                None if is_named => classify_content(&text).ok_or_else(|| {
+                    format!(
+                        "{}: not a kind of file portolan reads, by its name or its content; portolan reads {KINDS_READ}",
+                        display.display()
+                    )
+                })?,
+                None => continue,
             };
             if kind == FileKind::Spec && options.spec.is_none() {
+                if is_named {
+                    result.skipped.push((
+                        display,
+                        "a portolan spec: check the files it renders with `--spec FILE`; skipped"
+                            .to_owned(),
+                    ));
+                }
                 continue;
             }
             found.push(InputFile {
@@ -255,14 +353,27 @@ fn read_and_check(
             });
         }
     }
+    check_found(found, root, options, &knowledge, rules_to_run, &mut result)?;
+    Ok(result)
+}
+
+/// Groups the files read into workspaces and checks each (with the spec's expectations).
+fn check_found(
+    mut found: Vec<InputFile>,
+    root: &Path,
+    options: &CheckOptions,
+    knowledge: &std::sync::Arc<Knowledge>,
+    rules_to_run: &[&'static Rule],
+    result: &mut CheckResult,
+) -> Result<(), String> {
     let expected = match &options.spec {
         Some(spec) => expected_files(spec, root, &mut found)?,
         None => Vec::new(),
     };
     found.sort_by(|a, b| a.path.cmp(&b.path));
     let groups = group_workspaces(found);
-    result.workspaces = check_groups(groups, &knowledge, rules_to_run, &expected);
-    Ok(result)
+    result.workspaces = check_groups(groups, knowledge, rules_to_run, &expected);
+    Ok(())
 }
 
 /// Checks independent workspaces on every core, keeping their order.
@@ -358,13 +469,14 @@ fn expected_files(
     Ok(expected)
 }
 
-/// A file's path as reports show it: relative to `root` when it is below it, else as given
-/// (without `./`).
+/// A file's path as reports show it: relative to `root` when it is below it, else absolute
+/// (without `.` or `..`).
 fn display_path(file: &Path, root: &Path) -> PathBuf {
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    match absolute.strip_prefix(root) {
-        Ok(relative) => build::normalize(relative),
-        Err(_) => build::normalize(file),
+    let absolute =
+        build::normalize(&std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()));
+    match absolute.strip_prefix(build::normalize(root)) {
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => absolute,
     }
 }
 
@@ -555,6 +667,45 @@ mod tests {
             local_sources("  source   = \"./x\" # c\nsource=\"registry.coder.com/a/b/c\"\n"),
             ["./x"]
         );
+    }
+
+    /// Standard input is one file: its kind and path from `--stdin-filename`, else its kind
+    /// from its content and its path `-`; a text of no known kind cannot be checked.
+    #[test]
+    fn standard_input_is_one_file_named_by_stdin_filename_or_by_its_content() {
+        // Relative names are relative to the working folder, as paths on the command line.
+        let cwd = std::env::current_dir().expect("a working folder");
+        let root = cwd.as_path();
+        let options = CheckOptions::default();
+        let checked = |text: &str, name: Option<&str>| {
+            check_stdin(text.to_owned(), name.map(Path::new), root, &options).map(|result| {
+                let (workspace, _) = &result.workspaces[0];
+                let (_, file) = workspace.sources.files().next().expect("one file");
+                (file.path.display().to_string(), workspace.kinds.clone())
+            })
+        };
+        let env = "A==b\n";
+        let (path, kinds) = checked(env, Some("deploy/.env")).expect("checks");
+        assert_eq!(path, "deploy/.env");
+        assert_eq!(
+            kinds.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
+            [FileKind::EnvFile]
+        );
+        let inside = cwd.join("app.env");
+        let (path, _) = checked(env, inside.to_str()).expect("checks");
+        assert_eq!(path, "app.env", "relative to the working folder inside it");
+        let (path, _) = checked(env, Some("/srv/app.env")).expect("checks");
+        assert_eq!(path, "/srv/app.env", "absolute outside it");
+        let (path, kinds) = checked("services:\n  a:\n    image: x\n", None).expect("checks");
+        assert_eq!(path, "-");
+        assert_eq!(
+            kinds.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
+            [FileKind::Compose]
+        );
+        let unknown = checked("notes\n", None).expect_err("no kind");
+        assert!(unknown.contains("--stdin-filename"), "{unknown}");
+        let named = checked("notes\n", Some("notes.txt")).expect_err("no kind");
+        assert!(named.contains("notes.txt"), "{named}");
     }
 
     fn kind(path: &str) -> Option<FileKind> {

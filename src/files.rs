@@ -64,6 +64,92 @@ pub fn classify(path: &Path, text: Option<&str>) -> Option<FileKind> {
     None
 }
 
+/// What kind of file a text is, from its content alone: for standard input without
+/// `--stdin-filename` and for a file named on the command line whose name says nothing
+/// (`stack.txt`). A shell script starts with a `#!` line naming a shell; a compose file has a
+/// top-level `services:` mapping; Terraform has a top-level block (`resource "..." "..." {`,
+/// `terraform {`, `locals {`, ...); an env file is nothing but `NAME=value` lines (optionally
+/// `export`ed), comments and blank lines. `None` when it is none of these.
+pub fn classify_content(text: &str) -> Option<FileKind> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.lines().next().unwrap_or("");
+    if let Some(interpreter) = first.strip_prefix("#!") {
+        let shells = ["sh", "bash", "dash", "ash", "ksh", "zsh"];
+        let mut words = interpreter.split_whitespace();
+        let program = words.next().unwrap_or("").rsplit('/').next().unwrap_or("");
+        // `#!/usr/bin/env bash`, `#!/usr/bin/env -S bash -e`.
+        let program = if program == "env" {
+            words.find(|w| !w.starts_with('-')).unwrap_or("")
+        } else {
+            program
+        };
+        return shells.contains(&program).then_some(FileKind::Script);
+    }
+    if crate::parse::compose::is_compose(text) {
+        return Some(FileKind::Compose);
+    }
+    if text.lines().any(is_terraform_block) {
+        return Some(FileKind::Terraform);
+    }
+    let mut assignments = 0;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let (name, _) = line.split_once('=')?;
+        let name = name.trim_end();
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid {
+            return None;
+        }
+        assignments += 1;
+    }
+    (assignments > 0).then_some(FileKind::EnvFile)
+}
+
+/// A top-level Terraform block's first line: `resource "a" "b" {`, `locals {`.
+fn is_terraform_block(line: &str) -> bool {
+    const BLOCKS: &[&str] = &[
+        "resource",
+        "data",
+        "module",
+        "variable",
+        "locals",
+        "terraform",
+        "provider",
+        "output",
+    ];
+    let Some(rest) = BLOCKS.iter().find_map(|b| line.strip_prefix(b)) else {
+        return false;
+    };
+    let rest = rest.trim_end();
+    let Some(labels) = rest.strip_suffix('{') else {
+        return false;
+    };
+    // Nothing but quoted labels between the keyword and the brace.
+    let labels = labels.trim();
+    (rest.starts_with([' ', '{'])) && {
+        let mut quoted = labels;
+        loop {
+            if quoted.is_empty() {
+                break true;
+            }
+            let Some(inner) = quoted.strip_prefix('"') else {
+                break false;
+            };
+            let Some(end) = inner.find('"') else {
+                break false;
+            };
+            quoted = inner[end + 1..].trim_start();
+        }
+    }
+}
+
 /// A file the spec renders, which should be on disk as rendered.
 #[derive(Debug, Clone)]
 pub struct ExpectedFile {
@@ -122,6 +208,40 @@ pub fn installed_modules(manifest: &str) -> Vec<(String, PathBuf)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_tells_scripts_compose_terraform_and_env_files_apart() {
+        let cases: &[(&str, Option<FileKind>)] = &[
+            (
+                "#!/usr/bin/env bash\nnpx convex dev\n",
+                Some(FileKind::Script),
+            ),
+            ("#!/bin/sh -e\nexec app\n", Some(FileKind::Script)),
+            ("#!/usr/bin/env python3\nprint(1)\n", None),
+            (
+                "services:\n  backend:\n    image: x\n",
+                Some(FileKind::Compose),
+            ),
+            (
+                "# a template\nresource \"coder_app\" \"api\" {\n  url = \"x\"\n}\n",
+                Some(FileKind::Terraform),
+            ),
+            ("terraform {\n}\n", Some(FileKind::Terraform)),
+            ("locals{\n}\n", Some(FileKind::Terraform)),
+            (
+                "# env\nexport A=1\nB_C = 2\n\nD=\n",
+                Some(FileKind::EnvFile),
+            ),
+            ("A=1\necho hello\n", None),
+            ("resources are described below {\n", None),
+            ("jobs:\n  test: {}\n", None),
+            ("", None),
+            ("hello world\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(classify_content(text), *want, "{text:?}");
+        }
+    }
 
     #[test]
     fn shell_templates_are_scripts_and_other_templates_are_not_read() {

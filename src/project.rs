@@ -173,7 +173,22 @@ impl Project {
     /// `portolan check`: the files under `paths`, with paths in reports relative to `root`;
     /// with a spec, the files it renders that differ on disk are findings too.
     pub fn check(&self, paths: &[PathBuf], root: &Path) -> Result<CheckResult, String> {
-        let options = CheckOptions {
+        check::check_paths(paths, root, &self.check_options())
+    }
+
+    /// `portolan check -`: one text from standard input, its kind from `name`
+    /// (`--stdin-filename`) or its content; paths in reports relative to `root`.
+    pub fn check_stdin(
+        &self,
+        text: String,
+        name: Option<&Path>,
+        root: &Path,
+    ) -> Result<CheckResult, String> {
+        check::check_stdin(text, name, root, &self.check_options())
+    }
+
+    fn check_options(&self) -> CheckOptions {
+        CheckOptions {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             knowledge: Some(self.knowledge.clone()),
@@ -183,8 +198,7 @@ impl Project {
                 spec: s.spec.clone(),
                 text: self.sources.get(s.file).text.clone(),
             }),
-        };
-        check::check_paths(paths, root, &options)
+        }
     }
 
     /// `portolan render`: the spec's files, in memory, and what `check`'s rules find in them.
@@ -227,11 +241,8 @@ impl Project {
             }
             return Ok((plan, self.sources.clone()));
         }
-        let root = if path.is_dir() {
-            path.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default()
-        };
+        // Paths as `check` shows them: relative to the working folder inside it, else absolute.
+        let root = std::env::current_dir().unwrap_or_default();
         // The model `check` builds, without its rules: their findings are check's to report.
         let options = CheckOptions {
             knowledge: Some(self.knowledge.clone()),

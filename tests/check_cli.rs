@@ -240,13 +240,74 @@ fn github_and_sarif_paths_start_at_the_working_directory() {
         uris.iter().all(|u| u.starts_with("convex-incident/")),
         "{uris:?}"
     );
-    // JSON and human stay relative to the folder checked.
+    // JSON and human read the same paths, relative to the working directory too.
     let json: serde_json::Value = serde_json::from_slice(&run("json").stdout).unwrap();
     assert!(json["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|f| f["location"]["path"] == "main.tf"));
+        .all(|f| f["location"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("convex-incident/")));
+    let human = stdout(&run("human"));
+    assert!(
+        human.contains("--> convex-incident/main.tf:46:15"),
+        "{human}"
+    );
+}
+
+/// A folder outside the working directory, named by its absolute path, is shown by that path
+/// with one leading `/` in every format; SARIF names it with a `file:///` URI.
+#[test]
+fn paths_outside_the_working_directory_are_absolute_in_every_format() {
+    let incident = root().join("tests/fixtures/convex-incident");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |format: &str| {
+        let out = portolan()
+            .current_dir(elsewhere.path())
+            .args(["check", "--format", format])
+            .arg(&incident)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    let main_tf = format!("{}/main.tf", incident.display());
+    assert!(main_tf.starts_with('/') && !main_tf.starts_with("//"));
+    let human = run("human");
+    assert!(human.contains(&format!("--> {main_tf}:46:15")), "{human}");
+    assert!(
+        !human.contains("--> //") && !human.contains("::: //"),
+        "{human}"
+    );
+    let github = run("github");
+    assert!(
+        github.contains(&format!("::error file={main_tf},line=46,col=15,")),
+        "{github}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let paths: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&main_tf.as_str()), "{paths:?}");
+    let sarif: serde_json::Value = serde_json::from_str(&run("sarif")).unwrap();
+    let artifact =
+        &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    let uri = artifact["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with(&format!("file://{}/", incident.display())),
+        "{uri}"
+    );
+    assert!(artifact.get("uriBaseId").is_none(), "{artifact}");
 }
 
 /// A bad spec reads the same in every subcommand that takes one: `file:line:column: error:`,

@@ -87,6 +87,14 @@ fn reports_each_chain_and_exits_1_when_one_is_broken() {
         String::from_utf8_lossy(&only.stdout)
     );
     assert!(String::from_utf8_lossy(&only.stdout).contains("web"));
+    // The folder is outside the working folder: its files are named by their absolute paths,
+    // as `check` names them.
+    let main_tf = format!("{}/main.tf:", dir.path().display());
+    assert!(
+        String::from_utf8_lossy(&only.stdout).contains(&main_tf),
+        "{}",
+        String::from_utf8_lossy(&only.stdout)
+    );
 }
 
 #[test]

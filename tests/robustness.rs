@@ -1027,8 +1027,9 @@ fn symbolic_links_are_followed_inside_the_folder_and_said_otherwise() {
         .contains(&"fifo.sh: not a regular file (a FIFO, socket or device); skipped".to_owned()));
 }
 
-/// A folder that holds only links to files outside it: nothing is read, and the report says
-/// why instead of "no problems in 0 files".
+/// A folder that holds only links to files outside it: nothing is read, so the check cannot
+/// pass (exit 2), and the error says why each file was not read instead of "no problems in 0
+/// files".
 #[test]
 fn a_folder_of_links_out_of_it_is_said() {
     let dir = temp_dir();
@@ -1036,17 +1037,17 @@ fn a_folder_of_links_out_of_it_is_said() {
     std::fs::create_dir(dir.path().join("links")).expect("folder");
     std::os::unix::fs::symlink("../start.sh", dir.path().join("links/start.sh")).expect("symlink");
     let links = dir.path().join("links");
-    let result = check_paths(
+    let error = check_paths(
         std::slice::from_ref(&links),
         &links,
         &CheckOptions::default(),
     )
-    .expect("check");
-    assert_eq!(result.files(), 0);
-    let (_, findings) = result.merged();
-    assert_eq!(findings.len(), 1);
-    assert_eq!(findings[0].severity, Severity::Warning);
-    assert!(findings[0].message.contains("outside the checked folder"));
+    .expect_err("nothing to check");
+    assert!(error.starts_with("no file to check in `"), "{error}");
+    assert!(
+        error.contains("\n  not checked: start.sh: a symbolic link to a file outside the checked folder; skipped"),
+        "{error}"
+    );
 }
 
 /// The ignore files of the folders above the checked one apply up to the repository root, as

@@ -50,6 +50,8 @@ pub(super) struct Walk {
     pub skipped: Vec<(PathBuf, String)>,
     /// Env files in `files` that an ignore file lists.
     pub read_although_ignored: Vec<PathBuf>,
+    /// The file in `files` that was named itself (the root is a file): read whatever its name.
+    pub named_file: Option<PathBuf>,
 }
 
 impl Walk {
@@ -60,6 +62,7 @@ impl Walk {
             files: Vec::new(),
             skipped: Vec::new(),
             read_although_ignored: Vec::new(),
+            named_file: None,
         }
     }
 
@@ -79,7 +82,10 @@ impl Walk {
                 let mut stack = self.parent_ignores();
                 self.descend(&root, &mut stack);
             }
-            Ok(meta) if meta.is_file() => self.files.push(root),
+            Ok(meta) if meta.is_file() => {
+                self.named_file = Some(root.clone());
+                self.files.push(root);
+            }
             Ok(_) => self.skip(&root, "not a regular file or folder; skipped"),
             Err(e) => self.skip(&root, &format!("cannot read: {e}")),
         }

@@ -14,9 +14,14 @@ use super::{stdout_failed, FAILED, FOUND, OK};
 /// `portolan check`'s arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files or folders to check (folders are walked, respecting .gitignore).
+    /// Files or folders to check (folders are walked, respecting .gitignore); `-` reads
+    /// standard input.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// With `-`: the file standard input stands for, which says its kind and the path reports
+    /// show (standard input is read whenever this is given).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// A portolan.yaml: its `ignore` list applies, and rendered files that differ are findings.
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
@@ -96,16 +101,38 @@ pub fn run(args: Args) -> u8 {
         Ok(project) => project,
         Err(code) => return code,
     };
-    // Paths are relative to the folder given (DESIGN.md), except for the formats GitHub reads:
-    // code scanning and annotations need paths from the repository root, where CI runs.
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let root = match (format, args.paths.as_slice()) {
-        (Format::Sarif | Format::Github, _) => cwd,
-        (_, [one]) if one.is_dir() => one.clone(),
-        _ => cwd,
-    };
+    // Every format shows a path relative to the working folder when it is inside it, absolute
+    // otherwise (as ruff does, and as GitHub's annotations and code scanning read them).
+    let root = std::env::current_dir()
+        .and_then(std::path::absolute)
+        .unwrap_or_default();
+    let stdin = std::path::Path::new("-");
+    let reads_stdin = args.stdin_filename.is_some() || args.paths.iter().any(|p| p == stdin);
     let start = std::time::Instant::now();
-    let result = match project.check(&args.paths, &root) {
+    let checked = if reads_stdin {
+        if args.paths.len() > 1 && args.paths.iter().any(|p| p == stdin) {
+            eprintln!("error: `-` (standard input) is checked alone, not with other paths");
+            return FAILED;
+        }
+        // As ruff does: `--stdin-filename` reads standard input, whatever paths are given.
+        for path in args
+            .paths
+            .iter()
+            .filter(|p| *p != stdin && *p != std::path::Path::new("."))
+        {
+            eprintln!(
+                "warning: ignoring {} in favour of standard input (`--stdin-filename`)",
+                path.display()
+            );
+        }
+        match read_stdin() {
+            Ok(text) => project.check_stdin(text, args.stdin_filename.as_deref(), &root),
+            Err(e) => Err(e),
+        }
+    } else {
+        project.check(&args.paths, &root)
+    };
+    let result = match checked {
         Ok(result) => result,
         Err(e) => {
             eprintln!("error: {e}");
@@ -130,6 +157,7 @@ pub fn run(args: Args) -> u8 {
         files_checked: sources.len(),
         rules: &metas,
         read_although_ignored: &result.read_although_ignored,
+        root: Some(&root),
     };
     if let Some(path) = &args.output_file {
         let mut text = Vec::new();
@@ -161,4 +189,23 @@ pub fn run(args: Args) -> u8 {
     } else {
         OK
     }
+}
+
+/// Standard input's text: UTF-8, at most the size of the largest file `check` reads.
+fn read_stdin() -> Result<String, String> {
+    use std::io::Read;
+    let max = portolan::check::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "standard input is larger than {} MiB: not checked",
+            max >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "standard input is not UTF-8 text: not checked".to_owned())
 }

@@ -67,6 +67,7 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
         files_checked: sources.len(),
         rules: &[],
         read_although_ignored: &[],
+        root: None,
     };
     let color = output::stderr_colored();
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());

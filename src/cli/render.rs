@@ -212,6 +212,7 @@ fn report_rendered_findings(rendered: &Rendered) {
         files_checked: rendered.sources.len(),
         rules: &metas,
         read_although_ignored: &[],
+        root: None,
     };
     output::note(format_args!(
         "the rendered files have problems the spec cannot see; `portolan check` would report:"

@@ -391,6 +391,7 @@ mod tests {
                     files_checked: 1,
                     rules: &[],
                     read_although_ignored: &[],
+                    root: None,
                 };
                 assert!(
                     render(&report, false).contains("error: m"),

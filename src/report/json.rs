@@ -165,6 +165,7 @@ mod tests {
             files_checked: 3,
             rules: &[],
             read_although_ignored: &[],
+            root: None,
         };
         let value: serde_json::Value = serde_json::from_str(&render(&report)).unwrap_or_default();
         let want = serde_json::json!({"version": 1, "findings": [],

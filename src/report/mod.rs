@@ -69,7 +69,7 @@ impl FromStr for Format {
 #[derive(Clone, Copy, Debug)]
 pub struct Report<'a> {
     pub findings: &'a [Diagnostic],
-    /// Paths in it are already relative to the checked folder.
+    /// Paths in it are already as reports show them (relative to [`Report::root`] when inside it).
     pub sources: &'a SourceMap,
     /// How many files were checked (shown in summaries).
     pub files_checked: usize,
@@ -77,6 +77,9 @@ pub struct Report<'a> {
     pub rules: &'a [&'a RuleMeta],
     /// Env files read although an ignore file lists them (JSON names them).
     pub read_although_ignored: &'a [std::path::PathBuf],
+    /// The absolute folder that relative paths are relative to (the working folder): SARIF's
+    /// `%SRCROOT%`. `None` leaves it to the reader of the log.
+    pub root: Option<&'a Path>,
 }
 
 /// Counts of findings by severity, and of files checked.
@@ -155,10 +158,24 @@ impl<'a> Report<'a> {
     }
 }
 
-/// A path with `/` between its components, whatever the platform.
+/// A path with `/` between its components, whatever the platform; an absolute path keeps its
+/// one leading `/` (`/srv/stack.yaml`, never `//srv/stack.yaml`).
 pub fn display_path(path: &Path) -> String {
-    let parts: Vec<_> = path.iter().map(|c| c.to_string_lossy()).collect();
-    parts.join("/")
+    use std::path::Component;
+    let mut out = String::new();
+    for part in path.components() {
+        match part {
+            Component::Prefix(prefix) => out.push_str(&prefix.as_os_str().to_string_lossy()),
+            Component::RootDir => out.push('/'),
+            other => {
+                if !out.is_empty() && !out.ends_with('/') {
+                    out.push('/');
+                }
+                out.push_str(&other.as_os_str().to_string_lossy());
+            }
+        }
+    }
+    out
 }
 
 /// The byte range of `span` inside `text`, shrunk to fit the text and to fall on char boundaries.
@@ -225,6 +242,7 @@ pub(crate) mod fixture {
             files_checked: 2,
             rules: &RULES,
             read_although_ignored: &[],
+            root: None,
         }
     }
 
@@ -320,6 +338,7 @@ mod tests {
             files_checked: 2,
             rules: &[],
             read_although_ignored: &[],
+            root: None,
         };
         // "# café: port 3212": the 'é' is two bytes but one column.
         let start = fixture::MAIN_TF.find("port 3212,").unwrap_or(0);
@@ -350,6 +369,7 @@ mod tests {
             files_checked: 5,
             rules: &[],
             read_although_ignored: &[],
+            root: None,
         };
         assert_eq!(
             report.summary(),
@@ -368,5 +388,10 @@ mod tests {
             display_path(Path::new("deploy/docker-compose.yml")),
             "deploy/docker-compose.yml"
         );
+        assert_eq!(
+            display_path(Path::new("/srv/stack/docker-compose.yml")),
+            "/srv/stack/docker-compose.yml"
+        );
+        assert_eq!(display_path(Path::new("/")), "/");
     }
 }

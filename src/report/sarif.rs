@@ -6,7 +6,10 @@
 //! primary location, related locations (numbered from 1) and a `partialFingerprints`
 //! entry that stays the same when lines move: a hash of the rule, the path and the trimmed text of
 //! the primary line, with `:N` for the N-th finding sharing that hash. Columns are Unicode scalar
-//! values (`columnKind: unicodeCodePoints`); URIs are the relative paths, percent-encoded.
+//! values (`columnKind: unicodeCodePoints`). A path relative to the working folder is a relative
+//! URI reference with `uriBaseId: %SRCROOT%`, and the run's `originalUriBaseIds` gives
+//! `%SRCROOT%` as the working folder's `file://` URI (ending in `/`); an absolute path is a
+//! `file:///...` URI. Both are percent-encoded.
 //! The serde structs of the SARIF object model are in `sarif/log.rs`.
 
 mod log;
@@ -16,13 +19,15 @@ use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
 
-use log::{ArtifactLocation, Configuration, Driver, Help, Log, PhysicalLocation, Region};
+use log::{ArtifactLocation, BaseUri, Configuration, Driver, Help, Log, PhysicalLocation, Region};
 use log::{Rule, RuleProperties, Run, SarifLocation, SarifResult, Text, Tool};
 
 use super::{Location, Report, PARSE_ERROR};
 use crate::diagnostic::{Diagnostic, Label, RuleMeta, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The URI base id of relative paths: the working folder, as GitHub code scanning names it.
+pub const SRCROOT: &str = "%SRCROOT%";
 /// The key of our entry in `partialFingerprints`; bump `/v1` if the hash input ever changes.
 pub const FINGERPRINT_KEY: &str = "portolan/v1";
 
@@ -71,6 +76,16 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                     rules: metas.iter().map(|m| rule(m)).collect(),
                 },
             },
+            original_uri_base_ids: report
+                .root
+                .map(|root| {
+                    let mut uri = file_uri(&super::display_path(root));
+                    if !uri.ends_with('/') {
+                        uri.push('/');
+                    }
+                    BTreeMap::from([(SRCROOT, BaseUri { uri })])
+                })
+                .unwrap_or_default(),
             column_kind: "unicodeCodePoints",
             results,
         }],
@@ -146,9 +161,19 @@ fn physical(loc: Location) -> PhysicalLocation {
         end_line: loc.end_line,
         end_column: loc.end_column,
     };
-    let uri = uri(&loc.path);
+    let artifact_location = if loc.path.starts_with('/') {
+        ArtifactLocation {
+            uri: file_uri(&loc.path),
+            uri_base_id: None,
+        }
+    } else {
+        ArtifactLocation {
+            uri: uri(&loc.path),
+            uri_base_id: Some(SRCROOT),
+        }
+    };
     PhysicalLocation {
-        artifact_location: ArtifactLocation { uri },
+        artifact_location,
         region,
     }
 }
@@ -173,7 +198,12 @@ fn fingerprint(report: &Report<'_>, d: &Diagnostic, rule: &str) -> String {
         .collect()
 }
 
-/// A relative path as a URI reference: every byte but unreserved characters and `/` escaped.
+/// An absolute path (`/srv/a b.tf`) as a `file://` URI (`file:///srv/a%20b.tf`).
+fn file_uri(absolute: &str) -> String {
+    format!("file://{}", uri(absolute))
+}
+
+/// A path as a URI path: every byte but unreserved characters and `/` escaped.
 fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
@@ -275,5 +305,42 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(uri(path), want);
         }
+        assert_eq!(file_uri("/srv/my app/x.tf"), "file:///srv/my%20app/x.tf");
+    }
+
+    /// A relative path is relative to `%SRCROOT%`, which the run gives as the working folder;
+    /// an absolute path is a `file://` URI of its own.
+    #[test]
+    fn relative_uris_name_their_base_and_absolute_ones_are_file_uris() {
+        let mut sources = SourceMap::new();
+        let inside = sources.add("deploy/compose.yml", "services: {}\n");
+        let outside = sources.add("/srv/other stack/compose.yml", "services: {}\n");
+        let findings = [
+            Diagnostic::error(Span::new(inside, 0, 8), "inside"),
+            Diagnostic::error(Span::new(outside, 0, 8), "outside"),
+        ];
+        let mut report = fixture::report(&sources, &findings);
+        let root = std::path::Path::new("/work/my repo");
+        report.root = Some(root);
+        let mut out = Vec::new();
+        write(&report, &mut out).unwrap();
+        let log: Value = serde_json::from_slice(&out).unwrap();
+        let run = &log["runs"][0];
+        assert_eq!(
+            run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+            "file:///work/my%20repo/"
+        );
+        let artifact = |i: usize| {
+            run["results"][i]["locations"][0]["physicalLocation"]["artifactLocation"].clone()
+        };
+        // Sorted by path: `/srv/...` first.
+        assert_eq!(
+            artifact(0),
+            serde_json::json!({"uri": "file:///srv/other%20stack/compose.yml"})
+        );
+        assert_eq!(
+            artifact(1),
+            serde_json::json!({"uri": "deploy/compose.yml", "uriBaseId": "%SRCROOT%"})
+        );
     }
 }

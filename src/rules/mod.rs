@@ -107,6 +107,8 @@ rules! {
     syntax {
         parse_error,
         duplicate_object_key,
+        unused_suppression,
+        invalid_suppression,
     }
     /// PT1xx: the Coder template's resources and attributes as Coder accepts them.
     coder {

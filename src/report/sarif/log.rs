@@ -32,6 +32,9 @@ pub struct Log<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Run<'a> {
     pub tool: Tool<'a>,
+    /// `%SRCROOT%`: the folder relative URIs are relative to, as a `file://` URI ending in `/`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub original_uri_base_ids: BTreeMap<&'static str, BaseUri>,
     pub column_kind: &'static str,
     pub results: Vec<SarifResult<'a>>,
 }
@@ -112,9 +115,19 @@ pub struct PhysicalLocation {
     pub region: Region,
 }
 
+/// A URI base: SARIF's `artifactLocation` for an entry of `originalUriBaseIds`.
 #[derive(Serialize)]
+pub struct BaseUri {
+    pub uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ArtifactLocation {
     pub uri: String,
+    /// `%SRCROOT%` for a relative `uri`; none for an absolute `file://` one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri_base_id: Option<&'static str>,
 }
 
 #[derive(Serialize)]
