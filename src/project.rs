@@ -173,7 +173,23 @@ impl Project {
     /// `portolan check`: the files under `paths`, with paths in reports relative to `root`;
     /// with a spec, the files it renders that differ on disk are findings too.
     pub fn check(&self, paths: &[PathBuf], root: &Path) -> Result<CheckResult, String> {
-        let options = CheckOptions {
+        check::check_paths(paths, root, &self.check_options())
+    }
+
+    /// `portolan check --fix` and `--diff`: [`Project::check`], with the fixes `fix` allows
+    /// applied in memory until nothing more applies (see [`crate::fix`]). Writes nothing: the
+    /// outcome's changes go to [`crate::fix::write`].
+    pub fn fix(
+        &self,
+        paths: &[PathBuf],
+        root: &Path,
+        fix: crate::fix::FixOptions,
+    ) -> Result<(CheckResult, crate::fix::Outcome), String> {
+        check::fix_paths(paths, root, &self.check_options(), fix)
+    }
+
+    fn check_options(&self) -> CheckOptions {
+        CheckOptions {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             knowledge: Some(self.knowledge.clone()),
@@ -183,8 +199,7 @@ impl Project {
                 spec: s.spec.clone(),
                 text: self.sources.get(s.file).text.clone(),
             }),
-        };
-        check::check_paths(paths, root, &options)
+        }
     }
 
     /// `portolan render`: the spec's files, in memory, and what `check`'s rules find in them.

@@ -34,6 +34,15 @@ pub struct Args {
     /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
+    /// Apply the safe fixes, then report the findings left.
+    #[arg(long)]
+    pub fix: bool,
+    /// Apply the unsafe fixes too (with --fix or --diff).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Show the fixes as a unified diff instead of writing them; exit 1 if there is any.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// `--format`.
@@ -75,11 +84,25 @@ pub fn run(args: Args) -> u8 {
         (_, [one]) if one.is_dir() => one.clone(),
         _ => cwd,
     };
-    let result = match project.check(&args.paths, &root) {
-        Ok(result) => result,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return FAILED;
+    let fix = super::fix::Mode {
+        write: args.fix,
+        diff: args.diff,
+        options: portolan::fix::FixOptions {
+            unsafe_fixes: args.unsafe_fixes,
+        },
+    };
+    let (result, fixed) = if fix.write || fix.diff {
+        match super::fix::run(&project, &args.paths, &root, fix) {
+            Ok((result, outcome)) => (result, Some(outcome)),
+            Err(code) => return code,
+        }
+    } else {
+        match project.check(&args.paths, &root) {
+            Ok(result) => (result, None),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return FAILED;
+            }
         }
     };
     let (sources, findings) = result.merged();
@@ -96,6 +119,13 @@ pub fn run(args: Args) -> u8 {
     if let Err(e) = report::write(format, &report, color, &mut stdout).and_then(|()| stdout.flush())
     {
         stdout_failed(&e);
+    }
+    if let Some(outcome) = &fixed {
+        let summary = super::fix::summary(outcome, findings.len());
+        match format {
+            Format::Human => super::to_stdout(summary),
+            _ => eprint!("{summary}"),
+        }
     }
     let errors = findings.iter().any(|d| d.severity == Severity::Error);
     let warnings = findings.iter().any(|d| d.severity == Severity::Warning);
