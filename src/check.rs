@@ -388,6 +388,14 @@ pub fn fix_paths(
             &rules_to_run,
             &expected,
         );
+        let mut parse_errors = vec![0; texts.len()];
+        for (workspace, _) in &checked {
+            for d in &workspace.parse_errors {
+                if let Some(&i) = index.get(&workspace.sources.get(d.primary.span.file).path) {
+                    parse_errors[i] += 1;
+                }
+            }
+        }
         let fixes: Vec<Vec<TextEdit>> = checked
             .iter()
             .flat_map(|(workspace, found)| {
@@ -398,9 +406,14 @@ pub fn fix_paths(
                     .filter_map(|f| resolve(workspace, f))
             })
             .collect();
-        (checked, fixes)
+        fix::Checked {
+            result: checked,
+            fixes,
+            parse_errors,
+        }
     });
     let mut outcome = fix::Outcome {
+        broken: rounds.broken.iter().map(|&i| kinds[i].0.clone()).collect(),
         rounds,
         ..fix::Outcome::default()
     };

@@ -107,7 +107,7 @@ pub fn apply(texts: &mut [String], fixes: Vec<Vec<TextEdit>>) -> usize {
 }
 
 /// How a run of [`settle`] went.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rounds {
     /// Fixes applied, over every round.
     pub fixed: usize,
@@ -116,32 +116,69 @@ pub struct Rounds {
     /// Whether the last check found nothing more to apply; false when [`MAX_ROUNDS`] rounds
     /// applied fixes and the check after them still had some.
     pub settled: bool,
+    /// Files (indexes into the texts) whose fixes were undone because they made the file
+    /// unreadable (more parse errors than before), and that no later fix touched.
+    pub broken: Vec<usize>,
+}
+
+/// What one check of [`settle`] found.
+pub struct Checked<C> {
+    /// The check's result, returned for the last check.
+    pub result: C,
+    /// The fixes it offers, to apply.
+    pub fixes: Vec<Vec<TextEdit>>,
+    /// How many parse errors each file has.
+    pub parse_errors: Vec<usize>,
 }
 
 /// Checks and fixes `texts` until a check offers no fix that applies, or [`MAX_ROUNDS`] rounds
 /// have applied some. `check` checks the texts as they are (it may also bring texts that mirror
-/// others up to date) and returns its result with the fixes it offers; the result of the last
-/// check is returned.
+/// others up to date); the result of the last check is returned. A round after which a file has
+/// more parse errors than before is undone whole, and that file is not fixed again (ruff
+/// reverts a fix that introduces a syntax error too).
 pub fn settle<C>(
     texts: &mut [String],
-    mut check: impl FnMut(&mut [String]) -> (C, Vec<Vec<TextEdit>>),
+    mut check: impl FnMut(&mut [String]) -> Checked<C>,
 ) -> (C, Rounds) {
     let mut rounds = Rounds::default();
+    // The texts before the last round, their parse errors, and the fixes the round applied.
+    let mut before: Option<(Vec<String>, Vec<usize>, usize)> = None;
     loop {
-        let (checked, fixes) = check(texts);
+        let checked = check(texts);
+        if let Some((old, errors, applied)) = before.take() {
+            let broke: Vec<usize> = (0..texts.len())
+                .filter(|&i| checked.parse_errors.get(i) > errors.get(i))
+                .collect();
+            if !broke.is_empty() {
+                texts.clone_from_slice(&old);
+                rounds.fixed -= applied;
+                rounds.rounds -= 1;
+                rounds.broken.extend(broke);
+                continue;
+            }
+        }
+        let touches_broken =
+            |fix: &Vec<TextEdit>| fix.iter().any(|e| rounds.broken.contains(&e.file));
+        let fixes: Vec<Vec<TextEdit>> = checked
+            .fixes
+            .into_iter()
+            .filter(|fix| !touches_broken(fix))
+            .collect();
         if fixes.is_empty() {
             rounds.settled = true;
-            return (checked, rounds);
+            return (checked.result, rounds);
         }
         if rounds.rounds == MAX_ROUNDS {
-            return (checked, rounds);
+            return (checked.result, rounds);
         }
+        let old = texts.to_vec();
         let applied = apply(texts, fixes);
         if applied == 0 {
             // Every fix offered is out of range or conflicts with itself: nothing will change.
             rounds.settled = true;
-            return (checked, rounds);
+            return (checked.result, rounds);
         }
+        before = Some((old, checked.parse_errors, applied));
         rounds.fixed += applied;
         rounds.rounds += 1;
     }
@@ -163,6 +200,8 @@ pub struct Outcome {
     /// Findings left whose fix was not applied because it touches a file `--fix` does not
     /// change (rendered by portolan, or not read as a regular file of the checked paths).
     pub in_files_not_fixed: usize,
+    /// Files whose fixes were undone because they made the file unreadable.
+    pub broken: Vec<PathBuf>,
     /// Every file whose text the fixes changed.
     pub changes: Vec<Change>,
 }
@@ -441,26 +480,36 @@ mod tests {
         assert_eq!(texts, vec!["X-b"]);
     }
 
+    /// A check of one text, without parse errors, that offers `fixes`.
+    fn checked(text: &str, fixes: Vec<Vec<TextEdit>>) -> Checked<String> {
+        Checked {
+            result: text.to_owned(),
+            fixes,
+            parse_errors: vec![0],
+        }
+    }
+
     #[test]
     fn settles_when_a_check_offers_nothing_more() {
         // Each check offers to drop the first `=` of a `==`: one per round, as overlapping
         // fixes are.
         let mut texts = vec!["A===1\n".to_owned()];
-        let (checks, rounds) = settle(&mut texts, |texts| {
+        let (last, rounds) = settle(&mut texts, |texts| {
             let fixes = texts[0]
                 .find("==")
                 .map(|at| vec![vec![edit(0, at, at + 1, "")]])
                 .unwrap_or_default();
-            (texts[0].clone(), fixes)
+            checked(&texts[0], fixes)
         });
         assert_eq!(texts, vec!["A=1\n"]);
-        assert_eq!(checks, "A=1\n", "the last check is of the fixed text");
+        assert_eq!(last, "A=1\n", "the last check is of the fixed text");
         assert_eq!(
             rounds,
             Rounds {
                 fixed: 2,
                 rounds: 2,
-                settled: true
+                settled: true,
+                broken: Vec::new(),
             }
         );
     }
@@ -468,18 +517,54 @@ mod tests {
     #[test]
     fn stops_after_the_last_round_when_fixes_keep_coming() {
         let mut texts = vec![String::new()];
-        let (checks, rounds) = settle(&mut texts, |texts| {
+        let (last, rounds) = settle(&mut texts, |texts| {
             let end = texts[0].len();
-            (end, vec![vec![edit(0, end, end, "x")]])
+            checked(&texts[0], vec![vec![edit(0, end, end, "x")]])
         });
         assert_eq!(texts[0], "x".repeat(MAX_ROUNDS));
-        assert_eq!(checks, MAX_ROUNDS);
+        assert_eq!(last, texts[0]);
         assert_eq!(
             rounds,
             Rounds {
                 fixed: MAX_ROUNDS,
                 rounds: MAX_ROUNDS,
-                settled: false
+                settled: false,
+                broken: Vec::new(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_round_that_breaks_a_file_is_undone_and_the_file_left_alone() {
+        // File 0: a fix that opens a parenthesis (a parse error) and one that is fine; file 1:
+        // a fine fix in the same round.
+        let mut texts = vec!["a b\n".to_owned(), "c\n".to_owned()];
+        let (_, rounds) = settle(&mut texts, |texts| {
+            let mut fixes = Vec::new();
+            if texts[0].contains('a') {
+                fixes.push(vec![edit(0, 0, 1, "(")]);
+            }
+            if texts[0].contains('b') {
+                fixes.push(vec![edit(0, 2, 3, "B")]);
+            }
+            if texts[1].contains('c') {
+                fixes.push(vec![edit(1, 0, 1, "C")]);
+            }
+            let errors = |t: &str| t.matches('(').count();
+            Checked {
+                result: (),
+                fixes,
+                parse_errors: vec![errors(&texts[0]), errors(&texts[1])],
+            }
+        });
+        assert_eq!(texts, vec!["a b\n", "C\n"]);
+        assert_eq!(
+            rounds,
+            Rounds {
+                fixed: 1,
+                rounds: 1,
+                settled: true,
+                broken: vec![0],
             }
         );
     }

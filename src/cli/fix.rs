@@ -38,6 +38,12 @@ pub fn run(
             "warning: the fixes did not settle in {MAX_ROUNDS} rounds (a fix keeps changing what another fixed); the findings shown are those left after the last round"
         );
     }
+    for path in &outcome.broken {
+        eprintln!(
+            "warning: the fixes to {} were undone: they made it unreadable (a parse error); please report this",
+            path.display()
+        );
+    }
     if outcome.in_files_not_fixed > 0 {
         eprintln!(
             "note: {} left unapplied: {} files portolan renders (change the spec and render again) or files not read as regular files of the paths checked",
