@@ -296,6 +296,8 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
     let mut inputs: Vec<InputFile> = Vec::with_capacity(found.len());
     let mut disk = Vec::with_capacity(found.len());
     found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    // A file named twice (`check . .env`) is read once.
+    found.dedup_by(|a, b| a.0.path == b.0.path);
     for (input, real, regular) in found {
         inputs.push(input);
         disk.push((real, regular));

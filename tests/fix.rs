@@ -405,3 +405,19 @@ fn files_the_spec_renders_are_left_alone() {
     assert_eq!(read(".env.local"), "VITE_X = 1\n");
     assert_eq!(read("extra.env"), "OTHER=1\n");
 }
+
+/// A file named twice (`check . .env`) is read, reported and fixed once (its fixes were once
+/// applied twice, at offsets of the text before the first).
+#[test]
+fn a_file_named_twice_is_fixed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &[(".env", "A==My App\nB = 1\n")]);
+    let paths = [dir.path().to_path_buf(), dir.path().join(".env")];
+    let checked = check_paths(&paths, dir.path(), &CheckOptions::default()).unwrap();
+    assert_eq!(checked.files(), 1);
+    assert_eq!(checked.merged().1.len(), 3, "{:?}", checked.merged().1);
+    let (_, outcome) = fix_paths(&paths, dir.path(), &CheckOptions::default(), UNSAFE).unwrap();
+    assert!(outcome.rounds.settled);
+    assert_eq!(outcome.changes.len(), 1);
+    assert_eq!(outcome.changes[0].fixed, "A=\"My App\"\nB=1\n");
+}
