@@ -421,3 +421,22 @@ fn a_file_named_twice_is_fixed_once() {
     assert_eq!(outcome.changes.len(), 1);
     assert_eq!(outcome.changes[0].fixed, "A=\"My App\"\nB=1\n");
 }
+
+/// Only findings of the rules that ran, and that no comment suppresses, are fixed.
+#[test]
+fn suppressed_findings_and_rules_not_run_are_not_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        "# portolan: ignore[env-space-around-equals] kept for an old loader\nA = 1\nB = 2\nC==3\n";
+    write_files(dir.path(), &[(".env", text)]);
+    let (result, outcome) = fix_paths(
+        &[dir.path().to_path_buf()],
+        dir.path(),
+        &only("env-space-around-equals"),
+        UNSAFE,
+    )
+    .unwrap();
+    assert_eq!(outcome.rounds.fixed, 1);
+    assert_eq!(outcome.changes[0].fixed, text.replace("B = 2", "B=2"));
+    assert_eq!(result.merged().1, Vec::new());
+}
