@@ -361,13 +361,13 @@ pub fn fix_paths(
             .collect()
     };
     // A link to a fixed file reads what the file holds.
+    let fixable_at: HashMap<&Path, usize> = (0..inputs.len())
+        .filter(|&j| fixable[j])
+        .filter_map(|j| Some((disk[j].0.as_deref()?, j)))
+        .collect();
     let twins: Vec<(usize, usize)> = (0..inputs.len())
         .filter(|&i| !fixable[i])
-        .filter_map(|i| {
-            let real = disk[i].0.as_ref()?;
-            let j = (0..inputs.len()).find(|&j| fixable[j] && disk[j].0.as_ref() == Some(real))?;
-            Some((i, j))
-        })
+        .filter_map(|i| Some((i, *fixable_at.get(disk[i].0.as_deref()?)?)))
         .collect();
     let kinds: Vec<(PathBuf, FileKind)> = inputs.iter().map(|f| (f.path.clone(), f.kind)).collect();
     let mut texts: Vec<String> = inputs.into_iter().map(|f| f.text).collect();
