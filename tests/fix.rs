@@ -213,8 +213,12 @@ fn assert_tools_accept(path: &Path, what: &str) {
         if let Some(terraform) = common::tool("terraform") {
             run(&terraform, &["fmt", "-check", "-diff"]);
         }
+        let text = std::fs::read_to_string(path).unwrap();
+        for script in heredocs(&text) {
+            assert_bash_reads(&script, &format!("{what}: a heredoc of {name}"));
+        }
     } else if name.ends_with(".sh") {
-        run(Path::new("bash"), &["-n"]);
+        assert_bash_reads(&std::fs::read_to_string(path).unwrap(), what);
     } else if name.ends_with(".yml") || name.ends_with(".yaml") {
         if let Some(compose) = common::tool("docker-compose") {
             run(&compose, &["config", "-q", "-f"]);
@@ -224,6 +228,62 @@ fn assert_tools_accept(path: &Path, what: &str) {
     } else {
         panic!("{what}: no tool for {name}");
     }
+}
+
+/// The Terraform heredocs of `tf` as Terraform reads them: `<<-` strips the indent the lines
+/// share, `$${` is `${`.
+fn heredocs(tf: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = tf.lines();
+    while let Some(line) = lines.next() {
+        let Some((_, opener)) = line.split_once("<<") else {
+            continue;
+        };
+        let (strip, word) = match opener.strip_prefix('-') {
+            Some(word) => (true, word.trim()),
+            None => (false, opener.trim()),
+        };
+        let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != word).collect();
+        let indent = if strip {
+            body.iter()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.len() - l.trim_start().len())
+                .min()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let text: String = body
+            .iter()
+            .map(|l| format!("{}\n", l.get(indent..).unwrap_or("")))
+            .collect();
+        out.push(text.replace("$${", "${"));
+    }
+    out
+}
+
+/// `bash -n` reads `script` without an error or a warning (an unterminated heredoc is only a
+/// warning).
+fn assert_bash_reads(script: &str, what: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{what}: bash -n:\n{}\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// python-dotenv reads every line of the env file (its parser flags the lines it cannot read).
@@ -253,15 +313,15 @@ fn assert_dotenv_parses(path: &Path, what: &str) {
     );
 }
 
-/// The fixed files of every fixture pass the tools; so did the Terraform files before (the
-/// fixtures are `terraform fmt` clean, so a fix that breaks the layout is caught).
+/// The fixed files of every fixture pass the tools; so did the Terraform files and scripts
+/// before (the fixtures are `terraform fmt` clean, so a fix that breaks the layout is caught).
 #[test]
 fn fixed_files_still_pass_the_real_tools() {
     for rule in rules_with_fixes() {
         let dir = copy_fixture(&rule);
         for name in read_folder(dir.path())
             .keys()
-            .filter(|n| n.ends_with(".tf"))
+            .filter(|n| n.ends_with(".tf") || n.ends_with(".sh"))
         {
             assert_tools_accept(&dir.path().join(name), &format!("{rule} before fixing"));
         }
