@@ -3,13 +3,16 @@
 //! A round applies, per file, every chosen fix whose edits overlap no edit already taken in that
 //! round (fixes are taken in the order of their first edit; a fix whose edits are not all
 //! applicable is skipped whole): a skipped fix is found again by the next round's check, on the
-//! text the earlier fixes left. [`crate::check::fix_paths`] runs rounds until a check finds nothing
-//! more to apply, at most [`MAX_ROUNDS`] of them, in memory; only then is anything written.
+//! text the earlier fixes left. [`settle`], which [`crate::check::fix_paths`] drives, runs rounds
+//! until a check finds nothing more to apply, at most [`MAX_ROUNDS`] of them, in memory; only
+//! then is anything written. A round after which a file has more parse errors than before is
+//! undone, and that file is not fixed again.
 //!
 //! Which files a fix may change ([`may_fix`]): only regular files the walk read from the paths
 //! given to `check` (not through a link, not the modules `terraform init` installed beside a
 //! template), and never a file portolan writes itself: a file with portolan's
-//! `portolan-sha256:` header (rendered, or written by the start script at workspace start), or,
+//! `portolan-sha256:` header (rendered, or written by the start script at workspace start, even
+//! edited since), or,
 //! with `--spec`, a file the spec renders. Those are fixed in the spec and rendered again: a
 //! rendered file edited by hand is drift, which `render` then refuses to overwrite. A fix that
 //! touches any such file is not applied, and its finding stays.
