@@ -314,6 +314,28 @@ fn split(path: &Path) -> (&Path, &std::ffi::OsStr) {
     (dir, path.file_name().unwrap_or(path.as_os_str()))
 }
 
+/// Opens a folder one component at a time without following a link: the paths of the files
+/// to fix have every link resolved, so a link found on the way was put there since the check
+/// read them, and is refused (`ELOOP`, or `ENOTDIR`).
+fn open_folder(dir: &Path) -> std::io::Result<OwnedFd> {
+    use std::path::Component;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let start = if dir.is_absolute() { "/" } else { "." };
+    let mut fd = fs::open(start, flags, Mode::empty())?;
+    for part in dir.components() {
+        match part {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(name) => {
+                fd = fs::openat(&fd, name, flags | OFlags::NOFOLLOW, Mode::empty())?;
+            }
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(std::io::Error::other("not a resolved path"));
+            }
+        }
+    }
+    Ok(fd)
+}
+
 /// Reads `name` in `dir` without following a link: its bytes and permission bits, or why not.
 fn read_in(dir: &OwnedFd, name: &std::ffi::OsStr) -> Result<(Vec<u8>, u32), String> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
@@ -344,12 +366,7 @@ fn verify(changes: &[Change]) -> Result<Vec<(OwnedFd, u32)>, WriteError> {
             path: change.path.clone(),
             why,
         };
-        let fd = fs::open(
-            dir,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| changed(format!("cannot be reached ({e})")))?;
+        let fd = open_folder(dir).map_err(|e| changed(format!("cannot be reached ({e})")))?;
         let (bytes, mode) = read_in(&fd, name).map_err(changed)?;
         if bytes != change.original.as_bytes() {
             return Err(changed("was changed".into()));
@@ -620,10 +637,11 @@ mod tests {
         tempfile::tempdir().expect("a temporary folder")
     }
 
+    /// A change of `dir/name`, with every link of `dir` resolved as the check resolves them.
     fn change(dir: &Path, name: &str, original: &str, fixed: &str) -> Change {
         Change {
             path: name.into(),
-            disk: dir.join(name),
+            disk: std::fs::canonicalize(dir).unwrap().join(name),
             original: original.into(),
             fixed: fixed.into(),
         }
@@ -681,6 +699,25 @@ mod tests {
         );
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+    }
+
+    #[test]
+    fn a_link_put_in_place_of_a_folder_is_not_written_through() {
+        let dir = temp_dir();
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(real.join("web")).unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        std::fs::write(real.join("web/.env"), "A = 1\n").unwrap();
+        std::fs::write(dir.path().join("elsewhere/.env"), "A = 1\n").unwrap();
+        let fix = change(&real.join("web"), ".env", "A = 1\n", "A=1\n");
+        std::fs::remove_dir_all(real.join("web")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), real.join("web")).unwrap();
+        let err = write(&[fix]).expect_err("a folder replaced by a link");
+        assert!(err.to_string().contains("cannot be reached"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("elsewhere/.env")).unwrap(),
+            "A = 1\n"
+        );
     }
 
     #[test]
