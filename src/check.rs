@@ -252,14 +252,22 @@ pub fn check_stdin(
         }
     };
     let path = name.map_or_else(|| PathBuf::from("-"), |n| display_path(n, &root_abs));
-    let knowledge = options
-        .knowledge
-        .clone()
-        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()));
-    let found = vec![InputFile { path, text, kind }];
-    let mut result = CheckResult::default();
-    check_found(found, root, options, &knowledge, &rules_to_run, &mut result)?;
-    Ok(result)
+    let knowledge = knowledge_of(options);
+    let mut inputs = vec![InputFile { path, text, kind }];
+    let expected = match &options.spec {
+        Some(spec) => expected_files(spec, root, &mut inputs)?,
+        None => Vec::new(),
+    };
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(CheckResult {
+        workspaces: check_groups(
+            group_workspaces(inputs),
+            &knowledge,
+            &rules_to_run,
+            &expected,
+        ),
+        ..CheckResult::default()
+    })
 }
 
 /// Paths that name standard input: read it with `check -` instead (a path into `/dev` or
@@ -282,14 +290,39 @@ fn read_and_check(
     options: &CheckOptions,
     rules_to_run: &[&'static Rule],
 ) -> Result<CheckResult, String> {
-    // One knowledge base shared by every workspace of the run.
-    let knowledge = options
+    let knowledge = knowledge_of(options);
+    let read = read_files(paths, root, options)?;
+    let mut result = read.result;
+    let groups = group_workspaces(read.inputs);
+    result.workspaces = check_groups(groups, &knowledge, rules_to_run, &read.expected);
+    Ok(result)
+}
+
+/// One knowledge base shared by every workspace of the run.
+fn knowledge_of(options: &CheckOptions) -> std::sync::Arc<Knowledge> {
+    options
         .knowledge
         .clone()
-        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()));
+        .unwrap_or_else(|| std::sync::Arc::new(Knowledge::builtin().clone()))
+}
+
+/// What the walk read, before any model is built.
+struct ReadFiles {
+    /// What is known before the rules run: unreadable and skipped files; no workspaces yet.
+    result: CheckResult,
+    /// Every file to model, sorted by path.
+    inputs: Vec<InputFile>,
+    /// Where each input is on disk, every link resolved, and whether the walk read it as a
+    /// regular file of a path given (not through a link to it, not a module `terraform init`
+    /// installed): what `--fix` may write. Indexed as `inputs`.
+    disk: Vec<(Option<PathBuf>, bool)>,
+    expected: Vec<ExpectedFile>,
+}
+
+fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<ReadFiles, String> {
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
-    let mut found: Vec<InputFile> = Vec::new();
+    let mut found: Vec<(InputFile, Option<PathBuf>, bool)> = Vec::new();
     for path in paths {
         if STDIN_PATHS.iter().any(|p| Path::new(p) == path) {
             return Err(format!(
@@ -313,8 +346,10 @@ fn read_and_check(
                 .skipped
                 .push((display_path(&file, &root_abs), skipped));
         }
+        let real_root = std::fs::canonicalize(path).ok();
         let installed = installed::installed_module_files(&walk.files);
-        for file in walk.files.into_iter().chain(installed) {
+        let walked = walk.files.len();
+        for (n, file) in walk.files.into_iter().chain(installed).enumerate() {
             let display = display_path(&file, &root_abs);
             let text = match read_text(&file, MAX_FILE_BYTES) {
                 Ok(text) => text,
@@ -346,34 +381,169 @@ fn read_and_check(
                 }
                 continue;
             }
-            found.push(InputFile {
-                path: display,
-                text,
-                kind,
-            });
+            let real = std::fs::canonicalize(&file).ok();
+            let regular = n < walked
+                && std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_file())
+                && real
+                    .as_ref()
+                    .zip(real_root.as_ref())
+                    .is_some_and(|(real, root)| real.starts_with(root));
+            found.push((
+                InputFile {
+                    path: display,
+                    text,
+                    kind,
+                },
+                real,
+                regular,
+            ));
         }
     }
-    check_found(found, root, options, &knowledge, rules_to_run, &mut result)?;
-    Ok(result)
-}
-
-/// Groups the files read into workspaces and checks each (with the spec's expectations).
-fn check_found(
-    mut found: Vec<InputFile>,
-    root: &Path,
-    options: &CheckOptions,
-    knowledge: &std::sync::Arc<Knowledge>,
-    rules_to_run: &[&'static Rule],
-    result: &mut CheckResult,
-) -> Result<(), String> {
+    let mut inputs: Vec<InputFile> = Vec::with_capacity(found.len());
+    let mut disk = Vec::with_capacity(found.len());
+    found.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    // A file named twice (`check . .env`) is read once.
+    found.dedup_by(|a, b| a.0.path == b.0.path);
+    for (input, real, regular) in found {
+        inputs.push(input);
+        disk.push((real, regular));
+    }
     let expected = match &options.spec {
-        Some(spec) => expected_files(spec, root, &mut found)?,
+        Some(spec) => expected_files(spec, root, &mut inputs)?,
         None => Vec::new(),
     };
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    let groups = group_workspaces(found);
-    result.workspaces = check_groups(groups, knowledge, rules_to_run, &expected);
-    Ok(())
+    // The spec, when only the spec's options brought it in, is not a file to fix.
+    disk.resize(inputs.len(), (None, false));
+    Ok(ReadFiles {
+        result,
+        inputs,
+        disk,
+        expected,
+    })
+}
+
+/// `check --fix` and `--diff`: checks as [`check_paths`] does, applies the fixes `fix` allows to
+/// the files in memory (see [`crate::fix`]) and checks again, until nothing more applies or
+/// [`crate::fix::MAX_ROUNDS`] rounds have; writes nothing. Returns the last check, of the fixed
+/// texts, and what changed.
+pub fn fix_paths(
+    paths: &[PathBuf],
+    root: &Path,
+    options: &CheckOptions,
+    fix: crate::fix::FixOptions,
+) -> Result<(CheckResult, crate::fix::Outcome), String> {
+    use crate::fix::{self, TextEdit};
+    let rules_to_run = select_rules(options)?;
+    let knowledge = knowledge_of(options);
+    let read = read_files(paths, root, options)?;
+    let (inputs, disk, expected) = (read.inputs, read.disk, read.expected);
+    let index: HashMap<PathBuf, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.clone(), i))
+        .collect();
+    let fixable: Vec<bool> = inputs
+        .iter()
+        .zip(&disk)
+        .map(|(input, (_, regular))| {
+            *regular && fix::may_fix(&input.text, expected.iter().any(|e| e.path == input.path))
+        })
+        .collect();
+    let originals: Vec<String> = inputs.iter().map(|f| f.text.clone()).collect();
+    // A fix's edits in the files of the run, if every one of them is in a file that may change.
+    let resolve = |workspace: &Workspace, fix: &crate::diagnostic::Fix| -> Option<Vec<TextEdit>> {
+        fix.edits
+            .iter()
+            .map(|edit| {
+                let path = &workspace.sources.get(edit.span.file).path;
+                let file = *index.get(path)?;
+                fixable[file].then(|| TextEdit {
+                    file,
+                    start: edit.span.start as usize,
+                    end: edit.span.end as usize,
+                    replacement: edit.replacement.clone(),
+                })
+            })
+            .collect()
+    };
+    // A link to a fixed file reads what the file holds.
+    let fixable_at: HashMap<&Path, usize> = (0..inputs.len())
+        .filter(|&j| fixable[j])
+        .filter_map(|j| Some((disk[j].0.as_deref()?, j)))
+        .collect();
+    let twins: Vec<(usize, usize)> = (0..inputs.len())
+        .filter(|&i| !fixable[i])
+        .filter_map(|i| Some((i, *fixable_at.get(disk[i].0.as_deref()?)?)))
+        .collect();
+    let kinds: Vec<(PathBuf, FileKind)> = inputs.iter().map(|f| (f.path.clone(), f.kind)).collect();
+    let mut texts: Vec<String> = inputs.into_iter().map(|f| f.text).collect();
+    let (checked, rounds) = fix::settle(&mut texts, |texts| {
+        for &(i, j) in &twins {
+            texts[i] = texts[j].clone();
+        }
+        let inputs = kinds
+            .iter()
+            .zip(texts.iter())
+            .map(|((path, kind), text)| InputFile {
+                path: path.clone(),
+                text: text.clone(),
+                kind: *kind,
+            })
+            .collect();
+        let checked = check_groups(
+            group_workspaces(inputs),
+            &knowledge,
+            &rules_to_run,
+            &expected,
+        );
+        let mut parse_errors = vec![0; texts.len()];
+        for (workspace, _) in &checked {
+            for d in &workspace.parse_errors {
+                if let Some(&i) = index.get(&workspace.sources.get(d.primary.span.file).path) {
+                    parse_errors[i] += 1;
+                }
+            }
+        }
+        let fixes: Vec<Vec<TextEdit>> = checked
+            .iter()
+            .flat_map(|(workspace, found)| {
+                found
+                    .iter()
+                    .filter_map(|d| d.fix.as_ref())
+                    .filter(|f| fix.applies(f))
+                    .filter_map(|f| resolve(workspace, f))
+            })
+            .collect();
+        fix::Checked {
+            result: checked,
+            fixes,
+            parse_errors,
+        }
+    });
+    let mut outcome = fix::Outcome {
+        broken: rounds.broken.iter().map(|&i| kinds[i].0.clone()).collect(),
+        rounds,
+        ..fix::Outcome::default()
+    };
+    for (workspace, found) in &checked {
+        let (hidden, not_fixed) = fix::held_back(found, fix, |f| resolve(workspace, f).is_some());
+        outcome.hidden_unsafe += hidden;
+        outcome.in_files_not_fixed += not_fixed;
+    }
+    outcome.changes = (0..texts.len())
+        .filter(|&i| fixable[i] && texts[i] != originals[i])
+        .filter_map(|i| {
+            Some(fix::Change {
+                path: kinds[i].0.clone(),
+                disk: disk[i].0.clone()?,
+                original: originals[i].clone(),
+                fixed: texts[i].clone(),
+            })
+        })
+        .collect();
+    let mut result = read.result;
+    result.workspaces = checked;
+    Ok((result, outcome))
 }
 
 /// Checks independent workspaces on every core, keeping their order.

@@ -18,6 +18,7 @@ pub mod check;
 pub mod coder;
 pub mod diagnostic;
 pub mod files;
+pub mod fix;
 pub mod knowledge;
 pub mod model;
 pub mod parse;

@@ -187,6 +187,18 @@ impl Project {
         check::check_stdin(text, name, root, &self.check_options())
     }
 
+    /// `portolan check --fix` and `--diff`: [`Project::check`], with the fixes `fix` allows
+    /// applied in memory until nothing more applies (see [`crate::fix`]). Writes nothing: the
+    /// outcome's changes go to [`crate::fix::write`].
+    pub fn fix(
+        &self,
+        paths: &[PathBuf],
+        root: &Path,
+        fix: crate::fix::FixOptions,
+    ) -> Result<(CheckResult, crate::fix::Outcome), String> {
+        check::fix_paths(paths, root, &self.check_options(), fix)
+    }
+
     fn check_options(&self) -> CheckOptions {
         CheckOptions {
             select: self.select.clone(),

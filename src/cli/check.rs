@@ -49,6 +49,15 @@ pub struct Args {
     /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
+    /// Apply the safe fixes, then report the findings left.
+    #[arg(long)]
+    pub fix: bool,
+    /// Apply the unsafe fixes too (with --fix or --diff).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Show the fixes as a unified diff instead of writing them; exit 1 if there is any.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// `--format`.
@@ -109,7 +118,19 @@ pub fn run(args: Args) -> u8 {
     let stdin = std::path::Path::new("-");
     let reads_stdin = args.stdin_filename.is_some() || args.paths.iter().any(|p| p == stdin);
     let start = std::time::Instant::now();
+    let fix = super::fix::Mode {
+        write: args.fix,
+        diff: args.diff,
+        options: portolan::fix::FixOptions {
+            unsafe_fixes: args.unsafe_fixes,
+        },
+    };
+    let mut fixed = None;
     let checked = if reads_stdin {
+        if fix.write || fix.diff {
+            eprintln!("error: --fix and --diff change files: they do not apply to standard input");
+            return FAILED;
+        }
         if args.paths.len() > 1 && args.paths.iter().any(|p| p == stdin) {
             eprintln!("error: `-` (standard input) is checked alone, not with other paths");
             return FAILED;
@@ -128,6 +149,14 @@ pub fn run(args: Args) -> u8 {
         match read_stdin() {
             Ok(text) => project.check_stdin(text, args.stdin_filename.as_deref(), &root),
             Err(e) => Err(e),
+        }
+    } else if fix.write || fix.diff {
+        match super::fix::run(&project, &args.paths, &root, fix) {
+            Ok((result, outcome)) => {
+                fixed = Some(outcome);
+                Ok(result)
+            }
+            Err(code) => return code,
         }
     } else {
         project.check(&args.paths, &root)
@@ -182,6 +211,18 @@ pub fn run(args: Args) -> u8 {
         };
         if let Err(e) = written.and_then(|()| stdout.flush()) {
             stdout_failed(&e);
+        }
+    }
+    if let Some(outcome) = &fixed {
+        // Beside the human report on stdout; on stderr beside a machine format or a report
+        // written to a file; nowhere with --silent.
+        let summary = super::fix::summary(outcome, findings.len());
+        match (output::verbosity(), format, &args.output_file) {
+            (Verbosity::Silent, _, _) => {}
+            (Verbosity::Normal | Verbosity::Verbose, Format::Human, None) => {
+                super::to_stdout(summary)
+            }
+            _ => eprint!("{summary}"),
         }
     }
     if fail_on.any_fails(&findings) && !args.exit_zero {

@@ -10,6 +10,7 @@ use portolan::report::{self, Report};
 use portolan::source::SourceMap;
 
 pub mod check;
+pub mod fix;
 pub mod init;
 pub mod output;
 pub mod probe;

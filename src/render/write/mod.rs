@@ -30,6 +30,7 @@ use super::RenderedFile;
 use walk::{open_root, read_target, walk};
 
 pub use diff::diff;
+pub(crate) use stage::stage;
 pub use stage::{is_temp_name, write_atomic, write_set, WriteError, Written};
 pub use walk::{read_regular, ReadError};
 

@@ -174,7 +174,7 @@ pub fn write_set(planned: &[Planned<'_>], out: &Path) -> Result<Written, WriteEr
 
 /// Writes `contents` to a new temporary file in `dir` with exactly `mode` (whatever the umask),
 /// flushed to disk. Returns its name.
-fn stage(dir: &OwnedFd, contents: &str, mode: u32) -> std::io::Result<OsString> {
+pub(crate) fn stage(dir: &OwnedFd, contents: &str, mode: u32) -> std::io::Result<OsString> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let (name, fd) = loop {
         let name = temp_name();

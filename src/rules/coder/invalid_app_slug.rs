@@ -57,12 +57,21 @@ fn check_module(module: &TerraformModule, sink: &mut Sink) {
         .into_iter()
         .filter(|call| call.registry_name().is_some())
         .filter_map(|call| Some((format!("module.{}", call.name.value), call.input("slug")?)));
-    for (owner, attr) in apps.chain(modules) {
-        report(sink, &owner, attr);
+    let slugs: Vec<(String, &Attribute)> = apps.chain(modules).collect();
+    // Slugs in use, and those a fix gives: a fix never makes two apps share one, which Coder
+    // rejects too.
+    let mut taken: Vec<String> = slugs
+        .iter()
+        .filter_map(|(_, attr)| attr.value.value.as_str())
+        .filter(|slug| is_valid_slug(slug))
+        .map(str::to_owned)
+        .collect();
+    for (owner, attr) in &slugs {
+        report(sink, owner, attr, &mut taken);
     }
 }
 
-fn report(sink: &mut Sink, owner: &str, attr: &Attribute) {
+fn report(sink: &mut Sink, owner: &str, attr: &Attribute, taken: &mut Vec<String>) {
     let Some(slug) = attr.value.value.as_str() else {
         return;
     };
@@ -85,7 +94,11 @@ fn report(sink: &mut Sink, owner: &str, attr: &Attribute) {
     d.help = Some(format!(
         "use `{suggestion}`, and update URLs and env values that name the old slug"
     ));
+    if taken.contains(&suggestion) {
+        return;
+    }
     if let Some(span) = attr.string_literal_span() {
+        taken.push(suggestion.clone());
         d.fix = Some(Fix {
             title: format!("rename the slug to `{suggestion}`"),
             applicability: Applicability::Unsafe,
@@ -199,6 +212,38 @@ module "local" {
             assert_eq!(slugify(input), want, "{input}");
             assert!(want.is_empty() || is_valid_slug(want));
         }
+    }
+
+    #[test]
+    fn no_fix_gives_a_slug_another_app_has() {
+        let tf = r#"resource "coder_app" "a" {
+  agent_id = coder_agent.main.id
+  slug     = "Site"
+}
+
+resource "coder_app" "b" {
+  agent_id = coder_agent.main.id
+  slug     = "site"
+}
+
+resource "coder_app" "c" {
+  agent_id = coder_agent.main.id
+  slug     = "My_App"
+}
+
+resource "coder_app" "d" {
+  agent_id = coder_agent.main.id
+  slug     = "my-app"
+}
+"#;
+        let tf = tf.replace("\"my-app\"", "\"My App\"");
+        let (_, findings) = crate::rules::test::run(&RULE, &[("main.tf", &tf)]);
+        let fixes: Vec<Option<&str>> = findings
+            .iter()
+            .map(|d| d.fix.as_ref().map(|f| f.edits[0].replacement.as_str()))
+            .collect();
+        // `Site` would be `site`, which b has; `My_App` and `My App` would both be `my-app`.
+        assert_eq!(fixes, vec![None, Some("my-app"), None]);
     }
 
     #[test]

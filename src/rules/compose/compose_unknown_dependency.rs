@@ -52,6 +52,9 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         Severity::Error
     };
     for service in &workspace.services {
+        // Names the service depends on already, or that a fix will make it depend on: a second
+        // `backend` would be a duplicate key (or item), which compose refuses.
+        let mut depended: Vec<&str> = service.depends_on.iter().map(|(d, _)| d.as_str()).collect();
         for (dependency, span) in &service.depends_on {
             if names.contains(&dependency.as_str()) {
                 continue;
@@ -78,8 +81,11 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             // The span is the YAML scalar: replace the name inside its quotes, if any.
             let written = workspace.sources.slice(*span);
             let start = usize::from(written.starts_with(['"', '\'']));
-            let Some(s) = suggestion else { continue };
+            let Some(s) = suggestion.filter(|s| !depended.contains(s)) else {
+                continue;
+            };
             if written.get(start..start + dependency.len()) == Some(dependency.as_str()) {
+                depended.push(s);
                 d.fix = Some(Fix {
                     title: format!("Depend on `{s}`"),
                     applicability: Applicability::Unsafe,
@@ -127,6 +133,17 @@ mod tests {
         assert_eq!(
             check(&RULE, &[("compose.yaml", text)]),
             vec!["compose.yaml:6:18: warning: service app depends on `db`, but no compose file in this workspace defines it (services: app): compose refuses to start the project"]
+        );
+    }
+
+    /// A fix that renamed a dependency to one the service has already made a duplicate key
+    /// (or list item), which compose refuses.
+    #[test]
+    fn no_fix_names_a_service_depended_on_already() {
+        let compose = "services:\n  backend:\n    image: nginx\n  web:\n    image: nginx\n    depends_on:\n      backend:\n        condition: service_started\n      backnd:\n        condition: service_started\n  web2:\n    image: nginx\n    depends_on: [bakend, backnd]\n";
+        assert_eq!(
+            with_fixes(&RULE, "docker-compose.yml", compose),
+            compose.replace("[bakend, backnd]", "[backend, backnd]")
         );
     }
 

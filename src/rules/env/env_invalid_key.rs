@@ -36,6 +36,9 @@ CONVEX_URL=http://localhost:3210
 
 fn check(workspace: &Workspace, sink: &mut Sink) {
     for text in workspace.env_texts() {
+        // Names the file sets, and those a fix gives: a rename never makes a key set twice,
+        // which would change the value of the one already there.
+        let mut set: Vec<String> = text.env.entries.iter().map(|e| e.key.clone()).collect();
         for problem in &text.env.problems {
             if problem.kind != EnvProblemKind::InvalidKey {
                 continue;
@@ -58,7 +61,8 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
             d.primary.message = "not a variable name".to_owned();
             d.help = Some("use the name the program reads, e.g. `MY_KEY`".to_owned());
             let renamed = key.replace(['-', '.'], "_");
-            if is_valid_env_name(&renamed) {
+            if is_valid_env_name(&renamed) && !set.contains(&renamed) {
+                set.push(renamed.clone());
                 d.fix = Some(Fix {
                     title: format!("Rename `{key}` to `{renamed}`"),
                     applicability: Applicability::Unsafe,
@@ -90,6 +94,14 @@ mod tests {
                 ".env:3:1: error: this line assigns a value to no name: it sets nothing",
                 ".env:4:3: error: `KÉY` is not a valid variable name (letters, digits and `_`, not starting with a digit): bash cannot set it and programs do not read it",
             ]
+        );
+    }
+
+    #[test]
+    fn no_rename_to_a_key_the_file_sets() {
+        assert_eq!(
+            with_fixes(&RULE, ".env", "APP_PORT=1\napp-port=2\nAPP-PORT=3\napp.port=4\n"),
+            "APP_PORT=1\napp_port=2\nAPP-PORT=3\napp.port=4\n"
         );
     }
 

@@ -90,6 +90,20 @@ fn move_comment_above(workspace: &Workspace, line: Span, value: Span, at: usize)
     // Cut the blanks before the comment too.
     let before = text.get(line.start as usize..start)?;
     let cut = line.start as usize + before.trim_end_matches([' ', '\t']).len();
+    // The comment goes above the entry with the entry's indent (in a script's heredoc, the
+    // indent `<<-` strips). At column 0 it would change how much a Terraform `<<-EOT` strips
+    // from every line, and a shell heredoc's closing word would no longer be found.
+    let line_start = text
+        .get(..line.start as usize)?
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let indent_len = text
+        .get(line_start..start)?
+        .bytes()
+        .take_while(|b| *b == b' ' || *b == b'\t')
+        .count();
+    let indent = &text[line_start..line_start + indent_len];
+    let above = line_start + indent_len;
     let newline = if text.get(value.end as usize..)?.starts_with("\r\n") {
         "\r\n"
     } else {
@@ -100,8 +114,8 @@ fn move_comment_above(workspace: &Workspace, line: Span, value: Span, at: usize)
         applicability: Applicability::Unsafe,
         edits: vec![
             Edit {
-                span: Span::new(value.file, line.start as usize, line.start as usize),
-                replacement: format!("{}{newline}", comment.trim_end()),
+                span: Span::new(value.file, above, above),
+                replacement: format!("{}{newline}{indent}", comment.trim_end()),
             },
             Edit {
                 span: Span::new(value.file, cut, value.end as usize),
@@ -132,6 +146,19 @@ mod tests {
         );
     }
 
+    /// In a Terraform heredoc the comment takes the entry's indent (it once went to column 0,
+    /// so `<<-EOT` stripped nothing and the script's `EOF` was indented: never found).
+    #[test]
+    fn a_comment_moved_in_an_indented_heredoc_keeps_the_indent() {
+        for first in ["", "    A=1\n"] {
+            let tf = format!("resource \"coder_agent\" \"main\" {{\n  os             = \"linux\"\n  startup_script = <<-EOT\n    cat > /home/coder/app/.env <<EOF\n{first}    PORT=3000 # the port\n    EOF\n  EOT\n}}\n");
+            assert_eq!(
+                with_fixes(&RULE, "main.tf", &tf),
+                tf.replace("    PORT=3000 # the port\n", "    # the port\n    PORT=3000\n")
+            );
+        }
+    }
+
     #[test]
     fn fixes_quote_values_and_move_comments() {
         assert_eq!(
@@ -140,7 +167,7 @@ mod tests {
         );
         assert_eq!(
             with_fixes(&RULE, ".env", "  A=1\t# one\r\nB=2\r\n"),
-            "# one\r\n  A=1\r\nB=2\r\n"
+            "  # one\r\n  A=1\r\nB=2\r\n"
         );
     }
 }

@@ -133,9 +133,12 @@ fn public_fix(ws: &Workspace, app: &App) -> Option<Fix> {
             let line = text.get(line_start..line_end)?;
             let indent = &line[..line.len() - line.trim_start().len()];
             let end = line.trim_end_matches('\r').len() + line_start;
+            // Its `=` under the slug's, as `terraform fmt` aligns the attributes of a group.
+            let key_end = indent.len() + "share".len();
+            let pad = line.find('=').filter(|&eq| eq > key_end).map_or(1, |eq| eq - key_end);
             Edit {
                 span: Span::new(app.slug_span.file, end, end),
-                replacement: format!("\n{indent}share = \"public\""),
+                replacement: format!("\n{indent}share{}= \"public\"", " ".repeat(pad)),
             }
         }
         None => return None,
@@ -248,8 +251,13 @@ resource "coder_app" "convex-site" {{
         let edit = &fix.edits[0];
         let mut fixed = text.clone();
         fixed.replace_range(edit.span.range(), &edit.replacement);
-        assert!(fixed.contains(
-            "  slug      = \"convex-site\"\n  share = \"public\"\n  url       = \"http://localhost:3211\""
-        ));
+        // Aligned as `terraform fmt` aligns the block (the fix once wrote `share = "public"`,
+        // which `terraform fmt -check` rejects).
+        assert!(
+            fixed.contains(
+                "  slug      = \"convex-site\"\n  share     = \"public\"\n  url       = \"http://localhost:3211\""
+            ),
+            "{fixed}"
+        );
     }
 }

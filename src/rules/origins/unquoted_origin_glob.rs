@@ -1,7 +1,7 @@
 //! `unquoted-origin-glob` (PT309): A `*` the shell expands, where a flag takes hosts or origins.
 
 use crate::diagnostic::{Applicability, Edit, Fix, RuleMeta, Severity};
-use crate::model::{HostFlagValue, Workspace};
+use crate::model::{ScriptOrigin, HostFlagValue, Workspace};
 use crate::rules::{Rule, Sink};
 
 pub static RULE: Rule = Rule {
@@ -47,7 +47,12 @@ fn check(ws: &Workspace, sink: &mut Sink) {
                 continue;
             };
             let written = ws.sources.slice(value.span);
-            let quoted = quote(written);
+            // A script inside a Terraform string: a `"` there would end the string.
+            let quoted = if script.origin == ScriptOrigin::File {
+                quote(written)
+            } else {
+                quote_globs(written)
+            };
             let mut d = sink.report(
                 value.span,
                 format!(
@@ -88,6 +93,54 @@ fn quote(written: &str) -> Option<String> {
     } else {
         Some(format!("'{written}'"))
     }
+}
+
+/// The word with each literal run that holds a glob character in single quotes, expansions
+/// (`$NAME`, `${...}`, Terraform's `$${...}`) left as they are: `*.$DOMAIN` becomes
+/// `'*.'$DOMAIN`. The shell reads the same word, without the glob; and the fix adds no `"`,
+/// which would end a Terraform string around the script. `None` when the word already holds a
+/// quote or escape.
+fn quote_globs(written: &str) -> Option<String> {
+    if written.contains(['\'', '"', '\\', '`']) {
+        return None;
+    }
+    let bytes = written.as_bytes();
+    let mut out = String::with_capacity(written.len() + 4);
+    let mut literal = String::new();
+    let flush = |literal: &mut String, out: &mut String| {
+        if literal.contains(['*', '?', '[']) {
+            out.push('\'');
+            out.push_str(literal);
+            out.push('\'');
+        } else {
+            out.push_str(literal);
+        }
+        literal.clear();
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            let c = written[i..].chars().next()?;
+            literal.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] == b'$' {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'{') {
+            i += written[i..].find('}').map_or(written.len() - i, |end| end + 1);
+        } else {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+        }
+        flush(&mut literal, &mut out);
+        out.push_str(&written[start..i]);
+    }
+    flush(&mut literal, &mut out);
+    Some(out)
 }
 
 fn fix(value: &HostFlagValue, quoted: String) -> Fix {
@@ -159,5 +212,32 @@ mod tests {
         let mut fixed = tf.to_owned();
         fixed.replace_range(edit.span.range(), &edit.replacement);
         assert!(fixed.contains("--trusted-origins '*' --port"), "{fixed}");
+    }
+
+    /// In a Terraform quoted string the fix adds no `"`, which would end the string: only the
+    /// glob is quoted, in single quotes (the fix once wrote `"*.$DOMAIN"` there).
+    #[test]
+    fn in_a_terraform_string_the_fix_quotes_the_glob_only() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  os             = \"linux\"\n  startup_script = \"code-server --proxy-domain *.$DOMAIN --trusted-origins * &\"\n}\n";
+        let fixed = crate::rules::test::with_fixes(&RULE, "main.tf", tf);
+        assert_eq!(
+            fixed,
+            "resource \"coder_agent\" \"main\" {\n  os             = \"linux\"\n  startup_script = \"code-server --proxy-domain '*.'$DOMAIN --trusted-origins '*' &\"\n}\n"
+        );
+        assert!(check(&RULE, &[("main.tf", &fixed)]).is_empty(), "{fixed}");
+    }
+
+    #[test]
+    fn globs_are_quoted_around_expansions() {
+        for (word, quoted) in [
+            ("*", Some("'*'")),
+            ("*.$DOMAIN", Some("'*.'$DOMAIN")),
+            ("https://*.${DOMAIN}:*", Some("'https://*.'${DOMAIN}':*'")),
+            ("$${X}.*", Some("$${X}'.*'")),
+            ("a$B", Some("a$B")),
+            ("'*'", None),
+        ] {
+            assert_eq!(quote_globs(word).as_deref(), quoted, "{word}");
+        }
     }
 }
