@@ -21,6 +21,7 @@ pub mod files;
 pub mod knowledge;
 pub mod model;
 pub mod parse;
+#[cfg(feature = "probe")]
 pub mod probe;
 pub mod project;
 pub mod render;

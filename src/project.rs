@@ -9,7 +9,9 @@ use std::sync::Arc;
 use crate::check::{self, CheckOptions, CheckResult, SpecInput};
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
+#[cfg(feature = "probe")]
 use crate::probe::plan::{self, FromFiles, PlanOptions};
+#[cfg(feature = "probe")]
 use crate::probe::{ProbePlan, PublicContext};
 use crate::render::write::{self as render_write, NodeKind, ReadError};
 use crate::render::{self, RenderOptions, RenderedFile};
@@ -200,6 +202,7 @@ impl Project {
         })
     }
 
+    #[cfg(feature = "probe")]
     /// What the spec says about the deployment, for the probe's public origins: only where the
     /// user's environment is silent, and never where the session token goes.
     pub fn from_files(&self) -> FromFiles {
@@ -209,6 +212,7 @@ impl Project {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "probe")]
     /// `portolan probe`: the chains to walk, from the model of what the spec renders, else of
     /// the files under `path`; with the source map their locations point into.
     pub fn probe_plan(
@@ -395,6 +399,7 @@ mod tests {
         assert_eq!(messages(&load(&own, Some(flag))), Vec::<String>::new());
     }
 
+    #[cfg(feature = "probe")]
     /// `probe` plans from the model of the files and runs no rule: the incident's files, whose
     /// checks find errors, give the probe its chains and no findings.
     #[test]

@@ -11,6 +11,7 @@ use portolan::source::SourceMap;
 
 pub mod check;
 pub mod init;
+#[cfg(feature = "probe")]
 pub mod probe;
 pub mod render;
 pub mod rules;
