@@ -59,6 +59,24 @@ pub fn run(args: Args) -> u8 {
         );
         return FAILED;
     }
+    // Two specs of one folder would write over each other's files.
+    if given.out.is_none() {
+        let folder = |spec: &Path| {
+            normalize(
+                &std::path::absolute(spec.parent().unwrap_or(Path::new(""))).unwrap_or_default(),
+            )
+        };
+        for (i, a) in specs.iter().enumerate() {
+            if let Some(b) = specs[..i].iter().find(|b| folder(b) == folder(a)) {
+                eprintln!(
+                    "error: {} and {} render into the same folder; give each spec its own folder",
+                    b.display(),
+                    a.display()
+                );
+                return FAILED;
+            }
+        }
+    }
     // Every spec is rendered (or checked), whatever the others gave: the worst verdict wins.
     specs
         .iter()
