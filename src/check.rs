@@ -51,6 +51,11 @@ pub struct SpecInput {
     pub spec: crate::spec::Spec,
     /// The spec's text, as loaded: findings about missing files point into it.
     pub text: String,
+    /// How it is rendered (`Project::render_options`): `full` when `main.tf` must be there.
+    pub render: crate::render::RenderOptions,
+    /// Whether a record of the last render says what was rendered; without one, `main.tf` is
+    /// compared only when present.
+    pub recorded: bool,
 }
 
 /// The outcome of `check`: every workspace's findings, on one source map per workspace.
@@ -606,12 +611,13 @@ fn expected_files(
     root: &Path,
     found: &mut Vec<InputFile>,
 ) -> Result<Vec<ExpectedFile>, String> {
+    let legacy = !spec.recorded && !spec.render.full;
     let rendered = crate::render::render(
         &spec.spec,
         &crate::render::RenderOptions {
-            full: true,
-            templates: None,
+            full: spec.render.full || legacy,
             spec_file: spec.spec_file.clone(),
+            ..spec.render.clone()
         },
     )
     .map_err(|e| e.to_string())?;
@@ -625,6 +631,7 @@ fn expected_files(
         .into_iter()
         .map(|file| ExpectedFile {
             path: build::normalize(&dir.join(&file.path)),
+            optional: legacy && file.path == Path::new(crate::render::context::MAIN_TF),
             file,
         })
         .collect();

@@ -157,14 +157,15 @@ pub struct ExpectedFile {
     pub path: PathBuf,
     /// What render writes (its own path is relative to the spec's folder).
     pub file: crate::render::RenderedFile,
+    /// Compared only when present: `main.tf` when no record of the last render says whether
+    /// it was rendered with `--full`.
+    pub optional: bool,
 }
 
 impl ExpectedFile {
-    /// Whether the file on disk (`None`: missing) is drift. `main.tf` is written only with
-    /// `render --full`, so it is compared only when present.
+    /// Whether the file on disk (`None`: missing) is drift.
     pub fn drifted(&self, on_disk: Option<&str>) -> bool {
-        let full_only = self.file.path == Path::new(crate::render::context::MAIN_TF);
-        !(on_disk.is_none() && full_only) && self.file.drifted(on_disk)
+        !(on_disk.is_none() && self.optional) && self.file.drifted(on_disk)
     }
 }
 

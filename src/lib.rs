@@ -22,6 +22,7 @@ pub mod fix;
 pub mod knowledge;
 pub mod model;
 pub mod parse;
+#[cfg(feature = "probe")]
 pub mod probe;
 pub mod project;
 pub mod render;

@@ -42,7 +42,14 @@ enum Command {
     /// Find port and origin mismatches across Coder templates, compose files, scripts and env files.
     Check(cli::check::Args),
     /// Walk every port chain of a running workspace and say which link is broken.
+    #[cfg(feature = "probe")]
     Probe(cli::probe::Args),
+    /// Walk every port chain of a running workspace and say which link is broken.
+    #[cfg(not(feature = "probe"))]
+    Probe {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// List the rules, or explain one.
     Rules {
         /// A rule name or code.
@@ -88,7 +95,13 @@ fn main() -> ExitCode {
         Command::Render(args) => cli::render::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Rules { rule, format } => cli::rules::run(rule.as_deref(), format),
+        #[cfg(feature = "probe")]
         Command::Probe(args) => cli::probe::run(args),
+        #[cfg(not(feature = "probe"))]
+        Command::Probe { .. } => {
+            eprintln!("error: this portolan was built without probe (`--no-default-features`); install it with `cargo install portolan` to probe a running workspace");
+            cli::FAILED
+        }
         Command::Schema => {
             let schema = portolan::spec::json_schema();
             to_stdout(serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n");

@@ -9,8 +9,11 @@ use std::sync::Arc;
 use crate::check::{self, CheckOptions, CheckResult, SpecInput};
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
+#[cfg(feature = "probe")]
 use crate::probe::plan::{self, FromFiles, PlanOptions};
+#[cfg(feature = "probe")]
 use crate::probe::{ProbePlan, PublicContext};
+use crate::render::record::{self, Record};
 use crate::render::write::{self as render_write, NodeKind, ReadError};
 use crate::render::{self, RenderOptions, RenderedFile};
 use crate::rules::{self, Rule};
@@ -31,6 +34,9 @@ pub struct ProjectOptions {
     pub select: Vec<String>,
     /// Rule names or codes to skip (the spec's `ignore:` is added to these).
     pub ignore: Vec<String>,
+    /// How to render, as the flags (and a config) give it: `render`, and the set `check
+    /// --spec` compares. [`Project::render_options`] completes it.
+    pub render: RenderOptions,
 }
 
 /// A loaded spec and where it lives.
@@ -99,6 +105,8 @@ pub struct Project {
     pub ignore: Vec<String>,
     /// The spec's warnings.
     pub warnings: Vec<Diagnostic>,
+    /// [`ProjectOptions::render`].
+    pub render: RenderOptions,
 }
 
 /// What render made, and what checking it found.
@@ -147,6 +155,16 @@ impl Project {
                         sources,
                     });
                 }
+                if options.render.templates.is_none() {
+                    if let Some(error) = missing_templates(path, &loaded.spec, loaded.file) {
+                        let mut diagnostics = loaded.warnings;
+                        diagnostics.push(error);
+                        return Err(LoadError::Spec {
+                            diagnostics,
+                            sources,
+                        });
+                    }
+                }
                 ignore.extend(loaded.spec.ignore.iter().map(|r| r.value.clone()));
                 if let Some(extra) = loaded.spec.knowledge.clone() {
                     knowledge.extend(extra);
@@ -167,13 +185,14 @@ impl Project {
             select: options.select.clone(),
             ignore,
             warnings,
+            render: options.render.clone(),
         })
     }
 
     /// `portolan check`: the files under `paths`, with paths in reports relative to `root`;
     /// with a spec, the files it renders that differ on disk are findings too.
     pub fn check(&self, paths: &[PathBuf], root: &Path) -> Result<CheckResult, String> {
-        check::check_paths(paths, root, &self.check_options())
+        check::check_paths(paths, root, &self.check_options()?)
     }
 
     /// `portolan check -`: one text from standard input, its kind from `name`
@@ -184,7 +203,7 @@ impl Project {
         name: Option<&Path>,
         root: &Path,
     ) -> Result<CheckResult, String> {
-        check::check_stdin(text, name, root, &self.check_options())
+        check::check_stdin(text, name, root, &self.check_options()?)
     }
 
     /// `portolan check --fix` and `--diff`: [`Project::check`], with the fixes `fix` allows
@@ -196,29 +215,67 @@ impl Project {
         root: &Path,
         fix: crate::fix::FixOptions,
     ) -> Result<(CheckResult, crate::fix::Outcome), String> {
-        check::fix_paths(paths, root, &self.check_options(), fix)
+        check::fix_paths(paths, root, &self.check_options()?, fix)
     }
 
-    fn check_options(&self) -> CheckOptions {
-        CheckOptions {
+    /// The options of `check`: the rules, the knowledge, and with a spec, what it renders
+    /// (resolved as `render` resolves it: flags or config, the spec's `templates:`, the record).
+    fn check_options(&self) -> Result<CheckOptions, String> {
+        let spec = match &self.spec {
+            Some(s) => {
+                let (render, record) = self.render_options()?;
+                Some(SpecInput {
+                    dir: render.out.clone().unwrap_or_else(|| s.dir()),
+                    spec_file: s.file_name(),
+                    spec: s.spec.clone(),
+                    text: self.sources.get(s.file).text.clone(),
+                    render,
+                    recorded: record.is_some(),
+                })
+            }
+            None => None,
+        };
+        let options = CheckOptions {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             knowledge: Some(self.knowledge.clone()),
-            spec: self.spec.as_ref().map(|s| SpecInput {
-                dir: s.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                spec_file: s.file_name(),
-                spec: s.spec.clone(),
-                text: self.sources.get(s.file).text.clone(),
-            }),
-        }
+            spec,
+        };
+        Ok(options)
     }
 
-    /// `portolan render`: the spec's files, in memory, and what `check`'s rules find in them.
+    /// How this run renders: the given options ([`ProjectOptions::render`]: flags, config),
+    /// then the spec's `templates:` (relative to the spec's folder), then the record of the last
+    /// render in the output folder ([`record`]): `--full` once given stays, and its templates
+    /// folder applies when neither the options nor the spec name one. `out` is always set (the
+    /// spec's folder by default). Also returns the record found, if any.
+    pub fn render_options(&self) -> Result<(RenderOptions, Option<Record>), String> {
+        let spec = self.spec.as_ref().ok_or("no spec to render")?;
+        let mut options = self.render.clone();
+        let out = options.out.clone().unwrap_or_else(|| spec.dir());
+        options.spec_file = spec.file_name();
+        let record = read_record(&out)?;
+        if options.templates.is_none() {
+            options.templates = match (&spec.spec.templates, &record) {
+                (Some(templates), _) => Some(beside(&spec.path, &templates.value)),
+                (None, Some(record)) => record.templates_in(&out),
+                (None, None) => None,
+            };
+        }
+        options.full |= record.as_ref().is_some_and(|r| r.full);
+        options.out = Some(out);
+        Ok((options, record))
+    }
+
+    /// `portolan render`: the spec's files, in memory (the record of this render last), and
+    /// what `check`'s rules find in them. `options` as [`Project::render_options`] gives them.
     pub fn render(&self, options: &RenderOptions) -> Result<Rendered, String> {
         let spec = self.spec.as_ref().ok_or("no spec to render")?;
-        let files = render::render(&spec.spec, options).map_err(|e| e.to_string())?;
+        let mut files = render::render(&spec.spec, options).map_err(|e| e.to_string())?;
         let rules = self.rules()?;
         let (workspace, findings) = check::check_rendered(&files, &rules, self.knowledge.clone());
+        let out = options.out.clone().unwrap_or_else(|| spec.dir());
+        files.push(render::record_file(&files, options, &out));
         Ok(Rendered {
             files,
             findings,
@@ -226,6 +283,7 @@ impl Project {
         })
     }
 
+    #[cfg(feature = "probe")]
     /// What the spec says about the deployment, for the probe's public origins: only where the
     /// user's environment is silent, and never where the session token goes.
     pub fn from_files(&self) -> FromFiles {
@@ -235,6 +293,7 @@ impl Project {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "probe")]
     /// `portolan probe`: the chains to walk, from the model of what the spec renders, else of
     /// the files under `path`; with the source map their locations point into.
     pub fn probe_plan(
@@ -298,6 +357,46 @@ fn read_spec(path: &Path) -> Result<String, LoadError> {
             e => format!("{} {e}: not read", path.display()),
         })
     })
+}
+
+/// The record of the last render in `out`, if there is one; one that cannot be read or parsed
+/// is an error naming it.
+fn read_record(out: &Path) -> Result<Option<Record>, String> {
+    let path = out.join(record::FILE);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    let text =
+        render_write::read_regular(&path, render_write::MAX_TARGET_BYTES).map_err(|e| match e {
+            ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
+            e => format!("{} {e}: not read", path.display()),
+        })?;
+    Record::parse(&text)
+        .map(Some)
+        .map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// `relative` as named from where the spec is named: beside the spec.
+fn beside(spec: &Path, relative: &str) -> PathBuf {
+    match spec.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.join(relative),
+        None => PathBuf::from(relative),
+    }
+}
+
+/// An error at the spec's `templates:` when it names no folder.
+fn missing_templates(path: &Path, spec: &Spec, file: FileId) -> Option<Diagnostic> {
+    let templates = spec.templates.as_ref()?;
+    let dir = beside(path, &templates.value);
+    let why = match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => return None,
+        Ok(_) => "not a folder".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    Some(Diagnostic::error(
+        templates.span(file),
+        format!("templates folder {}: {why}", dir.display()),
+    ))
 }
 
 /// Errors for names in the spec's `ignore:` that are no rule, at the name.
@@ -428,6 +527,7 @@ mod tests {
         assert_eq!(messages(&load(&own, Some(flag))), Vec::<String>::new());
     }
 
+    #[cfg(feature = "probe")]
     /// `probe` plans from the model of the files and runs no rule: the incident's files, whose
     /// checks find errors, give the probe its chains and no findings.
     #[test]

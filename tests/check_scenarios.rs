@@ -81,6 +81,8 @@ fn spec_options(dir: &Path) -> CheckOptions {
             spec_file: "portolan.yaml".into(),
             spec: loaded.spec,
             text,
+            render: Default::default(),
+            recorded: false,
         }),
         ..CheckOptions::default()
     }

@@ -284,6 +284,7 @@ impl Run {
         let options = RenderOptions {
             full: true,
             templates: None,
+            out: None,
             spec_file: spec_file.to_owned(),
         };
         let files = match render::render(spec, &options) {

@@ -129,6 +129,8 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(".portolan-"))
+                // The record of the last render, not a temporary file.
+                && p != Path::new(portolan::render::record::FILE)
         })
         .collect()
 }

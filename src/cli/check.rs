@@ -106,6 +106,7 @@ pub fn run(args: Args) -> u8 {
         knowledge: args.knowledge,
         select: args.select,
         ignore: args.ignore,
+        ..ProjectOptions::default()
     }) {
         Ok(project) => project,
         Err(code) => return code,

@@ -13,6 +13,7 @@ pub mod check;
 pub mod fix;
 pub mod init;
 pub mod output;
+#[cfg(feature = "probe")]
 pub mod probe;
 pub mod render;
 pub mod rules;

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use portolan::model::build::normalize;
 use portolan::project::{ProjectOptions, Rendered};
 use portolan::render::write::{self, Change};
-use portolan::render::RenderOptions;
+use portolan::render::{record, RenderOptions};
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
@@ -14,10 +15,10 @@ use super::{to_stdout, FAILED, FOUND, OK};
 /// `portolan render`'s arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The spec.
-    #[arg(default_value = "portolan.yaml")]
-    pub spec: PathBuf,
-    /// Output folder; defaults to the spec's folder.
+    /// The specs; each renders into its own folder.
+    #[arg(default_value = "portolan.yaml", value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    /// Output folder (one spec only); defaults to the spec's folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Also write main.tf, a complete docker-based Coder template.
@@ -29,41 +30,83 @@ pub struct Args {
     /// Overwrite files that were edited by hand or not written by portolan.
     #[arg(long)]
     pub force: bool,
-    /// Folder of templates that replace the built-in ones of the same name.
+    /// Folder of templates that replace the built-in ones of the same name (default: the
+    /// spec's `templates:`, else the one the last render used).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
     let Args {
-        spec: spec_path,
+        specs,
         out,
         full,
         check,
         force,
         templates,
     } = args;
+    // Flags, and whatever else says how to render, land here.
+    let given = RenderOptions {
+        full,
+        templates,
+        out,
+        spec_file: String::new(),
+    };
+    if specs.len() > 1 && given.out.is_some() {
+        eprintln!(
+            "error: --out takes one spec, and {} are given; without it each spec renders into its own folder",
+            specs.len()
+        );
+        return FAILED;
+    }
+    // Two specs of one folder would write over each other's files.
+    if given.out.is_none() {
+        let folder = |spec: &Path| {
+            normalize(
+                &std::path::absolute(spec.parent().unwrap_or(Path::new(""))).unwrap_or_default(),
+            )
+        };
+        for (i, a) in specs.iter().enumerate() {
+            if let Some(b) = specs[..i].iter().find(|b| folder(b) == folder(a)) {
+                eprintln!(
+                    "error: {} and {} render into the same folder; give each spec its own folder",
+                    b.display(),
+                    a.display()
+                );
+                return FAILED;
+            }
+        }
+    }
+    // Every spec is rendered (or checked), whatever the others gave: the worst verdict wins.
+    specs
+        .iter()
+        .map(|spec| render_one(spec, &given, check, force))
+        .max()
+        .unwrap_or(OK)
+}
+
+/// `render` (or `render --check`) of one spec.
+fn render_one(spec_path: &Path, given: &RenderOptions, check: bool, force: bool) -> u8 {
     let project = match super::load(&ProjectOptions {
-        spec: Some(spec_path.clone()),
+        spec: Some(spec_path.to_path_buf()),
+        render: given.clone(),
         ..ProjectOptions::default()
     }) {
         Ok(project) => project,
         Err(code) => return code,
     };
-    let Some(spec) = &project.spec else {
-        eprintln!("error: no spec to render");
-        return FAILED;
-    };
-    let out = out.unwrap_or_else(|| spec.dir());
-    let options = RenderOptions {
-        full,
-        templates,
-        spec_file: spec.file_name(),
+    let (options, _) = match project.render_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
     };
     if let Some(templates) = &options.templates {
         output::debug(format_args!("templates: {}", templates.display()));
     }
     let start = std::time::Instant::now();
+    let out = options.out.clone().unwrap_or_default();
     let rendered = match project.render(&options) {
         Ok(rendered) => rendered,
         Err(e) => {
@@ -89,7 +132,7 @@ pub fn run(args: Args) -> u8 {
         }
     };
     if check {
-        return render_check(&planned, &spec_path);
+        return render_check(&planned, spec_path);
     }
     let refused = write::refused(&planned, force);
     for (p, why) in &refused {
@@ -179,7 +222,7 @@ fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
                 p.target.display(),
                 write::Blocker::TooLarge(*size)
             )),
-            _ => diffs.push_str(&write::diff(p, &p.file.path.to_string_lossy())),
+            _ => diffs.push_str(&write::diff(p, &display(p))),
         }
     }
     to_stdout(diffs);
@@ -190,12 +233,26 @@ fn render_check(planned: &[write::Planned<'_>], spec_path: &Path) -> u8 {
         ));
         return FOUND;
     }
-    output::note(format_args!(
-        "{} files match {}",
-        planned.len(),
-        spec_path.display()
-    ));
+    let files = planned
+        .iter()
+        .filter(|p| p.file.path != Path::new(record::FILE))
+        .count();
+    output::note(format_args!("{files} files match {}", spec_path.display()));
     OK
+}
+
+/// A target as diffs name it: from the working folder when it is inside it, so that the diff
+/// applies there (`git apply`, `patch -p1`) whichever spec it is of; else from the output folder.
+fn display(planned: &write::Planned<'_>) -> String {
+    let absolute = std::path::absolute(&planned.target).ok();
+    let cwd = std::env::current_dir().ok();
+    match (absolute, cwd) {
+        (Some(target), Some(cwd)) => match normalize(&target).strip_prefix(&cwd) {
+            Ok(inside) => inside.to_string_lossy().into_owned(),
+            Err(_) => planned.file.path.to_string_lossy().into_owned(),
+        },
+        _ => planned.file.path.to_string_lossy().into_owned(),
+    }
 }
 
 /// Says what `check`'s rules found in the rendered files: the spec is valid, but its ports may

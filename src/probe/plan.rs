@@ -171,6 +171,7 @@ pub fn plan_from_spec(
         &crate::render::RenderOptions {
             full: true,
             templates: None,
+            out: None,
             spec_file: "portolan.yaml".to_owned(),
         },
     )?;

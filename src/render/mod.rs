@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod header;
+pub mod record;
 pub mod value;
 pub mod write;
 
@@ -34,6 +35,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("env-file.j2", include_str!("../../templates/env-file.j2")),
 ];
 
+/// How to render: what the flags (and a project config) say, completed by
+/// `Project::render_options` from the spec's `templates:` and the record of the last render
+/// ([`record`]).
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// Also write `main.tf`, a complete docker-based Coder template.
@@ -42,6 +46,8 @@ pub struct RenderOptions {
     pub templates: Option<PathBuf>,
     /// The spec's file name as the generated files mention it.
     pub spec_file: String,
+    /// The output folder; the spec's folder when `None`.
+    pub out: Option<PathBuf>,
 }
 
 /// One file to write, relative to the output folder.
@@ -115,6 +121,13 @@ pub enum RenderError {
         path: PathBuf,
         why: write::ReadError,
     },
+    /// A file in the templates folder has the name of no template portolan renders: a
+    /// misspelt override would otherwise be ignored.
+    UnknownTemplate {
+        path: PathBuf,
+        /// The built-in name it is closest to.
+        did_you_mean: Option<&'static str>,
+    },
     /// A template failed to parse or render.
     Template {
         name: String,
@@ -130,6 +143,20 @@ impl std::fmt::Display for RenderError {
             }
             RenderError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             RenderError::NotRead { path, why } => write!(f, "{} {why}: not read", path.display()),
+            RenderError::UnknownTemplate { path, did_you_mean } => {
+                write!(
+                    f,
+                    "{}: no template portolan renders has this name",
+                    path.display()
+                )?;
+                match did_you_mean {
+                    Some(name) => write!(f, "; did you mean `{name}`?"),
+                    None => {
+                        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+                        write!(f, "; the templates are {}", names.join(", "))
+                    }
+                }
+            }
             RenderError::Template { name, error } => {
                 write!(f, "template {name}")?;
                 if let Some(line) = error.line() {
@@ -143,16 +170,44 @@ impl std::fmt::Display for RenderError {
 
 impl std::error::Error for RenderError {}
 
+/// The header comment of every file render writes.
+fn stamp_comment(spec_file: &str) -> String {
+    format!(
+        "{}{}: change the spec and run `portolan render`, not this file.",
+        header::RENDERED_BY,
+        value::comment_text(spec_file)
+    )
+}
+
+/// The record of a render that wrote `files` into `out` with `options` ([`record`]).
+pub fn record_file(files: &[RenderedFile], options: &RenderOptions, out: &Path) -> RenderedFile {
+    let record = record::Record {
+        full: options.full,
+        templates: options
+            .templates
+            .as_deref()
+            .map(|t| record::relative(t, out)),
+        files: files
+            .iter()
+            .map(|f| f.path.to_string_lossy().into_owned())
+            .collect(),
+    };
+    RenderedFile {
+        path: PathBuf::from(record::FILE),
+        contents: header::stamp(&record.text(), &stamp_comment(&options.spec_file)),
+        mode: 0o644,
+        runtime: false,
+        secret_values: false,
+        start_values: Vec::new(),
+    }
+}
+
 /// Renders every file of the workspace, in a fixed order. Deterministic: the same spec and
 /// templates give the same bytes.
 pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>, RenderError> {
     let env = environment(options.templates.as_deref())?;
     let context = Context::new(spec, &options.spec_file);
-    let stamp = format!(
-        "{}{}: change the spec and run `portolan render`, not this file.",
-        header::RENDERED_BY,
-        value::comment_text(&options.spec_file)
-    );
+    let stamp = stamp_comment(&options.spec_file);
     let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {
         let template = env
             .get_template(name)
@@ -219,6 +274,33 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     Ok(files)
 }
 
+/// The first file of the templates folder named like no built-in template: a `*.j2` file, or
+/// one whose name is close to a template's (`coder-apps.tf`, `main.tf.jinja`). Other files
+/// (a README, `.gitkeep`) may sit beside the templates.
+fn unknown_templates(dir: &Path) -> Result<(), RenderError> {
+    let names = || TEMPLATES.iter().map(|(n, _)| *n);
+    let entries = std::fs::read_dir(dir).map_err(|error| RenderError::TemplatesFolder {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    let mut unknown: Vec<(PathBuf, Option<&'static str>)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_owned();
+            if name.starts_with('.') || names().any(|n| n == name) {
+                return None;
+            }
+            let near = crate::spec::did_you_mean(&name, names());
+            (name.ends_with(".j2") || near.is_some()).then(|| (dir.join(&name), near))
+        })
+        .collect();
+    unknown.sort();
+    match unknown.into_iter().next() {
+        Some((path, did_you_mean)) => Err(RenderError::UnknownTemplate { path, did_you_mean }),
+        None => Ok(()),
+    }
+}
+
 /// The template environment. Its formatter prints only what the context escaped
 /// ([`context::Escaped`]), numbers, booleans and plain names ([`context::is_plain_name`]): a
 /// template that prints any other string fails, whoever wrote the template.
@@ -265,6 +347,7 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
                 error,
             });
         }
+        unknown_templates(dir)?;
     }
     for (name, text) in TEMPLATES {
         // An override is read only from a regular file: a link could point at any file.

@@ -43,6 +43,13 @@ pub struct Spec {
     /// Rules `portolan check` skips for the files rendered from this spec.
     #[serde(default)]
     pub ignore: Vec<Located<String>>,
+    /// A folder of templates that replace the built-in ones of the same name
+    /// (`coder-apps.tf.j2`, `main.tf.j2`, `docker-compose.yml.j2`, `start-workspace.sh.j2`,
+    /// `env-file.j2`), relative to the spec's folder: `render`, `render --check` and `check
+    /// --spec` use it; `render --templates DIR` overrides it. A file in it named like no template
+    /// is an error.
+    #[serde(default)]
+    pub templates: Option<Located<String>>,
     /// Knowledge added to the built-in knowledge base for `check --spec` and `probe --spec`:
     /// programs, images, env roles and modules, in the shape of `src/knowledge/knowledge.yaml`.
     #[serde(default)]

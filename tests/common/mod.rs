@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod sandbox;
+#[cfg(feature = "probe")]
 pub mod servers;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,13 @@ pub const EXAMPLES: &[&str] = &["convex-selfhosted", "code-server-nextjs", "mini
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether this build has the subcommand `args` runs: a check-only build
+/// (`--no-default-features`) has no `probe`.
+#[allow(dead_code)]
+pub fn in_this_build(args: &[&str]) -> bool {
+    cfg!(feature = "probe") || args.first() != Some(&"probe")
 }
 
 pub fn portolan() -> Command {

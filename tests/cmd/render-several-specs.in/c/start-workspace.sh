@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:8f4b74ac1a2b9ffc49e69f097528f5a326d1c764d0d18f4aa891180d91411519
+# Starts the services of c and writes their env files with this workspace's origins.
+# Run by the Coder agent at workspace start; outside Coder every origin is http://localhost:PORT.
+#
+#   PORTOLAN_HEALTH_TIMEOUT=SECONDS  overrides every healthcheck timeout
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+# What this script writes is its user's alone, whatever the umask it was started with: folders
+# 0700, files 0600. The processes it starts get the umask back.
+user_umask=$(umask)
+umask 077
+state_dir=.portolan
+
+log() { printf '[%s] %s\n' "c" "$*" >&2; }
+
+# must_be folder|file PATH: PATH is missing, or a real folder / regular file, never a symbolic
+# link (a repository may commit one): else the script stops before it writes anything.
+must_be() {
+  if [[ -L $2 ]]; then
+    log "error: $2 is a symbolic link: nothing is written (remove it)"
+    exit 1
+  elif [[ -e $2 && $1 == folder && ! -d $2 ]] || [[ -e $2 && $1 == file && ! -f $2 ]]; then
+    log "error: $2 is not a $1: nothing is written (remove it)"
+    exit 1
+  fi
+}
+must_be folder "$state_dir"
+must_be folder "$state_dir/logs"
+for state_file in .gitignore lock secrets.env web.pid logs/web.log; do
+  must_be file "$state_dir/$state_file"
+done
+
+# has_header FILE: whether one of FILE's first three lines is portolan's header (render's or
+# this script's), as `portolan render` looks for it.
+has_header() {
+  local line
+  for _ in 1 2 3; do
+    IFS= read -r line || [[ -n $line ]] || return 1
+    [[ $line == '#'*portolan-sha256:* ]] && return 0
+  done <"$1"
+  return 1
+}
+
+# check_managed PATH: PATH can be written by write_managed: relative to this folder and inside it,
+# every folder on the way a real folder (or missing), PATH missing or a regular file that carries
+# portolan's header, never a symbolic link; else it says why and fails.
+check_managed() {
+  local path=$1 dir=. part rest=$1
+  while [[ $rest == */* ]]; do
+    part=${rest%%/*}
+    rest=${rest#*/}
+    [[ -z $part || $part == . ]] && continue
+    dir=$dir/$part
+    if [[ $part == .. ]]; then
+      log "error: $path leaves this folder: not written"
+      return 1
+    elif [[ -L $dir ]]; then
+      log "error: ${dir#./} is a symbolic link, not a folder: $path is not written"
+      return 1
+    elif [[ -e $dir && ! -d $dir ]]; then
+      log "error: ${dir#./} is not a folder: $path is not written"
+      return 1
+    fi
+  done
+  if [[ -L $path ]]; then
+    log "error: $path is a symbolic link, not a regular file: not written (remove it to have it written)"
+    return 1
+  elif [[ -e $path && ! -f $path ]]; then
+    log "error: $path is not a regular file: not written"
+    return 1
+  elif [[ -f $path ]] && ! has_header "$path"; then
+    log "error: $path was not written by portolan (it has no portolan header): not overwritten (move it away, or name another env file)"
+    return 1
+  fi
+}
+check_managed .env || exit 1
+
+mkdir -p "$state_dir/logs"
+chmod 700 "$state_dir" "$state_dir/logs"
+[[ -f $state_dir/.gitignore ]] || printf '*\n' >"$state_dir/.gitignore"
+
+# --- Origins ---------------------------------------------------------------------------------
+scheme=${PORTOLAN_SCHEME:-https}
+domain=${PORTOLAN_WILDCARD_DOMAIN:-}
+[[ -n $domain ]] || domain=""
+if [[ -n ${CODER_WORKSPACE_NAME:-} && -n ${CODER_WORKSPACE_OWNER_NAME:-} && -n $domain ]]; then
+  workspace=${CODER_WORKSPACE_NAME,,}
+  owner=${CODER_WORKSPACE_OWNER_NAME,,}
+  # origin SLUG: the public origin of a Coder subdomain app in this workspace.
+  origin() {
+    local label="$1--main--$workspace--$owner"
+    if ((${#label} > 63)); then
+      log "warning: host label $label is longer than 63 characters; Coder will use a hashed host instead"
+    fi
+    printf '%s://%s.%s' "$scheme" "$label" "$domain"
+  }
+  ORIGIN_WEB=$(origin web)
+else
+  log "not in a Coder workspace: origins are http://localhost:PORT"
+  ORIGIN_WEB=http://localhost:8002
+fi
+export ORIGIN_WEB
+
+# --- Secrets: generated once, kept in $state_dir/secrets.env --------------------------------
+# Start scripts running at once take turns from here to the last env file, so that each secret is
+# generated once and every file gets the same value.
+if ! command -v flock >/dev/null; then
+  log "error: flock (util-linux) is needed to keep secrets and env files consistent"
+  exit 1
+fi
+exec 9>>"$state_dir/lock"
+flock 9
+
+# --- Env files ---------------------------------------------------------------------------------
+# env_line KEY VALUE: KEY=VALUE as bash `source`, docker compose and python-dotenv all read it back:
+# bare when VALUE is plain, else in single quotes, else in double quotes with `\` and `"` escaped.
+# A value none of them carries alike stops the script (see `env_quote` in portolan's render/value.rs).
+env_line() {
+  local LC_ALL=C value=$2
+  if [[ $value =~ ^[A-Za-z0-9_./:@%+,-]*$ ]]; then
+    printf '%s=%s\n' "$1" "$value"
+  elif [[ $value == *$'\r'* ]]; then
+    log "error: $1 holds a carriage return, which python-dotenv and docker-compose 1 read as a line break"
+    exit 1
+  elif [[ $value == *\\ ]]; then
+    log "error: $1 ends with \\, which python-dotenv reads as escaping the closing quote"
+    exit 1
+  elif [[ $value != *\'* && $value != *\\\\* && $value != *\$\{* ]]; then
+    printf "%s='%s'\n" "$1" "$value"
+  elif [[ $value != *[\$\`]* ]]; then
+    value=${value//\\/\\\\}
+    value=${value//\"/\\\"}
+    printf '%s="%s"\n' "$1" "$value"
+  else
+    log "error: $1 has a \`'\` or \`\\\\\` and a \`\$\` or backtick: no quoting reads alike in bash, compose and python-dotenv"
+    exit 1
+  fi
+}
+
+# write_managed PATH BODY: writes BODY (lines) to PATH atomically, mode 0600, with portolan's
+# header, so that `portolan render` knows the file is its own. PATH is written only where
+# check_managed allows, or nothing is written and the script stops.
+write_managed() {
+  local path=$1 body=${2:+$2$'\n'} hash tmp dir=. part rest=$1
+  check_managed "$path" || return 1
+  while [[ $rest == */* ]]; do
+    part=${rest%%/*}
+    rest=${rest#*/}
+    [[ -z $part || $part == . ]] && continue
+    dir=$dir/$part
+    [[ -d $dir ]] || mkdir "$dir"
+  done
+  hash=$(printf '%s' "$body" | sha256sum)
+  hash=${hash%% *}
+  tmp=$(mktemp "$path.XXXXXX")
+  chmod 600 "$tmp"
+  printf '# Written by %s at workspace start from %s. portolan-sha256:%s\n%s' \
+    "start-workspace.sh" portolan.yaml "$hash" "$body" >"$tmp"
+  mv -f "$tmp" "$path"
+}
+
+# Every file's lines are made before any is written: a value that cannot be written stops the
+# script with no env file changed.
+# .env: read by docker compose for ${...} in docker-compose.yml.
+env_body=$(
+  env_line ORIGIN_WEB "$ORIGIN_WEB"
+  :
+)
+write_managed .env "$env_body"
+exec 9>&-
+
+# --- Processes ---------------------------------------------------------------------------------
+# should_start NAME: false (and says so) when NAME already runs.
+should_start() {
+  local pid_file=$state_dir/$1.pid
+  if [[ -f $pid_file ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    log "$1 is already running"
+    return 1
+  fi
+  log "starting $1"
+}
+if should_start web; then
+  (
+    trap '' HUP
+    umask "$user_umask"
+    cd . || exit 1
+    python3 -m http.server 8002
+  ) >>"$state_dir/logs/web.log" 2>&1 &
+  echo $! >"$state_dir/web.pid"
+fi
+
+# --- Healthchecks: any HTTP status below 500 counts, as in Coder ---------------------------
+# wait_healthy SERVICE URL SECONDS
+wait_healthy() {
+  local service=$1 url=$2 limit=${PORTOLAN_HEALTH_TIMEOUT:-$3} code
+  local deadline=$((SECONDS + limit))
+  while :; do
+    code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" 2>/dev/null) || code=000
+    if [[ $code =~ ^[0-9]+$ ]] && ((code > 0 && code < 500)); then
+      log "$service is up: $url answered $code"
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      log "$service did not answer $url within ${limit}s (last status: $code)"
+      return 1
+    fi
+    sleep 1
+  done
+}
+failed=()
+if ((${#failed[@]} > 0)); then
+  log "failed: ${failed[*]} (logs: $state_dir/logs/)"
+  exit 1
+fi
+log "all services are up"
