@@ -39,6 +39,8 @@ pub struct CheckOptions {
     pub knowledge: Option<std::sync::Arc<Knowledge>>,
     /// A spec whose rendered files are compared with the files on disk.
     pub spec: Option<SpecInput>,
+    /// The config's `exclude` (skipped by the walk below a path given) and `per-file-ignores`.
+    pub paths: crate::config::PathFilters,
 }
 
 /// `check --spec`: the spec and where it lives.
@@ -216,11 +218,14 @@ fn read_and_check(
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
     let mut found: Vec<InputFile> = Vec::new();
+    // Per file (as reports name it), the rules `per-file-ignores` leaves out.
+    let mut ignored_in: HashMap<PathBuf, Vec<String>> = HashMap::new();
     for path in paths {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(format!("{}: no such file or folder", path.display()));
         }
         let mut walk = walk::Walk::new(path);
+        walk.exclude = options.paths.clone();
         walk.run()?;
         for file in &walk.read_although_ignored {
             result
@@ -235,6 +240,14 @@ fn read_and_check(
         let installed = installed::installed_module_files(&walk.files);
         for file in walk.files.into_iter().chain(installed) {
             let display = display_path(&file, &root_abs);
+            if !options.paths.is_empty() {
+                let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+                let names = options.paths.ignored_rules(&real);
+                if !names.is_empty() {
+                    let names = names.into_iter().map(String::from).collect();
+                    ignored_in.insert(display.clone(), names);
+                }
+            }
             let text = match read_text(&file, MAX_FILE_BYTES) {
                 Ok(text) => text,
                 Err(reason) => {
@@ -262,7 +275,27 @@ fn read_and_check(
     found.sort_by(|a, b| a.path.cmp(&b.path));
     let groups = group_workspaces(found);
     result.workspaces = check_groups(groups, &knowledge, rules_to_run, &expected);
+    if !ignored_in.is_empty() {
+        for (workspace, findings) in &mut result.workspaces {
+            findings.retain(|d| !ignored_by_path(d, &workspace.sources, &ignored_in));
+        }
+    }
     Ok(result)
+}
+
+/// Whether `per-file-ignores` leaves this finding out: its rule is named for the file of its
+/// primary location.
+fn ignored_by_path(
+    finding: &Diagnostic,
+    sources: &SourceMap,
+    ignored_in: &HashMap<PathBuf, Vec<String>>,
+) -> bool {
+    let Some(rule) = finding.rule.and_then(rules::find) else {
+        return false;
+    };
+    ignored_in
+        .get(sources.path(finding.primary.span))
+        .is_some_and(|names| names.iter().any(|n| rules::is_named(rule, n)))
 }
 
 /// Checks independent workspaces on every core, keeping their order.

@@ -47,7 +47,11 @@ enum Command {
         rule: Option<String>,
     },
     /// Print the JSON Schema of portolan.yaml.
-    Schema,
+    Schema {
+        /// Print the JSON Schema of the config file (.portolan.toml, portolan.toml) instead.
+        #[arg(long)]
+        config: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -80,8 +84,12 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Rules { rule } => cli::rules::run(rule.as_deref()),
         Command::Probe(args) => cli::probe::run(args),
-        Command::Schema => {
-            let schema = portolan::spec::json_schema();
+        Command::Schema { config } => {
+            let schema = if config {
+                portolan::config::json_schema()
+            } else {
+                portolan::spec::json_schema()
+            };
             to_stdout(serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n");
             OK
         }

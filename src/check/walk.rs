@@ -50,6 +50,9 @@ pub(super) struct Walk {
     pub skipped: Vec<(PathBuf, String)>,
     /// Env files in `files` that an ignore file lists.
     pub read_although_ignored: Vec<PathBuf>,
+    /// The config's `exclude`: files and folders below the root that are not walked (env
+    /// files too: the user chose to leave them out).
+    pub exclude: crate::config::PathFilters,
 }
 
 impl Walk {
@@ -60,6 +63,7 @@ impl Walk {
             files: Vec::new(),
             skipped: Vec::new(),
             read_although_ignored: Vec::new(),
+            exclude: crate::config::PathFilters::default(),
         }
     }
 
@@ -166,6 +170,9 @@ impl Walk {
         for (path, kind) in entries {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if SKIPPED_FOLDERS.contains(&name) {
+                continue;
+            }
+            if self.exclude.excludes(&self.real(&path), kind.is_dir()) {
                 continue;
             }
             if self.ignored(&path, kind.is_dir(), stack) {

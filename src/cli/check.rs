@@ -1,7 +1,7 @@
 //! `portolan check`: find port and origin mismatches in files.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use portolan::diagnostic::Severity;
 use portolan::project::ProjectOptions;
@@ -34,6 +34,8 @@ pub struct Args {
     /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 }
 
 /// `--format`.
@@ -63,6 +65,9 @@ pub fn run(args: Args) -> u8 {
         knowledge: args.knowledge,
         select: args.select,
         ignore: args.ignore,
+        config: args
+            .config
+            .lookup(args.paths.first().map_or(Path::new("."), PathBuf::as_path)),
     }) {
         Ok(project) => project,
         Err(code) => return code,
@@ -99,7 +104,8 @@ pub fn run(args: Args) -> u8 {
     }
     let errors = findings.iter().any(|d| d.severity == Severity::Error);
     let warnings = findings.iter().any(|d| d.severity == Severity::Warning);
-    if errors || (args.strict && warnings) {
+    let strict = args.strict || project.config.as_ref().and_then(|c| c.check.strict) == Some(true);
+    if errors || (strict && warnings) {
         FOUND
     } else {
         OK

@@ -32,6 +32,8 @@ pub struct Args {
     /// Folder of templates that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -42,9 +44,11 @@ pub fn run(args: Args) -> u8 {
         check,
         force,
         templates,
+        config,
     } = args;
     let project = match super::load(&ProjectOptions {
         spec: Some(spec_path.clone()),
+        config: config.lookup(&spec_path),
         ..ProjectOptions::default()
     }) {
         Ok(project) => project,
@@ -54,18 +58,18 @@ pub fn run(args: Args) -> u8 {
         eprintln!("error: no spec to render");
         return FAILED;
     };
-    let out = out.unwrap_or_else(|| spec.dir());
+    // The flags replace the config's `[render]` keys.
+    let configured = project.config.as_ref().map(|c| c.render.clone());
+    let configured = configured.unwrap_or_default();
+    let out = out.or(configured.out).unwrap_or_else(|| spec.dir());
     let options = RenderOptions {
-        full,
-        templates,
+        full: full || configured.full == Some(true),
+        templates: templates.or(configured.templates),
         spec_file: spec.file_name(),
     };
     let rendered = match project.render(&options) {
         Ok(rendered) => rendered,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return FAILED;
-        }
+        Err(e) => return super::load_failed(&e),
     };
     report_rendered_findings(&rendered);
     let files = rendered.files;
