@@ -350,8 +350,9 @@ fn bad_glob(span: Span, error: &ignore::Error) -> Diagnostic {
 fn toml_error(file: FileId, text: &str, error: &toml::de::Error) -> Diagnostic {
     let range = error.span().unwrap_or(0..0);
     // A span over a whole table (a missing key) is shown at its first line only.
-    let end = text[range.clone()]
-        .find('\n')
+    let end = text
+        .get(range.clone())
+        .and_then(|covered| covered.find('\n'))
         .map_or(range.end, |i| range.start + i);
     let span = Span::new(file, range.start, end);
     let message = error.message().trim();
@@ -510,6 +511,32 @@ mod tests {
         assert_eq!(at, "\"yes\"");
     }
 
+    /// Malformed TOML is an error inside the file, never a panic.
+    #[test]
+    fn malformed_toml_is_located_inside_the_file() {
+        for text in [
+            "[check\n",
+            "[check]\nstrict = true\nstrict = false\n",
+            "[check]\nselect = [\"PT201\",\n",
+            "[check]\nselect = \"PT201\"\n",
+            "[check.per-file-ignores]\n\"*.sh\" = \"PT201\"\n",
+            "[[check]]\n",
+            "é = 1\n\u{0}",
+            "[render]\nout = 3\n",
+        ] {
+            let Err((errors, sources)) = load_text(text) else {
+                panic!("{text:?} loads");
+            };
+            let span = errors[0].primary.span;
+            assert!(span.end as usize <= text.len(), "{text:?}: {span:?}");
+            assert!(!errors[0].message.is_empty());
+            let _ = sources.resolve(span);
+        }
+        let (message, at) = error_of("[check]\nstrict = true\nstrict = false\n");
+        assert!(message.contains("duplicate key"), "{message}");
+        assert_eq!(at, "strict");
+    }
+
     #[test]
     fn unknown_rules_are_located_wherever_they_are_named() {
         let Err((errors, sources)) = load_text(
@@ -546,6 +573,38 @@ mod tests {
             .paths
             .excludes(&config.check.paths.root.join("generated/main.tf"), false));
         assert_eq!(config.render.out, Some(PathBuf::from("dir/coder")));
+    }
+
+    /// Every key the schema lists loads with a value of the type it gives, and no other key
+    /// does: the schema is the file's.
+    #[test]
+    fn the_schema_lists_the_keys_the_loader_accepts() {
+        let schema = json_schema();
+        let mut keys = 0;
+        for (section, def) in [("check", "CheckSection"), ("render", "RenderSection")] {
+            let properties = schema["$defs"][def]["properties"]
+                .as_object()
+                .expect("properties");
+            for (key, property) in properties {
+                let kind = match &property["type"] {
+                    serde_json::Value::Array(kinds) => kinds[0].clone(),
+                    kind => kind.clone(),
+                };
+                let value = match kind.as_str() {
+                    Some("array") => "[]",
+                    Some("boolean") => "true",
+                    Some("string") => "\"x\"",
+                    Some("object") => "{}",
+                    other => panic!("{key}: {other:?}"),
+                };
+                let text = format!("[{section}]\n{key} = {value}\n");
+                assert!(load_text(&text).is_ok(), "{text}");
+                let misspelt = format!("[{section}]\n{key}x = {value}\n");
+                assert!(load_text(&misspelt).is_err(), "{misspelt}");
+                keys += 1;
+            }
+        }
+        assert_eq!(keys, 10);
     }
 
     #[test]
