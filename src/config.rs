@@ -81,6 +81,9 @@ pub struct CheckSection {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub exclude: Vec<Spanned<String>>,
+    /// Apply `exclude` to paths named on the command line too (pre-commit names each file), as
+    /// `--force-exclude` does.
+    pub force_exclude: Option<bool>,
     /// Extra knowledge, relative to the config's folder. `--knowledge` replaces it.
     #[schemars(with = "Option<String>")]
     pub knowledge: Option<Spanned<String>>,
@@ -167,14 +170,28 @@ pub struct PathFilters {
     root: PathBuf,
     exclude: Option<Gitignore>,
     per_file_ignores: Vec<(Gitignore, Vec<String>)>,
+    /// `force-exclude` or `--force-exclude`: see [`PathFilters::excludes_named`].
+    pub force_exclude: bool,
 }
 
 impl PathFilters {
-    /// Whether the walk skips this file or folder (`real`: links resolved).
+    /// Whether the walk skips this file or folder below a path it was given (`real`: links
+    /// resolved). The walk asks at every level, so a folder's patterns are not asked again for
+    /// what is inside it: a folder named on the command line inside an excluded one is walked.
     pub fn excludes(&self, real: &Path, is_dir: bool) -> bool {
-        self.exclude
-            .as_ref()
-            .is_some_and(|g| matches(g, &self.root, real, is_dir))
+        self.exclude.as_ref().is_some_and(|g| {
+            real.starts_with(&self.root) && matches!(g.matched(real, is_dir), Match::Ignore(_))
+        })
+    }
+
+    /// Whether a path named on the command line is skipped: only with `force-exclude`, when it
+    /// or a folder above it is excluded.
+    pub fn excludes_named(&self, real: &Path, is_dir: bool) -> bool {
+        self.force_exclude
+            && self
+                .exclude
+                .as_ref()
+                .is_some_and(|g| matches(g, &self.root, real, is_dir))
     }
 
     /// The rules (names or codes) not reported in this file (`real`: links resolved).
@@ -268,6 +285,7 @@ pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<Config, 
         .unwrap_or_else(|_| std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()));
     let mut paths = PathFilters {
         root: real_dir.clone(),
+        force_exclude: c.force_exclude == Some(true),
         ..PathFilters::default()
     };
     if !c.exclude.is_empty() {
@@ -474,10 +492,20 @@ mod tests {
         .expect("loads");
         let paths = &config.check.paths;
         assert!(paths.excludes(&root.join("generated"), true));
-        assert!(paths.excludes(&root.join("generated/main.tf"), false));
         assert!(paths.excludes(&root.join("a/old.bak.tf"), false));
         assert!(!paths.excludes(&root.join("main.tf"), false));
         assert!(!paths.excludes(Path::new("/elsewhere/generated/main.tf"), false));
+        // What is inside an excluded folder is the walk's to skip, by not entering it; a path
+        // named inside it is skipped only with force-exclude.
+        assert!(!paths.excludes(&root.join("generated/main.tf"), false));
+        assert!(!paths.excludes_named(&root.join("generated/main.tf"), false));
+        let forced = PathFilters {
+            force_exclude: true,
+            ..paths.clone()
+        };
+        assert!(forced.excludes_named(&root.join("generated/main.tf"), false));
+        assert!(forced.excludes_named(&root.join("generated"), true));
+        assert!(!forced.excludes_named(&root.join("main.tf"), false));
         assert_eq!(
             paths.ignored_rules(&root.join("legacy/x/main.tf")),
             ["PT201"]
@@ -571,7 +599,7 @@ mod tests {
         assert!(config
             .check
             .paths
-            .excludes(&config.check.paths.root.join("generated/main.tf"), false));
+            .excludes(&config.check.paths.root.join("generated"), true));
         assert_eq!(config.render.out, Some(PathBuf::from("dir/coder")));
     }
 
@@ -604,7 +632,7 @@ mod tests {
                 keys += 1;
             }
         }
-        assert_eq!(keys, 10);
+        assert_eq!(keys, 11);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct ProjectOptions {
     pub ignore: Vec<String>,
     /// The config file to read: flags above replace its keys, except `ignore`, which adds.
     pub config: ConfigLookup,
+    /// `--force-exclude`: the config's `exclude` applies to the paths given too.
+    pub force_exclude: bool,
 }
 
 /// A loaded spec and where it lives.
@@ -104,6 +106,8 @@ pub struct Project {
     pub select: Vec<String>,
     /// The config's `ignore`, `--ignore`, then the spec's `ignore:`.
     pub ignore: Vec<String>,
+    /// The config's `exclude` and `per-file-ignores`, and whether `exclude` is forced.
+    pub paths: config::PathFilters,
     /// The spec's warnings.
     pub warnings: Vec<Diagnostic>,
 }
@@ -125,7 +129,8 @@ impl Project {
     pub fn load(options: &ProjectOptions) -> Result<Project, LoadError> {
         let mut sources = SourceMap::new();
         let config = load_config(&options.config, &mut sources)?;
-        let check_config = config.as_ref().map(|c| c.check.clone()).unwrap_or_default();
+        let mut check_config = config.as_ref().map(|c| c.check.clone()).unwrap_or_default();
+        check_config.paths.force_exclude |= options.force_exclude;
         let mut knowledge = Knowledge::builtin().clone();
         if let Some(path) = options
             .knowledge
@@ -185,6 +190,7 @@ impl Project {
             knowledge: Arc::new(knowledge),
             select,
             ignore,
+            paths: check_config.paths,
             warnings,
         })
     }
@@ -196,11 +202,7 @@ impl Project {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             knowledge: Some(self.knowledge.clone()),
-            paths: self
-                .config
-                .as_ref()
-                .map(|c| c.check.paths.clone())
-                .unwrap_or_default(),
+            paths: self.paths.clone(),
             spec: self.spec.as_ref().map(|s| SpecInput {
                 dir: s.path.parent().map(Path::to_path_buf).unwrap_or_default(),
                 spec_file: s.file_name(),

@@ -51,7 +51,7 @@ pub(super) struct Walk {
     /// Env files in `files` that an ignore file lists.
     pub read_although_ignored: Vec<PathBuf>,
     /// The config's `exclude`: files and folders below the root that are not walked (env
-    /// files too: the user chose to leave them out).
+    /// files too: the user chose to leave them out); with `force-exclude`, the root too.
     pub exclude: crate::config::PathFilters,
 }
 
@@ -78,7 +78,15 @@ impl Walk {
                 root = target;
             }
         }
-        match std::fs::metadata(&root) {
+        let meta = std::fs::metadata(&root);
+        let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        if self
+            .exclude
+            .excludes_named(&real, meta.as_ref().is_ok_and(|m| m.is_dir()))
+        {
+            return Ok(());
+        }
+        match meta {
             Ok(meta) if meta.is_dir() => {
                 let mut stack = self.parent_ignores();
                 self.descend(&root, &mut stack);

@@ -34,6 +34,9 @@ pub struct Args {
     /// Extra knowledge (programs, images, env roles, modules) in the shape of the built-in file.
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
+    /// Skip the config's `exclude` patterns even in paths named here (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
     #[command(flatten)]
     pub config: super::ConfigArgs,
 }
@@ -68,6 +71,7 @@ pub fn run(args: Args) -> u8 {
         config: args
             .config
             .lookup(args.paths.first().map_or(Path::new("."), PathBuf::as_path)),
+        force_exclude: args.force_exclude,
     }) {
         Ok(project) => project,
         Err(code) => return code,
