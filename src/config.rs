@@ -128,6 +128,8 @@ pub struct CheckConfig {
     pub ignore: Vec<String>,
     pub strict: Option<bool>,
     pub knowledge: Option<PathBuf>,
+    /// Where the config names `knowledge`, for an error about the file.
+    pub knowledge_at: Option<Span>,
     /// `exclude` and `per-file-ignores`, compiled.
     pub paths: PathFilters,
 }
@@ -136,6 +138,8 @@ pub struct CheckConfig {
 #[derive(Debug, Clone, Default)]
 pub struct RenderConfig {
     pub templates: Option<PathBuf>,
+    /// Where the config names `templates`, for an error about the folder.
+    pub templates_at: Option<Span>,
     pub full: Option<bool>,
     pub out: Option<PathBuf>,
 }
@@ -329,10 +333,12 @@ pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<Config, 
             ignore,
             strict: c.strict,
             knowledge: relative(&c.knowledge),
+            knowledge_at: c.knowledge.as_ref().map(span),
             paths,
         },
         render: RenderConfig {
             templates: relative(&raw.render.templates),
+            templates_at: raw.render.templates.as_ref().map(span),
             full: raw.render.full,
             out: relative(&raw.render.out),
         },

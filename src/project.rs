@@ -137,7 +137,17 @@ impl Project {
             .as_ref()
             .or(check_config.knowledge.as_ref())
         {
-            let text = read_file(path)?;
+            // A file the config names is missing at the config's line.
+            let named_at = check_config
+                .knowledge_at
+                .filter(|_| options.knowledge.is_none());
+            let text = read_file(path).map_err(|e| match (e, named_at) {
+                (LoadError::Read(message), Some(at)) => LoadError::Invalid {
+                    diagnostics: vec![Diagnostic::error(at, message)],
+                    sources: sources.clone(),
+                },
+                (e, _) => e,
+            })?;
             let extra = Knowledge::load(path, &text, &mut sources).map_err(|diagnostics| {
                 LoadError::Invalid {
                     diagnostics,
@@ -221,6 +231,21 @@ impl Project {
             .as_ref()
             .ok_or_else(|| LoadError::Read("no spec to render".to_owned()))?;
         let files = render::render(&spec.spec, options).map_err(|e| {
+            // A templates folder the config names is wrong at the config's line.
+            let configured = self.config.as_ref().map(|c| &c.render);
+            if let (render::RenderError::TemplatesFolder { path, .. }, Some(configured)) =
+                (&e, configured)
+            {
+                if let (Some(at), true) = (
+                    configured.templates_at,
+                    configured.templates.as_ref() == Some(path),
+                ) {
+                    return LoadError::Invalid {
+                        diagnostics: vec![Diagnostic::error(at, e.to_string())],
+                        sources: self.sources.clone(),
+                    };
+                }
+            }
             let mut sources = SourceMap::new();
             match e.diagnostic(&mut sources) {
                 Some(diagnostic) => LoadError::Invalid {
