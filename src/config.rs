@@ -207,6 +207,7 @@ impl PathFilters {
             .collect()
     }
 
+    /// Whether the config sets neither `exclude` nor `per-file-ignores`.
     pub fn is_empty(&self) -> bool {
         self.exclude.is_none() && self.per_file_ignores.is_empty()
     }
