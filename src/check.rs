@@ -39,6 +39,8 @@ pub struct CheckOptions {
     pub knowledge: Option<std::sync::Arc<Knowledge>>,
     /// A spec whose rendered files are compared with the files on disk.
     pub spec: Option<SpecInput>,
+    /// The config's `exclude` (skipped by the walk below a path given) and `per-file-ignores`.
+    pub paths: crate::config::PathFilters,
 }
 
 /// `check --spec`: the spec and where it lives.
@@ -300,7 +302,21 @@ fn read_and_check(
     let mut result = read.result;
     let groups = group_workspaces(read.inputs);
     result.workspaces = check_groups(groups, &knowledge, rules_to_run, &read.expected);
+    drop_per_file_ignored(&mut result.workspaces, &read.ignored_in);
     Ok(result)
+}
+
+/// Drops the findings the config's `per-file-ignores` leaves out of their primary file.
+fn drop_per_file_ignored(
+    workspaces: &mut [(Workspace, Vec<Diagnostic>)],
+    ignored_in: &HashMap<PathBuf, Vec<String>>,
+) {
+    if ignored_in.is_empty() {
+        return;
+    }
+    for (workspace, findings) in workspaces {
+        findings.retain(|d| !ignored_by_path(d, &workspace.sources, ignored_in));
+    }
 }
 
 /// One knowledge base shared by every workspace of the run.
@@ -322,12 +338,16 @@ struct ReadFiles {
     /// installed): what `--fix` may write. Indexed as `inputs`.
     disk: Vec<(Option<PathBuf>, bool)>,
     expected: Vec<ExpectedFile>,
+    /// Per file (as reports name it), the rules the config's `per-file-ignores` leaves out.
+    ignored_in: HashMap<PathBuf, Vec<String>>,
 }
 
 fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<ReadFiles, String> {
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut result = CheckResult::default();
     let mut found: Vec<(InputFile, Option<PathBuf>, bool)> = Vec::new();
+    // Per file (as reports name it), the rules `per-file-ignores` leaves out.
+    let mut ignored_in: HashMap<PathBuf, Vec<String>> = HashMap::new();
     for path in paths {
         if STDIN_PATHS.iter().any(|p| Path::new(p) == path) {
             return Err(format!(
@@ -339,6 +359,7 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
             return Err(format!("{}: no such file or folder", path.display()));
         }
         let mut walk = walk::Walk::new(path);
+        walk.exclude = options.paths.clone();
         walk.run()?;
         let named = walk.named_file.clone();
         for file in &walk.read_although_ignored {
@@ -356,6 +377,14 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
         let walked = walk.files.len();
         for (n, file) in walk.files.into_iter().chain(installed).enumerate() {
             let display = display_path(&file, &root_abs);
+            if !options.paths.is_empty() {
+                let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+                let names = options.paths.ignored_rules(&real);
+                if !names.is_empty() {
+                    let names = names.into_iter().map(String::from).collect();
+                    ignored_in.insert(display.clone(), names);
+                }
+            }
             let text = match read_text(&file, MAX_FILE_BYTES) {
                 Ok(text) => text,
                 Err(reason) => {
@@ -424,6 +453,7 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
         inputs,
         disk,
         expected,
+        ignored_in,
     })
 }
 
@@ -441,7 +471,8 @@ pub fn fix_paths(
     let rules_to_run = select_rules(options)?;
     let knowledge = knowledge_of(options);
     let read = read_files(paths, root, options)?;
-    let (inputs, disk, expected) = (read.inputs, read.disk, read.expected);
+    let (inputs, disk, expected, ignored_in) =
+        (read.inputs, read.disk, read.expected, read.ignored_in);
     let index: HashMap<PathBuf, usize> = inputs
         .iter()
         .enumerate()
@@ -495,12 +526,13 @@ pub fn fix_paths(
                 kind: *kind,
             })
             .collect();
-        let checked = check_groups(
+        let mut checked = check_groups(
             group_workspaces(inputs),
             &knowledge,
             &rules_to_run,
             &expected,
         );
+        drop_per_file_ignored(&mut checked, &ignored_in);
         let mut parse_errors = vec![0; texts.len()];
         for (workspace, _) in &checked {
             for d in &workspace.parse_errors {
@@ -549,6 +581,21 @@ pub fn fix_paths(
     let mut result = read.result;
     result.workspaces = checked;
     Ok((result, outcome))
+}
+
+/// Whether `per-file-ignores` leaves this finding out: its rule is named for the file of its
+/// primary location.
+fn ignored_by_path(
+    finding: &Diagnostic,
+    sources: &SourceMap,
+    ignored_in: &HashMap<PathBuf, Vec<String>>,
+) -> bool {
+    let Some(rule) = finding.rule.and_then(rules::find) else {
+        return false;
+    };
+    ignored_in
+        .get(sources.path(finding.primary.span))
+        .is_some_and(|names| names.iter().any(|n| rules::is_named(rule, n)))
 }
 
 /// Checks independent workspaces on every core, keeping their order.

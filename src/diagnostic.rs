@@ -29,7 +29,7 @@ impl Severity {
 
 /// The least severity that fails a check (exit 1): `--fail-on`, `--strict` for `warning`. A note
 /// (`info`) never fails one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {
     #[default]

@@ -16,6 +16,7 @@
 
 pub mod check;
 pub mod coder;
+pub mod config;
 pub mod diagnostic;
 pub mod files;
 pub mod fix;

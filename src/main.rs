@@ -59,7 +59,11 @@ enum Command {
         format: cli::rules::Format,
     },
     /// Print the JSON Schema of portolan.yaml.
-    Schema,
+    Schema {
+        /// Print the JSON Schema of the config file (.portolan.toml, portolan.toml) instead.
+        #[arg(long)]
+        config: bool,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -102,8 +106,12 @@ fn main() -> ExitCode {
             eprintln!("error: this portolan was built without probe (`--no-default-features`); install it with `cargo install portolan` to probe a running workspace");
             cli::FAILED
         }
-        Command::Schema => {
-            let schema = portolan::spec::json_schema();
+        Command::Schema { config } => {
+            let schema = if config {
+                portolan::config::json_schema()
+            } else {
+                portolan::spec::json_schema()
+            };
             to_stdout(serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n");
             OK
         }

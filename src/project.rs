@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::check::{self, CheckOptions, CheckResult, SpecInput};
+use crate::config::{self, Config, ConfigLookup};
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
 #[cfg(feature = "probe")]
@@ -37,6 +38,10 @@ pub struct ProjectOptions {
     /// How to render, as the flags (and a config) give it: `render`, and the set `check
     /// --spec` compares. [`Project::render_options`] completes it.
     pub render: RenderOptions,
+    /// The config file to read: flags above replace its keys, except `ignore`, which adds.
+    pub config: ConfigLookup,
+    /// `--force-exclude`: the config's `exclude` applies to the paths given too.
+    pub force_exclude: bool,
 }
 
 /// A loaded spec and where it lives.
@@ -68,13 +73,14 @@ impl SpecFile {
     }
 }
 
-/// Why a project could not be loaded.
+/// Why a project could not be loaded, or its spec rendered.
 #[derive(Debug)]
 pub enum LoadError {
-    /// A file could not be read, or the knowledge file is not knowledge: the sentence to say.
+    /// A file could not be read: the sentence to say.
     Read(String),
-    /// The spec is invalid: its errors (and warnings), located in `sources`.
-    Spec {
+    /// The spec, the knowledge file, the config or a template is invalid: its errors (and the
+    /// spec's warnings), located in `sources`.
+    Invalid {
         diagnostics: Vec<Diagnostic>,
         sources: SourceMap,
     },
@@ -84,8 +90,8 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Read(message) => f.write_str(message),
-            LoadError::Spec { diagnostics, .. } => {
-                write!(f, "the spec has {} problems", diagnostics.len())
+            LoadError::Invalid { diagnostics, .. } => {
+                write!(f, "{} problems", diagnostics.len())
             }
         }
     }
@@ -94,15 +100,20 @@ impl std::fmt::Display for LoadError {
 /// The spec, knowledge and options of one run, read once.
 #[derive(Debug)]
 pub struct Project {
-    /// The spec's text, for its warnings and for locations in probe plans.
+    /// The spec's text, for its warnings and for locations in probe plans (and the config's
+    /// and knowledge file's).
     pub sources: SourceMap,
     pub spec: Option<SpecFile>,
+    /// The config file read, if any: the CLI reads its other keys (`strict`, `[render]`).
+    pub config: Option<Config>,
     /// Built-in knowledge, then `--knowledge`, then the spec's `knowledge:`.
     pub knowledge: Arc<Knowledge>,
-    /// `--select`.
+    /// `--select`, else the config's `select` and `extend-select`.
     pub select: Vec<String>,
-    /// `--ignore`, then the spec's `ignore:`.
+    /// The config's `ignore`, `--ignore`, then the spec's `ignore:`.
     pub ignore: Vec<String>,
+    /// The config's `exclude` and `per-file-ignores`, and whether `exclude` is forced.
+    pub paths: config::PathFilters,
     /// The spec's warnings.
     pub warnings: Vec<Diagnostic>,
     /// [`ProjectOptions::render`].
@@ -124,15 +135,37 @@ impl Project {
     /// Reads the knowledge file and the spec (each only from a regular file: a spec linked to
     /// `/proc/self/environ` would print the environment in its parse error).
     pub fn load(options: &ProjectOptions) -> Result<Project, LoadError> {
+        let mut sources = SourceMap::new();
+        let config = load_config(&options.config, &mut sources)?;
+        let mut check_config = config.as_ref().map(|c| c.check.clone()).unwrap_or_default();
+        check_config.paths.force_exclude |= options.force_exclude;
         let mut knowledge = Knowledge::builtin().clone();
-        if let Some(path) = &options.knowledge {
-            let text = read_spec(path)?;
-            let extra = Knowledge::parse(&text)
-                .map_err(|e| LoadError::Read(format!("{}: {e}", path.display())))?;
+        if let Some(path) = options
+            .knowledge
+            .as_ref()
+            .or(check_config.knowledge.as_ref())
+        {
+            // A file the config names is missing at the config's line.
+            let named_at = check_config
+                .knowledge_at
+                .filter(|_| options.knowledge.is_none());
+            let text = read_file(path).map_err(|e| match (e, named_at) {
+                (LoadError::Read(message), Some(at)) => LoadError::Invalid {
+                    diagnostics: vec![Diagnostic::error(at, message)],
+                    sources: sources.clone(),
+                },
+                (e, _) => e,
+            })?;
+            let extra = Knowledge::load(path, &text, &mut sources).map_err(|diagnostics| {
+                LoadError::Invalid {
+                    diagnostics,
+                    sources: sources.clone(),
+                }
+            })?;
             knowledge.extend(extra);
         }
-        let mut sources = SourceMap::new();
-        let mut ignore = options.ignore.clone();
+        let select = check_config.select(&options.select);
+        let mut ignore = check_config.ignore(&options.ignore);
         let mut warnings = Vec::new();
         let spec = match &options.spec {
             Some(path) => {
@@ -140,7 +173,7 @@ impl Project {
                 let loaded = match spec::load(path, &text, &mut sources) {
                     Ok(loaded) => loaded,
                     Err(err) => {
-                        return Err(LoadError::Spec {
+                        return Err(LoadError::Invalid {
                             diagnostics: err.diagnostics,
                             sources,
                         })
@@ -150,16 +183,21 @@ impl Project {
                 if !unknown.is_empty() {
                     let mut diagnostics = loaded.warnings;
                     diagnostics.extend(unknown);
-                    return Err(LoadError::Spec {
+                    return Err(LoadError::Invalid {
                         diagnostics,
                         sources,
                     });
                 }
-                if options.render.templates.is_none() {
+                // A folder the flags or the config name is used instead of the spec's.
+                let templates_given = options.render.templates.is_some()
+                    || config
+                        .as_ref()
+                        .is_some_and(|c| c.render.templates.is_some());
+                if !templates_given {
                     if let Some(error) = missing_templates(path, &loaded.spec, loaded.file) {
                         let mut diagnostics = loaded.warnings;
                         diagnostics.push(error);
-                        return Err(LoadError::Spec {
+                        return Err(LoadError::Invalid {
                             diagnostics,
                             sources,
                         });
@@ -181,9 +219,11 @@ impl Project {
         Ok(Project {
             sources,
             spec,
+            config,
             knowledge: Arc::new(knowledge),
-            select: options.select.clone(),
+            select,
             ignore,
+            paths: check_config.paths,
             warnings,
             render: options.render.clone(),
         })
@@ -239,12 +279,13 @@ impl Project {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             knowledge: Some(self.knowledge.clone()),
+            paths: self.paths.clone(),
             spec,
         };
         Ok(options)
     }
 
-    /// How this run renders: the given options ([`ProjectOptions::render`]: flags, config),
+    /// How this run renders: the given options ([`ProjectOptions::render`]: flags), the config's `[render]`,
     /// then the spec's `templates:` (relative to the spec's folder), then the record of the last
     /// render in the output folder ([`record`]): `--full` once given stays, and its templates
     /// folder applies when neither the options nor the spec name one. `out` is always set (the
@@ -252,6 +293,16 @@ impl Project {
     pub fn render_options(&self) -> Result<(RenderOptions, Option<Record>), String> {
         let spec = self.spec.as_ref().ok_or("no spec to render")?;
         let mut options = self.render.clone();
+        // The config's `[render]` keys, under the flags.
+        if let Some(configured) = self.config.as_ref().map(|c| &c.render) {
+            if options.out.is_none() {
+                options.out.clone_from(&configured.out);
+            }
+            if options.templates.is_none() {
+                options.templates.clone_from(&configured.templates);
+            }
+            options.full |= configured.full == Some(true);
+        }
         let out = options.out.clone().unwrap_or_else(|| spec.dir());
         options.spec_file = spec.file_name();
         let record = read_record(&out)?;
@@ -269,10 +320,38 @@ impl Project {
 
     /// `portolan render`: the spec's files, in memory (the record of this render last), and
     /// what `check`'s rules find in them. `options` as [`Project::render_options`] gives them.
-    pub fn render(&self, options: &RenderOptions) -> Result<Rendered, String> {
-        let spec = self.spec.as_ref().ok_or("no spec to render")?;
-        let mut files = render::render(&spec.spec, options).map_err(|e| e.to_string())?;
-        let rules = self.rules()?;
+    /// A template's error is located in the template.
+    pub fn render(&self, options: &RenderOptions) -> Result<Rendered, LoadError> {
+        let spec = self
+            .spec
+            .as_ref()
+            .ok_or_else(|| LoadError::Read("no spec to render".to_owned()))?;
+        let mut files = render::render(&spec.spec, options).map_err(|e| {
+            // A templates folder the config names is wrong at the config's line.
+            let configured = self.config.as_ref().map(|c| &c.render);
+            if let (render::RenderError::TemplatesFolder { path, .. }, Some(configured)) =
+                (&e, configured)
+            {
+                if let (Some(at), true) = (
+                    configured.templates_at,
+                    configured.templates.as_ref() == Some(path),
+                ) {
+                    return LoadError::Invalid {
+                        diagnostics: vec![Diagnostic::error(at, e.to_string())],
+                        sources: self.sources.clone(),
+                    };
+                }
+            }
+            let mut sources = SourceMap::new();
+            match e.diagnostic(&mut sources) {
+                Some(diagnostic) => LoadError::Invalid {
+                    diagnostics: vec![diagnostic],
+                    sources,
+                },
+                None => LoadError::Read(e.to_string()),
+            }
+        })?;
+        let rules = self.rules().map_err(LoadError::Read)?;
         let (workspace, findings) = check::check_rendered(&files, &rules, self.knowledge.clone());
         let out = options.out.clone().unwrap_or_else(|| spec.dir());
         files.push(render::record_file(&files, options, &out));
@@ -346,16 +425,64 @@ impl Project {
     }
 }
 
-/// The spec's (or the knowledge file's) text, from a regular file of at most [`SPEC_MAX_BYTES`].
+/// The config named by `lookup`, if any, loaded into `sources`.
+fn load_config(
+    lookup: &ConfigLookup,
+    sources: &mut SourceMap,
+) -> Result<Option<Config>, LoadError> {
+    let path = match lookup {
+        ConfigLookup::None => return Ok(None),
+        ConfigLookup::File(path) => path.clone(),
+        ConfigLookup::Discover(start) => match config::discover(start) {
+            Some(path) => path,
+            None => return Ok(None),
+        },
+    };
+    let text =
+        render_write::read_regular(&path, config::MAX_BYTES).map_err(|e| read_error(&path, e))?;
+    config::load(&path, &text, sources)
+        .map(Some)
+        .map_err(|diagnostics| LoadError::Invalid {
+            diagnostics,
+            sources: sources.clone(),
+        })
+}
+
+/// The spec's text, as [`read_file`] reads it; a spec that is not there suggests `portolan
+/// init`.
 fn read_spec(path: &Path) -> Result<String, LoadError> {
     render_write::read_regular(path, SPEC_MAX_BYTES).map_err(|e| {
-        LoadError::Read(match e {
-            ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
-            e @ ReadError::NotAFile(NodeKind::Symlink) => {
-                format!("{} {e}: not read; name the file itself", path.display())
+        let missing = matches!(&e, ReadError::Io(io) if io.kind() == std::io::ErrorKind::NotFound);
+        match read_error(path, e) {
+            LoadError::Read(message) if missing => {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(|d| format!(" {}", d.display()))
+                    .unwrap_or_default();
+                LoadError::Read(format!(
+                    "{message}; `portolan init{dir}` writes a starter portolan.yaml"
+                ))
             }
-            e => format!("{} {e}: not read", path.display()),
-        })
+            e => e,
+        }
+    })
+}
+
+/// The text of the spec or the knowledge file, from a regular file of at most
+/// [`SPEC_MAX_BYTES`].
+fn read_file(path: &Path) -> Result<String, LoadError> {
+    render_write::read_regular(path, SPEC_MAX_BYTES).map_err(|e| read_error(path, e))
+}
+
+/// Why a file was not read.
+fn read_error(path: &Path, e: ReadError) -> LoadError {
+    LoadError::Read(match e {
+        ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
+        e @ ReadError::NotAFile(NodeKind::Symlink) => {
+            format!("{} {e}: not read; name the file itself", path.display())
+        }
+        e => format!("{} {e}: not read", path.display()),
     })
 }
 
@@ -560,7 +687,7 @@ mod tests {
             "portolan.yaml",
             &format!("{MISPORTED}ignore: [app-port-not-servd]\n"),
         );
-        let Err(LoadError::Spec {
+        let Err(LoadError::Invalid {
             diagnostics,
             sources,
         }) = Project::load(&ProjectOptions {
@@ -598,5 +725,137 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    /// The config's keys under the flags: `--select` replaces, `--ignore` adds, `--knowledge`
+    /// replaces, and the config's paths are relative to its folder.
+    #[test]
+    fn the_config_loads_under_the_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("conf")).expect("mkdir");
+        let config = write(
+            dir.path(),
+            "conf/portolan.toml",
+            "[check]\nselect = [\"PT201\"]\nextend-select = [\"PT203\"]\nignore = [\"PT208\"]\nknowledge = \"kb.yaml\"\n",
+        );
+        write(
+            dir.path(),
+            "conf/kb.yaml",
+            "images:\n  acme/web:\n    listeners:\n      - { name: http, default: 8080 }\n",
+        );
+        let load = |select: &[&str], ignore: &[&str]| {
+            Project::load(&ProjectOptions {
+                select: select.iter().map(|s| s.to_string()).collect(),
+                ignore: ignore.iter().map(|s| s.to_string()).collect(),
+                config: ConfigLookup::File(config.clone()),
+                ..ProjectOptions::default()
+            })
+            .expect("loads")
+        };
+        let project = load(&[], &[]);
+        assert_eq!(project.select, ["PT201", "PT203"]);
+        assert_eq!(project.ignore, ["PT208"]);
+        assert!(project.knowledge.images.contains_key("acme/web"));
+        let project = load(&["PT101"], &["PT102"]);
+        assert_eq!(project.select, ["PT101"]);
+        assert_eq!(project.ignore, ["PT208", "PT102"]);
+        // Without the config, only the flags.
+        let isolated = Project::load(&ProjectOptions {
+            select: vec!["PT101".into()],
+            ..ProjectOptions::default()
+        })
+        .expect("loads");
+        assert_eq!(isolated.select, ["PT101"]);
+        assert!(isolated.ignore.is_empty());
+        assert!(!isolated.knowledge.images.contains_key("acme/web"));
+    }
+
+    /// A bad knowledge file is located in the file, as a spec error is.
+    #[test]
+    fn a_bad_knowledge_file_is_a_located_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            "kb.yaml",
+            "images:\n  acme/web:\n    listeners:\n      - { name: http, defualt: 8080 }\n",
+        );
+        let Err(LoadError::Invalid {
+            diagnostics,
+            sources,
+        }) = Project::load(&ProjectOptions {
+            knowledge: Some(path.clone()),
+            ..ProjectOptions::default()
+        })
+        else {
+            panic!("a bad knowledge file loads");
+        };
+        let d = &diagnostics[0];
+        assert_eq!(
+            d.message,
+            "unknown field `defualt`; did you mean `default`?"
+        );
+        assert_eq!(sources.path(d.primary.span), path);
+        assert_eq!(sources.slice(d.primary.span), "defualt");
+    }
+
+    #[test]
+    fn a_missing_spec_suggests_init() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = dir.path().join("portolan.yaml");
+        let Err(LoadError::Read(message)) = Project::load(&ProjectOptions {
+            spec: Some(spec),
+            ..ProjectOptions::default()
+        }) else {
+            panic!("a missing spec loads");
+        };
+        assert!(
+            message.ends_with(&format!(
+                "; `portolan init {}` writes a starter portolan.yaml",
+                dir.path().display()
+            )),
+            "{message}"
+        );
+    }
+
+    /// A template's error points into the override that failed, with the template's text.
+    #[test]
+    fn a_template_error_is_located_in_the_template() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = write(dir.path(), "portolan.yaml", MISPORTED);
+        let templates = dir.path().join("tpl");
+        std::fs::create_dir(&templates).expect("mkdir");
+        write(&templates, "env-file.j2", "# env\n{{ no_such_field.x }}\n");
+        write(
+            &templates,
+            "coder-apps.tf.j2",
+            "# apps of {{ name }}\n{% include \"env-file.j2\" %}\n",
+        );
+        let project = Project::load(&ProjectOptions {
+            spec: Some(spec),
+            ..ProjectOptions::default()
+        })
+        .expect("loads");
+        let Err(LoadError::Invalid {
+            diagnostics,
+            sources,
+        }) = project.render(&RenderOptions {
+            templates: Some(templates.clone()),
+            ..RenderOptions::default()
+        })
+        else {
+            panic!("a failing template renders");
+        };
+        let d = &diagnostics[0];
+        assert_eq!(sources.path(d.primary.span), templates.join("env-file.j2"));
+        assert_eq!(sources.slice(d.primary.span), "no_such_field.x");
+        assert_eq!(sources.resolve(d.primary.span).0.line, 2);
+        assert!(d.message.starts_with("undefined value"), "{}", d.message);
+        // And where it was included from.
+        let include = &d.related[0];
+        assert_eq!(
+            sources.path(include.span),
+            templates.join("coder-apps.tf.j2")
+        );
+        assert_eq!(sources.slice(include.span), "include \"env-file.j2\"");
     }
 }

@@ -248,13 +248,13 @@ fn templates_can_be_overridden_from_a_folder() {
     // Files without an override keep the built-in template.
     let compose = std::fs::read_to_string(out.path().join("docker-compose.yml")).unwrap();
     assert!(compose.contains("\"3211:3211\""));
-    // A broken override is a clear error, and nothing is written.
+    // A broken override is a clear error at its line and column, and nothing is written.
     std::fs::write(templates.path().join("env-file.j2"), "{% for x in %}").unwrap();
     let empty = tempfile::tempdir().unwrap();
     let broken = render(&convex_spec(), empty.path(), &["--templates", dir]);
     assert_eq!(broken.status.code(), Some(2));
     assert!(
-        stderr(&broken).contains("template env-file.j2"),
+        stderr(&broken).contains("env-file.j2:1:13: error: syntax error: unexpected end of block"),
         "{}",
         stderr(&broken)
     );

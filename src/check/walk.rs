@@ -52,6 +52,9 @@ pub(super) struct Walk {
     pub read_although_ignored: Vec<PathBuf>,
     /// The file in `files` that was named itself (the root is a file): read whatever its name.
     pub named_file: Option<PathBuf>,
+    /// The config's `exclude`: files and folders below the root that are not walked (env
+    /// files too: the user chose to leave them out); with `force-exclude`, the root too.
+    pub exclude: crate::config::PathFilters,
 }
 
 impl Walk {
@@ -63,6 +66,7 @@ impl Walk {
             skipped: Vec::new(),
             read_although_ignored: Vec::new(),
             named_file: None,
+            exclude: crate::config::PathFilters::default(),
         }
     }
 
@@ -77,7 +81,15 @@ impl Walk {
                 root = target;
             }
         }
-        match std::fs::metadata(&root) {
+        let meta = std::fs::metadata(&root);
+        let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        if self
+            .exclude
+            .excludes_named(&real, meta.as_ref().is_ok_and(|m| m.is_dir()))
+        {
+            return Ok(());
+        }
+        match meta {
             Ok(meta) if meta.is_dir() => {
                 let mut stack = self.parent_ignores();
                 self.descend(&root, &mut stack);
@@ -172,6 +184,9 @@ impl Walk {
         for (path, kind) in entries {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if SKIPPED_FOLDERS.contains(&name) {
+                continue;
+            }
+            if self.exclude.excludes(&self.real(&path), kind.is_dir()) {
                 continue;
             }
             if self.ignored(&path, kind.is_dir(), stack) {

@@ -1,7 +1,7 @@
 //! `portolan check`: find port and origin mismatches in files.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use portolan::diagnostic::FailOn;
 use portolan::project::ProjectOptions;
@@ -58,6 +58,11 @@ pub struct Args {
     /// Show the fixes as a unified diff instead of writing them; exit 1 if there is any.
     #[arg(long)]
     pub diff: bool,
+    /// Skip the config's `exclude` patterns even in paths named here (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 }
 
 /// `--format`.
@@ -100,17 +105,25 @@ impl FormatArg {
 
 pub fn run(args: Args) -> u8 {
     let format = args.format.format();
-    let fail_on = args.fail_on().unwrap_or_default();
+    let fail_on_flag = args.fail_on();
     let project = match super::load(&ProjectOptions {
         spec: args.spec,
         knowledge: args.knowledge,
         select: args.select,
         ignore: args.ignore,
+        config: args
+            .config
+            .lookup(args.paths.first().map_or(Path::new("."), PathBuf::as_path)),
+        force_exclude: args.force_exclude,
         ..ProjectOptions::default()
     }) {
         Ok(project) => project,
         Err(code) => return code,
     };
+    // The flags, else the config's `fail-on`, else its `strict`.
+    let fail_on = fail_on_flag
+        .or_else(|| project.config.as_ref().and_then(|c| c.check.fail_on()))
+        .unwrap_or_default();
     // Every format shows a path relative to the working folder when it is inside it, absolute
     // otherwise (as ruff does, and as GitHub's annotations and code scanning read them).
     let root = std::env::current_dir()

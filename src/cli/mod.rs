@@ -2,8 +2,10 @@
 //! diagnostics and load errors are shown.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use portolan::config::{self, ConfigLookup};
 use portolan::diagnostic::Diagnostic;
 use portolan::project::{LoadError, Project, ProjectOptions};
 use portolan::report::{self, Report};
@@ -75,20 +77,24 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
     let _ = report::human::write_located(&report, color, &mut io::stderr().lock());
 }
 
-/// Loads the spec, knowledge and options, and shows the spec's warnings; on failure says why,
-/// for exit 2.
+/// Shows why a project could not be loaded (or its spec rendered): a sentence, or the
+/// located errors with their code frames. Returns the exit code, 2.
+pub fn load_failed(e: &LoadError) -> u8 {
+    match e {
+        LoadError::Read(message) => eprintln!("error: {message}"),
+        LoadError::Invalid {
+            diagnostics,
+            sources,
+        } => print_diagnostics(diagnostics, sources),
+    }
+    FAILED
+}
+
+/// Loads the spec, knowledge, config and options, and shows the spec's warnings; on failure
+/// says why, for exit 2.
 pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
     let start = std::time::Instant::now();
-    let project = Project::load(options).map_err(|e| {
-        match e {
-            LoadError::Read(message) => eprintln!("error: {message}"),
-            LoadError::Spec {
-                diagnostics,
-                sources,
-            } => print_diagnostics(&diagnostics, &sources),
-        }
-        FAILED
-    })?;
+    let project = Project::load(options).map_err(|e| load_failed(&e))?;
     if output::verbosity() > output::Verbosity::Silent {
         print_diagnostics(&project.warnings, &project.sources);
     }
@@ -106,4 +112,27 @@ pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
         output::elapsed(start)
     ));
     Ok(project)
+}
+
+/// `--config` and `--isolated`, shared by the subcommands that read the config file.
+#[derive(clap::Args)]
+pub struct ConfigArgs {
+    /// Read this config file instead of the nearest .portolan.toml or portolan.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+impl ConfigArgs {
+    /// Which config file to read: `--config`'s, none with `--isolated`, else the nearest one
+    /// to `path` (a folder, a file, or `-`).
+    pub fn lookup(&self, path: &Path) -> ConfigLookup {
+        match &self.config {
+            Some(file) => ConfigLookup::File(file.clone()),
+            None if self.isolated => ConfigLookup::None,
+            None => ConfigLookup::Discover(config::start_folder(path)),
+        }
+    }
 }

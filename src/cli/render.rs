@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use portolan::model::build::normalize;
-use portolan::project::{ProjectOptions, Rendered};
+use portolan::project::{Project, ProjectOptions, Rendered};
 use portolan::render::write::{self, Change};
 use portolan::render::{record, RenderOptions};
 use portolan::report::{self, Format, Report};
@@ -34,6 +34,8 @@ pub struct Args {
     /// spec's `templates:`, else the one the last render used).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ConfigArgs,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -44,6 +46,7 @@ pub fn run(args: Args) -> u8 {
         check,
         force,
         templates,
+        config,
     } = args;
     // Flags, and whatever else says how to render, land here.
     let given = RenderOptions {
@@ -59,60 +62,72 @@ pub fn run(args: Args) -> u8 {
         );
         return FAILED;
     }
-    // Two specs of one folder would write over each other's files.
-    if given.out.is_none() {
-        let folder = |spec: &Path| {
-            normalize(
-                &std::path::absolute(spec.parent().unwrap_or(Path::new(""))).unwrap_or_default(),
-            )
-        };
-        for (i, a) in specs.iter().enumerate() {
-            if let Some(b) = specs[..i].iter().find(|b| folder(b) == folder(a)) {
-                eprintln!(
-                    "error: {} and {} render into the same folder; give each spec its own folder",
-                    b.display(),
-                    a.display()
-                );
-                return FAILED;
-            }
+    // Each spec with its project (its own config, the nearest to it) and how it renders.
+    let loaded: Vec<Result<(&PathBuf, Project, RenderOptions), u8>> = specs
+        .iter()
+        .map(|spec| {
+            let project = super::load(&ProjectOptions {
+                spec: Some(spec.clone()),
+                render: given.clone(),
+                config: config.lookup(spec),
+                ..ProjectOptions::default()
+            })?;
+            let (options, _) = project.render_options().map_err(|e| {
+                eprintln!("error: {e}");
+                FAILED
+            })?;
+            Ok((spec, project, options))
+        })
+        .collect();
+    // Two specs rendering into one folder would write over each other's files.
+    let folder = |options: &RenderOptions| {
+        normalize(
+            &std::path::absolute(options.out.as_deref().unwrap_or(Path::new("")))
+                .unwrap_or_default(),
+        )
+    };
+    let ok: Vec<&(&PathBuf, Project, RenderOptions)> =
+        loaded.iter().filter_map(|l| l.as_ref().ok()).collect();
+    for (i, (a, _, a_options)) in ok.iter().enumerate() {
+        if let Some((b, _, _)) = ok[..i]
+            .iter()
+            .find(|(_, _, b_options)| folder(b_options) == folder(a_options))
+        {
+            eprintln!(
+                "error: {} and {} render into the same folder; give each spec its own folder",
+                b.display(),
+                a.display()
+            );
+            return FAILED;
         }
     }
     // Every spec is rendered (or checked), whatever the others gave: the worst verdict wins.
-    specs
+    loaded
         .iter()
-        .map(|spec| render_one(spec, &given, check, force))
+        .map(|l| match l {
+            Ok((spec, project, options)) => render_one(spec, project, options, check, force),
+            Err(code) => *code,
+        })
         .max()
         .unwrap_or(OK)
 }
 
-/// `render` (or `render --check`) of one spec.
-fn render_one(spec_path: &Path, given: &RenderOptions, check: bool, force: bool) -> u8 {
-    let project = match super::load(&ProjectOptions {
-        spec: Some(spec_path.to_path_buf()),
-        render: given.clone(),
-        ..ProjectOptions::default()
-    }) {
-        Ok(project) => project,
-        Err(code) => return code,
-    };
-    let (options, _) = match project.render_options() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return FAILED;
-        }
-    };
+/// `render` (or `render --check`) of one spec, loaded, with its options resolved.
+fn render_one(
+    spec_path: &Path,
+    project: &Project,
+    options: &RenderOptions,
+    check: bool,
+    force: bool,
+) -> u8 {
     if let Some(templates) = &options.templates {
         output::debug(format_args!("templates: {}", templates.display()));
     }
     let start = std::time::Instant::now();
     let out = options.out.clone().unwrap_or_default();
-    let rendered = match project.render(&options) {
+    let rendered = match project.render(options) {
         Ok(rendered) => rendered,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return FAILED;
-        }
+        Err(e) => return super::load_failed(&e),
     };
     output::debug(format_args!(
         "rendered {} files in {}",

@@ -451,6 +451,20 @@ impl Knowledge {
         serde_saphyr::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// Parses a user file of the same shape at `path` (as reports name it), added to `sources`;
+    /// its error (one) is located there, as a spec's is.
+    pub fn load(
+        path: &std::path::Path,
+        text: &str,
+        sources: &mut crate::source::SourceMap,
+    ) -> Result<Knowledge, Vec<crate::diagnostic::Diagnostic>> {
+        let file = sources.add(path, text);
+        serde_saphyr::from_str(text).map_err(|e| {
+            let (span, message) = crate::spec::yaml_error(file, sources.get(file), &e);
+            vec![crate::diagnostic::Diagnostic::error(span, message)]
+        })
+    }
+
     /// Adds `other`'s entries; entries with the same name replace these.
     pub fn extend(&mut self, other: Knowledge) {
         self.programs.extend(other.programs);

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use minijinja::Environment;
 
+use crate::diagnostic::Diagnostic;
+use crate::source::{LineCol, SourceMap, Span};
 use crate::spec::Spec;
 use context::{Context, APPS_TF, COMPOSE_FILE, MAIN_TF, START_SCRIPT};
 
@@ -132,6 +134,8 @@ pub enum RenderError {
     Template {
         name: String,
         error: minijinja::Error,
+        /// The folder of template overrides (`--templates`), if any.
+        overrides: Option<PathBuf>,
     },
 }
 
@@ -157,7 +161,7 @@ impl std::fmt::Display for RenderError {
                     }
                 }
             }
-            RenderError::Template { name, error } => {
+            RenderError::Template { name, error, .. } => {
                 write!(f, "template {name}")?;
                 if let Some(line) = error.line() {
                     write!(f, ":{line}")?;
@@ -202,6 +206,88 @@ pub fn record_file(files: &[RenderedFile], options: &RenderOptions, out: &Path) 
     }
 }
 
+impl RenderError {
+    /// A template's error as a diagnostic located in the template that failed, added to
+    /// `sources`: an override under its path, a built-in template as `NAME (built-in)`; an
+    /// error in an included template points at it, with the include as a related location.
+    /// `None` for the other errors, which have no place in a file.
+    pub fn diagnostic(&self, sources: &mut SourceMap) -> Option<Diagnostic> {
+        let RenderError::Template {
+            name,
+            error,
+            overrides,
+        } = self
+        else {
+            return None;
+        };
+        // The chain from the template rendered to the one that failed, as minijinja nests them.
+        let mut chain = vec![error];
+        let mut next = std::error::Error::source(error);
+        while let Some(inner) = next {
+            if let Some(inner) = inner.downcast_ref::<minijinja::Error>() {
+                chain.push(inner);
+            }
+            next = inner.source();
+        }
+        let mut located = chain
+            .iter()
+            .filter_map(|e| Some((e, locate(e, name, overrides.as_deref(), sources)?)));
+        let (outer, outer_span) = located.next()?;
+        let (failed, span) = located.last().unwrap_or((outer, outer_span));
+        let message = match failed.detail() {
+            Some(detail) => format!("{}: {detail}", failed.kind()),
+            None => failed.kind().to_string(),
+        };
+        let diagnostic = Diagnostic::error(span, message);
+        Some(if span == outer_span {
+            diagnostic
+        } else {
+            diagnostic.with_related(outer_span, "included here")
+        })
+    }
+}
+
+/// Where a template error happened, with its template added to `sources`.
+fn locate(
+    error: &minijinja::Error,
+    name: &str,
+    overrides: Option<&Path>,
+    sources: &mut SourceMap,
+) -> Option<Span> {
+    let text = error.template_source()?;
+    let failing = error.name().unwrap_or(name);
+    let path = overrides
+        .map(|dir| dir.join(failing))
+        .filter(|path| std::fs::symlink_metadata(path).is_ok())
+        .unwrap_or_else(|| PathBuf::from(format!("{failing} (built-in)")));
+    let id = match sources.find(&path) {
+        Some(id) if sources.get(id).text == text => id,
+        _ => sources.add(path, text),
+    };
+    let source = sources.get(id);
+    Some(match (error.range(), error.line()) {
+        (Some(range), _) => Span::new(id, range.start, range.end),
+        (None, Some(line)) => {
+            let start = source.offset(LineCol {
+                line: u32::try_from(line).unwrap_or(1),
+                column: 1,
+            });
+            let line = source.line_bounds(start);
+            Span::new(id, line.start, line.end)
+        }
+        (None, None) => Span::new(id, 0, 0),
+    })
+}
+
+/// A template's error, with the folder of overrides it may be in.
+fn template_error(name: &str, error: minijinja::Error, overrides: Option<&Path>) -> RenderError {
+    RenderError::Template {
+        name: name.to_owned(),
+        error,
+        overrides: overrides.map(Path::to_path_buf),
+    }
+}
+
 /// Renders every file of the workspace, in a fixed order. Deterministic: the same spec and
 /// templates give the same bytes.
 pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>, RenderError> {
@@ -211,10 +297,7 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     let run = |name: &str, extra: Option<minijinja::Value>| -> Result<String, RenderError> {
         let template = env
             .get_template(name)
-            .map_err(|error| RenderError::Template {
-                name: name.to_owned(),
-                error,
-            })?;
+            .map_err(|error| template_error(name, error, options.templates.as_deref()))?;
         let ctx = match extra {
             Some(extra) => {
                 minijinja::context! { ..minijinja::Value::from_serialize(&context), ..extra }
@@ -223,10 +306,7 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
         };
         let mut text = template
             .render(ctx)
-            .map_err(|error| RenderError::Template {
-                name: name.to_owned(),
-                error,
-            })?;
+            .map_err(|error| template_error(name, error, options.templates.as_deref()))?;
         if !text.ends_with('\n') {
             text.push('\n');
         }
@@ -307,6 +387,8 @@ fn unknown_templates(dir: &Path) -> Result<(), RenderError> {
 fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
+    // Keeps each template's source and spans, for errors located in the template.
+    env.set_debug(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_formatter(|out, _state, value| {
         use minijinja::value::ValueKind;
@@ -364,10 +446,7 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
             _ => (*text).to_owned(),
         };
         env.add_template_owned(name.to_string(), text)
-            .map_err(|error| RenderError::Template {
-                name: name.to_string(),
-                error,
-            })?;
+            .map_err(|error| template_error(name, error, overrides))?;
     }
     Ok(env)
 }

@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub(crate) use load::yaml_error;
 pub use load::{did_you_mean, is_valid_env_name, is_valid_slug, load, LoadedSpec, SpecError};
 pub use located::{Located, Text};
 

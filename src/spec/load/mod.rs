@@ -60,8 +60,9 @@ pub fn load(path: &Path, text: &str, sources: &mut SourceMap) -> Result<LoadedSp
     })
 }
 
-/// Turns a YAML or type error into a span and a message without the parser's own location text.
-fn yaml_error(
+/// Turns a YAML or type error into a span and a message without the parser's own location text
+/// (the spec's and the knowledge file's alike).
+pub(crate) fn yaml_error(
     file: FileId,
     source: &crate::source::SourceFile,
     err: &serde_saphyr::Error,
