@@ -15,6 +15,7 @@
 use serde::{Serialize, Serializer};
 
 use super::value::{self, Piece};
+use crate::spec::reference::{self, Part, RefKind};
 use crate::spec::{CommandSpec, Spec};
 
 /// The name of the start script, as rendered next to the compose file.
@@ -90,6 +91,11 @@ pub struct Context {
     pub secrets: Vec<SecretContext>,
     /// Shell variables of every app origin: `{ var, slug, local }`.
     pub origin_vars: Vec<OriginVar>,
+    /// Workspace variables passed through with `${env:NAME}`, in the order the spec first uses
+    /// them: the start script reads each one before it sets anything.
+    pub pass_through: Vec<String>,
+    /// Those a compose service uses: the start script passes them to `compose up`.
+    pub compose_pass_through: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -415,6 +421,30 @@ impl Context {
             })
             .collect();
 
+        let mut pass_through = Vec::new();
+        let mut compose_pass_through = Vec::new();
+        for service in spec.services.values() {
+            let mut texts: Vec<&str> = service.env.values().map(|v| v.0.as_str()).collect();
+            for command in [&service.command, &service.entrypoint]
+                .into_iter()
+                .flatten()
+            {
+                match &command.value {
+                    CommandSpec::Shell(s) => texts.push(s),
+                    CommandSpec::Args(args) => texts.extend(args.iter().map(String::as_str)),
+                }
+            }
+            if service.is_compose() {
+                add_pass_through(&mut compose_pass_through, &texts);
+            }
+            texts.extend(service.run.as_ref().map(|r| r.as_str()));
+            add_pass_through(&mut pass_through, &texts);
+        }
+        for keys in spec.env_files.values() {
+            let texts: Vec<&str> = keys.values().map(|v| v.0.as_str()).collect();
+            add_pass_through(&mut pass_through, &texts);
+        }
+
         let wildcard_domain = spec
             .coder
             .wildcard_domain
@@ -449,6 +479,24 @@ impl Context {
             env_files,
             secrets,
             origin_vars,
+            pass_through,
+            compose_pass_through,
+        }
+    }
+}
+
+/// Adds the variables that `${env:NAME}` references in `texts` pass through, each once.
+fn add_pass_through(names: &mut Vec<String>, texts: &[&str]) {
+    for text in texts {
+        let Ok(parts) = reference::parse(text) else {
+            continue;
+        };
+        for part in parts {
+            if let Part::Ref(r) = part {
+                if r.kind == RefKind::Env && !names.contains(&r.target) {
+                    names.push(r.target);
+                }
+            }
         }
     }
 }
