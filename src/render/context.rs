@@ -27,6 +27,22 @@ pub const APPS_TF: &str = "coder-apps.tf";
 /// The complete template written with `--full`.
 pub const MAIN_TF: &str = "main.tf";
 
+/// How the note that names portolan's keys in an env file starts.
+pub const ENV_NOTE_PREFIX: &str = "# portolan sets: ";
+
+/// The comment line after the header of an env file, rendered or written at start: the keys
+/// portolan sets there (the start script reads it back to know which keys a later spec dropped)
+/// and that the other lines are the user's.
+pub fn env_note<'k>(keys: impl IntoIterator<Item = &'k str>) -> String {
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let keys = if keys.is_empty() {
+        "(none)".to_owned()
+    } else {
+        keys.join(" ")
+    };
+    format!("{ENV_NOTE_PREFIX}{keys}. Other lines are yours: {START_SCRIPT} keeps them at each workspace start.")
+}
+
 /// Text already escaped for the file it goes into; templates print it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escaped(pub String);
@@ -91,6 +107,8 @@ pub struct Context {
     pub secrets: Vec<SecretContext>,
     /// Shell variables of every app origin: `{ var, slug, local }`.
     pub origin_vars: Vec<OriginVar>,
+    /// The note of `.env` ([`env_note`]) as a bash word.
+    pub env_note_sh: Escaped,
     /// Workspace variables passed through with `${env:NAME}`, in the order the spec first uses
     /// them: the start script reads each one before it sets anything.
     pub pass_through: Vec<String>,
@@ -159,6 +177,10 @@ pub struct EnvFileContext {
     pub path: String,
     /// The path as a bash word.
     pub path_sh: Escaped,
+    /// The note naming portolan's keys ([`env_note`]), a comment line of the env file.
+    pub note: Escaped,
+    /// The same note as a bash word.
+    pub note_sh: Escaped,
     /// `env_line KEY "value"` calls for the start script.
     pub script_lines: Vec<Escaped>,
     /// The lines of the file as rendered outside Coder.
@@ -402,7 +424,10 @@ impl Context {
                     local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
                     values.push((key.value.clone(), pieces));
                 }
+                let note = env_note(keys.keys().map(|k| k.as_str()));
                 EnvFileContext {
+                    note_sh: Escaped(value::sh_word(&note)),
+                    note: Escaped(note),
                     path: path.value.clone(),
                     path_sh: Escaped(value::sh_word(path)),
                     script_lines,
@@ -477,6 +502,12 @@ impl Context {
             processes,
             healthchecks,
             env_files,
+            env_note_sh: Escaped(value::sh_word(&env_note(
+                origin_vars
+                    .iter()
+                    .map(|o| o.var.as_str())
+                    .chain(spec.secrets.keys().map(|k| k.as_str())),
+            ))),
             secrets,
             origin_vars,
             pass_through,
