@@ -45,10 +45,16 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
     std::fs::remove_file(out.path().join("start-workspace.sh")).unwrap();
     // Env files are written at workspace start: a missing one is not drift (they are
     // gitignored), but one edited by hand is.
-    std::fs::remove_file(out.path().join(".env.local")).unwrap();
-    let convex_env = out.path().join(".env.convex.local");
+    let convex_env = out.path().join(".env.local");
     let env_text = std::fs::read_to_string(&convex_env).unwrap();
-    std::fs::write(&convex_env, env_text.replace("3210", "3212")).unwrap();
+    std::fs::remove_file(&convex_env).unwrap();
+    let missing = render(&convex_spec(), out.path(), &["--check"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&missing.stdout);
+    assert!(!diff.contains("+++ b/.env.local"), "{diff}");
+    let edited_env = env_text.replace("localhost:3210", "localhost:3212");
+    assert_ne!(edited_env, env_text);
+    std::fs::write(&convex_env, &edited_env).unwrap();
 
     let result = render(&convex_spec(), out.path(), &["--check"]);
     assert_eq!(result.status.code(), Some(1));
@@ -65,10 +71,9 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
         diff.contains("--- /dev/null\n+++ b/start-workspace.sh"),
         "{diff}"
     );
-    assert!(diff.contains("+++ b/.env.convex.local"), "{diff}");
-    assert!(!diff.contains("+++ b/.env.local\n"), "{diff}");
+    assert!(diff.contains("+++ b/.env.local"), "{diff}");
     // --check wrote nothing.
-    assert!(!out.path().join(".env.local").exists());
+    assert_eq!(std::fs::read_to_string(&convex_env).unwrap(), edited_env);
     assert!(!out.path().join("start-workspace.sh").exists());
     assert!(std::fs::read_to_string(&compose)
         .unwrap()
@@ -242,7 +247,8 @@ fn templates_can_be_overridden_from_a_folder() {
         vec![
             "# custom",
             "VITE_CONVEX_URL=http://localhost:3210",
-            "VITE_CONVEX_SITE_URL=http://localhost:3211"
+            "VITE_CONVEX_SITE_URL=http://localhost:3211",
+            "CONVEX_SELF_HOSTED_URL=http://localhost:3210"
         ]
     );
     // Files without an override keep the built-in template.

@@ -130,13 +130,16 @@ fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() 
     // Header, note, then portolan's key in place, the user's lines as written, and the
     // deleted key back at the end.
     assert!(lines[0].starts_with("# Written by start-workspace.sh at workspace start"));
-    assert!(lines[1].starts_with("# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL."));
+    assert!(lines[1].starts_with(
+        "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL."
+    ));
     assert_eq!(
         &lines[2..],
         [
             "VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test"
                 .replace("chat", "renamed")
                 .as_str(),
+            "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
             "",
             "# added by hand",
             ADMIN_KEY_LINE,
@@ -218,13 +221,14 @@ fn a_key_a_later_spec_drops_goes_and_the_users_keys_stay() {
     );
     let lines: Vec<String> = ws.read(".env.local").lines().map(str::to_owned).collect();
     assert!(
-        lines[1].starts_with("# portolan sets: VITE_CONVEX_URL. "),
+        lines[1].starts_with("# portolan sets: VITE_CONVEX_URL CONVEX_SELF_HOSTED_URL. "),
         "{lines:?}"
     );
     assert_eq!(
         &lines[2..],
         [
             "VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test",
+            "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
             ADMIN_KEY_LINE,
         ]
     );
@@ -251,9 +255,10 @@ fn a_file_written_before_portolan_kept_other_lines_is_taken_over_whole() {
     assert_eq!(
         &lines[1..],
         [
-            "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL. Other lines are yours: start-workspace.sh keeps them at each workspace start.",
+            "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL. Other lines are yours: start-workspace.sh keeps them at each workspace start.",
             "VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test",
             "VITE_CONVEX_SITE_URL=https://convex-site--chat--alice.coder.test",
+            "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
         ]
     );
 }
