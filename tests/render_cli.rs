@@ -274,12 +274,40 @@ fn render_reports_ports_the_images_do_not_listen_on() {
     let dir = tempfile::tempdir().unwrap();
     let spec = "name: x\nservices:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: { api: 3210, site: 3212 }\n  api:\n    image: example/my-api:1\n    ports: { http: 9000 }\napps:\n  convex-site: { target: backend.site, share: public }\n  api: { target: api.http }\nknowledge:\n  images:\n    example/my-api:\n      listeners:\n        - { name: http, default: 8080 }\n";
     std::fs::write(dir.path().join("portolan.yaml"), spec).unwrap();
-    let out = portolan()
+    // Errors in the rendered files: nothing written, exit 1.
+    let refused = portolan()
         .current_dir(dir.path())
         .arg("render")
         .output()
         .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("nothing written"));
+    assert_eq!(files_below(dir.path()), [Path::new("portolan.yaml")]);
+    let check = portolan()
+        .current_dir(dir.path())
+        .args(["render", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let out = portolan()
+        .current_dir(dir.path())
+        .args(["render", "--allow-findings"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // Written files without drift: `--check` still fails on the errors, unless allowed.
+    for (flags, code) in [
+        (&["--check"][..], 1),
+        (&["--check", "--allow-findings"][..], 0),
+    ] {
+        let again = portolan()
+            .current_dir(dir.path())
+            .arg("render")
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(code), "{flags:?}");
+    }
     let err = stderr(&out);
     assert!(err.contains("backend publishes localhost:3212 to container port 3212, but it listens only on 3210 (default) and 3211 (default)"), "{err}");
     assert!(err.contains("api publishes localhost:9000 to container port 9000, but it listens only on 8080 (default)"), "{err}");

@@ -32,6 +32,9 @@ pub struct Args {
     /// Folder of templates that replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Write the files (and exit 0) although `check`'s rules find errors in them.
+    #[arg(long)]
+    pub allow_findings: bool,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -42,6 +45,7 @@ pub fn run(args: Args) -> u8 {
         check,
         force,
         templates,
+        allow_findings,
     } = args;
     let project = match super::load(&ProjectOptions {
         spec: Some(spec_path.clone()),
@@ -77,6 +81,11 @@ pub fn run(args: Args) -> u8 {
         output::elapsed(start)
     ));
     report_rendered_findings(&rendered);
+    let found_errors = !allow_findings && rendered.findings.iter().any(|d| d.is_error());
+    if found_errors && !check {
+        eprintln!("error: the rendered files have errors: nothing written; fix the spec, or pass --allow-findings to write them anyway");
+        return FOUND;
+    }
     let files = rendered.files;
     let planned = match write::plan(&files, &out) {
         Ok(p) => p,
@@ -89,7 +98,8 @@ pub fn run(args: Args) -> u8 {
         }
     };
     if check {
-        return render_check(&planned, &spec_path);
+        let drift = render_check(&planned, &spec_path);
+        return if found_errors { FOUND } else { drift };
     }
     let refused = write::refused(&planned, force);
     for (p, why) in &refused {
