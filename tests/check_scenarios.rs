@@ -146,20 +146,20 @@ fn env_files_are_drift_only_when_edited_by_hand() {
     )
     .unwrap();
     // Missing (gitignored, written at workspace start): not drift.
-    std::fs::remove_file(out.path().join(".env.local")).unwrap();
+    let env = out.path().join(".env.local");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::remove_file(&env).unwrap();
     assert_eq!(
         lines(&check_dir(out.path(), &spec_options(out.path()))),
         Vec::<String>::new()
     );
     // Edited by hand: drift.
-    let env = out.path().join(".env.convex.local");
-    let text = std::fs::read_to_string(&env).unwrap();
-    std::fs::write(&env, text.replace("3210", "3212")).unwrap();
+    std::fs::write(&env, text.replace("localhost:3210", "localhost:3212")).unwrap();
     let found = lines(&check_dir(out.path(), &spec_options(out.path())));
     assert!(
         found
             .iter()
-            .any(|l| l.starts_with(".env.convex.local:") && l.contains("[rendered-file-drift]")),
+            .any(|l| l.starts_with(".env.local:") && l.contains("[rendered-file-drift]")),
         "{found:#?}"
     );
 }
@@ -172,7 +172,7 @@ fn env_file_drift_names_the_key_never_the_rendered_value() {
         out.path().join("portolan.yaml"),
     )
     .unwrap();
-    let env = out.path().join(".env.convex.local");
+    let env = out.path().join(".env.local");
     let text = std::fs::read_to_string(&env).unwrap();
     let (line, value) = text
         .lines()

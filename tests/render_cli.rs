@@ -45,10 +45,16 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
     std::fs::remove_file(out.path().join("start-workspace.sh")).unwrap();
     // Env files are written at workspace start: a missing one is not drift (they are
     // gitignored), but one edited by hand is.
-    std::fs::remove_file(out.path().join(".env.local")).unwrap();
-    let convex_env = out.path().join(".env.convex.local");
+    let convex_env = out.path().join(".env.local");
     let env_text = std::fs::read_to_string(&convex_env).unwrap();
-    std::fs::write(&convex_env, env_text.replace("3210", "3212")).unwrap();
+    std::fs::remove_file(&convex_env).unwrap();
+    let missing = render(&convex_spec(), out.path(), &["--check"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let diff = String::from_utf8_lossy(&missing.stdout);
+    assert!(!diff.contains("+++ b/.env.local"), "{diff}");
+    let edited_env = env_text.replace("localhost:3210", "localhost:3212");
+    assert_ne!(edited_env, env_text);
+    std::fs::write(&convex_env, &edited_env).unwrap();
 
     let result = render(&convex_spec(), out.path(), &["--check"]);
     assert_eq!(result.status.code(), Some(1));
@@ -65,10 +71,9 @@ fn check_prints_a_diff_and_exits_1_on_drift() {
         diff.contains("--- /dev/null\n+++ b/start-workspace.sh"),
         "{diff}"
     );
-    assert!(diff.contains("+++ b/.env.convex.local"), "{diff}");
-    assert!(!diff.contains("+++ b/.env.local\n"), "{diff}");
+    assert!(diff.contains("+++ b/.env.local"), "{diff}");
     // --check wrote nothing.
-    assert!(!out.path().join(".env.local").exists());
+    assert_eq!(std::fs::read_to_string(&convex_env).unwrap(), edited_env);
     assert!(!out.path().join("start-workspace.sh").exists());
     assert!(std::fs::read_to_string(&compose)
         .unwrap()
@@ -242,7 +247,8 @@ fn templates_can_be_overridden_from_a_folder() {
         vec![
             "# custom",
             "VITE_CONVEX_URL=http://localhost:3210",
-            "VITE_CONVEX_SITE_URL=http://localhost:3211"
+            "VITE_CONVEX_SITE_URL=http://localhost:3211",
+            "CONVEX_SELF_HOSTED_URL=http://localhost:3210"
         ]
     );
     // Files without an override keep the built-in template.
@@ -268,12 +274,40 @@ fn render_reports_ports_the_images_do_not_listen_on() {
     let dir = tempfile::tempdir().unwrap();
     let spec = "name: x\nservices:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: { api: 3210, site: 3212 }\n  api:\n    image: example/my-api:1\n    ports: { http: 9000 }\napps:\n  convex-site: { target: backend.site, share: public }\n  api: { target: api.http }\nknowledge:\n  images:\n    example/my-api:\n      listeners:\n        - { name: http, default: 8080 }\n";
     std::fs::write(dir.path().join("portolan.yaml"), spec).unwrap();
-    let out = portolan()
+    // Errors in the rendered files: nothing written, exit 1.
+    let refused = portolan()
         .current_dir(dir.path())
         .arg("render")
         .output()
         .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("nothing written"));
+    assert_eq!(files_below(dir.path()), [Path::new("portolan.yaml")]);
+    let check = portolan()
+        .current_dir(dir.path())
+        .args(["render", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let out = portolan()
+        .current_dir(dir.path())
+        .args(["render", "--allow-findings"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // Written files without drift: `--check` still fails on the errors, unless allowed.
+    for (flags, code) in [
+        (&["--check"][..], 1),
+        (&["--check", "--allow-findings"][..], 0),
+    ] {
+        let again = portolan()
+            .current_dir(dir.path())
+            .arg("render")
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(code), "{flags:?}");
+    }
     let err = stderr(&out);
     assert!(err.contains("backend publishes localhost:3212 to container port 3212, but it listens only on 3210 (default) and 3211 (default)"), "{err}");
     assert!(err.contains("api publishes localhost:9000 to container port 9000, but it listens only on 8080 (default)"), "{err}");

@@ -624,11 +624,13 @@ fn umask_000_gives_0755_folders_and_0600_env_files() {
 fn render_keeps_env_files_the_start_script_wrote() {
     let out = render_example("convex-selfhosted", &[]);
     let env = out.path().join(".env.local");
-    // What the start script writes (see write_managed in start-workspace.sh.j2).
+    // What start scripts wrote before they kept the user's lines (see write_managed in
+    // start-workspace.sh.j2; tests/start_script_env_files.rs has today's).
     let body =
         "# Rewritten by start-workspace.sh at workspace start with this workspace's origins.\n\
                 VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test\n\
-                VITE_CONVEX_SITE_URL=https://convex-site--chat--alice.coder.test\n";
+                VITE_CONVEX_SITE_URL=https://convex-site--chat--alice.coder.test\n\
+                CONVEX_SELF_HOSTED_URL=http://localhost:3210\n";
     let hash = portolan::render::header::hash(body);
     let started = format!(
         "# Written by start-workspace.sh at workspace start from portolan.yaml. portolan-sha256:{hash}\n{body}"

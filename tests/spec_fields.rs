@@ -607,7 +607,8 @@ fn every_run_load_accepts_stays_inside_its_subshell_in_bash() {
                 assert!(
                     e.diagnostics
                         .iter()
-                        .any(|d| d.message.contains("`run` of `web`")),
+                        .any(|d| d.message.contains("`run` of `web`")
+                            || d.message.contains("is not a reference")),
                     "{run:?}: {:?}",
                     e.diagnostics
                 );

@@ -149,23 +149,18 @@ fn writes_coder_origins_into_every_env_file() {
     );
     // The CLI reaches the backend on the workspace's localhost.
     assert_eq!(
-        ws.env_value(".env.convex.local", "CONVEX_SELF_HOSTED_URL")
+        ws.env_value(".env.local", "CONVEX_SELF_HOSTED_URL")
             .as_deref(),
         Some("http://localhost:3210")
     );
-    for file in [
-        ".env",
-        ".env.local",
-        ".env.convex.local",
-        ".portolan/secrets.env",
-    ] {
+    for file in [".env", ".env.local", ".portolan/secrets.env"] {
         let mode = std::fs::metadata(ws.dir.path().join(file))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
-    for file in [".env", ".env.local", ".env.convex.local"] {
+    for file in [".env", ".env.local"] {
         assert_eq!(
             ownership(&ws.read(file)),
             Ownership::Untouched,
@@ -236,15 +231,10 @@ fn render_again_keeps_env_files_the_start_script_wrote() {
     let api = "https://convex-api--chat--alice.coder.test";
     let site = "https://convex-site--chat--alice.coder.test";
     let secret = ws.env_value(".env", "INSTANCE_SECRET").unwrap();
-    let before: Vec<String> = [
-        ".env",
-        ".env.local",
-        ".env.convex.local",
-        ".portolan/secrets.env",
-    ]
-    .iter()
-    .map(|f| ws.read(f))
-    .collect();
+    let before: Vec<String> = [".env", ".env.local", ".portolan/secrets.env"]
+        .iter()
+        .map(|f| ws.read(f))
+        .collect();
     let spec = common::root().join("examples/convex-selfhosted/portolan.yaml");
     for extra in [&[][..], &["--force"][..]] {
         let output = common::portolan()
@@ -278,15 +268,10 @@ fn render_again_keeps_env_files_the_start_script_wrote() {
             ws.env_value(".env", "INSTANCE_SECRET").as_deref(),
             Some(secret.as_str())
         );
-        let after: Vec<String> = [
-            ".env",
-            ".env.local",
-            ".env.convex.local",
-            ".portolan/secrets.env",
-        ]
-        .iter()
-        .map(|f| ws.read(f))
-        .collect();
+        let after: Vec<String> = [".env", ".env.local", ".portolan/secrets.env"]
+            .iter()
+            .map(|f| ws.read(f))
+            .collect();
         assert_eq!(after, before, "{extra:?}");
     }
 }

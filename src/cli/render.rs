@@ -34,6 +34,9 @@ pub struct Args {
     /// spec's `templates:`, else the one the last render used).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Write the files (and exit 0) although `check`'s rules find errors in them.
+    #[arg(long)]
+    pub allow_findings: bool,
     #[command(flatten)]
     pub config: super::ConfigArgs,
 }
@@ -46,6 +49,7 @@ pub fn run(args: Args) -> u8 {
         check,
         force,
         templates,
+        allow_findings,
         config,
     } = args;
     // Flags, and whatever else says how to render, land here.
@@ -101,15 +105,31 @@ pub fn run(args: Args) -> u8 {
             return FAILED;
         }
     }
+    let mode = Mode {
+        check,
+        force,
+        allow_findings,
+    };
     // Every spec is rendered (or checked), whatever the others gave: the worst verdict wins.
     loaded
         .iter()
         .map(|l| match l {
-            Ok((spec, project, options)) => render_one(spec, project, options, check, force),
+            Ok((spec, project, options)) => render_one(spec, project, options, mode),
             Err(code) => *code,
         })
         .max()
         .unwrap_or(OK)
+}
+
+/// What to do with the files rendered: the flags that are not options of the render.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// `--check`: compare, write nothing.
+    check: bool,
+    /// `--force`: overwrite files edited by hand.
+    force: bool,
+    /// `--allow-findings`: write although the rules find errors in the files.
+    allow_findings: bool,
 }
 
 /// `render` (or `render --check`) of one spec, loaded, with its options resolved.
@@ -117,8 +137,11 @@ fn render_one(
     spec_path: &Path,
     project: &Project,
     options: &RenderOptions,
-    check: bool,
-    force: bool,
+    Mode {
+        check,
+        force,
+        allow_findings,
+    }: Mode,
 ) -> u8 {
     if let Some(templates) = &options.templates {
         output::debug(format_args!("templates: {}", templates.display()));
@@ -135,6 +158,11 @@ fn render_one(
         output::elapsed(start)
     ));
     report_rendered_findings(&rendered);
+    let found_errors = !allow_findings && rendered.findings.iter().any(|d| d.is_error());
+    if found_errors && !check {
+        eprintln!("error: the rendered files have errors: nothing written; fix the spec, or pass --allow-findings to write them anyway");
+        return FOUND;
+    }
     let files = rendered.files;
     let planned = match write::plan(&files, &out) {
         Ok(p) => p,
@@ -147,7 +175,8 @@ fn render_one(
         }
     };
     if check {
-        return render_check(&planned, spec_path);
+        let drift = render_check(&planned, spec_path);
+        return if found_errors { FOUND } else { drift };
     }
     let refused = write::refused(&planned, force);
     for (p, why) in &refused {

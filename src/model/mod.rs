@@ -292,8 +292,8 @@ pub struct WrittenFile {
     pub writer: FileId,
     /// Whether that is a script file (not a script in a Terraform attribute).
     pub in_script_file: bool,
-    /// Written by `write_managed`, the start script's helper that replaces the whole file at
-    /// every start.
+    /// Written by `write_managed`, the start script's helper that sets portolan's keys in the
+    /// file at every start (and keeps its other lines).
     pub managed: bool,
 }
 

@@ -15,6 +15,7 @@
 use serde::{Serialize, Serializer};
 
 use super::value::{self, Piece};
+use crate::spec::reference::{self, Part, RefKind};
 use crate::spec::{CommandSpec, Spec};
 
 /// The name of the start script, as rendered next to the compose file.
@@ -25,6 +26,22 @@ pub const COMPOSE_FILE: &str = "docker-compose.yml";
 pub const APPS_TF: &str = "coder-apps.tf";
 /// The complete template written with `--full`.
 pub const MAIN_TF: &str = "main.tf";
+
+/// How the note that names portolan's keys in an env file starts.
+pub const ENV_NOTE_PREFIX: &str = "# portolan sets: ";
+
+/// The comment line after the header of an env file, rendered or written at start: the keys
+/// portolan sets there (the start script reads it back to know which keys a later spec dropped)
+/// and that the other lines are the user's.
+pub fn env_note<'k>(keys: impl IntoIterator<Item = &'k str>) -> String {
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let keys = if keys.is_empty() {
+        "(none)".to_owned()
+    } else {
+        keys.join(" ")
+    };
+    format!("{ENV_NOTE_PREFIX}{keys}. Other lines are yours: {START_SCRIPT} keeps them at each workspace start.")
+}
 
 /// Text already escaped for the file it goes into; templates print it as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +107,13 @@ pub struct Context {
     pub secrets: Vec<SecretContext>,
     /// Shell variables of every app origin: `{ var, slug, local }`.
     pub origin_vars: Vec<OriginVar>,
+    /// The note of `.env` ([`env_note`]) as a bash word.
+    pub env_note_sh: Escaped,
+    /// Workspace variables passed through with `${env:NAME}`, in the order the spec first uses
+    /// them: the start script reads each one before it sets anything.
+    pub pass_through: Vec<String>,
+    /// Those a compose service uses: the start script passes them to `compose up`.
+    pub compose_pass_through: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +177,10 @@ pub struct EnvFileContext {
     pub path: String,
     /// The path as a bash word.
     pub path_sh: Escaped,
+    /// The note naming portolan's keys ([`env_note`]), a comment line of the env file.
+    pub note: Escaped,
+    /// The same note as a bash word.
+    pub note_sh: Escaped,
     /// `env_line KEY "value"` calls for the start script.
     pub script_lines: Vec<Escaped>,
     /// The lines of the file as rendered outside Coder.
@@ -396,7 +424,10 @@ impl Context {
                     local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
                     values.push((key.value.clone(), pieces));
                 }
+                let note = env_note(keys.keys().map(|k| k.as_str()));
                 EnvFileContext {
+                    note_sh: Escaped(value::sh_word(&note)),
+                    note: Escaped(note),
                     path: path.value.clone(),
                     path_sh: Escaped(value::sh_word(path)),
                     script_lines,
@@ -414,6 +445,30 @@ impl Context {
                 command: Escaped(secret.generate.shell().to_owned()),
             })
             .collect();
+
+        let mut pass_through = Vec::new();
+        let mut compose_pass_through = Vec::new();
+        for service in spec.services.values() {
+            let mut texts: Vec<&str> = service.env.values().map(|v| v.0.as_str()).collect();
+            for command in [&service.command, &service.entrypoint]
+                .into_iter()
+                .flatten()
+            {
+                match &command.value {
+                    CommandSpec::Shell(s) => texts.push(s),
+                    CommandSpec::Args(args) => texts.extend(args.iter().map(String::as_str)),
+                }
+            }
+            if service.is_compose() {
+                add_pass_through(&mut compose_pass_through, &texts);
+            }
+            texts.extend(service.run.as_ref().map(|r| r.as_str()));
+            add_pass_through(&mut pass_through, &texts);
+        }
+        for keys in spec.env_files.values() {
+            let texts: Vec<&str> = keys.values().map(|v| v.0.as_str()).collect();
+            add_pass_through(&mut pass_through, &texts);
+        }
 
         let wildcard_domain = spec
             .coder
@@ -447,8 +502,32 @@ impl Context {
             processes,
             healthchecks,
             env_files,
+            env_note_sh: Escaped(value::sh_word(&env_note(
+                origin_vars
+                    .iter()
+                    .map(|o| o.var.as_str())
+                    .chain(spec.secrets.keys().map(|k| k.as_str())),
+            ))),
             secrets,
             origin_vars,
+            pass_through,
+            compose_pass_through,
+        }
+    }
+}
+
+/// Adds the variables that `${env:NAME}` references in `texts` pass through, each once.
+fn add_pass_through(names: &mut Vec<String>, texts: &[&str]) {
+    for text in texts {
+        let Ok(parts) = reference::parse(text) else {
+            continue;
+        };
+        for part in parts {
+            if let Part::Ref(r) = part {
+                if r.kind == RefKind::Env && !names.contains(&r.target) {
+                    names.push(r.target);
+                }
+            }
         }
     }
 }

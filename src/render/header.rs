@@ -82,7 +82,7 @@ pub fn stamped_by_render(text: &str) -> bool {
 }
 
 /// Finds the header among the first three lines: returns the recorded hash and the text without it.
-fn split(text: &str) -> Option<(&str, String)> {
+pub fn split_header(text: &str) -> Option<(&str, String)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n').take(3) {
         let trimmed = line.trim_end_matches(['\n', '\r']);
@@ -101,7 +101,7 @@ fn split(text: &str) -> Option<(&str, String)> {
 }
 
 pub fn ownership(text: &str) -> Ownership {
-    match split(text) {
+    match split_header(text) {
         Some((recorded, body)) if recorded == hash(&body) => Ownership::Untouched,
         Some(_) => Ownership::EditedByHand,
         None => Ownership::Foreign,

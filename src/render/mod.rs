@@ -79,16 +79,45 @@ impl RenderedFile {
     }
 
     /// Whether `text` is this env file as the start script writes it: the start script's header,
-    /// unchanged since (hash), and the meaning the spec gives it. A header only proves the shape,
-    /// so the body is compared too: exactly the keys the spec renders, in its order, unexported;
-    /// every value without a reference equal to the spec's; every origin a URL with its scheme
-    /// and every secret non-empty ([`value::could_be_at_start`]). Such a file is the workspace's
-    /// state: not drift, and render leaves it alone.
+    /// and portolan's part of the file unchanged since (the header's hash covers the note that
+    /// names portolan's keys and their lines, in the spec's order), and the meaning the spec gives
+    /// it. A header only proves the shape, so portolan's keys are compared too: each set once,
+    /// unexported; every value without a reference equal to the spec's; every origin a URL with
+    /// its scheme and every secret non-empty ([`value::could_be_at_start`]). Other lines are the
+    /// user's, which the start script keeps. Such a file is the workspace's state: not drift,
+    /// and render leaves it alone.
     pub fn written_at_start(&self, text: &str) -> bool {
-        if !self.runtime
-            || !header::written_at_start(text)
-            || header::ownership(text) != header::Ownership::Untouched
-        {
+        if !self.runtime || !header::written_at_start(text) {
+            return false;
+        }
+        let Some((recorded, body)) = header::split_header(text) else {
+            return false;
+        };
+        let note = context::env_note(self.start_values.iter().map(|(k, _)| k.as_str()));
+        if !body.lines().any(|line| line == note) {
+            return self.written_at_start_whole(text);
+        }
+        let parsed = crate::parse::dotenv::parse(crate::source::FileId(0), &body);
+        let mut managed = format!("{note}\n");
+        for (key, pieces) in &self.start_values {
+            let mut entries = parsed.entries.iter().filter(|e| e.key == *key);
+            let (Some(entry), None) = (entries.next(), entries.next()) else {
+                return false;
+            };
+            if entry.exported || !value::could_be_at_start(pieces, &entry.value) {
+                return false;
+            }
+            managed.push_str(&body[entry.line_span.range()]);
+            managed.push('\n');
+        }
+        recorded == header::hash(&managed)
+    }
+
+    /// Whether `text` is this env file as start scripts wrote it before they kept the user's
+    /// lines (without the note): the whole file unchanged since, exactly the spec's keys in its
+    /// order, each meaning what the spec gives it.
+    fn written_at_start_whole(&self, text: &str) -> bool {
+        if header::ownership(text) != header::Ownership::Untouched {
             return false;
         }
         let parsed = crate::parse::dotenv::parse(crate::source::FileId(0), text);
@@ -449,4 +478,55 @@ fn environment(overrides: Option<&Path>) -> Result<Environment<'static>, RenderE
             .map_err(|error| template_error(name, error, overrides))?;
     }
     Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rendered `.env.local` of a small spec, and the header the start script gives `body`.
+    fn env_file() -> RenderedFile {
+        let yaml = "name: t\nservices:\n  web:\n    run: x\n    ports: { http: 3000 }\napps:\n  web: { target: web.http }\nenv_files:\n  .env.local:\n    URL: ${origin:web.http}\n    MODE: dev\n";
+        let mut sources = crate::source::SourceMap::default();
+        let spec = crate::spec::load(Path::new("portolan.yaml"), yaml, &mut sources)
+            .unwrap()
+            .spec;
+        let files = render(&spec, &RenderOptions::default()).unwrap();
+        files
+            .into_iter()
+            .find(|f| f.path == Path::new(".env.local"))
+            .unwrap()
+    }
+
+    fn started(managed: &str, file: &str) -> String {
+        format!(
+            "# Written by start-workspace.sh at workspace start from portolan.yaml. {}{}\n{file}",
+            header::MARK,
+            header::hash(managed)
+        )
+    }
+
+    #[test]
+    fn env_files_written_at_start_keep_the_users_lines() {
+        let file = env_file();
+        let note = context::env_note(["URL", "MODE"]);
+        let managed = format!("{note}\nURL=https://web--main--ws--me.coder.test\nMODE=dev\n");
+        assert!(file.written_at_start(&started(&managed, &managed)));
+        // The user's key and comment, between and after portolan's lines.
+        let mixed = format!(
+            "{note}\nURL=https://web--main--ws--me.coder.test\n# mine\nADMIN_KEY='a b'\nMODE=dev\n"
+        );
+        assert!(file.written_at_start(&started(&managed, &mixed)));
+        assert!(!file.drifted(Some(&started(&managed, &mixed))));
+        // A value of portolan's changed by hand, set twice, or not meaning what the spec says.
+        for wrong in [
+            mixed.replace("MODE=dev", "MODE=prod"),
+            format!("{mixed}MODE=dev\n"),
+            mixed.replace("https://web--main--ws--me.coder.test", "ftp://x"),
+            mixed.replace(&note, "# portolan sets: URL."),
+        ] {
+            let text = started(&managed, &wrong);
+            assert!(!file.written_at_start(&text), "{wrong}");
+        }
+    }
 }

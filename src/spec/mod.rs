@@ -35,7 +35,8 @@ pub struct Spec {
     #[serde(default)]
     pub apps: Named<AppSpec>,
     /// Env files the start script writes, keyed by path relative to the project folder: letters,
-    /// digits and `/._-+@`, no `..`, and none of the files portolan writes itself.
+    /// digits and `/._-+@`, no `..`, and none of the files portolan writes itself. Values take
+    /// the references of service `env`, `${env:NAME}` included.
     #[serde(default)]
     pub env_files: Named<Named<Located<Text>>>,
     /// Secrets generated once at workspace start and kept across restarts.
@@ -146,7 +147,9 @@ pub struct Service {
     /// Named ports: `api: 3210` or `api: { port: 3210, host: 13210 }`.
     #[serde(default)]
     pub ports: Named<Located<PortSpec>>,
-    /// Environment of the service. Values may contain `${origin:...}`, `${port:...}`, `${secret:...}` references.
+    /// Environment of the service. Values may contain `${origin:...}`, `${port:...}`,
+    /// `${secret:...}` references and `${env:NAME}`, a variable of the workspace's environment
+    /// passed through; `$${` is a literal `${`, and any other `${` is an error.
     #[serde(default)]
     pub env: Named<Located<Text>>,
     /// How the start script knows the service is up.

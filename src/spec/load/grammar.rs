@@ -127,6 +127,42 @@ pub(super) fn normalized_path(path: &str) -> Option<String> {
 /// secret to docker compose, which reads `${...}` from its environment before `.env`, and writes
 /// it to `.env`), or `None` when the name is free. The start script's own variables are out of
 /// reach: it keeps secrets in an array.
+/// Why a workspace variable cannot be passed through with `${env:NAME}`, if it cannot: the
+/// start script holds the apps' origins in `ORIGIN_*` and its own state in `portolan_*`, and
+/// bash sets or computes some names itself (read-only, or different in every read).
+pub(super) fn reserved_pass_through_name(name: &str) -> Option<&'static str> {
+    if name.starts_with("ORIGIN_") {
+        return Some("`ORIGIN_*` names hold the apps' origins in the start script");
+    }
+    if name.starts_with("portolan_") {
+        return Some("`portolan_*` names are the start script's own");
+    }
+    const BASH: &[&str] = &[
+        "BASHOPTS",
+        "BASHPID",
+        "EUID",
+        "UID",
+        "PPID",
+        "SHELLOPTS",
+        "RANDOM",
+        "SRANDOM",
+        "SECONDS",
+        "LINENO",
+        "EPOCHSECONDS",
+        "EPOCHREALTIME",
+        "FUNCNAME",
+        "GROUPS",
+        "HISTCMD",
+        "IFS",
+        "OPTIND",
+        "OPTARG",
+        "PWD",
+        "OLDPWD",
+    ];
+    (name.starts_with("BASH_") || BASH.contains(&name))
+        .then_some("bash sets it itself, so the start script would not see the workspace's value")
+}
+
 pub(super) fn reserved_secret_name(name: &str) -> Option<&'static str> {
     const PREFIXES: &[(&str, &str)] = &[
         ("ORIGIN_", "`ORIGIN_*` names hold the apps' origins"),

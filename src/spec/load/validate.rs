@@ -538,26 +538,29 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Every `${kind:target}` in env values, env files, `run` and `command` must resolve.
+    /// Every `${kind:target}` in env values, env files, `run` and `command` must resolve, and
+    /// every other `${` is refused: in a value it would reach the service as that very text. Only
+    /// `run`, which is shell code, may hold the shell's own `${NAME}` expansions.
     fn references(&mut self) {
         let spec = self.spec;
-        let mut values: Vec<(u32, u32)> = Vec::new();
+        // (start, end, is shell code)
+        let mut values: Vec<(u32, u32, bool)> = Vec::new();
         for service in spec.services.values() {
-            values.extend(service.env.values().map(|v| (v.start, v.end)));
+            values.extend(service.env.values().map(|v| (v.start, v.end, false)));
             if let Some(run) = &service.run {
-                values.push((run.start, run.end));
+                values.push((run.start, run.end, true));
             }
             if let Some(command) = &service.command {
-                values.push((command.start, command.end));
+                values.push((command.start, command.end, false));
             }
             if let Some(entrypoint) = &service.entrypoint {
-                values.push((entrypoint.start, entrypoint.end));
+                values.push((entrypoint.start, entrypoint.end, false));
             }
         }
         for keys in spec.env_files.values() {
-            values.extend(keys.values().map(|v| (v.start, v.end)));
+            values.extend(keys.values().map(|v| (v.start, v.end, false)));
         }
-        for (start, end) in values {
+        for (start, end, is_code) in values {
             // Check the text as written, so that ranges map to the file.
             let Some(raw) = self.text.get(start as usize..end as usize) else {
                 continue;
@@ -581,6 +584,13 @@ impl<'a> Validator<'a> {
                         }
                     }
                 }
+            }
+            for stray in reference::stray_expansions(raw) {
+                if is_code && stray.is_shell_parameter() {
+                    continue;
+                }
+                let (message, help) = stray.explain();
+                self.error(&at(stray.range), message).help = Some(help);
             }
         }
     }
@@ -656,6 +666,22 @@ impl Spec {
             }
             RefKind::Port | RefKind::HostPort | RefKind::Url | RefKind::InternalUrl => {
                 self.port(target).map(|_| ())
+            }
+            RefKind::Env => {
+                if !is_valid_env_name(target) {
+                    return Err(format!(
+                        "`${{env:{target}}}` needs a variable name: ^[A-Za-z_][A-Za-z0-9_]*$"
+                    ));
+                }
+                if self.secrets.contains_key(target) {
+                    return Err(format!("`{target}` is a secret of this spec, which the start script exports under that name; use `${{secret:{target}}}`, or pass through a variable of another name"));
+                }
+                match super::grammar::reserved_pass_through_name(target) {
+                    Some(why) => Err(format!(
+                        "`${{env:{target}}}` cannot be passed through: {why}"
+                    )),
+                    None => Ok(()),
+                }
             }
         }
     }

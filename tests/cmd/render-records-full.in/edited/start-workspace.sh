@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:e6419c204817415ecc8e7e3407f48ce65e1b182cb6a9fe894f6c037fe29d4332
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:511c4eb095f17bd4772e621568af3f093eef035f421ad779cc34ef3f8b6a7194
 # Starts the services of a and writes their env files with this workspace's origins.
 # Run by the Coder agent at workspace start; outside Coder every origin is http://localhost:PORT.
 #
@@ -139,11 +139,59 @@ env_line() {
   fi
 }
 
-# write_managed PATH BODY: writes BODY (lines) to PATH atomically, mode 0600, with portolan's
-# header, so that `portolan render` knows the file is its own. PATH is written only where
-# check_managed allows, or nothing is written and the script stops.
+# An assignment in an env file: `KEY=`, `export KEY=` (bash, compose and python-dotenv alike).
+env_key_re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*='
+
+# quote_closes QUOTE TEXT: whether TEXT holds the QUOTE that closes a value (in double quotes,
+# `\\` and `\"` are escapes).
+quote_closes() {
+  local text=$2
+  if [[ $1 == "'" ]]; then
+    [[ $text == *\'* ]]
+    return
+  fi
+  text=${text//\\\\/}
+  text=${text//\\\"/}
+  [[ $text == *\"* ]]
+}
+
+# read_entries: the lines of stdin into the array `entries`, an assignment whose quoted value
+# spans several lines as one element, every other line as one.
+read_entries() {
+  local line value open=''
+  entries=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ -n $open ]]; then
+      entries[-1]+=$'\n'$line
+      if quote_closes "$open" "$line"; then
+        open=''
+      fi
+      continue
+    fi
+    entries+=("$line")
+    if [[ $line =~ $env_key_re ]]; then
+      value=${line#*=}
+      value=${value#"${value%%[![:space:]]*}"}
+      case $value in
+        \'*) quote_closes "'" "${value:1}" || open="'" ;;
+        \"*) quote_closes '"' "${value:1}" || open='"' ;;
+      esac
+    fi
+  done
+}
+
+# write_managed PATH BODY: sets portolan's keys in the env file PATH and keeps every other line
+# of it as it is (keys the user added, comments, blank lines, in their order). BODY is the note
+# that names portolan's keys, then one KEY=value line each. A line of PATH that sets one of
+# them (`KEY=`, `export KEY=`) is replaced by BODY's, in place (a second one is dropped); a key
+# PATH lacks is added at the end; a key an earlier start set (its note names it) that BODY no
+# longer has is dropped. PATH is replaced atomically, its mode kept (0600 when new), with
+# portolan's header, whose hash covers BODY, so that `portolan render` knows the file is its own.
+# PATH is written only where check_managed allows, or nothing is written and the script stops.
 write_managed() {
-  local path=$1 body=${2:+$2$'\n'} hash tmp dir=. part rest=$1
+  local path=$1 body=${2:+$2$'\n'} hash tmp dir=. part rest=$1 line key note='' n=0 legacy=0
+  local -a keys=() lines=() out=() words=() entries=()
+  local -A new=() old=() seen=()
   check_managed "$path" || return 1
   while [[ $rest == */* ]]; do
     part=${rest%%/*}
@@ -152,12 +200,72 @@ write_managed() {
     dir=$dir/$part
     [[ -d $dir ]] || mkdir "$dir"
   done
+  read_entries <<<"$2"
+  for line in "${entries[@]}"; do
+    if [[ $line == '#'* ]]; then
+      note=$line
+    elif [[ -n $line ]]; then
+      key=${line%%=*}
+      keys+=("$key")
+      new[$key]=$line
+    fi
+  done
+  if [[ -f $path ]]; then
+    read_entries <"$path"
+    lines=("${entries[@]}")
+  fi
+  for line in "${lines[@]}"; do
+    if [[ $line == '# portolan sets: '* ]]; then
+      line=${line#'# portolan sets: '}
+      read -ra words <<<"${line%%.*}"
+      for key in "${words[@]}"; do old[$key]=1; done
+    elif [[ $line == '# Rewritten by '* ]]; then
+      # Written before portolan kept other lines: every key in it was portolan's.
+      legacy=1
+    fi
+  done
+  for line in "${lines[@]}"; do
+    n=$((n + 1))
+    if [[ $line == '# portolan sets: '* || $line == '# Rewritten by '* ]]; then
+      continue
+    elif ((n <= 3)) && [[ $line == '#'*portolan-sha256:* ]]; then
+      continue
+    elif [[ $line =~ $env_key_re ]]; then
+      key=${BASH_REMATCH[2]}
+      if [[ -n ${new[$key]+set} ]]; then
+        if [[ -z ${seen[$key]+set} ]]; then
+          out+=("${new[$key]}")
+          seen[$key]=1
+        else
+          log "note: $path set $key twice: the second line is dropped"
+        fi
+        continue
+      elif [[ -n ${old[$key]+set} ]] || ((legacy)); then
+        continue
+      fi
+    fi
+    out+=("$line")
+  done
+  for key in "${keys[@]}"; do
+    [[ -n ${seen[$key]+set} ]] || out+=("${new[$key]}")
+  done
   hash=$(printf '%s' "$body" | sha256sum)
   hash=${hash%% *}
   tmp=$(mktemp "$path.XXXXXX")
-  chmod 600 "$tmp"
-  printf '# Written by %s at workspace start from %s. portolan-sha256:%s\n%s' \
-    "start-workspace.sh" portolan.yaml "$hash" "$body" >"$tmp"
+  if [[ -f $path ]]; then
+    chmod --reference="$path" "$tmp"
+  else
+    chmod 600 "$tmp"
+  fi
+  if ! {
+    printf '# Written by %s at workspace start from %s. portolan-sha256:%s\n%s\n' \
+      "start-workspace.sh" portolan.yaml "$hash" "$note"
+    ((${#out[@]} == 0)) || printf '%s\n' "${out[@]}"
+  } >"$tmp"; then
+    rm -f "$tmp"
+    log "error: cannot write $path"
+    return 1
+  fi
   mv -f "$tmp" "$path"
 }
 
@@ -165,6 +273,7 @@ write_managed() {
 # script with no env file changed.
 # .env: read by docker compose for ${...} in docker-compose.yml.
 env_body=$(
+  printf '%s\n' "# portolan sets: ORIGIN_WEB. Other lines are yours: start-workspace.sh keeps them at each workspace start."
   env_line ORIGIN_WEB "$ORIGIN_WEB"
   :
 )
