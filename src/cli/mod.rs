@@ -98,8 +98,20 @@ pub fn load(options: &ProjectOptions) -> Result<Project, u8> {
     if output::verbosity() > output::Verbosity::Silent {
         print_diagnostics(&project.warnings, &project.sources);
     }
+    if let Some(config) = &project.config {
+        output::debug(format_args!("config: {}", config.path.display()));
+    }
     let mut knowledge = vec!["built-in".to_owned()];
     knowledge.extend(options.knowledge.iter().map(|k| k.display().to_string()));
+    if let Some(path) = project
+        .config
+        .as_ref()
+        .and_then(|c| c.check.knowledge.as_ref())
+    {
+        if options.knowledge.is_none() {
+            knowledge.push(path.display().to_string());
+        }
+    }
     if let Some(spec) = &project.spec {
         output::debug(format_args!("spec: {}", spec.path.display()));
         if spec.spec.knowledge.is_some() {
