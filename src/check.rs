@@ -71,6 +71,8 @@ pub struct CheckResult {
     pub skipped: Vec<(PathBuf, String)>,
     /// Env files read although an ignore file lists them (see [`walk`]), as reports name them.
     pub read_although_ignored: Vec<PathBuf>,
+    /// Specs the walk found and left alone (checked only with `--spec`), as reports name them.
+    pub specs_not_checked: Vec<PathBuf>,
 }
 
 impl CheckResult {
@@ -216,6 +218,12 @@ fn nothing_to_check(paths: &[PathBuf], result: &CheckResult) -> String {
     );
     for (path, why) in &result.skipped {
         message.push_str(&format!("\n  not checked: {}: {why}", path.display()));
+    }
+    for spec in &result.specs_not_checked {
+        message.push_str(&format!(
+            "\n  hint: {0} is a portolan spec: `portolan render {0}` writes its files, and `portolan check --spec {0}` checks them",
+            spec.display()
+        ));
     }
     message
 }
@@ -412,6 +420,8 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
                         "a portolan spec: check the files it renders with `--spec FILE`; skipped"
                             .to_owned(),
                     ));
+                } else {
+                    result.specs_not_checked.push(display);
                 }
                 continue;
             }
