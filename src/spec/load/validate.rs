@@ -265,6 +265,12 @@ impl<'a> Validator<'a> {
     /// files. Its normalised form, when valid, for the env file checks.
     fn compose_file(&mut self) -> Option<String> {
         let file = self.spec.compose.file.as_ref()?;
+        if !self.spec.services.values().any(|s| s.is_compose()) {
+            self.warning(
+                file,
+                "no service has an `image`, so no compose file is rendered; `compose.file` has nothing to name",
+            );
+        }
         if file.starts_with('/') {
             self.error(
                 file,
@@ -875,6 +881,18 @@ mod tests {
                 found[0].1
             );
         }
+    }
+
+    #[test]
+    fn a_compose_file_without_compose_services_is_a_warning() {
+        let text = "name: t\ncompose: { file: c.yml }\nservices:\n  web: { run: x }\n";
+        let mut sources = SourceMap::default();
+        let loaded = crate::spec::load(Path::new("portolan.yaml"), text, &mut sources).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0]
+            .message
+            .contains("no compose file is rendered"));
+        assert_eq!(&text[loaded.warnings[0].primary.span.range()], "c.yml");
     }
 
     #[test]
