@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use portolan::model::build::normalize;
 use portolan::project::{Project, ProjectOptions, Rendered};
 use portolan::render::write::{self, Change};
-use portolan::render::{record, RenderOptions};
+use portolan::render::{record, RenderOptions, RenderedFile};
 use portolan::report::{self, Format, Report};
 use portolan::rules;
 
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> u8 {
         return FAILED;
     }
     // Each spec with its project (its own config, the nearest to it) and how it renders.
-    let loaded: Vec<Result<(&PathBuf, Project, RenderOptions), u8>> = specs
+    let loaded: Vec<Result<Loaded<'_>, u8>> = specs
         .iter()
         .map(|spec| {
             let project = super::load(&ProjectOptions {
@@ -76,11 +76,11 @@ pub fn run(args: Args) -> u8 {
                 config: config.lookup(spec),
                 ..ProjectOptions::default()
             })?;
-            let (options, _) = project.render_options().map_err(|e| {
+            let (options, recorded) = project.render_options().map_err(|e| {
                 eprintln!("error: {e}");
                 FAILED
             })?;
-            Ok((spec, project, options))
+            Ok((spec, project, options, recorded))
         })
         .collect();
     // Two specs rendering into one folder would write over each other's files.
@@ -90,12 +90,11 @@ pub fn run(args: Args) -> u8 {
                 .unwrap_or_default(),
         )
     };
-    let ok: Vec<&(&PathBuf, Project, RenderOptions)> =
-        loaded.iter().filter_map(|l| l.as_ref().ok()).collect();
-    for (i, (a, _, a_options)) in ok.iter().enumerate() {
-        if let Some((b, _, _)) = ok[..i]
+    let ok: Vec<&Loaded<'_>> = loaded.iter().filter_map(|l| l.as_ref().ok()).collect();
+    for (i, (a, _, a_options, _)) in ok.iter().enumerate() {
+        if let Some((b, _, _, _)) = ok[..i]
             .iter()
-            .find(|(_, _, b_options)| folder(b_options) == folder(a_options))
+            .find(|(_, _, b_options, _)| folder(b_options) == folder(a_options))
         {
             eprintln!(
                 "error: {} and {} render into the same folder; give each spec its own folder",
@@ -114,12 +113,17 @@ pub fn run(args: Args) -> u8 {
     loaded
         .iter()
         .map(|l| match l {
-            Ok((spec, project, options)) => render_one(spec, project, options, mode),
+            Ok((spec, project, options, recorded)) => {
+                render_one(spec, project, options, recorded.as_ref(), mode)
+            }
             Err(code) => *code,
         })
         .max()
         .unwrap_or(OK)
 }
+
+/// A spec with its project, how it renders, and the record of its last render.
+type Loaded<'s> = (&'s PathBuf, Project, RenderOptions, Option<record::Record>);
 
 /// What to do with the files rendered: the flags that are not options of the render.
 #[derive(Clone, Copy)]
@@ -137,6 +141,7 @@ fn render_one(
     spec_path: &Path,
     project: &Project,
     options: &RenderOptions,
+    recorded: Option<&record::Record>,
     Mode {
         check,
         force,
@@ -164,6 +169,9 @@ fn render_one(
         return FOUND;
     }
     let files = rendered.files;
+    if let Some(recorded) = recorded {
+        no_longer_rendered(recorded, &files, &out);
+    }
     let planned = match write::plan(&files, &out) {
         Ok(p) => p,
         Err(e) => {
@@ -246,6 +254,21 @@ fn render_one(
         );
     }
     OK
+}
+
+/// Notes each file the last render wrote that this spec no longer renders (a renamed compose
+/// file) and that is still there: render leaves it, and `check` would read it with the rest.
+fn no_longer_rendered(recorded: &record::Record, files: &[RenderedFile], out: &Path) {
+    let now: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    for file in recorded.dropped(&now) {
+        let path = out.join(file);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            output::note(format_args!(
+                "{} was rendered before and no longer is: remove it, or `check` reads it with the new files",
+                path.display()
+            ));
+        }
+    }
 }
 
 /// `render --check`: prints a diff of every file that drifted (env files: the keys that differ,

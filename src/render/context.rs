@@ -20,8 +20,8 @@ use crate::spec::{CommandSpec, Spec};
 
 /// The name of the start script, as rendered next to the compose file.
 pub const START_SCRIPT: &str = "start-workspace.sh";
-/// The compose file name.
-pub const COMPOSE_FILE: &str = "docker-compose.yml";
+/// The compose file's name when the spec names none (`compose: { file: ... }`).
+pub const COMPOSE_FILE: &str = crate::spec::DEFAULT_COMPOSE_FILE;
 /// The Terraform file with the apps; drops into an existing template.
 pub const APPS_TF: &str = "coder-apps.tf";
 /// The complete template written with `--full`.
@@ -93,7 +93,17 @@ pub struct Context {
     pub workdir_hcl: Escaped,
     /// The start script's path in the workspace as a bash word inside an HCL heredoc.
     pub start_path_heredoc: Escaped,
-    pub compose_file: &'static str,
+    /// The compose file's path relative to the output folder, as a bash word.
+    pub compose_file: Escaped,
+    /// The compose file's path as rendered, for render itself.
+    #[serde(skip)]
+    pub compose_path: String,
+    /// The compose file flags of every `docker compose` call, as bash words: `-f FILE`, with
+    /// `--project-directory .` first for a file in a subfolder, so that its relative paths and
+    /// compose's `.env` are the project folder's.
+    pub compose_flags: Escaped,
+    /// The file is in a subfolder of the output folder.
+    pub compose_in_subfolder: bool,
     pub start_script: &'static str,
     pub apps: Vec<AppContext>,
     /// `"slug" = "origin"` HCL lines.
@@ -147,6 +157,8 @@ pub struct ComposeService {
     pub environment: Vec<(Escaped, Escaped)>,
     pub healthcheck: Option<Escaped>,
     pub depends_on: Vec<(Escaped, &'static str)>,
+    /// `container_name`, a name of Docker's grammar checked at load, as a YAML scalar.
+    pub container_name: Option<Escaped>,
 }
 
 #[derive(Debug, Serialize)]
@@ -382,6 +394,10 @@ impl Context {
                         .and_then(|h| h.command.as_ref())
                         .map(|c| Escaped(value::compose_string(c))),
                     depends_on,
+                    container_name: service
+                        .container_name
+                        .as_ref()
+                        .map(|c| Escaped(value::yaml_string(c))),
                 });
             } else if let Some(run) = &service.run {
                 let exports = service
@@ -481,6 +497,14 @@ impl Context {
             .as_ref()
             .map(|w| w.value.clone())
             .unwrap_or_else(|| format!("/home/coder/{}", spec.name.value));
+        // Without `.` and empty parts: `./infra//compose.yml` is `infra/compose.yml`.
+        let compose_path = spec
+            .compose_file()
+            .split('/')
+            .filter(|part| !part.is_empty() && *part != ".")
+            .collect::<Vec<_>>()
+            .join("/");
+        let compose_in_subfolder = compose_path.contains('/');
         Context {
             name: spec.name.value.clone(),
             spec_file_sh: Escaped(value::sh_word(&value::comment_text(spec_file))),
@@ -493,7 +517,14 @@ impl Context {
                 "{workdir}/{START_SCRIPT}"
             )))),
             workdir_hcl: Escaped(value::hcl_string(&workdir)),
-            compose_file: COMPOSE_FILE,
+            compose_file: Escaped(value::sh_word(&compose_path)),
+            compose_flags: Escaped(if compose_in_subfolder {
+                format!("--project-directory . -f {}", value::sh_word(&compose_path))
+            } else {
+                format!("-f {}", value::sh_word(&compose_path))
+            }),
+            compose_path,
+            compose_in_subfolder,
             start_script: START_SCRIPT,
             apps,
             origins,

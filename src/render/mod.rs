@@ -17,7 +17,7 @@ use minijinja::Environment;
 use crate::diagnostic::Diagnostic;
 use crate::source::{LineCol, SourceMap, Span};
 use crate::spec::Spec;
-use context::{Context, APPS_TF, COMPOSE_FILE, MAIN_TF, START_SCRIPT};
+use context::{Context, APPS_TF, MAIN_TF, START_SCRIPT};
 
 /// The templates shipped in the binary: (name, text).
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -359,7 +359,7 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
     }
     if !context.compose_services.is_empty() {
         push(
-            COMPOSE_FILE,
+            &context.compose_path.clone(),
             run("docker-compose.yml.j2", None)?,
             0o644,
             None,

@@ -68,6 +68,18 @@ impl Record {
         })
     }
 
+    /// The files this record names that a render of `now` (relative paths) no longer writes:
+    /// a renamed compose file leaves its old name behind, which `check` would still read.
+    /// Names with control characters are left out (they are shown to the user).
+    pub fn dropped<'r>(&'r self, now: &[&Path]) -> Vec<&'r str> {
+        self.files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !f.chars().any(char::is_control))
+            .filter(|f| !now.iter().any(|n| *n == Path::new(f)))
+            .collect()
+    }
+
     /// The recorded templates folder, as a path usable from where `dir` (the record's folder)
     /// is named.
     pub fn templates_in(&self, dir: &Path) -> Option<PathBuf> {
@@ -122,6 +134,27 @@ mod tests {
             ..record
         };
         assert_eq!(Record::parse(&plain.text()), Ok(plain));
+    }
+
+    #[test]
+    fn a_record_names_the_files_no_longer_rendered() {
+        let record = Record {
+            files: vec![
+                "coder-apps.tf".to_owned(),
+                "docker-compose.yml".to_owned(),
+                "x\u{1b}[2J.yml".to_owned(),
+            ],
+            ..Record::default()
+        };
+        let now = [Path::new("coder-apps.tf"), Path::new("infra/compose.yml")];
+        assert_eq!(record.dropped(&now), ["docker-compose.yml"]);
+        let same = [Path::new("coder-apps.tf"), Path::new("docker-compose.yml")];
+        assert!(Record {
+            files: vec!["coder-apps.tf".to_owned()],
+            ..Record::default()
+        }
+        .dropped(&same)
+        .is_empty());
     }
 
     #[test]

@@ -34,9 +34,13 @@ pub struct Spec {
     /// Coder apps, keyed by slug: one `coder_app` each.
     #[serde(default)]
     pub apps: Named<AppSpec>,
+    /// The compose file render writes for the `image` services.
+    #[serde(default)]
+    pub compose: ComposeSettings,
     /// Env files the start script writes, keyed by path relative to the project folder: letters,
     /// digits and `/._-+@`, no `..`, and none of the files portolan writes itself. Values take
-    /// the references of service `env`, `${env:NAME}` included.
+    /// the references of service `env`, `${env:NAME}` included. A path may name a subfolder
+    /// (`web/.env.local`), which the start script creates.
     #[serde(default)]
     pub env_files: Named<Named<Located<Text>>>,
     /// Secrets generated once at workspace start and kept across restarts.
@@ -56,6 +60,33 @@ pub struct Spec {
     /// programs, images, env roles and modules, in the shape of `src/knowledge/knowledge.yaml`.
     #[serde(default)]
     pub knowledge: Option<crate::knowledge::Knowledge>,
+}
+
+/// The compose file: the name a project's own scripts already use.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Compose")]
+pub struct ComposeSettings {
+    /// Path of the compose file relative to the output folder, ending in `.yml` or `.yaml`
+    /// (`docker-compose.convex.yml`, `infra/compose.yml`): letters, digits and `/._-+@`, no
+    /// `..`, not absolute. Defaults to `docker-compose.yml`. The start script runs
+    /// `docker compose -f FILE`; for a file in a subfolder it adds `--project-directory .`, so
+    /// bind-mount sources and compose's `.env` stay relative to the project folder.
+    #[serde(default)]
+    pub file: Option<Located<String>>,
+}
+
+/// The compose file's path when the spec names none.
+pub const DEFAULT_COMPOSE_FILE: &str = "docker-compose.yml";
+
+impl Spec {
+    /// The compose file's path relative to the output folder, `/`-separated.
+    pub fn compose_file(&self) -> &str {
+        self.compose
+            .file
+            .as_ref()
+            .map_or(DEFAULT_COMPOSE_FILE, |f| f.as_str())
+    }
 }
 
 /// Coder settings.
@@ -158,6 +189,11 @@ pub struct Service {
     /// Compose services that must start first.
     #[serde(default)]
     pub depends_on: Vec<Located<String>>,
+    /// Compose `container_name`: the container's fixed name, for scripts that run
+    /// `docker exec NAME`. As Docker accepts it (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), unique across
+    /// services; compose services only.
+    #[serde(default)]
+    pub container_name: Option<Located<String>>,
 }
 
 impl Service {

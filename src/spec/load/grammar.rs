@@ -15,6 +15,13 @@ pub(super) fn is_valid_service_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// A container name as Docker accepts it: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub(super) fn is_container_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// Files portolan writes itself (render and the start script); an `env_files` entry may not
 /// name them. Compared case-insensitively, for case-insensitive file systems.
 pub const RESERVED_PATHS: &[&str] = &[

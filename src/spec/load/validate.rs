@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use super::did_you_mean;
 use super::grammar::{
-    env_file_value_fits, is_dns_name, is_safe_path, is_url_path, is_valid_service_name,
-    normalized_path, reserved_secret_name, shell_syntax_error, shown, slugify, DNS_LABEL_MAX,
-    MIN_ROOM_FOR_WORKSPACE_AND_OWNER, RESERVED_FOLDERS, RESERVED_PATHS,
+    env_file_value_fits, is_container_name, is_dns_name, is_safe_path, is_url_path,
+    is_valid_service_name, normalized_path, reserved_secret_name, shell_syntax_error, shown,
+    slugify, DNS_LABEL_MAX, MIN_ROOM_FOR_WORKSPACE_AND_OWNER, RESERVED_FOLDERS, RESERVED_PATHS,
 };
 use super::{is_valid_env_name, is_valid_slug};
 use crate::diagnostic::Diagnostic;
@@ -55,6 +55,7 @@ impl<'a> Validator<'a> {
     pub(super) fn run(mut self) -> Vec<Diagnostic> {
         self.names();
         self.services();
+        self.container_names();
         self.apps();
         self.host_ports();
         self.paths();
@@ -143,6 +144,7 @@ impl<'a> Validator<'a> {
                     ("entrypoint", service.entrypoint.is_some()),
                     ("volumes", !service.volumes.is_empty()),
                     ("depends_on", !service.depends_on.is_empty()),
+                    ("container_name", service.container_name.is_some()),
                 ] {
                     if present {
                         self.error(
@@ -221,6 +223,109 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
+
+    /// Container names as Docker accepts them, one container each.
+    fn container_names(&mut self) {
+        let mut seen: HashMap<&str, (&str, &Located<String>)> = HashMap::new();
+        for (name, service) in &self.spec.services {
+            let Some(container) = &service.container_name else {
+                continue;
+            };
+            if !is_container_name(container) {
+                self.error(
+                    container,
+                    format!(
+                        "container_name {} of `{}` is not accepted by Docker: it must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+                        shown(container),
+                        name.value
+                    ),
+                );
+            } else if let Some((first, at)) =
+                seen.insert(container.as_str(), (name.as_str(), container))
+            {
+                let first_span = self.span(at);
+                self.error(
+                    container,
+                    format!(
+                        "container_name `{}` of `{}` is already the container name of `{first}`; Docker runs one container per name",
+                        container.value, name.value
+                    ),
+                )
+                .related
+                .push(crate::diagnostic::Label::new(
+                    first_span,
+                    format!("`{first}` takes it here"),
+                ));
+            }
+        }
+    }
+
+    /// The compose file's path: inside the output folder, a YAML name, none of portolan's other
+    /// files. Its normalised form, when valid, for the env file checks.
+    fn compose_file(&mut self) -> Option<String> {
+        let file = self.spec.compose.file.as_ref()?;
+        if !self.spec.services.values().any(|s| s.is_compose()) {
+            self.warning(
+                file,
+                "no service has an `image`, so no compose file is rendered; `compose.file` has nothing to name",
+            );
+        }
+        if file.starts_with('/') {
+            self.error(
+                file,
+                format!(
+                    "compose file `{}` is absolute; it must be a path relative to the output folder, inside it",
+                    file.value
+                ),
+            );
+            return None;
+        }
+        if !is_safe_path(file) || file.ends_with('/') {
+            self.error(
+                file,
+                format!(
+                    "compose file {} must be a path relative to the output folder, of letters, digits and `/._-+@`",
+                    shown(file)
+                ),
+            );
+            return None;
+        }
+        let Some(normalized) = normalized_path(file) else {
+            self.error(
+                file,
+                format!(
+                    "compose file `{}` leaves the output folder (`..`); it must be relative to it, inside it",
+                    file.value
+                ),
+            );
+            return None;
+        };
+        let first = normalized.split('/').next().unwrap_or("");
+        let name = normalized.rsplit('/').next().unwrap_or("");
+        if !(name.ends_with(".yml") || name.ends_with(".yaml")) || name.starts_with('.') {
+            self.error(
+                file,
+                format!(
+                    "compose file `{}` must be named `NAME.yml` or `NAME.yaml`",
+                    file.value
+                ),
+            );
+        } else if (RESERVED_PATHS.contains(&first) && normalized != "docker-compose.yml")
+            || RESERVED_FOLDERS.contains(&first)
+            || (!self.spec_file.is_empty() && first == self.spec_file.to_ascii_lowercase())
+        {
+            self.error(
+                file,
+                format!(
+                    "compose file `{}` is a file portolan writes or keeps state in, or the spec itself; choose another name",
+                    file.value
+                ),
+            );
+        } else {
+            return Some(normalized);
+        }
+        None
     }
 
     fn apps(&mut self) {
@@ -406,6 +511,7 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        let compose = self.compose_file();
         let mut seen: HashMap<String, &Located<String>> = HashMap::new();
         for path in self.spec.env_files.keys() {
             let normalized = normalized_path(path);
@@ -455,6 +561,19 @@ impl<'a> Validator<'a> {
                 self.error(
                     path,
                     format!("env file `{}` would replace the spec itself (portolan writes every env file); choose another name", path.value),
+                );
+            } else if compose.as_deref().is_some_and(|c| {
+                c == normalized
+                    || c.starts_with(&format!("{normalized}/"))
+                    || normalized.starts_with(&format!("{c}/"))
+            }) {
+                self.error(
+                    path,
+                    format!(
+                        "env file `{}` and the compose file `{}` are the same file, or one would be the other's folder; choose another name",
+                        path.value,
+                        self.spec.compose_file()
+                    ),
                 );
             } else if let Some(first) = seen.insert(normalized, path) {
                 let first = first.value.clone();
@@ -684,5 +803,115 @@ impl Spec {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::source::SourceMap;
+
+    /// The error messages of a spec made of `body` after a compose service, with the text each
+    /// points at; empty when it loads.
+    fn errors(body: &str) -> Vec<(String, String)> {
+        let text = format!("name: t\nservices:\n  db:\n    image: postgres:16\n{body}");
+        let mut sources = SourceMap::default();
+        match crate::spec::load(Path::new("portolan.yaml"), &text, &mut sources) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let r = d.primary.span.range();
+                    (d.message.clone(), text[r].to_owned())
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn container_names_are_dockers_and_unique() {
+        assert!(errors("    container_name: my_db.1-x\n").is_empty());
+        for bad in ["-db", "my db", "db/1", "\"\"", "é"] {
+            let found = errors(&format!("    container_name: {bad}\n"));
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].0.contains("not accepted by Docker"), "{found:?}");
+        }
+        let twice = "    container_name: pg\n  cache:\n    image: redis\n    container_name: pg\n";
+        let found = errors(twice);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("already the container name of `db`"));
+        let run = "  web:\n    run: x\n    container_name: web\n";
+        let found = errors(run);
+        assert!(found[0]
+            .0
+            .contains("`container_name` applies to compose services"));
+    }
+
+    #[test]
+    fn the_compose_file_stays_in_the_output_folder() {
+        for good in [
+            "docker-compose.convex.yml",
+            "infra/compose.yml",
+            "./compose.yaml",
+            "docker-compose.yml",
+        ] {
+            let found = errors(&format!("compose: {{ file: {good} }}\n"));
+            assert!(found.is_empty(), "{good}: {found:?}");
+        }
+        for (bad, why) in [
+            ("../compose.yml", "leaves the output folder"),
+            ("infra/../../c.yml", "leaves the output folder"),
+            ("/srv/compose.yml", "is absolute"),
+            ("my compose.yml", "must be a path relative"),
+            ("infra/", "must be a path relative"),
+            ("compose.txt", "`NAME.yml` or `NAME.yaml`"),
+            (".yml", "`NAME.yml` or `NAME.yaml`"),
+            ("main.tf/c.yml", "a file portolan writes"),
+            (".portolan/c.yml", "a file portolan writes"),
+            ("portolan.yaml", "the spec itself"),
+        ] {
+            let found = errors(&format!("compose: {{ file: \"{bad}\" }}\n"));
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].0.contains(why), "{bad}: {found:?}");
+            assert!(
+                found[0].1.contains(bad),
+                "{bad}: points at {:?}",
+                found[0].1
+            );
+        }
+    }
+
+    #[test]
+    fn a_compose_file_without_compose_services_is_a_warning() {
+        let text = "name: t\ncompose: { file: c.yml }\nservices:\n  web: { run: x }\n";
+        let mut sources = SourceMap::default();
+        let loaded = crate::spec::load(Path::new("portolan.yaml"), text, &mut sources).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0]
+            .message
+            .contains("no compose file is rendered"));
+        assert_eq!(&text[loaded.warnings[0].primary.span.range()], "c.yml");
+    }
+
+    #[test]
+    fn env_files_keep_clear_of_the_compose_file() {
+        let spec = |env: &str| {
+            format!("compose: {{ file: infra/compose.yml }}\nenv_files:\n  {env}: {{ A: b }}\n")
+        };
+        assert!(errors(&spec("web/.env.local")).is_empty());
+        assert!(errors(&spec("infra/.env")).is_empty());
+        for bad in [
+            "infra/compose.yml",
+            "infra/compose.yml/x.env",
+            "Infra/Compose.yml",
+        ] {
+            let found = errors(&spec(bad));
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].0.contains("the compose file"), "{found:?}");
+        }
+        let found = errors("compose: { file: web/.env/c.yml }\nenv_files:\n  web/.env: { A: b }\n");
+        assert!(found[0].0.contains("the compose file"), "{found:?}");
     }
 }
