@@ -6,6 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{files_below, render_example, tool, EXAMPLES};
+use portolan::check::{check_paths, CheckOptions};
 
 #[test]
 fn rendered_files_match_snapshots() {
@@ -135,4 +136,103 @@ fn convex_origins_agree_across_files() {
     let env_local = read(".env.local");
     assert!(env_local.contains("VITE_CONVEX_SITE_URL=http://localhost:3211\n"));
     assert!(env_local.contains("VITE_CONVEX_URL=http://localhost:3210\n"));
+}
+
+/// The `--full` template pins the lowest Coder provider that knows every attribute it uses:
+/// `check` of what render writes never says an attribute needs a newer provider (PT117),
+/// whatever the example uses (convex's `open_in` needs 2.1.0, the others nothing past 2.0.0).
+#[test]
+fn full_templates_pin_a_provider_that_knows_their_attributes() {
+    let pins = [
+        ("code-server-nextjs", ">= 2.0.0"),
+        ("convex-selfhosted", ">= 2.1.0"),
+        ("minio-worker", ">= 2.0.0"),
+    ];
+    assert_eq!(pins.len(), EXAMPLES.len());
+    for (example, pin) in pins {
+        let out = render_example(example, &["--full"]);
+        let main = std::fs::read_to_string(out.path().join("main.tf")).unwrap();
+        assert!(
+            main.contains(&format!("version = \"{pin}\"")),
+            "{example}: main.tf does not pin {pin}:\n{main}"
+        );
+        let result = check_paths(
+            &[out.path().to_path_buf()],
+            out.path(),
+            &CheckOptions::default(),
+        )
+        .expect("check runs");
+        let findings = common::finding_lines(&result);
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.contains("[attribute-needs-newer-provider]")),
+            "{example}: {findings:#?}"
+        );
+    }
+}
+
+/// The agent's env is portolan's merged with the template's variable `agent_env`: a key the
+/// author adds reaches the agent, portolan's keys win, and `check` reads the merge.
+#[test]
+fn agent_env_merges_the_authors_variable_with_portolans() {
+    let out = render_example("convex-selfhosted", &["--full"]);
+    let main_tf = out.path().join("main.tf");
+    let main = std::fs::read_to_string(&main_tf).unwrap();
+    assert!(main.contains("env  = merge(var.agent_env, local.portolan_agent_env)"));
+    // The value an author gives the variable (here as its default, which is what
+    // `--variable agent_env=...` sets).
+    let authored = main.replace(
+        "  type        = map(string)\n  default     = {}",
+        "  type        = map(string)\n  default     = { GIT_AUTHOR_NAME = \"Ada\", PORTOLAN_SCHEME = \"ftp\" }",
+    );
+    assert_ne!(authored, main, "the variable's default was not found");
+    std::fs::write(&main_tf, &authored).unwrap();
+    if let Some(terraform) = tool("terraform") {
+        let fmt = Command::new(terraform)
+            .args(["fmt", "-check", "-no-color", "main.tf"])
+            .current_dir(out.path())
+            .output()
+            .expect("terraform");
+        assert!(
+            fmt.status.success(),
+            "{}",
+            String::from_utf8_lossy(&fmt.stdout)
+        );
+    }
+    hcl::from_str::<hcl::Body>(&authored).expect("main.tf parses");
+    let result = portolan::check::model_paths(
+        &[out.path().to_path_buf()],
+        out.path(),
+        &CheckOptions::default(),
+    )
+    .expect("model");
+    let agent_env: Vec<(String, Option<String>)> = result
+        .workspaces
+        .iter()
+        .flat_map(|(ws, _)| ws.env.iter())
+        .filter(|v| v.scope == portolan::model::EnvScope::AgentEnv)
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect();
+    let value = |name: &str| {
+        agent_env
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        value("GIT_AUTHOR_NAME"),
+        Some(Some("Ada".to_owned())),
+        "{agent_env:?}"
+    );
+    assert_eq!(
+        value("PORTOLAN_SCHEME"),
+        Some(Some("https".to_owned())),
+        "{agent_env:?}"
+    );
+    assert_eq!(
+        value("PORTOLAN_WILDCARD_DOMAIN"),
+        Some(Some("coder.example.com".to_owned())),
+        "{agent_env:?}"
+    );
 }

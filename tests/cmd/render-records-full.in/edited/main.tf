@@ -1,13 +1,14 @@
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:7f976a0ba58723a0775bba91c1d1b308b482d8cde28801f89e8b4f42f6729e8e
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:63ba7e5eda319d8b21ea06d8bba583ffd5db81da2699174205cf5bc8a343c22f
 # A complete Coder template for a: one Docker container per workspace, running the
 # Coder agent and, inside it, Docker for the compose services (this needs the sysbox runtime on
 # the Docker host). The apps, origins and agent environment are in coder-apps.tf.
+# Set the variables `image` and `agent_env` with `coder templates push --variable NAME=VALUE`.
 
 terraform {
   required_providers {
     coder = {
       source  = "coder/coder"
-      version = ">= 2.1"
+      version = ">= 2.0.0"
     }
     docker = {
       source = "kreuzwerker/docker"
@@ -16,6 +17,18 @@ terraform {
 }
 
 provider "docker" {}
+
+variable "image" {
+  description = "Image of the workspace container: it needs bash, curl, sudo and Docker (dockerd) for the compose services."
+  type        = string
+  default     = "codercom/enterprise-base:latest"
+}
+
+variable "agent_env" {
+  description = "More environment for coder_agent.main, merged with portolan's (whose keys win: the start script builds the origins from them)."
+  type        = map(string)
+  default     = {}
+}
 
 data "coder_provisioner" "me" {}
 
@@ -27,7 +40,7 @@ resource "coder_agent" "main" {
   arch = data.coder_provisioner.me.arch
   os   = "linux"
   dir  = "/home/coder/a"
-  env  = local.portolan_agent_env
+  env  = merge(var.agent_env, local.portolan_agent_env)
 
   startup_script_behavior = "non-blocking"
   startup_script          = <<-EOT
@@ -42,6 +55,30 @@ resource "coder_agent" "main" {
       echo /home/coder/a/start-workspace.sh "not found: clone the project there to start its services"
     fi
   EOT
+
+  metadata {
+    display_name = "CPU Usage"
+    key          = "0_cpu_usage"
+    script       = "coder stat cpu"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "RAM Usage"
+    key          = "1_ram_usage"
+    script       = "coder stat mem"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "Home Disk"
+    key          = "2_home_disk"
+    script       = "coder stat disk --path $${HOME}"
+    interval     = 60
+    timeout      = 1
+  }
 }
 
 resource "docker_volume" "home" {
@@ -50,11 +87,30 @@ resource "docker_volume" "home" {
   lifecycle {
     ignore_changes = all
   }
+
+  # Labels that keep track of orphan resources.
+  labels {
+    label = "coder.owner"
+    value = data.coder_workspace_owner.me.name
+  }
+  labels {
+    label = "coder.owner_id"
+    value = data.coder_workspace_owner.me.id
+  }
+  labels {
+    label = "coder.workspace_id"
+    value = data.coder_workspace.me.id
+  }
+  # Outdated once the workspace is renamed; useful to clean out dangling volumes.
+  labels {
+    label = "coder.workspace_name_at_creation"
+    value = data.coder_workspace.me.name
+  }
 }
 
 resource "docker_container" "workspace" {
   count    = data.coder_workspace.me.start_count
-  image    = "codercom/enterprise-base:latest"
+  image    = var.image
   name     = "coder-${lower(data.coder_workspace_owner.me.name)}-${lower(data.coder_workspace.me.name)}"
   hostname = data.coder_workspace.me.name
   runtime  = "sysbox-runc"
@@ -73,5 +129,23 @@ resource "docker_container" "workspace" {
     container_path = "/home/coder"
     volume_name    = docker_volume.home.name
     read_only      = false
+  }
+
+  # Labels that keep track of orphan resources.
+  labels {
+    label = "coder.owner"
+    value = data.coder_workspace_owner.me.name
+  }
+  labels {
+    label = "coder.owner_id"
+    value = data.coder_workspace_owner.me.id
+  }
+  labels {
+    label = "coder.workspace_id"
+    value = data.coder_workspace.me.id
+  }
+  labels {
+    label = "coder.workspace_name"
+    value = data.coder_workspace.me.name
   }
 }
