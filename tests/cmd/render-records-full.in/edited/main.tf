@@ -1,8 +1,9 @@
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:63ba7e5eda319d8b21ea06d8bba583ffd5db81da2699174205cf5bc8a343c22f
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:4f7c7e82b5fb976244e25045e2b135843eb8508d02579503c0666e1aa66b1af0
 # A complete Coder template for a: one Docker container per workspace, running the
 # Coder agent and, inside it, Docker for the compose services (this needs the sysbox runtime on
 # the Docker host). The apps, origins and agent environment are in coder-apps.tf.
-# Set the variables `image` and `agent_env` with `coder templates push --variable NAME=VALUE`.
+# Set its variables `image` and `agent_env` in a terraform.tfvars file beside it (`coder templates
+# push` reads it), or with `coder templates push --var NAME=VALUE` (a map as JSON).
 
 terraform {
   required_providers {
