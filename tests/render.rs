@@ -172,19 +172,21 @@ fn full_templates_pin_a_provider_that_knows_their_attributes() {
     }
 }
 
-/// The agent's env is portolan's merged with the template's variable `agent_env`: a key the
-/// author adds reaches the agent, portolan's keys win, and `check` reads the merge.
+/// The agent's env is the owner's git identity, then the template's variable `agent_env`, then
+/// portolan's keys: a key the author adds reaches the agent and overrides the git identity,
+/// portolan's keys win, and `check` reads the merge.
 #[test]
 fn agent_env_merges_the_authors_variable_with_portolans() {
     let out = render_example("convex-selfhosted", &["--full"]);
     let main_tf = out.path().join("main.tf");
     let main = std::fs::read_to_string(&main_tf).unwrap();
-    assert!(main.contains("env  = merge(var.agent_env, local.portolan_agent_env)"));
+    assert!(main
+        .contains("env  = merge(local.portolan_git_env, var.agent_env, local.portolan_agent_env)"));
     // The value an author gives the variable (here as its default, which is what
-    // `--variable agent_env=...` sets).
+    // terraform.tfvars or `--var agent_env=...` sets).
     let authored = main.replace(
         "  type        = map(string)\n  default     = {}",
-        "  type        = map(string)\n  default     = { GIT_AUTHOR_NAME = \"Ada\", PORTOLAN_SCHEME = \"ftp\" }",
+        "  type        = map(string)\n  default     = { GIT_AUTHOR_NAME = \"Ada\", EDITOR = \"vi\", PORTOLAN_SCHEME = \"ftp\" }",
     );
     assert_ne!(authored, main, "the variable's default was not found");
     std::fs::write(&main_tf, &authored).unwrap();
@@ -223,6 +225,17 @@ fn agent_env_merges_the_authors_variable_with_portolans() {
     assert_eq!(
         value("GIT_AUTHOR_NAME"),
         Some(Some("Ada".to_owned())),
+        "{agent_env:?}"
+    );
+    assert_eq!(
+        value("EDITOR"),
+        Some(Some("vi".to_owned())),
+        "{agent_env:?}"
+    );
+    // The owner's email is known only when Terraform runs: the model keeps the reference.
+    assert_eq!(
+        value("GIT_AUTHOR_EMAIL"),
+        Some(Some("${data.coder_workspace_owner.me.email}".to_owned())),
         "{agent_env:?}"
     );
     assert_eq!(

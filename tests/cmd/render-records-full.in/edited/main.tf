@@ -1,4 +1,4 @@
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:4f7c7e82b5fb976244e25045e2b135843eb8508d02579503c0666e1aa66b1af0
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:88a871fd139c89d10becd9059510a0c61886edba499aa63b0738e7b7de71d504
 # A complete Coder template for a: one Docker container per workspace, running the
 # Coder agent and, inside it, Docker for the compose services (this needs the sysbox runtime on
 # the Docker host). The apps, origins and agent environment are in coder-apps.tf.
@@ -37,11 +37,21 @@ data "coder_workspace" "me" {}
 
 data "coder_workspace_owner" "me" {}
 
+locals {
+  # Lets the owner commit right away, as in Coder's docker template; `agent_env` overrides them.
+  portolan_git_env = {
+    GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_AUTHOR_EMAIL    = data.coder_workspace_owner.me.email
+    GIT_COMMITTER_NAME  = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
+  }
+}
+
 resource "coder_agent" "main" {
   arch = data.coder_provisioner.me.arch
   os   = "linux"
   dir  = "/home/coder/a"
-  env  = merge(var.agent_env, local.portolan_agent_env)
+  env  = merge(local.portolan_git_env, var.agent_env, local.portolan_agent_env)
 
   startup_script_behavior = "non-blocking"
   startup_script          = <<-EOT
