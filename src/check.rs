@@ -270,7 +270,7 @@ pub fn check_stdin(
     let knowledge = knowledge_of(options);
     let mut inputs = vec![InputFile { path, text, kind }];
     let expected = match &options.spec {
-        Some(spec) => expected_files(spec, root, &mut inputs)?,
+        Some(spec) => expected_files(spec, root, &mut inputs, &knowledge)?,
         None => Vec::new(),
     };
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -453,7 +453,7 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
         disk.push((real, regular));
     }
     let expected = match &options.spec {
-        Some(spec) => expected_files(spec, root, &mut inputs)?,
+        Some(spec) => expected_files(spec, root, &mut inputs, &knowledge_of(options))?,
         None => Vec::new(),
     };
     // The spec, when only the spec's options brought it in, is not a file to fix.
@@ -662,20 +662,23 @@ fn check_groups(
 }
 
 /// The files the spec renders, as paths relative to `root`; adds the spec itself to `found` so
-/// findings about missing files can point at it.
+/// findings about missing files can point at it. `knowledge` is the check's, which `main.tf`'s
+/// provider pin is computed from, as `render` computes it.
 fn expected_files(
     spec: &SpecInput,
     root: &Path,
     found: &mut Vec<InputFile>,
+    knowledge: &Knowledge,
 ) -> Result<Vec<ExpectedFile>, String> {
     let legacy = !spec.recorded && !spec.render.full;
-    let rendered = crate::render::render(
+    let rendered = crate::render::render_with(
         &spec.spec,
         &crate::render::RenderOptions {
             full: spec.render.full || legacy,
             spec_file: spec.spec_file.clone(),
             ..spec.render.clone()
         },
+        knowledge,
     )
     .map_err(|e| e.to_string())?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());

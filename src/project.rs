@@ -326,7 +326,7 @@ impl Project {
             .spec
             .as_ref()
             .ok_or_else(|| LoadError::Read("no spec to render".to_owned()))?;
-        let mut files = render::render(&spec.spec, options).map_err(|e| {
+        let mut files = render::render_with(&spec.spec, options, &self.knowledge).map_err(|e| {
             // A templates folder the config names is wrong at the config's line.
             let configured = self.config.as_ref().map(|c| &c.render);
             if let (render::RenderError::TemplatesFolder { path, .. }, Some(configured)) =

@@ -405,8 +405,9 @@ fn a_file_where_a_folder_must_be_changes_nothing() {
     assert_eq!(temp_files(&project.out()), Vec::<PathBuf>::new());
 }
 
-/// A write that fails part-way (here: the start script is larger than the file size limit, so its
-/// write fails with EFBIG after the smaller files were staged) leaves every file as it was.
+/// A write that fails part-way (here: the start script is larger than the file size limit of
+/// 8 KiB, 16 blocks of 512 bytes as dash counts them, so its write fails with EFBIG after the
+/// smaller files, main.tf among them, were staged) leaves every file as it was.
 #[test]
 fn a_write_error_part_way_changes_nothing() {
     let project = Project::new(8080);
@@ -414,7 +415,7 @@ fn a_write_error_part_way_changes_nothing() {
     project.set_port(8081);
     let before = project.snapshot();
     let script = format!(
-        "trap '' XFSZ; ulimit -f 5; exec '{}' render '{}' --out '{}' --full",
+        "trap '' XFSZ; ulimit -f 16; exec '{}' render '{}' --out '{}' --full",
         env!("CARGO_BIN_EXE_portolan"),
         project.spec().display(),
         project.out().display()

@@ -166,7 +166,7 @@ pub fn plan_from_spec(
     public: Option<PublicContext>,
     options: &PlanOptions,
 ) -> Result<ProbePlan, crate::render::RenderError> {
-    let files = crate::render::render(
+    let files = crate::render::render_with(
         spec,
         &crate::render::RenderOptions {
             full: true,
@@ -174,6 +174,7 @@ pub fn plan_from_spec(
             out: None,
             spec_file: "portolan.yaml".to_owned(),
         },
+        knowledge,
     )?;
     let (workspace, _) = crate::check::check_rendered(&files, &[], knowledge.clone());
     let mut apps = app_chains(&workspace, public.as_ref());

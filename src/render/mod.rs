@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod header;
+pub mod pin;
 pub mod record;
 pub mod value;
 pub mod write;
@@ -317,9 +318,19 @@ fn template_error(name: &str, error: minijinja::Error, overrides: Option<&Path>)
     }
 }
 
-/// Renders every file of the workspace, in a fixed order. Deterministic: the same spec and
-/// templates give the same bytes.
+/// Renders every file of the workspace, in a fixed order, with the built-in knowledge.
+/// Deterministic: the same spec and templates give the same bytes.
 pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>, RenderError> {
+    render_with(spec, options, crate::knowledge::Knowledge::builtin())
+}
+
+/// [`render`] with the knowledge `check` reads the result with: `main.tf` pins the lowest
+/// Coder provider that knows every attribute the rendered Terraform files use ([`pin`]).
+pub fn render_with(
+    spec: &Spec,
+    options: &RenderOptions,
+    knowledge: &crate::knowledge::Knowledge,
+) -> Result<Vec<RenderedFile>, RenderError> {
     let env = environment(options.templates.as_deref())?;
     let context = Context::new(spec, &options.spec_file);
     let stamp = stamp_comment(&options.spec_file);
@@ -353,9 +364,32 @@ pub fn render(spec: &Spec, options: &RenderOptions) -> Result<Vec<RenderedFile>,
             start_values: start_values.unwrap_or_default().to_vec(),
         })
     };
-    push(APPS_TF, run("coder-apps.tf.j2", None)?, 0o644, None);
-    if options.full {
-        push(MAIN_TF, run("main.tf.j2", None)?, 0o644, None);
+    let apps_tf = run("coder-apps.tf.j2", None)?;
+    let main_tf = if options.full {
+        // The pin depends on the attributes of both files, main.tf's own too (a template
+        // override may use newer ones); they do not depend on the pin, so a second pass with
+        // the pin the first one needs is final.
+        let with_pin = |needed| {
+            let pin = minijinja::Value::from_safe_string(pin::constraint(needed));
+            run(
+                "main.tf.j2",
+                Some(minijinja::context! { coder_provider_version_hcl => pin }),
+            )
+        };
+        let guess = pin::needed(&[&apps_tf], knowledge);
+        let first = with_pin(guess)?;
+        let needed = pin::needed(&[&apps_tf, &first], knowledge);
+        Some(if needed == guess {
+            first
+        } else {
+            with_pin(needed)?
+        })
+    } else {
+        None
+    };
+    push(APPS_TF, apps_tf, 0o644, None);
+    if let Some(main_tf) = main_tf {
+        push(MAIN_TF, main_tf, 0o644, None);
     }
     if !context.compose_services.is_empty() {
         push(

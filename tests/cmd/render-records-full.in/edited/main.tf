@@ -1,13 +1,15 @@
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:7f976a0ba58723a0775bba91c1d1b308b482d8cde28801f89e8b4f42f6729e8e
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:88a871fd139c89d10becd9059510a0c61886edba499aa63b0738e7b7de71d504
 # A complete Coder template for a: one Docker container per workspace, running the
 # Coder agent and, inside it, Docker for the compose services (this needs the sysbox runtime on
 # the Docker host). The apps, origins and agent environment are in coder-apps.tf.
+# Set its variables `image` and `agent_env` in a terraform.tfvars file beside it (`coder templates
+# push` reads it), or with `coder templates push --var NAME=VALUE` (a map as JSON).
 
 terraform {
   required_providers {
     coder = {
       source  = "coder/coder"
-      version = ">= 2.1"
+      version = ">= 2.0.0"
     }
     docker = {
       source = "kreuzwerker/docker"
@@ -17,17 +19,39 @@ terraform {
 
 provider "docker" {}
 
+variable "image" {
+  description = "Image of the workspace container: it needs bash, curl, sudo and Docker (dockerd) for the compose services."
+  type        = string
+  default     = "codercom/enterprise-base:latest"
+}
+
+variable "agent_env" {
+  description = "More environment for coder_agent.main, merged with portolan's (whose keys win: the start script builds the origins from them)."
+  type        = map(string)
+  default     = {}
+}
+
 data "coder_provisioner" "me" {}
 
 data "coder_workspace" "me" {}
 
 data "coder_workspace_owner" "me" {}
 
+locals {
+  # Lets the owner commit right away, as in Coder's docker template; `agent_env` overrides them.
+  portolan_git_env = {
+    GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_AUTHOR_EMAIL    = data.coder_workspace_owner.me.email
+    GIT_COMMITTER_NAME  = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
+  }
+}
+
 resource "coder_agent" "main" {
   arch = data.coder_provisioner.me.arch
   os   = "linux"
   dir  = "/home/coder/a"
-  env  = local.portolan_agent_env
+  env  = merge(local.portolan_git_env, var.agent_env, local.portolan_agent_env)
 
   startup_script_behavior = "non-blocking"
   startup_script          = <<-EOT
@@ -42,6 +66,30 @@ resource "coder_agent" "main" {
       echo /home/coder/a/start-workspace.sh "not found: clone the project there to start its services"
     fi
   EOT
+
+  metadata {
+    display_name = "CPU Usage"
+    key          = "0_cpu_usage"
+    script       = "coder stat cpu"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "RAM Usage"
+    key          = "1_ram_usage"
+    script       = "coder stat mem"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "Home Disk"
+    key          = "2_home_disk"
+    script       = "coder stat disk --path $${HOME}"
+    interval     = 60
+    timeout      = 1
+  }
 }
 
 resource "docker_volume" "home" {
@@ -50,11 +98,30 @@ resource "docker_volume" "home" {
   lifecycle {
     ignore_changes = all
   }
+
+  # Labels that keep track of orphan resources.
+  labels {
+    label = "coder.owner"
+    value = data.coder_workspace_owner.me.name
+  }
+  labels {
+    label = "coder.owner_id"
+    value = data.coder_workspace_owner.me.id
+  }
+  labels {
+    label = "coder.workspace_id"
+    value = data.coder_workspace.me.id
+  }
+  # Outdated once the workspace is renamed; useful to clean out dangling volumes.
+  labels {
+    label = "coder.workspace_name_at_creation"
+    value = data.coder_workspace.me.name
+  }
 }
 
 resource "docker_container" "workspace" {
   count    = data.coder_workspace.me.start_count
-  image    = "codercom/enterprise-base:latest"
+  image    = var.image
   name     = "coder-${lower(data.coder_workspace_owner.me.name)}-${lower(data.coder_workspace.me.name)}"
   hostname = data.coder_workspace.me.name
   runtime  = "sysbox-runc"
@@ -73,5 +140,23 @@ resource "docker_container" "workspace" {
     container_path = "/home/coder"
     volume_name    = docker_volume.home.name
     read_only      = false
+  }
+
+  # Labels that keep track of orphan resources.
+  labels {
+    label = "coder.owner"
+    value = data.coder_workspace_owner.me.name
+  }
+  labels {
+    label = "coder.owner_id"
+    value = data.coder_workspace_owner.me.id
+  }
+  labels {
+    label = "coder.workspace_id"
+    value = data.coder_workspace.me.id
+  }
+  labels {
+    label = "coder.workspace_name"
+    value = data.coder_workspace.me.name
   }
 }
