@@ -405,13 +405,8 @@ impl Project {
                 path.display()
             ));
         };
-        let mut plan = plan::plan_from_workspace(&workspace, public, plan_options);
-        // The files' paths are the folder's; `docker compose -f` is run from here.
-        if path.is_dir() {
-            for chain in &mut plan.chains {
-                chain.compose = chain.compose.take().map(|c| c.under(path));
-            }
-        }
+        // The files' paths are named from the working folder, as `docker compose -f` runs.
+        let plan = plan::plan_from_workspace(&workspace, public, plan_options);
         Ok((plan, workspace.sources))
     }
 
