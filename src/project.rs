@@ -488,11 +488,8 @@ fn read_record(out: &Path) -> Result<Option<Record>, String> {
     if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
-    let text =
-        render_write::read_regular(&path, render_write::MAX_TARGET_BYTES).map_err(|e| match e {
-            ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
-            e => format!("{} {e}: not read", path.display()),
-        })?;
+    let text = render_write::read_regular(&path, render_write::MAX_TARGET_BYTES)
+        .map_err(|e| read_error(&path, e).to_string())?;
     Record::parse(&text)
         .map(Some)
         .map_err(|e| format!("{}:{e}", path.display()))
