@@ -268,21 +268,28 @@ pub fn check_stdin(
     };
     let path = name.map_or_else(|| PathBuf::from("-"), |n| display_path(n, &root_abs));
     let knowledge = knowledge_of(options);
+    // The config's `per-file-ignores`, for the name standard input is given.
+    let mut ignored_in = HashMap::new();
+    if let Some(name) = name.filter(|_| !options.paths.is_empty()) {
+        let names = options.paths.ignored_rules(&root_abs.join(name));
+        if !names.is_empty() {
+            ignored_in.insert(path.clone(), names.into_iter().map(String::from).collect());
+        }
+    }
     let mut inputs = vec![InputFile { path, text, kind }];
     let expected = match &options.spec {
         Some(spec) => expected_files(spec, root, &mut inputs, &knowledge)?,
         None => Vec::new(),
     };
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(CheckResult {
-        workspaces: check_groups(
-            group_workspaces(inputs),
-            &knowledge,
-            &rules_to_run,
-            &expected,
-        ),
-        ..CheckResult::default()
-    })
+    let read = ReadFiles {
+        result: CheckResult::default(),
+        disk: vec![(None, false); inputs.len()],
+        inputs,
+        expected,
+        ignored_in,
+    };
+    Ok(check_read(read, &knowledge, &rules_to_run))
 }
 
 /// Paths that name standard input: read it with `check -` instead (a path into `/dev` or
@@ -307,11 +314,21 @@ fn read_and_check(
 ) -> Result<CheckResult, String> {
     let knowledge = knowledge_of(options);
     let read = read_files(paths, root, options)?;
+    Ok(check_read(read, &knowledge, rules_to_run))
+}
+
+/// Models and checks what was read, one workspace a group, less what `per-file-ignores` leaves
+/// out.
+fn check_read(
+    read: ReadFiles,
+    knowledge: &std::sync::Arc<Knowledge>,
+    rules_to_run: &[&'static Rule],
+) -> CheckResult {
     let mut result = read.result;
     let groups = group_workspaces(read.inputs);
-    result.workspaces = check_groups(groups, &knowledge, rules_to_run, &read.expected);
+    result.workspaces = check_groups(groups, knowledge, rules_to_run, &read.expected);
     drop_per_file_ignored(&mut result.workspaces, &read.ignored_in);
-    Ok(result)
+    result
 }
 
 /// Drops the findings the config's `per-file-ignores` leaves out of their primary file.
