@@ -45,16 +45,16 @@ pub fn run(
         );
     }
     if outcome.in_files_not_fixed > 0 {
-        eprintln!(
+        super::output::note(format_args!(
             "note: {} left unapplied: {} files portolan renders (change the spec and render again) or files not read as regular files of the paths checked",
             plural(outcome.in_files_not_fixed, "fix", "fixes"),
             if outcome.in_files_not_fixed == 1 { "it changes" } else { "they change" },
-        );
+        ));
     }
     if mode.diff {
         let diff: String = outcome.changes.iter().map(|c| c.diff()).collect();
         to_stdout(diff);
-        eprintln!("{}", would_fix(&outcome));
+        super::output::note(format_args!("{}", would_fix(&outcome)));
         return Err(if outcome.changes.is_empty() {
             OK
         } else {
