@@ -207,6 +207,11 @@ pub struct SecretContext {
     pub name: String,
     /// Shell code that prints a fresh value.
     pub command: Escaped,
+    /// A PEM key: kept in secrets.env with its line breaks as `\n`, and written to no env
+    /// file (`.env` included) and exported to no compose command.
+    pub multiline: bool,
+    /// For a key set: the secret holding the key, from which it is derived at every start.
+    pub key: Option<String>,
 }
 
 impl Context {
@@ -459,6 +464,8 @@ impl Context {
             .map(|(name, secret)| SecretContext {
                 name: name.value.clone(),
                 command: Escaped(secret.generate.shell().to_owned()),
+                multiline: secret.generate.is_multiline(),
+                key: secret.key.as_ref().map(|k| k.value.clone()),
             })
             .collect();
 
@@ -534,10 +541,12 @@ impl Context {
             healthchecks,
             env_files,
             env_note_sh: Escaped(value::sh_word(&env_note(
-                origin_vars
-                    .iter()
-                    .map(|o| o.var.as_str())
-                    .chain(spec.secrets.keys().map(|k| k.as_str())),
+                origin_vars.iter().map(|o| o.var.as_str()).chain(
+                    spec.secrets
+                        .iter()
+                        .filter(|(_, s)| !s.generate.is_multiline())
+                        .map(|(k, _)| k.as_str()),
+                ),
             ))),
             secrets,
             origin_vars,

@@ -364,6 +364,9 @@ impl OpenIn {
 #[serde(deny_unknown_fields)]
 pub struct Secret {
     pub generate: Located<Generator>,
+    /// For `generate: jwks`: the `rsa_2048` secret whose public key the set holds.
+    #[serde(default)]
+    pub key: Option<Located<String>>,
 }
 
 /// How a secret is generated.
@@ -376,16 +379,33 @@ pub enum Generator {
     Hex32,
     /// 32 random bytes, base64.
     Base64_32,
+    /// A 2048-bit RSA private key (public exponent 65537) as PKCS#8 PEM (`-----BEGIN PRIVATE
+    /// KEY-----`), made with `openssl genpkey`: several lines, so it goes only where a
+    /// multi-line value survives (a process's environment), never into an env file or compose.
+    #[serde(rename = "rsa_2048")]
+    Rsa2048,
+    /// The JSON Web Key Set (`{"keys":[{"use":"sig","kty":"RSA","n":…,"e":…}]}`, one line) of
+    /// the public half of the `rsa_2048` secret named by `key`. It is derived from that key at
+    /// every start, so the two always match.
+    Jwks,
 }
 
 impl Generator {
-    /// The shell command that prints a fresh value (coreutils and openssl-free).
+    /// The shell command that prints a fresh value: coreutils for the random ones, openssl for
+    /// an RSA key, and the start script's `jwks_of` for a key set (given the key).
     pub fn shell(self) -> &'static str {
         match self {
             Generator::Hex16 => "head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'",
             Generator::Hex32 => "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'",
             Generator::Base64_32 => "head -c 32 /dev/urandom | base64 | tr -d '\\n'",
+            Generator::Rsa2048 => "rsa_key",
+            Generator::Jwks => "jwks_of",
         }
+    }
+
+    /// Whether the value spans several lines (a PEM key).
+    pub fn is_multiline(self) -> bool {
+        self == Generator::Rsa2048
     }
 }
 
