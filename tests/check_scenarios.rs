@@ -197,3 +197,56 @@ fn env_file_drift_names_the_key_never_the_rendered_value() {
         "the rendered value {value} is shown: {text}"
     );
 }
+
+/// `check --spec` of the incident's spec (tests/fixtures/convex-spec) on a fixture folder, with
+/// paths from tests/fixtures: the findings of the spec rules, and every spec line they name.
+fn against_the_spec(folder: &str) -> (Vec<String>, Vec<String>) {
+    let options = spec_options(&fixture("convex-spec"));
+    let result = check_paths(&[fixture(folder)], &fixture(""), &options).expect("check runs");
+    let (sources, findings) = result.merged();
+    let spec_rules = [Some("rendered-file-drift"), Some("spec-disagreement")];
+    let found = lines(&result)
+        .into_iter()
+        .filter(|l| l.contains("[rendered-file-drift]") || l.contains("[spec-disagreement]"))
+        .collect();
+    let mut named = Vec::new();
+    for d in findings.iter().filter(|d| spec_rules.contains(&d.rule)) {
+        for label in &d.related {
+            let (start, _) = sources.resolve(label.span);
+            named.push(format!(
+                "{}:{}: {}",
+                sources.path(label.span).display(),
+                start.line,
+                label.message
+            ));
+        }
+    }
+    named.sort();
+    (found, named)
+}
+
+#[test]
+fn the_incidents_files_disagree_with_its_spec_at_their_lines() {
+    let (found, named) = against_the_spec("convex-incident");
+    assert_eq!(
+        found,
+        [
+            "convex-incident/docker-compose.convex.yml:8:9: warning[spec-disagreement]: compose service `convex-backend` publishes 3212:3212, which the spec does not: it publishes 3210:3210 (`api`) and 3211:3211 (`site`)",
+            "convex-incident/main.tf:46:15: error[spec-disagreement]: coder_app `convex-site` url is localhost:3212; the spec's `convex-site` targets convex-backend.site, port 3211 (line 24)",
+        ]
+    );
+    assert_eq!(
+        named,
+        [
+            "convex-spec/portolan.yaml:16: the spec's service `convex-backend`",
+            "convex-spec/portolan.yaml:24: convex-backend.site is 3211 here",
+            "convex-spec/portolan.yaml:48: `convex-site` targets it here",
+        ]
+    );
+}
+
+#[test]
+fn the_corrected_files_agree_with_the_spec() {
+    let (found, _) = against_the_spec("convex-fixed");
+    assert_eq!(found, Vec::<String>::new());
+}
