@@ -250,3 +250,35 @@ fn the_corrected_files_agree_with_the_spec() {
     let (found, _) = against_the_spec("convex-fixed");
     assert_eq!(found, Vec::<String>::new());
 }
+
+#[test]
+fn a_rendered_file_replaced_by_one_of_another_name_is_compared_by_meaning() {
+    let out = common::render_example("convex-selfhosted", &[]);
+    std::fs::copy(
+        common::root().join("examples/convex-selfhosted/portolan.yaml"),
+        out.path().join("portolan.yaml"),
+    )
+    .unwrap();
+    // The compose file as the project wrote it: no header, another name, the site on 3212.
+    let rendered = out.path().join("docker-compose.yml");
+    let own: String = std::fs::read_to_string(&rendered)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("portolan-sha256:"))
+        .map(|l| format!("{}\n", l.replace("\"3211:3211\"", "\"3212:3211\"")))
+        .collect();
+    std::fs::remove_file(&rendered).unwrap();
+    std::fs::write(out.path().join("compose.yml"), &own).unwrap();
+    let line = own.lines().position(|l| l.contains("3212:3211")).unwrap() + 1;
+    let found: Vec<String> = lines(&check_dir(out.path(), &spec_options(out.path())))
+        .into_iter()
+        .filter(|l| l.contains("[rendered-file-drift]") || l.contains("[spec-disagreement]"))
+        .collect();
+    // One finding, at the file's line; docker-compose.yml is not missing: compose.yml is there.
+    assert_eq!(
+        found,
+        [format!(
+            "compose.yml:{line}:9: error[spec-disagreement]: compose service `backend` publishes 3212:3211 where the spec publishes 3211:3211 (`site`, line 21)"
+        )]
+    );
+}

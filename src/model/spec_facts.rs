@@ -63,6 +63,16 @@ pub struct SpecEnv {
     pub value: Located<String>,
     /// What it names: `CoderApp(slug)` for an origin, `Localhost(port)` for a `url`.
     pub target: HostTarget,
+    /// What the rendered files' values of that name name besides: an origin's fallback outside
+    /// Coder (`${CONVEX_SITE_ORIGIN:-http://localhost:3211}` in the compose file).
+    pub rendered: Vec<HostTarget>,
+}
+
+impl SpecEnv {
+    /// Whether a value that names `target` agrees with the spec.
+    pub fn agrees(&self, target: &HostTarget) -> bool {
+        self.target == *target || self.rendered.contains(target)
+    }
 }
 
 impl SpecFacts {
@@ -141,6 +151,12 @@ impl SpecFacts {
             let Some(target) = single_target(spec, &value.value.0) else {
                 continue;
             };
+            let mut also: Vec<HostTarget> = Vec::new();
+            for var in rendered.env.iter().filter(|v| v.name == name.value) {
+                if let Some(url) = var.url.as_ref().filter(|u| !also.contains(&u.target)) {
+                    also.push(url.target.clone());
+                }
+            }
             facts.env.push(SpecEnv {
                 name: name.clone(),
                 value: Located {
@@ -149,6 +165,7 @@ impl SpecFacts {
                     end: value.end,
                 },
                 target,
+                rendered: also,
             });
         }
         facts

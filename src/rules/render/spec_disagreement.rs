@@ -406,15 +406,17 @@ fn env(at: &At, facts: &SpecFacts, sink: &mut Sink) {
         let Some(got) = named(&url.target) else {
             continue;
         };
-        if said.iter().any(|e| e.target == url.target) {
+        if said.iter().any(|e| e.agrees(&url.target)) {
             continue;
         }
         let Some(want) = named(&first.target) else {
             continue;
         };
         let written = &ws.sources.get(url.span.file).text;
-        let primary = url
-            .slug_span(&written[url.span.range()])
+        // The slug in the value, else the whole URL.
+        let primary = written
+            .get(url.span.range())
+            .and_then(|text| url.slug_span(text))
             .unwrap_or(url.span);
         sink.report(
             primary,
@@ -597,6 +599,23 @@ resource "coder_app" "site" {{
             }
             assert_eq!(run(SPEC, &files), want, "{name}");
         }
+    }
+
+    #[test]
+    fn an_origins_fallback_outside_coder_is_the_rendered_ones() {
+        let tf = tf("convex-site", 3211, "public");
+        let with = |fallback: u16| {
+            let compose = format!(
+                "{}    environment:\n      CONVEX_SITE_ORIGIN: ${{CONVEX_SITE_ORIGIN:-http://localhost:{fallback}}}\n",
+                compose(&["3210:3210", "3211:3211"])
+            );
+            run(SPEC, &[("main.tf", &tf), ("compose.yml", &compose)])
+        };
+        assert_eq!(with(3211), Vec::<String>::new());
+        assert_eq!(
+            with(3212),
+            ["compose.yml:8:27: error: `CONVEX_SITE_ORIGIN` names localhost:3212; the spec sets it to the origin of app `convex-site` (`${origin:backend.site}`, line 9)"]
+        );
     }
 
     #[test]
