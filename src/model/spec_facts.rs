@@ -223,10 +223,12 @@ impl Workspace {
 
     /// Whether `check --spec` compares the part of `kind` by meaning: no file the spec renders
     /// of that kind is on disk with portolan's header (those are compared by text), and a
-    /// hand-written one is.
+    /// hand-written one is. For Terraform the part is the apps, `coder-apps.tf`'s: a rendered
+    /// `main.tf` holds the template around them.
     pub fn compared_by_meaning(&self, kind: FileKind) -> bool {
         let stamped = self.expected.iter().any(|e| {
             crate::files::classify(&e.file.path, Some(&e.file.contents)) == Some(kind)
+                && e.file.path != std::path::Path::new(crate::render::context::MAIN_TF)
                 && self
                     .sources
                     .find(&e.path)

@@ -661,10 +661,19 @@ resource "coder_app" "docs" {
         assert_eq!(run(SPEC, &[(".env", env)]), Vec::<String>::new());
         // A file with portolan's header is compared by text.
         let stamped = crate::render::header::stamp(&compose(&["3212:3212"]), "Written by portolan.");
-        let tf = tf("convex-site", 3211, "public");
+        let tf_with = |port| tf("convex-site", port, "public");
         assert_eq!(
-            run(SPEC, &[("main.tf", &tf), ("docker-compose.yml", &stamped)]),
+            run(SPEC, &[("main.tf", &tf_with(3211)), ("docker-compose.yml", &stamped)]),
             Vec::<String>::new()
+        );
+        // A rendered main.tf holds the template around the apps: hand-written apps beside it
+        // are compared by meaning.
+        let main = crate::render::header::stamp("terraform {}\n", "Written by portolan.");
+        let found = run(SPEC, &[("main.tf", &main), ("apps.tf", &tf_with(3212))]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with("apps.tf:17:15: error: coder_app `convex-site` url is localhost:3212"),
+            "{found:#?}"
         );
     }
 }
