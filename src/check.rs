@@ -736,7 +736,7 @@ fn expected_files(
     )
     .map_err(|e| e.to_string())?;
     let (model, _) = check_rendered(&rendered, &[], knowledge.clone());
-    let facts = crate::model::spec_facts::SpecFacts::of(&spec.spec, &model);
+    let mut facts = crate::model::spec_facts::SpecFacts::of(&spec.spec, &model);
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let dir = absolute(&spec.dir);
     let dir = dir
@@ -752,6 +752,7 @@ fn expected_files(
         })
         .collect();
     let spec_path = build::normalize(&dir.join(&spec.spec_file));
+    facts.path.clone_from(&spec_path);
     if !found.iter().any(|f| f.path == spec_path) {
         found.push(InputFile {
             path: spec_path,

@@ -18,6 +18,9 @@ use crate::source::FileId;
 /// The facts of one spec.
 #[derive(Debug, Clone, Default)]
 pub struct SpecFacts {
+    /// The spec's path among the workspace's files, whose text the spans point into (set by
+    /// `check`, which adds the spec to the files).
+    pub path: std::path::PathBuf,
     pub apps: Vec<SpecApp>,
     /// Compose services only: a `run` service has no name in the files to match by.
     pub services: Vec<SpecService>,
@@ -42,6 +45,8 @@ pub struct SpecApp {
 #[derive(Debug, Clone)]
 pub struct SpecService {
     pub name: Located<String>,
+    /// The image, as rendered.
+    pub image: Option<String>,
     pub ports: Vec<SpecPort>,
 }
 
@@ -139,6 +144,7 @@ impl SpecFacts {
             }
             facts.services.push(SpecService {
                 name: name.clone(),
+                image: model.image.as_ref().map(|(image, _)| image.clone()),
                 ports,
             });
         }

@@ -40,11 +40,18 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     if workspace.expected.is_empty() {
         return;
     }
+    // The spec given, among any others the walk read.
     let spec_file = workspace
-        .kinds
-        .iter()
-        .find(|(_, k)| *k == FileKind::Spec)
-        .map(|(id, _)| *id);
+        .spec_facts
+        .as_ref()
+        .and_then(|facts| workspace.sources.find(&facts.path))
+        .or_else(|| {
+            workspace
+                .kinds
+                .iter()
+                .find(|(_, k)| *k == FileKind::Spec)
+                .map(|(id, _)| *id)
+        });
     for expected in &workspace.expected {
         let on_disk = workspace
             .sources

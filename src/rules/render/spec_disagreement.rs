@@ -66,12 +66,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
         return;
     };
     // The workspace that holds the spec: the one its findings can name lines of.
-    let Some(spec) = ws
-        .kinds
-        .iter()
-        .find(|(_, k)| *k == FileKind::Spec)
-        .map(|(id, _)| *id)
-    else {
+    let Some(spec) = ws.sources.find(&facts.path) else {
         return;
     };
     let at = At { ws, spec };
@@ -273,10 +268,47 @@ fn services(at: &At, facts: &SpecFacts, sink: &mut Sink) {
     let ws = at.ws;
     let disk: Vec<&crate::model::Service> =
         ws.services.iter().filter(|s| !ws.stamped(s.file)).collect();
+    let mut lacking = Vec::new();
     for service in &facts.services {
         let named: Vec<_> = disk.iter().filter(|d| d.name == service.name.value).collect();
         if named.is_empty() {
+            lacking.push(service);
+            continue;
+        }
+        for d in named {
+            compare_ports(at, service, d, sink);
+        }
+    }
+    let in_spec = |d: &crate::model::Service| facts.services.iter().any(|s| s.name.value == d.name);
+    let mut renamed = vec![false; disk.len()];
+    for service in lacking {
+        // A service of the files, not in the spec, that runs the same image.
+        let same_image = service.image.as_ref().and_then(|image| {
+            (0..disk.len()).find(|&i| {
+                !renamed[i]
+                    && !in_spec(disk[i])
+                    && disk[i].image.as_ref().is_some_and(|(d, _)| d == image)
+            })
+        });
+        if let Some(i) = same_image {
+            renamed[i] = true;
+            let d = disk[i];
             sink.report(
+                d.name_span,
+                format!(
+                    "compose service `{}` runs the image of the spec's service `{}` (line {}): the names differ",
+                    d.name,
+                    service.name.value,
+                    at.line(&service.name)
+                ),
+            )
+            .with_label(format!("the spec's name is `{}`", service.name.value))
+            .with_related(at.span(&service.name), format!("the spec's service `{}`", service.name.value))
+            .with_help("rename one of them: compose names the container, and the network host, after it");
+            compare_ports(at, service, d, sink);
+            continue;
+        }
+        sink.report(
                 at.span(&service.name),
                 format!(
                     "the spec has compose service `{0}` (line {1}); no compose file has a service `{0}`",
@@ -284,15 +316,10 @@ fn services(at: &At, facts: &SpecFacts, sink: &mut Sink) {
                     at.line(&service.name)
                 ),
             )
-            .with_help("name the compose service as the spec does, or change the spec");
-            continue;
-        }
-        for d in named {
-            compare_ports(at, service, d, sink);
-        }
+            .with_help("add the compose service, or remove it from the spec");
     }
-    for d in disk {
-        if facts.services.iter().any(|s| s.name.value == d.name) {
+    for (i, d) in disk.iter().enumerate() {
+        if renamed[i] || in_spec(d) {
             continue;
         }
         sink.report_as(
@@ -578,6 +605,13 @@ resource "coder_app" "site" {{
                 vec!["compose.yml:7:9: warning: compose service `backend` publishes 3212:3212, which the spec does not: it publishes 3210:3210 (`api`) and 3211:3211 (`site`)"],
             ),
             (
+                "service name",
+                tf("convex-site", 3211, "public"),
+                compose_ok.replace("  backend:", "  convex:"),
+                "",
+                vec!["compose.yml:2:3: error: compose service `convex` runs the image of the spec's service `backend` (line 3): the names differ"],
+            ),
+            (
                 "a port not published",
                 tf("convex-site", 3211, "public"),
                 compose(&["3210:3210"]),
@@ -619,6 +653,20 @@ resource "coder_app" "site" {{
     }
 
     #[test]
+    fn the_spec_lines_are_the_given_specs_among_others() {
+        // Another spec in the tree (first in path order) is not the one whose lines are named.
+        let other = "# another project\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nname: other\n";
+        let tf = tf("convex-site", 3212, "public");
+        let compose = compose(&["3210:3210", "3211:3211"]);
+        let found = run(
+            SPEC,
+            &[("a/portolan.yaml", other), ("main.tf", &tf), ("compose.yml", &compose)],
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].ends_with("port 3211 (line 7)"), "{found:#?}");
+    }
+
+    #[test]
     fn what_one_side_lacks_is_said_once() {
         // The spec's site app is missing; the files have an app and a service the spec lacks.
         let tf = r#"resource "coder_agent" "main" {
@@ -641,14 +689,14 @@ resource "coder_app" "docs" {
   subdomain = true
 }
 "#;
-        let compose = "services:\n  convex:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports:\n      - \"3210:3210\"\n      - \"3211:3211\"\n";
+        let compose = "services:\n  db:\n    image: postgres:16\n    ports:\n      - \"5432:5432\"\n";
         assert_eq!(
             run(SPEC, &[("main.tf", tf), ("compose.yml", compose)]),
             vec![
                 "portolan.yaml:12:3: error: the spec has app `convex-site` (line 12); no coder_app has slug `convex-site`",
                 "main.tf:16:15: warning: coder_app `docs` is not in the spec: it has no app with that slug",
                 "portolan.yaml:3:3: error: the spec has compose service `backend` (line 3); no compose file has a service `backend`",
-                "compose.yml:2:3: warning: compose service `convex` is not in the spec",
+                "compose.yml:2:3: warning: compose service `db` is not in the spec",
             ]
         );
     }
