@@ -584,6 +584,17 @@ resource "coder_app" "site" {{
                 vec!["main.tf:19:15: error: coder_app `convex-site` is shared with `owner`; the spec says `public` (line 12)"],
             ),
             (
+                "subdomain",
+                {
+                    let tf = tf("convex-site", 3211, "public");
+                    let at = tf.rfind("subdomain = true").unwrap();
+                    format!("{}subdomain = false{}", &tf[..at], &tf[at + 16..])
+                },
+                compose_ok.clone(),
+                "",
+                vec!["main.tf:16:15: error: coder_app `convex-site` is a path app (`subdomain` is not true); the spec serves it on a subdomain (line 12)"],
+            ),
+            (
                 "slug",
                 tf("convex-sites", 3211, "public"),
                 compose_ok.clone(),
