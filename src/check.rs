@@ -154,7 +154,39 @@ pub fn check_files(
     rules_to_run: &[&'static Rule],
     knowledge: impl Into<std::sync::Arc<Knowledge>>,
 ) -> (Workspace, Vec<Diagnostic>) {
-    finish(build::build(files, knowledge), rules_to_run, &[])
+    finish(
+        build::build(files, knowledge),
+        rules_to_run,
+        &Expected::default(),
+    )
+}
+
+/// What `check --spec` compares the files with: the files the spec renders (by text, for files
+/// with portolan's header) and the spec's facts (by meaning, for the others).
+#[derive(Debug, Clone, Default)]
+struct Expected {
+    files: Vec<ExpectedFile>,
+    facts: Option<std::sync::Arc<crate::model::spec_facts::SpecFacts>>,
+}
+
+/// `check --spec` over in-memory files as one workspace: what tests and editors use. Paths are
+/// relative to the spec's folder (`spec.dir` is not read); the spec joins the files.
+pub fn check_files_with_spec(
+    mut files: Vec<InputFile>,
+    spec: &SpecInput,
+    rules_to_run: &[&'static Rule],
+    knowledge: std::sync::Arc<Knowledge>,
+) -> Result<(Workspace, Vec<Diagnostic>), String> {
+    let spec = SpecInput {
+        dir: PathBuf::from("."),
+        ..spec.clone()
+    };
+    let expected = expected_files(&spec, Path::new("."), &mut files, &knowledge)?;
+    Ok(finish(
+        build::build(files, knowledge),
+        rules_to_run,
+        &expected,
+    ))
 }
 
 /// Checks files that render made, in memory, as one workspace: render's self-check and the model
@@ -181,9 +213,10 @@ pub fn check_rendered(
 fn finish(
     mut workspace: Workspace,
     rules_to_run: &[&'static Rule],
-    expected: &[ExpectedFile],
+    expected: &Expected,
 ) -> (Workspace, Vec<Diagnostic>) {
-    workspace.expected = expected.to_vec();
+    workspace.expected = expected.files.clone();
+    workspace.spec_facts = expected.facts.clone();
     let findings = rules::run(&workspace, rules_to_run);
     let findings = crate::suppress::apply(findings, &workspace.sources, rules_to_run);
     (workspace, findings)
@@ -279,7 +312,7 @@ pub fn check_stdin(
     let mut inputs = vec![InputFile { path, text, kind }];
     let expected = match &options.spec {
         Some(spec) => expected_files(spec, root, &mut inputs, &knowledge)?,
-        None => Vec::new(),
+        None => Expected::default(),
     };
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     let read = ReadFiles {
@@ -362,7 +395,7 @@ struct ReadFiles {
     /// regular file of a path given (not through a link to it, not a module `terraform init`
     /// installed): what `--fix` may write. Indexed as `inputs`.
     disk: Vec<(Option<PathBuf>, bool)>,
-    expected: Vec<ExpectedFile>,
+    expected: Expected,
     /// Per file (as reports name it), the rules the config's `per-file-ignores` leaves out.
     ignored_in: HashMap<PathBuf, Vec<String>>,
 }
@@ -471,7 +504,7 @@ fn read_files(paths: &[PathBuf], root: &Path, options: &CheckOptions) -> Result<
     }
     let expected = match &options.spec {
         Some(spec) => expected_files(spec, root, &mut inputs, &knowledge_of(options))?,
-        None => Vec::new(),
+        None => Expected::default(),
     };
     // The spec, when only the spec's options brought it in, is not a file to fix.
     disk.resize(inputs.len(), (None, false));
@@ -509,7 +542,11 @@ pub fn fix_paths(
         .iter()
         .zip(&disk)
         .map(|(input, (_, regular))| {
-            *regular && fix::may_fix(&input.text, expected.iter().any(|e| e.path == input.path))
+            *regular
+                && fix::may_fix(
+                    &input.text,
+                    expected.files.iter().any(|e| e.path == input.path),
+                )
         })
         .collect();
     let originals: Vec<String> = inputs.iter().map(|f| f.text.clone()).collect();
@@ -630,7 +667,7 @@ fn check_groups(
     groups: Vec<Vec<InputFile>>,
     knowledge: &std::sync::Arc<Knowledge>,
     rules_to_run: &[&'static Rule],
-    expected: &[ExpectedFile],
+    expected: &Expected,
 ) -> Vec<(Workspace, Vec<Diagnostic>)> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -678,15 +715,15 @@ fn check_groups(
     done.into_iter().map(|(_, checked)| checked).collect()
 }
 
-/// The files the spec renders, as paths relative to `root`; adds the spec itself to `found` so
-/// findings about missing files can point at it. `knowledge` is the check's, which `main.tf`'s
-/// provider pin is computed from, as `render` computes it.
+/// The files the spec renders, as paths relative to `root`, and the spec's facts from the model
+/// of those files; adds the spec itself to `found` so findings can point at it. `knowledge` is
+/// the check's, which `main.tf`'s provider pin is computed from, as `render` computes it.
 fn expected_files(
     spec: &SpecInput,
     root: &Path,
     found: &mut Vec<InputFile>,
-    knowledge: &Knowledge,
-) -> Result<Vec<ExpectedFile>, String> {
+    knowledge: &std::sync::Arc<Knowledge>,
+) -> Result<Expected, String> {
     let legacy = !spec.recorded && !spec.render.full;
     let rendered = crate::render::render_with(
         &spec.spec,
@@ -698,13 +735,15 @@ fn expected_files(
         knowledge,
     )
     .map_err(|e| e.to_string())?;
+    let (model, _) = check_rendered(&rendered, &[], knowledge.clone());
+    let mut facts = crate::model::spec_facts::SpecFacts::of(&spec.spec, &model);
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let dir = absolute(&spec.dir);
     let dir = dir
         .strip_prefix(absolute(root))
         .map(Path::to_path_buf)
         .unwrap_or(dir);
-    let expected = rendered
+    let files = rendered
         .into_iter()
         .map(|file| ExpectedFile {
             path: build::normalize(&dir.join(&file.path)),
@@ -713,6 +752,7 @@ fn expected_files(
         })
         .collect();
     let spec_path = build::normalize(&dir.join(&spec.spec_file));
+    facts.path.clone_from(&spec_path);
     if !found.iter().any(|f| f.path == spec_path) {
         found.push(InputFile {
             path: spec_path,
@@ -720,7 +760,10 @@ fn expected_files(
             kind: FileKind::Spec,
         });
     }
-    Ok(expected)
+    Ok(Expected {
+        files,
+        facts: Some(std::sync::Arc::new(facts)),
+    })
 }
 
 /// A file's path as reports show it: relative to `root` when it is below it, else absolute

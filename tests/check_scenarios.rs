@@ -197,3 +197,88 @@ fn env_file_drift_names_the_key_never_the_rendered_value() {
         "the rendered value {value} is shown: {text}"
     );
 }
+
+/// `check --spec` of the incident's spec (tests/fixtures/convex-spec) on a fixture folder, with
+/// paths from tests/fixtures: the findings of the spec rules, and every spec line they name.
+fn against_the_spec(folder: &str) -> (Vec<String>, Vec<String>) {
+    let options = spec_options(&fixture("convex-spec"));
+    let result = check_paths(&[fixture(folder)], &fixture(""), &options).expect("check runs");
+    let (sources, findings) = result.merged();
+    let spec_rules = [Some("rendered-file-drift"), Some("spec-disagreement")];
+    let found = lines(&result)
+        .into_iter()
+        .filter(|l| l.contains("[rendered-file-drift]") || l.contains("[spec-disagreement]"))
+        .collect();
+    let mut named = Vec::new();
+    for d in findings.iter().filter(|d| spec_rules.contains(&d.rule)) {
+        for label in &d.related {
+            let (start, _) = sources.resolve(label.span);
+            named.push(format!(
+                "{}:{}: {}",
+                sources.path(label.span).display(),
+                start.line,
+                label.message
+            ));
+        }
+    }
+    named.sort();
+    (found, named)
+}
+
+#[test]
+fn the_incidents_files_disagree_with_its_spec_at_their_lines() {
+    let (found, named) = against_the_spec("convex-incident");
+    assert_eq!(
+        found,
+        [
+            "convex-incident/docker-compose.convex.yml:8:9: warning[spec-disagreement]: compose service `convex-backend` publishes 3212:3212, which the spec does not: it publishes 3210:3210 (`api`) and 3211:3211 (`site`)",
+            "convex-incident/main.tf:46:15: error[spec-disagreement]: coder_app `convex-site` url is localhost:3212; the spec's `convex-site` targets convex-backend.site, port 3211 (line 24)",
+        ]
+    );
+    assert_eq!(
+        named,
+        [
+            "convex-spec/portolan.yaml:16: the spec's service `convex-backend`",
+            "convex-spec/portolan.yaml:24: convex-backend.site is 3211 here",
+            "convex-spec/portolan.yaml:48: `convex-site` targets it here",
+        ]
+    );
+}
+
+#[test]
+fn the_corrected_files_agree_with_the_spec() {
+    let (found, _) = against_the_spec("convex-fixed");
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
+fn a_rendered_file_replaced_by_one_of_another_name_is_compared_by_meaning() {
+    let out = common::render_example("convex-selfhosted", &[]);
+    std::fs::copy(
+        common::root().join("examples/convex-selfhosted/portolan.yaml"),
+        out.path().join("portolan.yaml"),
+    )
+    .unwrap();
+    // The compose file as the project wrote it: no header, another name, the site on 3212.
+    let rendered = out.path().join("docker-compose.yml");
+    let own: String = std::fs::read_to_string(&rendered)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("portolan-sha256:"))
+        .map(|l| format!("{}\n", l.replace("\"3211:3211\"", "\"3212:3211\"")))
+        .collect();
+    std::fs::remove_file(&rendered).unwrap();
+    std::fs::write(out.path().join("compose.yml"), &own).unwrap();
+    let line = own.lines().position(|l| l.contains("3212:3211")).unwrap() + 1;
+    let found: Vec<String> = lines(&check_dir(out.path(), &spec_options(out.path())))
+        .into_iter()
+        .filter(|l| l.contains("[rendered-file-drift]") || l.contains("[spec-disagreement]"))
+        .collect();
+    // One finding, at the file's line; docker-compose.yml is not missing: compose.yml is there.
+    assert_eq!(
+        found,
+        [format!(
+            "compose.yml:{line}:9: error[spec-disagreement]: compose service `backend` publishes 3212:3211 where the spec publishes 3211:3211 (`site`, line 21)"
+        )]
+    );
+}

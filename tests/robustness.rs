@@ -305,6 +305,50 @@ fn truncated_fixture_files_never_panic() {
     assert!(checks > 300, "{checks} truncated workspaces checked");
 }
 
+/// `check --spec` with the incident's spec, every file cut at once at each fraction: the spec
+/// rules' spans fit the files they name, the spec's included.
+#[test]
+fn a_cut_workspace_checked_against_its_spec_never_panics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("tests/fixtures/convex-spec/portolan.yaml"))
+        .expect("the incident's spec");
+    let mut sources = portolan::source::SourceMap::new();
+    let loaded = portolan::spec::load(Path::new("portolan.yaml"), &text, &mut sources)
+        .expect("the spec loads");
+    let spec = portolan::check::SpecInput {
+        dir: PathBuf::from("."),
+        spec_file: "portolan.yaml".into(),
+        spec: loaded.spec,
+        text,
+        render: Default::default(),
+        recorded: false,
+    };
+    let files = incident();
+    let mut found = 0;
+    for percent in (0..=100).step_by(5) {
+        let inputs = files
+            .iter()
+            .map(|(n, t)| {
+                let mut cut = t.len() * percent / 100;
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                input(n, &t[..cut])
+            })
+            .collect();
+        let knowledge = std::sync::Arc::new(Knowledge::builtin().clone());
+        let (ws, findings) =
+            portolan::check::check_files_with_spec(inputs, &spec, RULES, knowledge)
+                .expect("the spec renders");
+        assert_spans_fit_workspace(&ws, &findings);
+        found += findings
+            .iter()
+            .filter(|d| d.rule == Some("spec-disagreement"))
+            .count();
+    }
+    assert!(found > 0, "the whole incident disagrees with its spec");
+}
+
 /// All files cut at the same fraction: a half-written template.
 #[test]
 fn a_workspace_cut_everywhere_at_once_never_panics() {

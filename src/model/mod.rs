@@ -16,6 +16,7 @@ pub mod listen;
 pub mod netns;
 pub mod provider;
 pub mod role;
+pub mod spec_facts;
 pub mod url;
 
 use crate::diagnostic::Diagnostic;
@@ -444,6 +445,8 @@ pub struct Workspace {
     pub knowledge: std::sync::Arc<Knowledge>,
     /// With `check --spec`: the files the spec renders.
     pub expected: Vec<crate::files::ExpectedFile>,
+    /// With `check --spec`: what the spec says, for the files compared by meaning.
+    pub spec_facts: Option<std::sync::Arc<spec_facts::SpecFacts>>,
     /// Listeners and published ports by port, built on the first lookup.
     port_index: std::sync::OnceLock<PortIndex>,
 }

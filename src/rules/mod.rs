@@ -179,6 +179,7 @@ rules! {
     /// PT7xx: files portolan renders from the spec.
     render {
         rendered_file_drift,
+        spec_disagreement,
     }
 }
 

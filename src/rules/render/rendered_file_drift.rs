@@ -16,6 +16,13 @@ With `portolan check --spec portolan.yaml`, renders the spec in memory and compa
 it would write with the file on disk. Env files are rewritten by the start script at workspace
 start: one that is missing, or as the script wrote it, is not drift; one edited by hand is.
 
+Only files with portolan's header (every file render writes starts with one) are compared by
+text. A file without it at the same path is the project's own, and so are files of other names
+(`main.tf` with the `coder_app`s, `docker-compose.convex.yml`): `spec-disagreement` compares
+those with the spec by meaning. A file is missing only when nothing on disk plays its part: no
+Terraform file for `coder-apps.tf`, no compose file for the compose file, no script the agent
+runs for the start script.
+
 ## Why is this bad?
 The files were rendered consistent with each other. A file edited by hand, or a spec changed
 without rendering again, brings back the drift portolan exists to prevent: a port changed in the
@@ -33,20 +40,34 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     if workspace.expected.is_empty() {
         return;
     }
+    // The spec given, among any others the walk read.
     let spec_file = workspace
-        .kinds
-        .iter()
-        .find(|(_, k)| *k == FileKind::Spec)
-        .map(|(id, _)| *id);
+        .spec_facts
+        .as_ref()
+        .and_then(|facts| workspace.sources.find(&facts.path))
+        .or_else(|| {
+            workspace
+                .kinds
+                .iter()
+                .find(|(_, k)| *k == FileKind::Spec)
+                .map(|(id, _)| *id)
+        });
     for expected in &workspace.expected {
         let on_disk = workspace
             .sources
             .find(&expected.path)
             .map(|id| (id, workspace.sources.get(id).text.as_str()));
+        // A hand-written file in its place is compared by meaning (`spec-disagreement`).
+        if on_disk.is_some_and(|(id, _)| !workspace.stamped(id)) {
+            continue;
+        }
         if !expected.drifted(on_disk.map(|(_, text)| text)) {
             continue;
         }
         let Some((id, actual)) = on_disk else {
+            if workspace.part_played_by_hand(expected) {
+                continue;
+            }
             if let Some(spec) = spec_file {
                 sink.report(
                     Span::new(spec, 0, 0),
