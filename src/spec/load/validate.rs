@@ -59,6 +59,7 @@ impl<'a> Validator<'a> {
         self.apps();
         self.host_ports();
         self.paths();
+        self.workspace_settings();
         self.env_files();
         self.references();
         self.out
@@ -469,6 +470,63 @@ impl<'a> Validator<'a> {
                 shown(path)
             ),
         );
+    }
+
+    /// The `--full` template's settings: the repository URL's grammar, what the IDE module takes
+    /// (its slug and port), and the project folder a dind sidecar shares.
+    fn workspace_settings(&mut self) {
+        use crate::spec::{DockerMode, Ide, CODE_SERVER_PORT, CODE_SERVER_SLUG};
+        let spec = self.spec;
+        if let Some(repo) = &spec.coder.repo {
+            let scheme = ["https://", "http://", "ssh://", "git@"]
+                .iter()
+                .find(|s| repo.starts_with(**s));
+            let rest = scheme.map_or("", |s| &repo[s.len()..]);
+            let fits = repo.chars().all(|c| c.is_ascii_graphic())
+                && !repo.contains(['"', '\\', '\'', '`', '$'])
+                && !rest.is_empty()
+                && rest
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
+            if !fits {
+                self.error(
+                    repo,
+                    format!(
+                        "coder.repo {} is not a git URL: `https://`, `http://`, `ssh://` or `git@host:path`, without spaces, quotes, `$` or backslashes",
+                        shown(repo)
+                    ),
+                );
+            }
+        }
+        if spec.coder.ide == Ide::CodeServer {
+            if let Some(slug) = spec.apps.keys().find(|s| s.as_str() == CODE_SERVER_SLUG) {
+                self.error(slug, format!("app slug `{CODE_SERVER_SLUG}` is the one `ide: code-server` gives its module's app; slugs are unique across a template"))
+                    .help = Some("rename this app, or drop `ide: code-server` and keep your own".to_owned());
+            }
+            for (name, service) in &spec.services {
+                for (port_name, port) in &service.ports {
+                    if port.host() == CODE_SERVER_PORT {
+                        self.error(port, format!("port {CODE_SERVER_PORT} of `{}.{}` is where `ide: code-server` starts code-server in the workspace", name.value, port_name.value))
+                            .help = Some("use another host port here, or drop `ide: code-server`".to_owned());
+                    }
+                }
+            }
+        }
+        if spec.coder.docker == DockerMode::Dind {
+            if let Some(workdir) = spec.coder.workdir.as_ref().filter(|w| {
+                !w.starts_with("/home/coder/") || w.trim_end_matches('/') == "/home/coder"
+            }) {
+                self.error(
+                    workdir,
+                    format!(
+                        "coder.workdir {} is outside /home/coder, the home volume the `docker: dind` sidecar shares: compose's bind mounts would not find the project there",
+                        shown(workdir)
+                    ),
+                )
+                .help = Some("put the project folder under /home/coder, or use `docker: sysbox`".to_owned());
+            }
+        }
     }
 
     /// Paths reach the start script, the compose file and Terraform: each has a grammar of
