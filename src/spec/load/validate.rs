@@ -889,6 +889,76 @@ mod tests {
     }
 
     #[test]
+    fn the_repository_is_a_git_url_the_template_can_hold() {
+        let repo = |url: &str| errors(&format!("coder:\n  repo: {url}\n"));
+        for good in [
+            "https://github.com/example/notes.git",
+            "http://git.local/notes",
+            "ssh://git@git.local:2222/notes.git",
+            "git@github.com:example/notes.git",
+            "\"https://github.com/example/notes/tree/main?x=1#y\"",
+        ] {
+            assert_eq!(repo(good), vec![], "{good}");
+        }
+        for bad in [
+            "github.com/example/notes",
+            "https://",
+            "git@",
+            "https:///x",
+            "ftp://host/x",
+            "\"https://host/a b\"",
+            "\"https://host/$(id)\"",
+            "\"https://host/a\\\"b\"",
+            "\"https://host/`id`\"",
+        ] {
+            let found = repo(bad);
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].0.contains("is not a git URL"), "{found:?}");
+            assert_eq!(found[0].1, bad, "located at the value");
+        }
+    }
+
+    #[test]
+    fn the_ide_and_dind_settings_guard_what_they_take() {
+        let ide = "coder:\n  ide: code-server\n";
+        assert_eq!(errors(ide), vec![]);
+        let port = errors(&format!("    ports:\n      pg: 13337\n{ide}"));
+        assert_eq!(port.len(), 1, "{port:?}");
+        assert!(port[0].0.contains("port 13337 of `db.pg`"), "{port:?}");
+        assert_eq!(port[0].1, "13337");
+        let host = errors(&format!(
+            "    ports: {{ pg: {{ port: 5432, host: 13337 }} }}\n{ide}"
+        ));
+        assert_eq!(host.len(), 1, "{host:?}");
+        // The container's own port 13337 published elsewhere takes nothing of the workspace's.
+        assert_eq!(
+            errors(&format!(
+                "    ports: {{ pg: {{ port: 13337, host: 15432 }} }}\n{ide}"
+            )),
+            vec![]
+        );
+        let dind =
+            |workdir: &str| errors(&format!("coder:\n  docker: dind\n  workdir: {workdir}\n"));
+        assert_eq!(dind("/home/coder/notes"), vec![]);
+        assert_eq!(dind("/home/coder/a/b"), vec![]);
+        for outside in [
+            "/workspace/notes",
+            "/home/coder",
+            "/home/coderx/notes",
+            "/home/coder/",
+        ] {
+            let found = dind(outside);
+            assert_eq!(found.len(), 1, "{outside}: {found:?}");
+            assert!(found[0].0.contains("outside /home/coder"), "{found:?}");
+        }
+        // sysbox has no sidecar to share the folder with.
+        assert_eq!(
+            errors("coder:\n  docker: sysbox\n  workdir: /workspace/notes\n"),
+            vec![]
+        );
+    }
+
+    #[test]
     fn container_names_are_dockers_and_unique() {
         assert!(errors("    container_name: my_db.1-x\n").is_empty());
         for bad in ["-db", "my db", "db/1", "\"\"", "é"] {
