@@ -93,6 +93,21 @@ pub struct Context {
     pub workdir_hcl: Escaped,
     /// The start script's path in the workspace as a bash word inside an HCL heredoc.
     pub start_path_heredoc: Escaped,
+    /// The project folder as a bash word inside an HCL heredoc.
+    pub workdir_heredoc: Escaped,
+    /// The folder that holds the project folder, and the project folder's own name, as HCL
+    /// strings: where the git-clone module clones into.
+    pub workdir_parent_hcl: Escaped,
+    pub workdir_name_hcl: Escaped,
+    /// `main.tf` runs Docker in a privileged `docker:dind` sidecar (`coder.docker: dind`), not
+    /// inside the workspace with sysbox.
+    pub docker_dind: bool,
+    /// `main.tf` adds the code-server module (`coder.ide: code-server`).
+    pub ide_code_server: bool,
+    /// The repository `main.tf` clones into the project folder (`coder.repo`), as an HCL
+    /// string and as a bash word inside an HCL heredoc.
+    pub repo_hcl: Option<Escaped>,
+    pub repo_heredoc: Option<Escaped>,
     /// The compose file's path relative to the output folder, as a bash word.
     pub compose_file: Escaped,
     /// The compose file's path as rendered, for render itself.
@@ -512,6 +527,10 @@ impl Context {
             .collect::<Vec<_>>()
             .join("/");
         let compose_in_subfolder = compose_path.contains('/');
+        let trimmed = workdir.trim_end_matches('/');
+        let (parent, folder) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let repo = spec.coder.repo.as_ref().map(|r| r.value.as_str());
         Context {
             name: spec.name.value.clone(),
             spec_file_sh: Escaped(value::sh_word(&value::comment_text(spec_file))),
@@ -523,6 +542,13 @@ impl Context {
             start_path_heredoc: Escaped(value::hcl_heredoc_text(&value::sh_word(&format!(
                 "{workdir}/{START_SCRIPT}"
             )))),
+            workdir_heredoc: Escaped(value::hcl_heredoc_text(&value::sh_word(&workdir))),
+            workdir_parent_hcl: Escaped(value::hcl_string(parent)),
+            workdir_name_hcl: Escaped(value::hcl_string(folder)),
+            docker_dind: spec.coder.docker == crate::spec::DockerMode::Dind,
+            ide_code_server: spec.coder.ide == crate::spec::Ide::CodeServer,
+            repo_hcl: repo.map(|r| Escaped(value::hcl_string(r))),
+            repo_heredoc: repo.map(|r| Escaped(value::hcl_heredoc_text(&value::sh_word(r)))),
             workdir_hcl: Escaped(value::hcl_string(&workdir)),
             compose_file: Escaped(value::sh_word(&compose_path)),
             compose_flags: Escaped(if compose_in_subfolder {

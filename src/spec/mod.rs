@@ -112,7 +112,46 @@ pub struct Coder {
     /// `/._-+@`; defaults to `/home/coder/<name>`.
     #[serde(default)]
     pub workdir: Option<Located<String>>,
+    /// How the `--full` template runs Docker for the compose services, so that their published
+    /// ports are on the agent's localhost: `sysbox` (the default: the daemon inside the
+    /// workspace container, which needs the sysbox runtime on the Docker host) or `dind` (a
+    /// privileged `docker:dind` sidecar whose network namespace the workspace shares; any Docker
+    /// host that allows privileged containers).
+    #[serde(default)]
+    pub docker: DockerMode,
+    /// An IDE the `--full` template adds: `code-server` (Coder's registry module, on port 13337,
+    /// opening the project folder) or `none` (the default).
+    #[serde(default)]
+    pub ide: Ide,
+    /// The project's git repository: the `--full` template clones it into `workdir` (Coder's
+    /// git-clone module), and the agent's startup waits for the clone before it runs the start
+    /// script, which must be committed there. An `https://`, `http://`, `ssh://` or `git@host:path`
+    /// URL.
+    #[serde(default)]
+    pub repo: Option<Located<String>>,
 }
+
+/// How Docker runs in the workspace of the `--full` template.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerMode {
+    #[default]
+    Sysbox,
+    Dind,
+}
+
+/// The IDE of the `--full` template.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ide {
+    #[default]
+    None,
+    CodeServer,
+}
+
+/// The port and slug of the code-server module's app (its defaults).
+pub const CODE_SERVER_PORT: u16 = 13337;
+pub const CODE_SERVER_SLUG: &str = "code-server";
 
 impl Default for Coder {
     fn default() -> Self {
@@ -122,6 +161,9 @@ impl Default for Coder {
             scheme: Scheme::default(),
             agent_in_host: true,
             workdir: None,
+            docker: DockerMode::default(),
+            ide: Ide::default(),
+            repo: None,
         }
     }
 }

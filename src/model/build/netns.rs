@@ -246,11 +246,15 @@ fn compose_daemon(
             .find(|(_, span)| *span == b.span)
             .map(|(id, _)| *id)
     };
+    let dind = |image: Option<&str>| image.is_some_and(|i| i.contains("dind"));
+    let any_dind = resources
+        .iter()
+        .any(|b| dind(b.value("image").and_then(|i| i.value.as_str())));
     for block in &resources {
         let Some(id) = runs_agent(block) else {
             continue;
         };
-        let socket = block.all_attributes().iter().any(|a| {
+        let socket = block.all_attributes().into_iter().find(|a| {
             matches!(a.name.value.as_str(), "host_path" | "path")
                 && a.value.value.as_str() == Some("/var/run/docker.sock")
         });
@@ -258,20 +262,24 @@ fn compose_daemon(
             .attribute("network_mode")
             .and_then(|m| m.value.value.as_str())
             == Some("host");
-        if socket && !host_network {
+        let sysbox = block.value("runtime").and_then(|r| r.value.as_str()) == Some("sysbox-runc");
+        if let (Some(socket), false) = (socket, host_network) {
+            // With a daemon of its own too (sysbox, a dind sidecar), which one compose uses
+            // depends on DOCKER_HOST and what starts first: not known.
+            if sysbox || any_dind {
+                return unknown(spaces);
+            }
             return spaces.add(
                 Some(Key::DockerHost),
                 NetnsKind::DockerHost,
                 "on the Docker host's network".to_owned(),
-                block.span,
+                socket.span,
             );
         }
-        let sysbox = block.value("runtime").and_then(|r| r.value.as_str()) == Some("sysbox-runc");
         if sysbox {
             return id;
         }
     }
-    let dind = |image: Option<&str>| image.is_some_and(|i| i.contains("dind"));
     for block in &resources {
         let docker = ws
             .knowledge

@@ -28,6 +28,12 @@ It is an error when the files prove nothing answers on P:
 - the app's own server (the program its slug names: `code-server`, `jupyterlab`, `rstudio`) is
   started with a flag or env variable on other ports only, and no run of it has a port unknown
   to portolan.
+- compose publishes P, but on the Docker host: the agent's container mounts the host's
+  `/var/run/docker.sock` (and has no daemon of its own: no `runtime = \"sysbox-runc\"`, no
+  `docker:dind` sidecar), the template has that one agent, and a script of the workspace runs
+  `docker compose up` for that file. Compose's containers then run beside the workspace, not
+  in it, and the agent's `localhost` does not reach the Docker host. Run Docker inside the
+  workspace (sysbox) or in a dind sidecar whose network namespace the workspace shares.
 
 It is a warning when nothing known listens on P at all. The help names the port of the app's
 role when it is known: from an env variable that holds its origin, or a listener role that is
@@ -58,6 +64,9 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
         let Some(port) = url.local_port() else { continue };
         if url.port.is_none() {
             // `http://localhost` means port 80; rare for apps and reported by app-url-not-localhost.
+            continue;
+        }
+        if on_the_docker_host(workspace, &ports, app, url, port, sink) {
             continue;
         }
         // Lookups, never a list of every mapping that holds the port (ranges may hold it n times).
@@ -253,6 +262,71 @@ fn check(workspace: &Workspace, sink: &mut Sink) {
     }
 }
 
+/// An app whose port only a compose service publishes, where compose publishes on the Docker
+/// host: the agent's container mounts the host's `/var/run/docker.sock` (with no daemon of its
+/// own, sysbox or dind), the template has that one agent, and a script of the workspace runs
+/// `docker compose up` for that service's file. Reported as an error; `true` when it was.
+fn on_the_docker_host(
+    workspace: &Workspace,
+    ports: &crate::model::chain::PortLookups<'_>,
+    app: &App,
+    url: &UrlFact,
+    port: u16,
+    sink: &mut Sink,
+) -> bool {
+    use crate::model::chain::Hop;
+    use crate::model::netns::NetnsKind;
+    // The Docker host is where compose publishes only when the one agent's container mounts
+    // the host's socket (model::build::netns): that agent is in a container, not there.
+    let compose = workspace.compose_netns;
+    let Some(daemon) = workspace.namespaces.get(compose) else {
+        return false;
+    };
+    let agents = workspace.template.as_ref().map_or(0, |t| t.agents().len());
+    let Some(own) = app.netns.and_then(|id| workspace.namespaces.get(id)) else {
+        return false;
+    };
+    if daemon.kind != NetnsKind::DockerHost
+        || agents != 1
+        || app.netns == Some(compose)
+        || matches!(own.kind, NetnsKind::Unknown | NetnsKind::DockerHost)
+    {
+        return false;
+    }
+    let behind = ports.served_behind_in(port, app.netns);
+    // A process of the agent's own on P answers it.
+    if behind.hops.iter().any(|hop| matches!(hop, Hop::Process(_))) {
+        return false;
+    }
+    let Some((index, published, container)) = ports.first_published_on(port) else {
+        return false;
+    };
+    let service = &workspace.services[index];
+    let file = workspace.sources.get(service.file).path.clone();
+    let Some(up) = workspace
+        .scripts
+        .iter()
+        .filter(|s| s.place == Place::Workspace)
+        .flat_map(|s| s.compose_up.iter())
+        .find(|up| up.starts(&file))
+    else {
+        return false;
+    };
+    sink.report(
+        url.span,
+        format!(
+            "coder_app {} targets localhost:{port}, but compose publishes {port} (to {}:{container}) on the Docker host: the host's Docker socket is mounted into the workspace, and the agent's localhost does not reach the Docker host",
+            app.slug, service.name
+        ),
+    )
+    .with_label(format!("the agent's localhost:{port}: nothing answers"))
+    .with_related(daemon.span, "the host's Docker socket: compose's containers run on the Docker host")
+    .with_related(published.span, format!("published on the Docker host, to {}:{container}", service.name))
+    .with_related(up.span, "starts the compose stack with the host's daemon")
+    .with_help("run Docker in the workspace's own network namespace: inside the workspace container with the sysbox runtime (`runtime = \"sysbox-runc\"`, dockerd started by the agent), or in a privileged `docker:dind` sidecar whose network the workspace container joins (`network_mode = \"container:${docker_container.dind[0].id}\"`, DOCKER_HOST on a shared unix socket); `portolan render --full` writes either (`coder: { docker: sysbox | dind }`)");
+    true
+}
+
 /// An app whose role (an env variable holds its origin) is served on another port than the
 /// one it targets, where nothing is known to answer.
 fn report_wrong_role_port(
@@ -410,6 +484,44 @@ resource "coder_app" "convex-api" {
       - "3211:3211"
       - "3212:3212"
 "#;
+
+    /// Compose started with the host's Docker socket publishes on the Docker host: an error only
+    /// when the model proves it (the mount, no daemon of the workspace's own, one agent, a script
+    /// that starts that compose file); the ways that work, and what it cannot tell, say nothing.
+    #[test]
+    fn compose_on_the_host_socket_is_not_on_the_agents_localhost() {
+        const SOCKET: &str = "  volumes {\n    host_path      = \"/var/run/docker.sock\"\n    container_path = \"/var/run/docker.sock\"\n  }\n";
+        let template = |agent_script: &str, container: &str, extra: &str| {
+            format!(
+                "resource \"coder_agent\" \"main\" {{\n  os = \"linux\"\n  startup_script = \"{agent_script}\"\n}}\n\
+                 resource \"coder_app\" \"api\" {{\n  agent_id = coder_agent.main.id\n  slug     = \"api\"\n  url      = \"http://localhost:8080\"\n}}\n\
+                 resource \"docker_container\" \"workspace\" {{\n  image      = \"codercom/enterprise-base:ubuntu\"\n  entrypoint = [\"sh\", \"-c\", coder_agent.main.init_script]\n{container}}}\n{extra}"
+            )
+        };
+        let compose = "services:\n  api:\n    image: example/api\n    command: uvicorn app:app --host 0.0.0.0 --port 8000\n    ports:\n      - \"8080:8000\"\n";
+        let up = "docker compose up -d";
+        let second_agent = "resource \"coder_agent\" \"other\" {\n  os = \"linux\"\n}\n";
+        let dind = "resource \"docker_container\" \"dind\" {\n  image      = \"docker:dind\"\n  privileged = true\n}\n";
+        let cases: Vec<(&str, String, bool)> = vec![
+            ("the host's socket", template(up, SOCKET, ""), true),
+            ("no socket: the daemon is the workspace's", template(up, "", ""), false),
+            ("sysbox too", template(up, &format!("  runtime = \"sysbox-runc\"\n{SOCKET}"), ""), false),
+            ("a dind sidecar too", template(up, SOCKET, dind), false),
+            ("the host's network: localhost is the Docker host", template(up, &format!("  network_mode = \"host\"\n{SOCKET}"), ""), false),
+            ("nobody starts the stack", template("echo hi", SOCKET, ""), false),
+            ("compose down only", template("docker compose down", SOCKET, ""), false),
+            ("two agents: which one runs compose is not known", template(up, SOCKET, second_agent), false),
+        ];
+        for (what, tf, error) in cases {
+            let found = check(&RULE, &[("main.tf", &tf), ("docker-compose.yml", compose)]);
+            let want: Vec<String> = if error {
+                vec!["main.tf:8:14: error: coder_app api targets localhost:8080, but compose publishes 8080 (to api:8000) on the Docker host: the host's Docker socket is mounted into the workspace, and the agent's localhost does not reach the Docker host".to_owned()]
+            } else {
+                vec![]
+            };
+            assert_eq!(found, want, "{what}:\n{tf}");
+        }
+    }
 
     #[test]
     fn a_published_port_without_listener_is_proven_broken() {

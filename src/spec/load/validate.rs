@@ -59,6 +59,7 @@ impl<'a> Validator<'a> {
         self.apps();
         self.host_ports();
         self.paths();
+        self.workspace_settings();
         self.env_files();
         self.references();
         self.out
@@ -469,6 +470,63 @@ impl<'a> Validator<'a> {
                 shown(path)
             ),
         );
+    }
+
+    /// The `--full` template's settings: the repository URL's grammar, what the IDE module takes
+    /// (its slug and port), and the project folder a dind sidecar shares.
+    fn workspace_settings(&mut self) {
+        use crate::spec::{DockerMode, Ide, CODE_SERVER_PORT, CODE_SERVER_SLUG};
+        let spec = self.spec;
+        if let Some(repo) = &spec.coder.repo {
+            let scheme = ["https://", "http://", "ssh://", "git@"]
+                .iter()
+                .find(|s| repo.starts_with(**s));
+            let rest = scheme.map_or("", |s| &repo[s.len()..]);
+            let fits = repo.chars().all(|c| c.is_ascii_graphic())
+                && !repo.contains(['"', '\\', '\'', '`', '$'])
+                && !rest.is_empty()
+                && rest
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
+            if !fits {
+                self.error(
+                    repo,
+                    format!(
+                        "coder.repo {} is not a git URL: `https://`, `http://`, `ssh://` or `git@host:path`, without spaces, quotes, `$` or backslashes",
+                        shown(repo)
+                    ),
+                );
+            }
+        }
+        if spec.coder.ide == Ide::CodeServer {
+            if let Some(slug) = spec.apps.keys().find(|s| s.as_str() == CODE_SERVER_SLUG) {
+                self.error(slug, format!("app slug `{CODE_SERVER_SLUG}` is the one `ide: code-server` gives its module's app; slugs are unique across a template"))
+                    .help = Some("rename this app, or drop `ide: code-server` and keep your own".to_owned());
+            }
+            for (name, service) in &spec.services {
+                for (port_name, port) in &service.ports {
+                    if port.host() == CODE_SERVER_PORT {
+                        self.error(port, format!("port {CODE_SERVER_PORT} of `{}.{}` is where `ide: code-server` starts code-server in the workspace", name.value, port_name.value))
+                            .help = Some("use another host port here, or drop `ide: code-server`".to_owned());
+                    }
+                }
+            }
+        }
+        if spec.coder.docker == DockerMode::Dind {
+            if let Some(workdir) = spec.coder.workdir.as_ref().filter(|w| {
+                !w.starts_with("/home/coder/") || w.trim_end_matches('/') == "/home/coder"
+            }) {
+                self.error(
+                    workdir,
+                    format!(
+                        "coder.workdir {} is outside /home/coder, the home volume the `docker: dind` sidecar shares: compose's bind mounts would not find the project there",
+                        shown(workdir)
+                    ),
+                )
+                .help = Some("put the project folder under /home/coder, or use `docker: sysbox`".to_owned());
+            }
+        }
     }
 
     /// Paths reach the start script, the compose file and Terraform: each has a grammar of
@@ -905,6 +963,76 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_repository_is_a_git_url_the_template_can_hold() {
+        let repo = |url: &str| errors(&format!("coder:\n  repo: {url}\n"));
+        for good in [
+            "https://github.com/example/notes.git",
+            "http://git.local/notes",
+            "ssh://git@git.local:2222/notes.git",
+            "git@github.com:example/notes.git",
+            "\"https://github.com/example/notes/tree/main?x=1#y\"",
+        ] {
+            assert_eq!(repo(good), vec![], "{good}");
+        }
+        for bad in [
+            "github.com/example/notes",
+            "https://",
+            "git@",
+            "https:///x",
+            "ftp://host/x",
+            "\"https://host/a b\"",
+            "\"https://host/$(id)\"",
+            "\"https://host/a\\\"b\"",
+            "\"https://host/`id`\"",
+        ] {
+            let found = repo(bad);
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].0.contains("is not a git URL"), "{found:?}");
+            assert_eq!(found[0].1, bad, "located at the value");
+        }
+    }
+
+    #[test]
+    fn the_ide_and_dind_settings_guard_what_they_take() {
+        let ide = "coder:\n  ide: code-server\n";
+        assert_eq!(errors(ide), vec![]);
+        let port = errors(&format!("    ports:\n      pg: 13337\n{ide}"));
+        assert_eq!(port.len(), 1, "{port:?}");
+        assert!(port[0].0.contains("port 13337 of `db.pg`"), "{port:?}");
+        assert_eq!(port[0].1, "13337");
+        let host = errors(&format!(
+            "    ports: {{ pg: {{ port: 5432, host: 13337 }} }}\n{ide}"
+        ));
+        assert_eq!(host.len(), 1, "{host:?}");
+        // The container's own port 13337 published elsewhere takes nothing of the workspace's.
+        assert_eq!(
+            errors(&format!(
+                "    ports: {{ pg: {{ port: 13337, host: 15432 }} }}\n{ide}"
+            )),
+            vec![]
+        );
+        let dind =
+            |workdir: &str| errors(&format!("coder:\n  docker: dind\n  workdir: {workdir}\n"));
+        assert_eq!(dind("/home/coder/notes"), vec![]);
+        assert_eq!(dind("/home/coder/a/b"), vec![]);
+        for outside in [
+            "/workspace/notes",
+            "/home/coder",
+            "/home/coderx/notes",
+            "/home/coder/",
+        ] {
+            let found = dind(outside);
+            assert_eq!(found.len(), 1, "{outside}: {found:?}");
+            assert!(found[0].0.contains("outside /home/coder"), "{found:?}");
+        }
+        // sysbox has no sidecar to share the folder with.
+        assert_eq!(
+            errors("coder:\n  docker: sysbox\n  workdir: /workspace/notes\n"),
+            vec![]
+        );
     }
 
     #[test]

@@ -1,9 +1,15 @@
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:88a871fd139c89d10becd9059510a0c61886edba499aa63b0738e7b7de71d504
-# A complete Coder template for a: one Docker container per workspace, running the
-# Coder agent and, inside it, Docker for the compose services (this needs the sysbox runtime on
-# the Docker host). The apps, origins and agent environment are in coder-apps.tf.
-# Set its variables `image` and `agent_env` in a terraform.tfvars file beside it (`coder templates
-# push` reads it), or with `coder templates push --var NAME=VALUE` (a map as JSON).
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:e0155d192accc966b0ea55dcf5fa2dda0f6dfa6fe5db61b6ba0748aa89940362
+# A complete Coder template for a: one Docker container per workspace running the Coder
+# agent, and a Docker daemon for the compose services whose published ports are on the agent's
+# localhost, where the apps in coder-apps.tf point.
+# Docker runs inside the workspace container (spec: `coder: { docker: sysbox }`, the default),
+# so compose's ports are on the agent's localhost.
+# Needs from the Docker host: the sysbox runtime (sysbox-runc); without it use `docker: dind`.
+# Not offered: mounting the host's /var/run/docker.sock into the workspace. Compose would then
+# publish its ports on the Docker host, which the agent's localhost does not reach, so the apps
+# would answer 502 (and every workspace would control the host's Docker).
+# Set its variables `image`, `agent_env` and `docker_socket` in a terraform.tfvars file beside it
+# (`coder templates push` reads it), or with `coder templates push --var NAME=VALUE` (a map as JSON).
 
 terraform {
   required_providers {
@@ -17,7 +23,15 @@ terraform {
   }
 }
 
-provider "docker" {}
+variable "docker_socket" {
+  description = "(Optional) URI of the Docker daemon that creates the workspace's containers, as the provisioner reaches it (unix:// or tcp://); empty: the provider's default."
+  type        = string
+  default     = ""
+}
+
+provider "docker" {
+  host = var.docker_socket != "" ? var.docker_socket : null
+}
 
 variable "image" {
   description = "Image of the workspace container: it needs bash, curl, sudo and Docker (dockerd) for the compose services."
@@ -57,13 +71,14 @@ resource "coder_agent" "main" {
   startup_script          = <<-EOT
     set -e
     if ! docker info >/dev/null 2>&1; then
-      sudo dockerd >/tmp/dockerd.log 2>&1 &
+      sudo sh -c 'dockerd >/tmp/dockerd.log 2>&1' &
       for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
     fi
+    project=/home/coder/a
     if [ -x /home/coder/a/start-workspace.sh ]; then
       /home/coder/a/start-workspace.sh
     else
-      echo /home/coder/a/start-workspace.sh "not found: clone the project there to start its services"
+      echo "no start-workspace.sh in $project yet: clone the project there and run ./start-workspace.sh, or set \`coder: { repo: URL }\` in the spec so that the template clones it"
     fi
   EOT
 
