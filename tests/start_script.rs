@@ -30,9 +30,11 @@ case "$1 $2" in
   "compose ps") echo cafe ;;
   "inspect --format") echo healthy ;;
 esac
+if [[ " $* " == *" exec -T backend "* ]]; then echo 'convex-ai-chat|01admin'; fi
 exit 0"#,
     );
     stub(dir, "pnpm", r#"printf '%s\n' "$*" >>"$STUB_LOG/pnpm""#);
+    stub(dir, "npx", r#"printf '%s\n' "$*" >>"$STUB_LOG/npx""#);
     stub(
         dir,
         "curl",
@@ -197,8 +199,20 @@ fn outside_coder_origins_are_localhost_and_match_what_render_wrote() {
     ws.answer(ALL_HEALTHY);
     assert_ok(&ws.run(None));
     let written = ws.read(".env.local");
-    let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    // The admin key is made at start: render leaves it empty.
+    let body = |text: &str| {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("CONVEX_SELF_HOSTED_ADMIN_KEY="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(body(&written), body(&rendered));
+    assert_eq!(
+        ws.env_value(".env.local", "CONVEX_SELF_HOSTED_ADMIN_KEY")
+            .as_deref(),
+        Some("'convex-ai-chat|01admin'")
+    );
     assert_eq!(
         ws.env_value(".env", "ORIGIN_CONVEX_SITE").as_deref(),
         Some("http://localhost:3211")

@@ -68,6 +68,9 @@ pub struct RenderedFile {
     /// For an env file: each key and its value resolved, in the order the start script writes
     /// them. Empty for other files.
     pub start_values: Vec<(String, Vec<value::Piece>)>,
+    /// Keys of `start_values` the start script writes only once the secret they use is made
+    /// by its command: a file written at start may lack them.
+    pub later_keys: Vec<String>,
 }
 
 impl RenderedFile {
@@ -102,8 +105,10 @@ impl RenderedFile {
         let mut managed = format!("{note}\n");
         for (key, pieces) in &self.start_values {
             let mut entries = parsed.entries.iter().filter(|e| e.key == *key);
-            let (Some(entry), None) = (entries.next(), entries.next()) else {
-                return false;
+            let entry = match (entries.next(), entries.next()) {
+                (Some(entry), None) => entry,
+                (None, _) if self.later_keys.contains(key) => continue,
+                _ => return false,
             };
             if entry.exported || !value::could_be_at_start(pieces, &entry.value) {
                 return false;
@@ -233,6 +238,7 @@ pub fn record_file(files: &[RenderedFile], options: &RenderOptions, out: &Path) 
         runtime: false,
         secret_values: false,
         start_values: Vec::new(),
+        later_keys: Vec::new(),
     }
 }
 
@@ -362,6 +368,7 @@ pub fn render_with(
             // The files the start script rewrites are the env files, and they hold secrets.
             secret_values: start_values.is_some(),
             start_values: start_values.unwrap_or_default().to_vec(),
+            later_keys: Vec::new(),
         })
     };
     let apps_tf = run("coder-apps.tf.j2", None)?;
@@ -413,6 +420,14 @@ pub fn render_with(
             0o600,
             Some(&env_file.values),
         );
+    }
+    for env_file in &context.env_files {
+        if let Some(file) = files
+            .iter_mut()
+            .find(|f| f.path == Path::new(&env_file.path))
+        {
+            file.later_keys = env_file.later_keys.clone();
+        }
     }
     Ok(files)
 }

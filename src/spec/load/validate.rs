@@ -61,6 +61,7 @@ impl<'a> Validator<'a> {
         self.paths();
         self.env_files();
         self.references();
+        self.steps();
         self.out
     }
 
@@ -433,6 +434,12 @@ impl<'a> Validator<'a> {
     /// code, or it could end that subshell early (and run the rest as the script itself) or break
     /// the whole script.
     fn run_is_complete(&mut self, service: &str, run: &Located<String>) {
+        self.code_is_complete(&format!("`run` of `{service}`"), run, "`( run ) &`");
+    }
+
+    /// Shell code the start script places inside its own code (`inside` shows how) must be
+    /// complete code, or it could end that construct early.
+    fn code_is_complete(&mut self, what: &str, run: &Located<String>, inside: &str) {
         let code = crate::render::value::shell_code(&crate::render::value::resolve(self.spec, run));
         let Some((range, why)) = shell_syntax_error(&code) else {
             return;
@@ -456,7 +463,7 @@ impl<'a> Validator<'a> {
         self.error(
             &at,
             format!(
-                "`run` of `{service}` is not a complete shell command: {why} (the start script runs it as `( run ) &`)"
+                "{what} is not a complete shell command: {why} (the start script runs it as {inside})"
             ),
         );
     }
@@ -679,6 +686,21 @@ impl<'a> Validator<'a> {
         for keys in spec.env_files.values() {
             values.extend(keys.values().map(|v| (v.start, v.end, false)));
         }
+        for task in spec.tasks.values() {
+            values.extend(task.env.values().map(|v| (v.start, v.end, false)));
+            if let Some(run) = &task.run {
+                values.push((run.start, run.end, true));
+            }
+            if let Some(set) = &task.set {
+                values.push((set.command.start, set.command.end, true));
+                values.extend(set.values.values().map(|v| (v.start, v.end, false)));
+            }
+        }
+        for secret in spec.secrets.values() {
+            if let Some(run) = &secret.run {
+                values.push((run.start, run.end, true));
+            }
+        }
         for (start, end, is_code) in values {
             // Check the text as written, so that ranges map to the file.
             let Some(raw) = self.text.get(start as usize..end as usize) else {
@@ -711,6 +733,223 @@ impl<'a> Validator<'a> {
                 let (message, help) = stray.explain();
                 self.error(&at(stray.range), message).help = Some(help);
             }
+        }
+    }
+
+    /// Command secrets, tasks and what waits: each names what it needs, every name it waits
+    /// for exists, and nothing waits for itself, directly or through others.
+    fn steps(&mut self) {
+        let spec = self.spec;
+        for (name, secret) in &spec.secrets {
+            match (&secret.generate, &secret.run) {
+                (Some(_), Some(run)) => {
+                    self.error(run, format!("secret `{}` has both `generate` and `run`; it is either generated or printed by a command", name.value));
+                }
+                (None, None) => {
+                    self.error(name, format!("secret `{}` needs `generate` (a generator) or `run` (a command that prints it)", name.value));
+                }
+                _ => {}
+            }
+            if secret.generate.is_some() {
+                if let Some(exec) = &secret.exec {
+                    self.error(exec, "`exec` applies to secrets made by `run`");
+                }
+                if let Some(after) = secret.after.first() {
+                    self.error(after, "`after` applies to secrets made by `run`; a generated secret needs nothing");
+                }
+            }
+            if let Some(run) = &secret.run {
+                if secret.exec.is_none() {
+                    self.code_is_complete(
+                        &format!("`run` of secret `{}`", name.value),
+                        run,
+                        "`value=$(run)`",
+                    );
+                }
+            }
+            if let Some(exec) = &secret.exec {
+                match spec.services.get(exec.as_str()) {
+                    Some(service) if service.is_compose() => {}
+                    Some(_) => {
+                        self.error(exec, format!("`exec` runs the command inside a compose service's container; `{}` is a `run` process", exec.value));
+                    }
+                    None => {
+                        let names: Vec<&str> = spec
+                            .services
+                            .iter()
+                            .filter(|(_, s)| s.is_compose())
+                            .map(|(k, _)| k.as_str())
+                            .collect();
+                        let hint = hint(exec, &names);
+                        self.error(
+                            exec,
+                            format!(
+                                "`exec` names unknown compose service `{}`{hint}",
+                                exec.value
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for (name, task) in &spec.tasks {
+            if !is_valid_service_name(name) {
+                self.error(
+                    name,
+                    format!(
+                        "task name {} must be lowercase letters, digits, `-` or `_`, starting with a letter or digit (it names the task's log file)",
+                        shown(name)
+                    ),
+                );
+            } else if let Some((service, _)) = spec.services.get_key_value(name.as_str()) {
+                let service_span = self.span(service);
+                self.error(
+                    name,
+                    format!(
+                        "task `{}` has the name of a service; `after` could not tell them apart",
+                        name.value
+                    ),
+                )
+                .related
+                .push(crate::diagnostic::Label::new(
+                    service_span,
+                    "the service is named here",
+                ));
+            }
+            match (&task.run, &task.set) {
+                (Some(run), Some(_)) => {
+                    self.error(
+                        run,
+                        format!(
+                            "task `{}` has both `run` and `set`; a task does one of them",
+                            name.value
+                        ),
+                    );
+                }
+                (None, None) => {
+                    self.error(name, format!("task `{}` needs `run` (a shell command) or `set` (values set with a command)", name.value));
+                }
+                _ => {}
+            }
+            if let Some(run) = &task.run {
+                self.code_is_complete(&format!("`run` of task `{}`", name.value), run, "`( run )`");
+            }
+            if let Some(set) = &task.set {
+                self.code_is_complete(
+                    &format!("`set.command` of task `{}`", name.value),
+                    &set.command,
+                    "`command NAME -- VALUE`",
+                );
+                if set.values.is_empty() {
+                    self.warning(
+                        &set.command,
+                        format!("task `{}` sets no values", name.value),
+                    );
+                }
+                for key in set.values.keys() {
+                    if !is_valid_env_name(key) {
+                        self.error(key, format!("`{}` in task `{}` is not a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$", key.value, name.value));
+                    }
+                }
+            }
+            for key in task.env.keys() {
+                if !is_valid_env_name(key) {
+                    self.error(key, format!("`{}` in task `{}` is not a valid variable name: ^[A-Za-z_][A-Za-z0-9_]*$", key.value, name.value));
+                }
+            }
+            if let Some(workdir) = &task.workdir {
+                if workdir.starts_with('/') || !is_safe_path(workdir) {
+                    self.error(workdir, format!(
+                        "workdir {} of task `{}` must be a path relative to the project folder, of letters, digits and `/._-+@`",
+                        shown(workdir), name.value
+                    ));
+                }
+            }
+        }
+        for (name, secret) in &spec.secrets {
+            if !secret.is_command() {
+                continue;
+            }
+            if spec.services.contains_key(name.as_str()) || spec.tasks.contains_key(name.as_str()) {
+                self.error(name, format!("secret `{}` has the name of a service or task; `after` could not tell them apart", name.value));
+            }
+        }
+        for (name, service) in &spec.services {
+            if service.is_compose() {
+                if let Some(after) = service.after.first() {
+                    self.error(after, format!("`after` applies to `run` processes; compose service `{}` starts with compose (use `depends_on`)", name.value));
+                }
+                let mut texts: Vec<&str> = service.env.values().map(|v| v.0.as_str()).collect();
+                for command in [&service.command, &service.entrypoint]
+                    .into_iter()
+                    .flatten()
+                {
+                    match &command.value {
+                        crate::spec::CommandSpec::Shell(s) => texts.push(s),
+                        crate::spec::CommandSpec::Args(args) => {
+                            texts.extend(args.iter().map(String::as_str))
+                        }
+                    }
+                }
+                for secret in crate::spec::steps::command_secrets_in(spec, texts) {
+                    self.error(name, format!("compose service `{}` uses secret `{secret}`, which a command makes after compose has started the services; only env files, tasks and `run` processes can use it", name.value));
+                }
+            }
+        }
+        let steps = crate::spec::steps::steps(spec);
+        let mut known: Vec<&str> = spec.services.keys().map(|k| k.as_str()).collect();
+        known.extend(
+            steps
+                .iter()
+                .filter(|s| s.kind != crate::spec::steps::StepKind::Process)
+                .map(|s| s.name.as_str()),
+        );
+        let mut unknown = false;
+        for step in &steps {
+            for (wait, at) in &step.waits {
+                let Some(at) = at else { continue };
+                if known.contains(&wait.as_str()) {
+                    continue;
+                }
+                unknown = true;
+                if spec.secrets.contains_key(wait.as_str()) {
+                    self.error(*at, format!("`{wait}` is a generated secret, made before anything starts: there is nothing to wait for"));
+                } else if step.kind == crate::spec::steps::StepKind::Secret
+                    && Some(*at)
+                        == spec
+                            .secrets
+                            .get(step.name.as_str())
+                            .and_then(|s| s.exec.as_ref())
+                {
+                    // `exec` names a service: reported above.
+                } else {
+                    let hint = hint(wait, &known);
+                    self.error(
+                        *at,
+                        format!("`after` of {} `{}` names `{wait}`, which is no service, task or command secret{hint}", step.kind.as_str(), step.name.value),
+                    );
+                }
+            }
+        }
+        if unknown {
+            return;
+        }
+        if let Err(cycle) = crate::spec::steps::order(&steps) {
+            let Some(first) = cycle.first() else { return };
+            let Some(step) = steps.iter().find(|s| s.name.as_str() == first) else {
+                return;
+            };
+            let path: Vec<String> = cycle.iter().map(|n| format!("`{n}`")).collect();
+            self.error(
+                step.name,
+                format!(
+                    "{} `{}` waits for itself: {}",
+                    step.kind.as_str(),
+                    step.name.value,
+                    path.join(" → ")
+                ),
+            )
+            .help = Some("remove one of the waits on this path (an `after`, an `exec` or a `${secret:...}` of a command secret)".to_owned());
         }
     }
 }
