@@ -1089,6 +1089,92 @@ mod tests {
     }
 
     #[test]
+    fn command_secrets_name_what_they_need_and_where_they_run() {
+        assert!(errors("secrets:\n  KEY: { run: ./key.sh, exec: db }\n").is_empty());
+        assert!(errors("secrets:\n  KEY: { run: echo k }\n").is_empty());
+        for (body, why, at) in [
+            (
+                "secrets:\n  KEY: { generate: hex16, run: echo k }\n",
+                "both `generate` and `run`",
+                "echo k",
+            ),
+            ("secrets:\n  KEY: {}\n", "needs `generate`", "KEY"),
+            (
+                "secrets:\n  KEY: { run: k, exec: dv }\n",
+                "unknown compose service `dv`; did you mean `db`?",
+                "dv",
+            ),
+            (
+                "  web: { run: x }\nsecrets:\n  KEY: { run: k, exec: web }\n",
+                "`web` is a `run` process",
+                "web",
+            ),
+            (
+                "secrets:\n  KEY: { generate: hex16, exec: db }\n",
+                "`exec` applies to secrets made by `run`",
+                "db",
+            ),
+            (
+                "secrets:\n  KEY: { run: 'echo )' }\n",
+                "not a complete shell command",
+                "'echo )'",
+            ),
+            (
+                "secrets:\n  KEY: { run: k, after: [S] }\n  S: { generate: hex16 }\n",
+                "generated secret",
+                "S",
+            ),
+        ] {
+            let found = errors(body);
+            assert_eq!(found.len(), 1, "{body}: {found:?}");
+            assert!(found[0].0.contains(why), "{body}: {found:?}");
+            assert_eq!(found[0].1, at, "{body}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn compose_starts_before_command_secrets_and_has_no_after() {
+        let found = errors("    environment: {}\n");
+        assert!(!found.is_empty(), "unknown field: {found:?}");
+        let uses = "    env: { K: '${secret:KEY}' }\nsecrets:\n  KEY: { run: k }\n";
+        let found = errors(uses);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0]
+            .0
+            .contains("which a command makes after compose has started"));
+        let found = errors("    after: [db]\n");
+        assert!(found[0].0.contains("`after` applies to `run` processes"));
+        // A process that uses it waits for it: no error.
+        assert!(
+            errors("  web: { run: 'x ${secret:KEY}' }\nsecrets:\n  KEY: { run: k }\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn tasks_are_named_apart_from_services() {
+        let found = errors("tasks:\n  db: { run: x }\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].0.contains("has the name of a service"),
+            "{found:?}"
+        );
+        let found = errors("tasks:\n  Deploy: { run: x }\n");
+        assert!(found[0].0.contains("task name `Deploy`"), "{found:?}");
+        let found = errors("tasks:\n  t: { run: x, workdir: /abs }\n");
+        assert!(
+            found[0].0.contains("workdir `/abs` of task `t`"),
+            "{found:?}"
+        );
+        let found = errors("tasks:\n  t: { set: { command: c, values: { 1X: v } } }\n");
+        assert!(
+            found[0].0.contains("not a valid variable name"),
+            "{found:?}"
+        );
+        let found = errors("tasks:\n  t: { run: 'x ${secret:NOPE}' }\n");
+        assert!(found[0].0.contains("unknown secret `NOPE`"), "{found:?}");
+    }
+
+    #[test]
     fn the_compose_file_stays_in_the_output_folder() {
         for good in [
             "docker-compose.convex.yml",
