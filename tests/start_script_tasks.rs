@@ -61,6 +61,7 @@ exit 7"#,
         dir,
         "npx",
         r#"printf 'npx %s\n' "$*" >>"$STUB_LOG/order"
+printf '%s\0' "$@" >>"$STUB_LOG/npx-argv"
 printf '%s\n' "${CONVEX_SELF_HOSTED_ADMIN_KEY-<unset>}" >>"$STUB_LOG/npx-admin-key"
 printf 'project=%s file=%s\n' "${COMPOSE_PROJECT_NAME-}" "${COMPOSE_FILE-}" >>"$STUB_LOG/npx-env"
 echo "npx ran $2"
@@ -559,4 +560,22 @@ fn render_again_keeps_an_env_file_written_before_its_secret_was_made() {
         );
         assert_eq!(ws.read(".env.local"), before);
     }
+}
+
+#[test]
+fn a_set_value_reaches_the_command_as_one_argument_byte_for_byte() {
+    let odd = r#"a"b $(touch pwned) `touch pwned` $HOME \ z"#;
+    let ws = Workspace::convex_with(|spec| {
+        spec.replace(
+            "        SITE_URL: ${origin:frontend.http}\n",
+            &format!("        SITE_URL: ${{origin:frontend.http}}\n        ODD: '{odd}'\n"),
+        )
+    });
+    assert_ok(&ws.run("alice"));
+    let argv = ws.stub_log("npx-argv");
+    let args: Vec<&str> = argv.split('\0').collect();
+    let odd_at = args.iter().position(|a| *a == "ODD").expect("ODD is set");
+    assert_eq!(args[odd_at + 1], "--");
+    assert_eq!(args[odd_at + 2], odd);
+    assert!(!ws.dir.path().join("pwned").exists());
 }

@@ -835,6 +835,9 @@ impl<'a> Validator<'a> {
                 self.code_is_complete(&format!("`run` of task `{}`", name.value), run, "`( run )`");
             }
             if let Some(set) = &task.set {
+                if set.command.contains(['\n', '#']) {
+                    self.error(&set.command, format!("`set.command` of task `{}` is the start of one command line, which the start script ends with `NAME -- VALUE`: no line break and no `#`", name.value));
+                }
                 self.code_is_complete(
                     &format!("`set.command` of task `{}`", name.value),
                     &set.command,
@@ -1170,6 +1173,9 @@ mod tests {
             found[0].0.contains("not a valid variable name"),
             "{found:?}"
         );
+        let found = errors("tasks:\n  t: { set: { command: 'c # x', values: { A: v } } }\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("no line break and no `#`"), "{found:?}");
         let found = errors("tasks:\n  t: { run: 'x ${secret:NOPE}' }\n");
         assert!(found[0].0.contains("unknown secret `NOPE`"), "{found:?}");
     }
