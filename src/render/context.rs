@@ -120,6 +120,8 @@ pub struct Context {
     /// Every secret's name, generated or made by a command: what the start script reads back
     /// from `secrets.env`.
     pub kept_secrets: Vec<String>,
+    /// The names of the secrets a command makes.
+    pub command_secrets: Vec<String>,
     /// What runs after the services are up, in an order where each step follows what it waits
     /// for: command secrets, tasks and the processes that wait.
     pub steps: Vec<StepContext>,
@@ -660,6 +662,12 @@ impl Context {
             ))),
             secrets,
             kept_secrets,
+            command_secrets: spec
+                .secrets
+                .iter()
+                .filter(|(_, s)| s.is_command())
+                .map(|(k, _)| k.value.clone())
+                .collect(),
             has_tasks: steps.iter().any(|s: &StepContext| s.kind == "task"),
             has_command_secrets: steps.iter().any(|s: &StepContext| s.kind == "secret"),
             has_late_processes: steps.iter().any(|s: &StepContext| s.kind == "process"),
