@@ -30,9 +30,11 @@ case "$1 $2" in
   "compose ps") echo cafe ;;
   "inspect --format") echo healthy ;;
 esac
+if [[ " $* " == *" exec -T backend "* ]]; then echo 'convex-ai-chat|01admin'; fi
 exit 0"#,
     );
     stub(dir, "pnpm", r#"printf '%s\n' "$*" >>"$STUB_LOG/pnpm""#);
+    stub(dir, "npx", r#"printf '%s\n' "$*" >>"$STUB_LOG/npx""#);
     stub(
         dir,
         "curl",
@@ -176,8 +178,19 @@ fn writes_coder_origins_into_every_env_file() {
         docker.contains("compose -p convex-ai-chat -f docker-compose.yml up -d"),
         "{docker}"
     );
-    let pnpm = ws.wait_for_log("pnpm");
-    assert_eq!(pnpm.trim(), "dev --host 0.0.0.0 --port 5173 --strictPort");
+    // The packages are installed by a task; the frontend starts after the deploy.
+    let mut pnpm = ws.wait_for_log("pnpm");
+    for _ in 0..100 {
+        if pnpm.lines().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        pnpm = ws.wait_for_log("pnpm");
+    }
+    assert_eq!(
+        pnpm.lines().collect::<Vec<_>>(),
+        ["install", "dev --host 0.0.0.0 --port 5173 --strictPort"]
+    );
 }
 
 #[test]
@@ -197,8 +210,20 @@ fn outside_coder_origins_are_localhost_and_match_what_render_wrote() {
     ws.answer(ALL_HEALTHY);
     assert_ok(&ws.run(None));
     let written = ws.read(".env.local");
-    let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    // The admin key is made at start: render leaves it empty.
+    let body = |text: &str| {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("CONVEX_SELF_HOSTED_ADMIN_KEY="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(body(&written), body(&rendered));
+    assert_eq!(
+        ws.env_value(".env.local", "CONVEX_SELF_HOSTED_ADMIN_KEY")
+            .as_deref(),
+        Some("'convex-ai-chat|01admin'")
+    );
     assert_eq!(
         ws.env_value(".env", "ORIGIN_CONVEX_SITE").as_deref(),
         Some("http://localhost:3211")

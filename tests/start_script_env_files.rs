@@ -29,10 +29,12 @@ impl Workspace {
   "compose ps") echo cafe ;;
   "inspect --format") echo healthy ;;
 esac
+if [[ " $* " == *" exec -T backend "* ]]; then echo 'convex-ai-chat|01admin'; fi
 exit 0"#,
         );
         stub(bin.path(), "curl", "printf 200");
         stub(bin.path(), "pnpm", "exit 0");
+        stub(bin.path(), "npx", "exit 0");
         Workspace { dir, bin }
     }
 
@@ -98,7 +100,9 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// A value bash, compose and python-dotenv read alike, with spaces, quotes and `$`.
-const ADMIN_KEY_LINE: &str = "CONVEX_SELF_HOSTED_ADMIN_KEY='convex-self-hosted|01 \"ab\" $cd'";
+const USER_KEY_LINE: &str = "MY_DEPLOY_KEY='convex-self-hosted|01 \"ab\" $cd'";
+/// The admin key portolan writes, as the stubbed backend prints it.
+const MANAGED_ADMIN_KEY: &str = "CONVEX_SELF_HOSTED_ADMIN_KEY='convex-ai-chat|01admin'";
 
 #[test]
 fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() {
@@ -114,7 +118,7 @@ fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() 
         .map(|l| format!("{l}\n"))
         .collect::<String>()
         + "\n# added by hand\n"
-        + ADMIN_KEY_LINE
+        + USER_KEY_LINE
         + "\n";
     std::fs::write(&env, &edited).unwrap();
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -131,7 +135,7 @@ fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() 
     // deleted key back at the end.
     assert!(lines[0].starts_with("# Written by start-workspace.sh at workspace start"));
     assert!(lines[1].starts_with(
-        "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL."
+        "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL CONVEX_SELF_HOSTED_ADMIN_KEY."
     ));
     assert_eq!(
         &lines[2..],
@@ -140,9 +144,10 @@ fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() 
                 .replace("chat", "renamed")
                 .as_str(),
             "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
+            MANAGED_ADMIN_KEY,
             "",
             "# added by hand",
-            ADMIN_KEY_LINE,
+            USER_KEY_LINE,
             "VITE_CONVEX_SITE_URL=https://convex-site--renamed--alice.coder.test",
         ]
     );
@@ -151,7 +156,7 @@ fn a_key_the_user_adds_survives_the_next_start_and_portolans_keys_are_updated() 
     // bash reads the user's value back byte for byte.
     let read = Command::new("bash")
         .arg("-c")
-        .arg("source .env.local; printf '%s' \"$CONVEX_SELF_HOSTED_ADMIN_KEY\"")
+        .arg("source .env.local; printf '%s' \"$MY_DEPLOY_KEY\"")
         .current_dir(ws.dir.path())
         .env_clear()
         .output()
@@ -201,7 +206,7 @@ fn a_key_a_later_spec_drops_goes_and_the_users_keys_stay() {
     ws.start("chat");
     let env = ws.path(".env.local");
     let mut text = ws.read(".env.local");
-    text.push_str(ADMIN_KEY_LINE);
+    text.push_str(USER_KEY_LINE);
     text.push('\n');
     // The user also set one of portolan's keys a second time.
     text.push_str("VITE_CONVEX_URL=http://wrong\n");
@@ -221,7 +226,9 @@ fn a_key_a_later_spec_drops_goes_and_the_users_keys_stay() {
     );
     let lines: Vec<String> = ws.read(".env.local").lines().map(str::to_owned).collect();
     assert!(
-        lines[1].starts_with("# portolan sets: VITE_CONVEX_URL CONVEX_SELF_HOSTED_URL. "),
+        lines[1].starts_with(
+            "# portolan sets: VITE_CONVEX_URL CONVEX_SELF_HOSTED_URL CONVEX_SELF_HOSTED_ADMIN_KEY. "
+        ),
         "{lines:?}"
     );
     assert_eq!(
@@ -229,7 +236,8 @@ fn a_key_a_later_spec_drops_goes_and_the_users_keys_stay() {
         [
             "VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test",
             "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
-            ADMIN_KEY_LINE,
+            MANAGED_ADMIN_KEY,
+            USER_KEY_LINE,
         ]
     );
 }
@@ -255,10 +263,11 @@ fn a_file_written_before_portolan_kept_other_lines_is_taken_over_whole() {
     assert_eq!(
         &lines[1..],
         [
-            "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL. Other lines are yours: start-workspace.sh keeps them at each workspace start.",
+            "# portolan sets: VITE_CONVEX_URL VITE_CONVEX_SITE_URL CONVEX_SELF_HOSTED_URL CONVEX_SELF_HOSTED_ADMIN_KEY. Other lines are yours: start-workspace.sh keeps them at each workspace start.",
             "VITE_CONVEX_URL=https://convex-api--chat--alice.coder.test",
             "VITE_CONVEX_SITE_URL=https://convex-site--chat--alice.coder.test",
             "CONVEX_SELF_HOSTED_URL=http://localhost:3210",
+            MANAGED_ADMIN_KEY,
         ]
     );
 }

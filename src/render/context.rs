@@ -16,6 +16,7 @@ use serde::{Serialize, Serializer};
 
 use super::value::{self, Piece};
 use crate::spec::reference::{self, Part, RefKind};
+use crate::spec::steps::{self, StepKind};
 use crate::spec::{CommandSpec, Spec};
 
 /// The name of the start script, as rendered next to the compose file.
@@ -129,7 +130,26 @@ pub struct Context {
     pub processes: Vec<Process>,
     pub healthchecks: Vec<HealthcheckContext>,
     pub env_files: Vec<EnvFileContext>,
+    /// The generated secrets: made before anything starts, written to `.env`, given to compose.
     pub secrets: Vec<SecretContext>,
+    /// Every secret's name, generated or made by a command: what the start script reads back
+    /// from `secrets.env`.
+    pub kept_secrets: Vec<String>,
+    /// The names of the secrets a command makes.
+    pub command_secrets: Vec<String>,
+    /// What runs after the services are up, in an order where each step follows what it waits
+    /// for: command secrets, tasks and the processes that wait.
+    pub steps: Vec<StepContext>,
+    /// Some step is a task / a command secret / a process.
+    pub has_tasks: bool,
+    pub has_command_secrets: bool,
+    pub has_late_processes: bool,
+    /// The services ready once compose and the processes that wait for nothing are up and
+    /// healthy: what steps can wait for from the start.
+    pub started: Vec<String>,
+    /// `export` lines of the compose project for tasks and command secrets, so that a `docker
+    /// compose` they run reaches the stack the script started.
+    pub compose_exports: Vec<Escaped>,
     /// Shell variables of every app origin: `{ var, slug, local }`.
     pub origin_vars: Vec<OriginVar>,
     /// The note of `.env` ([`env_note`]) as a bash word.
@@ -215,6 +235,40 @@ pub struct EnvFileContext {
     /// Each key and its value resolved: what the start script writes, in this order.
     #[serde(skip)]
     pub values: Vec<(String, Vec<Piece>)>,
+    /// The command secrets its values use: the start script writes the file again once each
+    /// is made, and leaves out the keys whose secret is not made yet.
+    pub command_secrets: Vec<String>,
+    /// The keys whose value uses a command secret, for render itself.
+    #[serde(skip)]
+    pub later_keys: Vec<String>,
+}
+
+/// A step after the services are up ([`crate::spec::steps`]).
+#[derive(Debug, Serialize)]
+pub struct StepContext {
+    /// `secret`, `task` or `process`.
+    pub kind: &'static str,
+    pub name: String,
+    /// Services and steps it waits for.
+    pub waits: Vec<String>,
+    /// The indexes (1-based, as `loop.index`) of the env files to write again once a command
+    /// secret is made.
+    pub env_files: Vec<usize>,
+    /// `KEY="value"` for tasks (the script declares them `local -x`), `export KEY="value"`
+    /// lines for processes.
+    pub exports: Vec<Escaped>,
+    /// The folder, as a bash word (tasks and processes).
+    pub workdir: Escaped,
+    /// Shell code: the command of a task or process, or what prints a command secret.
+    pub code: Vec<Escaped>,
+    /// Tasks: a hash of the definition, as a bash word; the script adds the values.
+    pub definition_hash: Escaped,
+    /// Tasks: the values the marker's hash covers, as bash double-quoted words.
+    pub hashed_values: Vec<Escaped>,
+    pub every_start: bool,
+    /// Processes: the URL of the HTTP healthcheck, if any, as a bash word, and its timeout.
+    pub health_url: Option<Escaped>,
+    pub health_timeout: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -313,6 +367,10 @@ impl Context {
         let mut healthchecks = Vec::new();
         for (name, service) in &spec.services {
             let resolve = |text: &str| value::resolve(spec, text);
+            if steps::is_late_process(spec, service) {
+                // Started as a step, once what it waits for is up.
+                continue;
+            }
             if let Some(health) = &service.healthcheck {
                 let url = health.http().and_then(|(port, path)| {
                     let port = service.ports.get(port)?;
@@ -443,21 +501,38 @@ impl Context {
             }
         }
 
-        let env_files = spec
+        let env_files: Vec<EnvFileContext> = spec
             .env_files
             .iter()
             .map(|(path, keys)| {
                 let mut script_lines = Vec::new();
                 let mut local_lines = Vec::new();
                 let mut values = Vec::new();
+                let mut command_secrets = Vec::new();
+                let mut later_keys = Vec::new();
                 for (key, text) in keys {
                     let pieces: Vec<Piece> = value::resolve(spec, &text.0);
+                    let waits = steps::command_secrets_in(spec, [text.0.as_str()]);
+                    // A key whose command secret is not made yet is left out until it is.
+                    let guard: String = waits
+                        .iter()
+                        .map(|s| format!("[[ -z ${{portolan_secret[{s}]:-}} ]] || "))
+                        .collect();
+                    for s in waits.iter().cloned() {
+                        if !command_secrets.contains(&s) {
+                            command_secrets.push(s);
+                        }
+                    }
                     script_lines.push(Escaped(format!(
-                        "env_line {} \"{}\"",
+                        "{guard}env_line {} \"{}\"",
                         key.value,
                         value::bash(&pieces)
                     )));
-                    local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
+                    if guard.is_empty() {
+                        local_lines.push(Escaped(value::env_line(key, &value::local(&pieces))));
+                    } else {
+                        later_keys.push(key.value.clone());
+                    }
                     values.push((key.value.clone(), pieces));
                 }
                 let note = env_note(keys.keys().map(|k| k.as_str()));
@@ -469,19 +544,42 @@ impl Context {
                     script_lines,
                     local_lines,
                     values,
+                    command_secrets,
+                    later_keys,
                 }
             })
             .collect();
 
-        let secrets = spec
+        let secrets: Vec<SecretContext> = spec
             .secrets
             .iter()
-            .map(|(name, secret)| SecretContext {
-                name: name.value.clone(),
-                command: Escaped(secret.generate.shell().to_owned()),
-                multiline: secret.generate.is_multiline(),
-                key: secret.key.as_ref().map(|k| k.value.clone()),
+            .filter_map(|(name, secret)| {
+                let generate = secret.generate.as_ref()?;
+                Some(SecretContext {
+                    name: name.value.clone(),
+                    command: Escaped(generate.shell().to_owned()),
+                    multiline: generate.is_multiline(),
+                    key: secret.key.as_ref().map(|k| k.value.clone()),
+                })
             })
+            .collect();
+        let kept_secrets = spec.secrets.keys().map(|k| k.value.clone()).collect();
+
+        let env_files: Vec<EnvFileContext> = env_files;
+        let all_steps = steps::steps(spec);
+        let steps: Vec<StepContext> = steps::order(&all_steps)
+            .map(|ordered| {
+                ordered
+                    .into_iter()
+                    .map(|step| step_context(spec, step, &env_files))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let started = spec
+            .services
+            .iter()
+            .filter(|(_, s)| !steps::is_late_process(spec, s))
+            .map(|(k, _)| k.value.clone())
             .collect();
 
         let mut pass_through = Vec::new();
@@ -505,6 +603,13 @@ impl Context {
         }
         for keys in spec.env_files.values() {
             let texts: Vec<&str> = keys.values().map(|v| v.0.as_str()).collect();
+            add_pass_through(&mut pass_through, &texts);
+        }
+        for task in spec.tasks.values() {
+            add_pass_through(&mut pass_through, &steps::task_texts(task));
+        }
+        for secret in spec.secrets.values() {
+            let texts: Vec<&str> = secret.run.iter().map(|r| r.as_str()).collect();
             add_pass_through(&mut pass_through, &texts);
         }
 
@@ -531,6 +636,23 @@ impl Context {
         let (parent, folder) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
         let parent = if parent.is_empty() { "/" } else { parent };
         let repo = spec.coder.repo.as_ref().map(|r| r.value.as_str());
+        let compose_exports = if spec.services.values().any(|s| s.is_compose()) {
+            let mut lines = vec![
+                Escaped(format!("export COMPOSE_PROJECT_NAME={}", spec.name.value)),
+                Escaped(format!(
+                    "export COMPOSE_FILE=\"$PWD\"/{}",
+                    value::sh_word(&compose_path)
+                )),
+            ];
+            if compose_in_subfolder {
+                // Compose reads `.env` from the compose file's folder, and there is no
+                // variable for `--project-directory`.
+                lines.push(Escaped("export COMPOSE_ENV_FILES=\"$PWD\"/.env".to_owned()));
+            }
+            lines
+        } else {
+            Vec::new()
+        };
         Context {
             name: spec.name.value.clone(),
             spec_file_sh: Escaped(value::sh_word(&value::comment_text(spec_file))),
@@ -568,17 +690,177 @@ impl Context {
             env_files,
             env_note_sh: Escaped(value::sh_word(&env_note(
                 origin_vars.iter().map(|o| o.var.as_str()).chain(
-                    spec.secrets
+                    secrets
                         .iter()
-                        .filter(|(_, s)| !s.generate.is_multiline())
-                        .map(|(k, _)| k.as_str()),
+                        .filter(|s| !s.multiline)
+                        .map(|s| s.name.as_str()),
                 ),
             ))),
             secrets,
+            kept_secrets,
+            command_secrets: spec
+                .secrets
+                .iter()
+                .filter(|(_, s)| s.is_command())
+                .map(|(k, _)| k.value.clone())
+                .collect(),
+            has_tasks: steps.iter().any(|s: &StepContext| s.kind == "task"),
+            has_command_secrets: steps.iter().any(|s: &StepContext| s.kind == "secret"),
+            has_late_processes: steps.iter().any(|s: &StepContext| s.kind == "process"),
+            steps,
+            started,
+            compose_exports,
             origin_vars,
             pass_through,
             compose_pass_through,
         }
+    }
+}
+
+/// `export KEY="value"` lines of an `env` (`KEY="value"` with `export` empty).
+fn exports(
+    spec: &Spec,
+    env: &crate::spec::Named<crate::spec::Located<crate::spec::Text>>,
+    export: &str,
+) -> Vec<Escaped> {
+    env.iter()
+        .map(|(k, v)| {
+            Escaped(format!(
+                "{export}{}=\"{}\"",
+                k.value,
+                value::bash(&value::resolve(spec, &v.0))
+            ))
+        })
+        .collect()
+}
+
+/// What the start script needs to run one step.
+fn step_context(spec: &Spec, step: &steps::Step<'_>, env_files: &[EnvFileContext]) -> StepContext {
+    let resolve = |text: &str| value::resolve(spec, text);
+    let name = step.name.value.clone();
+    let mut context = StepContext {
+        kind: match step.kind {
+            StepKind::Secret => "secret",
+            StepKind::Task => "task",
+            StepKind::Process => "process",
+        },
+        waits: step.waits.iter().map(|(w, _)| w.clone()).collect(),
+        env_files: Vec::new(),
+        exports: Vec::new(),
+        workdir: Escaped(".".to_owned()),
+        code: Vec::new(),
+        definition_hash: Escaped(String::new()),
+        hashed_values: Vec::new(),
+        every_start: false,
+        health_url: None,
+        health_timeout: 0,
+        name,
+    };
+    match step.kind {
+        StepKind::Secret => {
+            let Some(secret) = spec.secrets.get(step.name.as_str()) else {
+                return context;
+            };
+            let run = secret.run.as_ref().map_or("", |r| r.as_str());
+            context.code.push(Escaped(match &secret.exec {
+                Some(service) => format!(
+                    "compose -p {} {} exec -T {} sh -c \"{}\"",
+                    spec.name.value,
+                    compose_flags(spec),
+                    service.value,
+                    value::bash(&resolve(run))
+                ),
+                None => value::shell_code(&resolve(run)),
+            }));
+            context.env_files = env_files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.command_secrets.contains(&step.name.value))
+                .map(|(i, _)| i + 1)
+                .collect();
+        }
+        StepKind::Task => {
+            let Some(task) = spec.tasks.get(step.name.as_str()) else {
+                return context;
+            };
+            context.exports = exports(spec, &task.env, "");
+            context.workdir = Escaped(value::sh_word(
+                task.workdir.as_ref().map_or(".", |w| w.as_str()),
+            ));
+            context.every_start = task.every_start;
+            let mut definition =
+                format!("workdir={:?}\n", task.workdir.as_ref().map(|w| w.as_str()));
+            let mut hashed = Vec::new();
+            for (k, v) in &task.env {
+                definition.push_str(&format!("env {:?}={:?}\n", k.value, v.0));
+                hashed.push(format!("{}={}", k.value, value::bash(&resolve(&v.0))));
+            }
+            if let Some(run) = &task.run {
+                definition.push_str(&format!("run {:?}\n", run.value));
+                hashed.push(value::bash(&resolve(run)));
+                context.code.push(Escaped(value::shell_code(&resolve(run))));
+            }
+            if let Some(set) = &task.set {
+                definition.push_str(&format!("set {:?}\n", set.command.value));
+                let command = value::shell_code(&resolve(&set.command));
+                hashed.push(value::bash(&resolve(&set.command)));
+                for (k, v) in &set.values {
+                    definition.push_str(&format!("value {:?}={:?}\n", k.value, v.0));
+                    let pieces = resolve(&v.0);
+                    hashed.push(format!("{}={}", k.value, value::bash(&pieces)));
+                    context.code.push(Escaped(format!(
+                        "{command} {} -- \"{}\"",
+                        k.value,
+                        value::bash(&pieces)
+                    )));
+                }
+            }
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(definition.as_bytes());
+            context.definition_hash = Escaped(digest.iter().map(|b| format!("{b:02x}")).collect());
+            context.hashed_values = hashed
+                .into_iter()
+                .map(|h| Escaped(format!("\"{h}\"")))
+                .collect();
+        }
+        StepKind::Process => {
+            let Some(service) = spec.services.get(step.name.as_str()) else {
+                return context;
+            };
+            context.exports = exports(spec, &service.env, "export ");
+            context.workdir = Escaped(value::sh_word(
+                service.workdir.as_ref().map_or(".", |w| w.as_str()),
+            ));
+            if let Some(run) = &service.run {
+                context.code.push(Escaped(value::shell_code(&resolve(run))));
+            }
+            if let Some(health) = &service.healthcheck {
+                context.health_url = health.http().and_then(|(port, path)| {
+                    let port = service.ports.get(port)?;
+                    Some(Escaped(value::sh_word(&format!(
+                        "http://localhost:{}{path}",
+                        port.host()
+                    ))))
+                });
+                context.health_timeout = health.timeout;
+            }
+        }
+    }
+    context
+}
+
+/// The compose file flags of every `docker compose` call, as bash words.
+fn compose_flags(spec: &Spec) -> String {
+    let path = spec
+        .compose_file()
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if path.contains('/') {
+        format!("--project-directory . -f {}", value::sh_word(&path))
+    } else {
+        format!("-f {}", value::sh_word(&path))
     }
 }
 

@@ -68,6 +68,9 @@ pub struct RenderedFile {
     /// For an env file: each key and its value resolved, in the order the start script writes
     /// them. Empty for other files.
     pub start_values: Vec<(String, Vec<value::Piece>)>,
+    /// Keys of `start_values` the start script writes only once the secret they use is made
+    /// by its command: a file written at start may lack them.
+    pub later_keys: Vec<String>,
 }
 
 impl RenderedFile {
@@ -102,8 +105,10 @@ impl RenderedFile {
         let mut managed = format!("{note}\n");
         for (key, pieces) in &self.start_values {
             let mut entries = parsed.entries.iter().filter(|e| e.key == *key);
-            let (Some(entry), None) = (entries.next(), entries.next()) else {
-                return false;
+            let entry = match (entries.next(), entries.next()) {
+                (Some(entry), None) => entry,
+                (None, _) if self.later_keys.contains(key) => continue,
+                _ => return false,
             };
             if entry.exported || !value::could_be_at_start(pieces, &entry.value) {
                 return false;
@@ -122,12 +127,20 @@ impl RenderedFile {
             return false;
         }
         let parsed = crate::parse::dotenv::parse(crate::source::FileId(0), text);
+        // A key whose command secret was not made yet may be missing.
+        let expected: Vec<_> = self
+            .start_values
+            .iter()
+            .filter(|(key, _)| {
+                !self.later_keys.contains(key) || parsed.entries.iter().any(|e| e.key == *key)
+            })
+            .collect();
         parsed.problems.is_empty()
-            && parsed.entries.len() == self.start_values.len()
+            && parsed.entries.len() == expected.len()
             && parsed
                 .entries
                 .iter()
-                .zip(&self.start_values)
+                .zip(expected)
                 .all(|(entry, (key, pieces))| {
                     entry.key == *key
                         && !entry.exported
@@ -233,6 +246,7 @@ pub fn record_file(files: &[RenderedFile], options: &RenderOptions, out: &Path) 
         runtime: false,
         secret_values: false,
         start_values: Vec::new(),
+        later_keys: Vec::new(),
     }
 }
 
@@ -362,6 +376,7 @@ pub fn render_with(
             // The files the start script rewrites are the env files, and they hold secrets.
             secret_values: start_values.is_some(),
             start_values: start_values.unwrap_or_default().to_vec(),
+            later_keys: Vec::new(),
         })
     };
     let apps_tf = run("coder-apps.tf.j2", None)?;
@@ -413,6 +428,14 @@ pub fn render_with(
             0o600,
             Some(&env_file.values),
         );
+    }
+    for env_file in &context.env_files {
+        if let Some(file) = files
+            .iter_mut()
+            .find(|f| f.path == Path::new(&env_file.path))
+        {
+            file.later_keys = env_file.later_keys.clone();
+        }
     }
     Ok(files)
 }

@@ -7,6 +7,7 @@
 mod load;
 mod located;
 pub mod reference;
+pub mod steps;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -46,6 +47,10 @@ pub struct Spec {
     /// Secrets generated once at workspace start and kept across restarts.
     #[serde(default)]
     pub secrets: Named<Secret>,
+    /// One-shot steps the start script runs after the services they wait for are up: once per
+    /// workspace (again when the task or one of its values changes), or at every start.
+    #[serde(default)]
+    pub tasks: Named<Task>,
     /// Rules `portolan check` skips for the files rendered from this spec.
     #[serde(default)]
     pub ignore: Vec<Located<String>>,
@@ -236,6 +241,10 @@ pub struct Service {
     /// services; compose services only.
     #[serde(default)]
     pub container_name: Option<Located<String>>,
+    /// For `run` processes: services (up, and healthy when they have a healthcheck), tasks
+    /// (done) and command secrets (made) the start script waits for before it starts this one.
+    #[serde(default)]
+    pub after: Vec<Located<String>>,
 }
 
 impl Service {
@@ -401,14 +410,69 @@ impl OpenIn {
     }
 }
 
-/// A secret generated at first workspace start and kept in `.portolan/secrets.env`.
+/// A secret made at first workspace start and kept in `.portolan/secrets.env`: generated
+/// (`generate`), or printed by a command (`run`) once what it waits for is up.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Secret {
-    pub generate: Located<Generator>,
+    #[serde(default)]
+    pub generate: Option<Located<Generator>>,
     /// For `generate: jwks`: the `rsa_2048` secret whose public key the set holds.
     #[serde(default)]
     pub key: Option<Located<String>>,
+    /// Shell command whose last non-empty line of output is the secret (one line, not empty).
+    #[serde(default)]
+    pub run: Option<Located<String>>,
+    /// Compose service whose container runs the `run` command (`compose exec -T SERVICE sh -c`);
+    /// the secret then waits for that service.
+    #[serde(default)]
+    pub exec: Option<Located<String>>,
+    /// Services and tasks the command waits for, as `after` of a task.
+    #[serde(default)]
+    pub after: Vec<Located<String>>,
+}
+
+impl Secret {
+    /// Whether a command makes this secret (after the services start), not a generator.
+    pub fn is_command(&self) -> bool {
+        self.generate.is_none() && self.run.is_some()
+    }
+}
+
+/// A one-shot step of the start script: a shell command (`run`) or deployment env (`set`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// Services (up, and healthy when they have a healthcheck), tasks (done) and command
+    /// secrets (made) this task waits for.
+    #[serde(default)]
+    pub after: Vec<Located<String>>,
+    /// Shell command the task runs; references expand as in a service's `run`.
+    #[serde(default)]
+    pub run: Option<Located<String>>,
+    /// Deployment env: runs `COMMAND NAME -- VALUE` once per value.
+    #[serde(default)]
+    pub set: Option<SetSpec>,
+    /// Environment of the command, as a service's `env`.
+    #[serde(default)]
+    pub env: Named<Located<Text>>,
+    /// Folder the task runs in, relative to the project folder (as a service's `workdir`).
+    #[serde(default)]
+    pub workdir: Option<Located<String>>,
+    /// Run at every workspace start, not once per workspace.
+    #[serde(default)]
+    pub every_start: bool,
+}
+
+/// Values a program sets through a command: `COMMAND NAME -- VALUE` once for each.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Set")]
+pub struct SetSpec {
+    /// The command, shell code before `NAME -- VALUE` (`npx convex env set`).
+    pub command: Located<String>,
+    /// The values, by name; references as in `env`. They reach the command only as arguments.
+    pub values: Named<Located<Text>>,
 }
 
 /// How a secret is generated.
