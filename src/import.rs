@@ -36,25 +36,63 @@ pub struct Imported {
 pub fn import(ws: &Workspace, dir_name: &str, notes: &[String]) -> Result<Imported, String> {
     let mut draft = Importer::new(ws, dir_name).run();
     draft.header.splice(0..0, notes.iter().cloned());
-    let text = draft.emit();
-    let mut sources = SourceMap::new();
-    if let Err(e) = crate::spec::load(Path::new("portolan.yaml"), &text, &mut sources) {
-        let first = e
+    let mut text = draft.emit();
+    let mut marks = draft.marks();
+    // A value the spec's grammar refuses (that import did not foresee) is commented out at its
+    // line with the loader's reason, and marked; anything else is an error.
+    for _ in 0..MAX_REFUSED {
+        let mut sources = SourceMap::new();
+        let Err(e) = crate::spec::load(Path::new("portolan.yaml"), &text, &mut sources) else {
+            return Ok(Imported { text, marks });
+        };
+        let Some(d) = e
             .diagnostics
-            .first()
-            .map(|d| {
-                let at = sources
-                    .get(d.primary.span.file)
-                    .line_col(d.primary.span.start as usize);
-                format!("{}:{}: {}", at.line, at.column, d.message)
-            })
-            .unwrap_or_default();
-        return Err(format!("the spec import made does not load ({first})"));
+            .iter()
+            .find(|d| d.severity == crate::diagnostic::Severity::Error)
+        else {
+            break;
+        };
+        let at = sources
+            .get(d.primary.span.file)
+            .line_col(d.primary.span.start as usize);
+        let refused = format!("{}:{}: {}", at.line, at.column, d.message);
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let Some(line) = (at.line as usize)
+            .checked_sub(1)
+            .and_then(|i| lines.get_mut(i))
+        else {
+            return Err(format!("the spec import made does not load ({refused})"));
+        };
+        let Some((key, commented)) = comment_out(line, &d.message) else {
+            return Err(format!("the spec import made does not load ({refused})"));
+        };
+        marks.push(format!("{key}: not imported: {}", d.message));
+        *line = commented;
+        text = lines.join("\n") + "\n";
     }
-    Ok(Imported {
-        text,
-        marks: draft.marks(),
-    })
+    Err("the spec import made does not load".to_owned())
+}
+
+/// How many values the loader may refuse before import gives up.
+const MAX_REFUSED: usize = 64;
+
+/// A line holding one value (`KEY: value`, `- item`) as a comment that says why it is not
+/// imported, and what it held (the key, or the item); `None` for any other line, whose removal
+/// would change the shape of the YAML.
+fn comment_out(line: &str, why: &str) -> Option<(String, String)> {
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    let key = if let Some(item) = body.strip_prefix("- ") {
+        item.to_owned()
+    } else {
+        let (key, value) = body.split_once(": ")?;
+        if value.trim().is_empty() || body.starts_with('#') {
+            return None;
+        }
+        key.to_owned()
+    };
+    let why = why.lines().next().unwrap_or("");
+    Some((key, format!("{indent}# not imported ({why}): {body}")))
 }
 
 /// A spec value: its text as the spec writes it (references, `$${`), and a note.
@@ -697,6 +735,13 @@ impl<'a> Importer<'a> {
                     continue;
                 }
                 let container = p.container.start;
+                if host.start == 0 || container == 0 {
+                    s.marks.push(format!(
+                        "port mapping {}:{container} is not a port",
+                        host.start
+                    ));
+                    continue;
+                }
                 if let Some(owner) = self.by_host_port.get(&host.start) {
                     s.marks.push(format!(
                         "localhost port {} is already `{owner}`'s: {}:{container} not imported",
@@ -919,6 +964,11 @@ impl<'a> Importer<'a> {
                 hidden: app.hidden,
                 ..AppDraft::default()
             };
+            if app.share == crate::coder::Share::Other {
+                draft
+                    .marks
+                    .push("its `share` is not known statically: imported as `owner`".to_owned());
+            }
             if app.repeated {
                 draft
                     .marks
@@ -1412,4 +1462,140 @@ fn shell_word(word: &str) -> String {
 
 fn is_dns(text: &str) -> bool {
     crate::spec::grammar::is_dns_name(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::build::from_texts;
+
+    fn imported(files: &[(&str, &str, FileKind)]) -> Imported {
+        let ws = from_texts(files);
+        import(&ws, "project", &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spec(text: &str) -> crate::spec::Spec {
+        crate::spec::load(Path::new("portolan.yaml"), text, &mut SourceMap::new())
+            .unwrap_or_else(|_| panic!("{text}"))
+            .spec
+    }
+
+    const APP: &str = "resource \"coder_app\" \"api\" {\n  agent_id = coder_agent.main.id\n  slug = \"api\"\n  url = \"http://localhost:8080\"\n}\nresource \"coder_agent\" \"main\" {\n  os = \"linux\"\n  arch = \"amd64\"\n}\n";
+
+    #[test]
+    fn a_secret_is_never_copied_and_its_value_inside_a_url_becomes_its_reference() {
+        let compose = "services:\n  db:\n    image: postgres:16\n    ports: [\"15432:5432\"]\n    environment:\n      POSTGRES_PASSWORD: a-long-db-password-1234\n  api:\n    image: ghcr.io/example/api:1\n    ports: [\"8080:3000\"]\n    environment:\n      DATABASE_URL: postgres://app:a-long-db-password-1234@db:5432/app\n";
+        let out = imported(&[
+            ("main.tf", APP, FileKind::Terraform),
+            ("docker-compose.yml", compose, FileKind::Compose),
+        ]);
+        assert!(!out.text.contains("a-long-db-password"), "{}", out.text);
+        let spec = spec(&out.text);
+        assert!(spec.secrets.contains_key("POSTGRES_PASSWORD"));
+        let url = &spec.services["api"].env["DATABASE_URL"].value.0;
+        let db_port = spec.services["db"]
+            .ports
+            .keys()
+            .next()
+            .unwrap()
+            .value
+            .clone();
+        assert_eq!(
+            url,
+            &format!("postgres://app:${{secret:POSTGRES_PASSWORD}}@db:${{port:db.{db_port}}}/app")
+        );
+        // The app on an image portolan does not know reaches its published port.
+        assert_eq!(spec.apps["api"].target.as_str(), "api.p3000");
+    }
+
+    #[test]
+    fn an_unset_compose_variable_is_passed_through_and_a_literal_brace_stays_literal() {
+        let compose = "services:\n  api:\n    image: ghcr.io/example/api:1\n    environment:\n      POSTGRES_URL: ${POSTGRES_URL}\n      TEMPLATE: \"$${NAME}\"\n";
+        let out = imported(&[("docker-compose.yml", compose, FileKind::Compose)]);
+        let spec = spec(&out.text);
+        let env = &spec.services["api"].env;
+        assert_eq!(env["POSTGRES_URL"].value.0, "${env:POSTGRES_URL}");
+        // `$${` in the spec is the literal `${` compose gave the container.
+        assert!(out.text.contains("\"$${NAME}\""), "{}", out.text);
+    }
+
+    #[test]
+    fn what_the_spec_cannot_say_is_marked_and_the_spec_still_loads() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n  arch = \"amd64\"\n}\nmodule \"code-server\" {\n  source = \"registry.coder.com/coder/code-server/coder\"\n  version = \"1.0.0\"\n  agent_id = coder_agent.main.id\n}\nresource \"coder_app\" \"ghost\" {\n  agent_id = coder_agent.main.id\n  slug = \"ghost\"\n  url = \"http://localhost:9999\"\n}\n";
+        let compose =
+            "services:\n  Web.App:\n    build: .\n    ports: [\"3000\"]\n    network_mode: host\n";
+        let out = imported(&[
+            ("main.tf", tf, FileKind::Terraform),
+            ("docker-compose.yml", compose, FileKind::Compose),
+        ]);
+        let spec = spec(&out.text);
+        assert!(
+            spec.apps.is_empty() && spec.services.is_empty(),
+            "{}",
+            out.text
+        );
+        for mark in [
+            "app code-server comes from module `code-server`",
+            "app ghost: its url http://localhost:9999 reaches nothing",
+            "service web-app: named `Web.App` in the compose file",
+            "service web-app: has no `image`",
+            "service web-app: network_mode `host` is not expressible",
+        ] {
+            assert!(
+                out.marks.iter().any(|m| m.starts_with(mark)),
+                "{mark}: {:#?}",
+                out.marks
+            );
+        }
+        // Each mark stands in the text, where it belongs.
+        assert!(
+            out.text.contains("\napps: {}\n  # app code-server comes"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text.contains("  # web-app: not imported"),
+            "{}",
+            out.text
+        );
+    }
+
+    /// A value the spec's grammar refuses, which import does not foresee, is commented out
+    /// with the loader's reason, and marked; the rest is imported.
+    #[test]
+    fn a_value_the_spec_refuses_is_commented_out_with_the_reason() {
+        let env = "MSG=\"it's \\$5\"\nOK=1\n";
+        let out = imported(&[("app.env", env, FileKind::EnvFile)]);
+        let spec = spec(&out.text);
+        let file = &spec.env_files["app.env"];
+        assert!(
+            file.contains_key("OK") && !file.contains_key("MSG"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.text
+                .contains("    # not imported (`MSG` cannot be written to an env file"),
+            "{}",
+            out.text
+        );
+        assert!(out
+            .marks
+            .iter()
+            .any(|m| m.starts_with("MSG: not imported: ")));
+    }
+
+    #[test]
+    fn portolans_own_origin_variables_read_back_as_origins() {
+        let tf = "resource \"coder_agent\" \"main\" {\n  os = \"linux\"\n  arch = \"amd64\"\n}\nresource \"coder_app\" \"site\" {\n  agent_id = coder_agent.main.id\n  slug = \"convex-site\"\n  url = \"http://localhost:3211\"\n}\n";
+        let compose = "services:\n  backend:\n    image: ghcr.io/get-convex/convex-backend:latest\n    ports: [\"3211:3211\"]\n    environment:\n      CONVEX_SITE_ORIGIN: \"${ORIGIN_CONVEX_SITE:-http://localhost:3211}\"\n      INSTANCE_SECRET: \"${INSTANCE_SECRET:?run the start script}\"\n";
+        let out = imported(&[
+            ("main.tf", tf, FileKind::Terraform),
+            ("docker-compose.yml", compose, FileKind::Compose),
+        ]);
+        let spec = spec(&out.text);
+        let env = &spec.services["backend"].env;
+        assert_eq!(env["CONVEX_SITE_ORIGIN"].value.0, "${origin:backend.site}");
+        assert_eq!(env["INSTANCE_SECRET"].value.0, "${secret:INSTANCE_SECRET}");
+    }
 }
