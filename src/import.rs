@@ -984,7 +984,14 @@ impl<'a> Importer<'a> {
                         ));
                     }
                     match self.served_target(port, app.netns) {
-                        Some(target) => draft.target = Some(target),
+                        Some((target, answers)) => {
+                            if !answers {
+                                draft.marks.push(format!(
+                                    "nothing is known to listen behind localhost:{port}, which `{target}` publishes: imported as it is; `portolan render` and `check` report it"
+                                ));
+                            }
+                            draft.target = Some(target);
+                        }
                         None => draft.marks.push(format!(
                             "its url {} reaches nothing the spec can render (no imported compose service or process serves localhost:{port})",
                             url.text
@@ -1053,23 +1060,32 @@ impl<'a> Importer<'a> {
         &self,
         port: u16,
         netns: Option<crate::model::netns::NetnsId>,
-    ) -> Option<String> {
-        // What is known to answer first; else a compose mapping to a container whose
-        // listeners are not known (an image portolan does not know).
+    ) -> Option<(String, bool)> {
+        // What is known to answer first; else a compose mapping behind which nothing is known
+        // to listen: `false` when the container's listeners are all known (then nothing
+        // answers, and check says so), `true` for an image portolan does not know.
         let served = self.ws.served_behind_local_port_in(port, netns);
         let all = self.ws.behind_local_port(port);
-        for hop in served.hops.iter().chain(&all.hops) {
+        let known = served.hops.iter().map(|h| (h, true));
+        let mapped = all.hops.iter().filter_map(|h| match h {
+            Hop::Published { service, .. } => {
+                Some((h, !self.ws.services[*service].listeners_known))
+            }
+            Hop::Process(_) => None,
+        });
+        for (hop, answers) in known.chain(mapped) {
             match hop {
                 Hop::Published { service, .. } => {
-                    let draft = self
+                    let Some(draft) = self
                         .draft
                         .services
                         .iter()
-                        .find(|s| s.model == Some(*service))?;
-                    if draft.image.is_some() {
-                        if let Some(p) = draft.ports.iter().find(|p| p.host == port) {
-                            return Some(format!("{}.{}", draft.name, p.name));
-                        }
+                        .find(|s| s.model == Some(*service) && s.image.is_some())
+                    else {
+                        continue;
+                    };
+                    if let Some(p) = draft.ports.iter().find(|p| p.host == port) {
+                        return Some((format!("{}.{}", draft.name, p.name), answers));
                     }
                 }
                 Hop::Process(l) => {
@@ -1078,7 +1094,7 @@ impl<'a> Importer<'a> {
                             c.file == l.span.file && c.start <= l.span.start && l.span.end <= c.end
                         });
                         if let (true, Some(p)) = (inside, s.ports.iter().find(|p| p.host == port)) {
-                            return Some(format!("{}.{}", s.name, p.name));
+                            return Some((format!("{}.{}", s.name, p.name), answers));
                         }
                     }
                 }

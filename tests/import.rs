@@ -255,3 +255,55 @@ fn the_spec_keeps_the_projects_names_and_never_copies_a_secret() {
         "the app nothing serves is marked in apps:\n{text}"
     );
 }
+
+/// The incident's files: the site app on 3212, where the backend does not listen. Import keeps
+/// that chain as it is (the spec can say it) and marks it; render's check then refuses it, and
+/// with `--allow-findings` the rendered files have the incident's chains.
+#[test]
+fn the_incidents_broken_chain_is_kept_marked_and_found_by_render() {
+    let incident = root().join("tests/fixtures/convex-incident");
+    let spec_dir = tempfile::tempdir().unwrap();
+    let spec = spec_dir.path().join("portolan.yaml");
+    let imported = portolan()
+        .arg("import")
+        .arg(&incident)
+        .arg("--out")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+    assert!(
+        stderr(&imported)
+            .contains("marked: app convex-site: nothing is known to listen behind localhost:3212"),
+        "{}",
+        stderr(&imported)
+    );
+    let out = tempfile::tempdir().unwrap();
+    let render = |extra: &[&str]| {
+        portolan()
+            .arg("render")
+            .arg(&spec)
+            .arg("--out")
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = render(&[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("3212"), "{}", stderr(&refused));
+    let written = render(&["--allow-findings"]);
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    let (before, after) = (chains(&model(&incident)), chains(&model(out.path())));
+    assert!(
+        before
+            .contains("app convex-site -> localhost:Some(3212) -> [] share=Public subdomain=true"),
+        "{before:#?}"
+    );
+    let lost: Vec<&String> = before.difference(&after).collect();
+    let gained: Vec<&String> = after.difference(&before).collect();
+    assert!(
+        gained.is_empty() && lost.iter().all(|c| c.starts_with("env .env ")),
+        "lost {lost:#?}\ngained {gained:#?}"
+    );
+}
