@@ -613,7 +613,7 @@ impl<'a> Importer<'a> {
                     .services
                     .iter()
                     .position(|s| s.file == *file && s.name == cs.name);
-                self.compose_service(cs, model);
+                self.compose_service(cs, model, *file);
             }
         }
         if let Some(first) = files.first() {
@@ -650,7 +650,12 @@ impl<'a> Importer<'a> {
         }
     }
 
-    fn compose_service(&mut self, cs: &ComposeService, model: Option<usize>) {
+    fn compose_service(
+        &mut self,
+        cs: &ComposeService,
+        model: Option<usize>,
+        file: crate::source::FileId,
+    ) {
         let ws = self.ws;
         let name = unique(spec_name(&cs.name, "service"), &self.taken_services());
         let mut s = ServiceDraft {
@@ -777,6 +782,13 @@ impl<'a> Importer<'a> {
             let ro = if v.read_only { ":ro" } else { "" };
             match (&v.kind, source) {
                 (MountKind::Bind | MountKind::Volume, Some(source)) => {
+                    let compose = self.path_of(file);
+                    if v.kind == MountKind::Bind && source.starts_with('.') && compose.contains('/')
+                    {
+                        s.marks.push(format!(
+                            "bind mount {source} was relative to {compose}'s folder; in the spec it is relative to the project folder"
+                        ));
+                    }
                     s.volumes.push(format!("{source}:{target}{ro}"))
                 }
                 _ => s.marks.push(format!(
@@ -1599,6 +1611,21 @@ mod tests {
             .marks
             .iter()
             .any(|m| m.starts_with("MSG: not imported: ")));
+    }
+
+    /// A compose file in a subfolder keeps its path; its relative bind mounts are marked,
+    /// since the spec's are relative to the project folder.
+    #[test]
+    fn a_compose_file_in_a_subfolder_keeps_its_path_and_marks_relative_mounts() {
+        let compose = "services:\n  db:\n    image: postgres:16\n    volumes:\n      - ./data:/var/lib/postgresql/data\n      - pg:/backup\n";
+        let out = imported(&[("infra/compose.yml", compose, FileKind::Compose)]);
+        let spec = spec(&out.text);
+        assert_eq!(spec.compose_file(), "infra/compose.yml");
+        assert_eq!(spec.services["db"].volumes.len(), 2);
+        assert_eq!(
+            out.marks,
+            ["service db: bind mount ./data was relative to infra/compose.yml's folder; in the spec it is relative to the project folder"]
+        );
     }
 
     #[test]
