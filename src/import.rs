@@ -769,6 +769,12 @@ impl<'a> Importer<'a> {
                     host: host.start,
                 });
             }
+            if !ws.services[i].listeners_known && !s.ports.is_empty() && s.image.is_some() {
+                s.marks.push(format!(
+                    "portolan does not know what `{}` listens on: its ports are the ones the compose file publishes",
+                    s.image.as_deref().unwrap_or_default()
+                ));
+            }
             if ws.services[i].network_mode_host {
                 s.marks.push(
                     "shares the host's network: its listeners are on the workspace's localhost"
