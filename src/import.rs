@@ -330,7 +330,9 @@ fn emit_service(o: &mut String, s: &ServiceDraft) {
         }
     }
     if !s.env.is_empty() {
-        let _ = writeln!(o, "{i}env:");
+        // `env:` holding only comments would be null: `env: {}` above them.
+        let empty = s.env.iter().all(|e| matches!(e, Entry::Dropped(..)));
+        let _ = writeln!(o, "{i}env:{}", if empty { " {}" } else { "" });
         emit_entries(o, "      ", &s.env);
     }
     if !s.volumes.is_empty() {

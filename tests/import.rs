@@ -307,3 +307,112 @@ fn the_incidents_broken_chain_is_kept_marked_and_found_by_render() {
         "lost {lost:#?}\ngained {gained:#?}"
     );
 }
+
+/// The files of a folder below `dir`, as (relative path, text).
+fn texts_below(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((name, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Files changed at random (cut, doubled, spliced with another file's text, odd characters
+/// put in): import never panics, and a spec it returns always loads.
+#[test]
+fn mutated_templates_never_panic_import_and_every_spec_it_returns_loads() {
+    let mut corpus = texts_below(&fixture());
+    corpus.extend(texts_below(&root().join("tests/fixtures/convex-incident")));
+    let knowledge = Knowledge::builtin().clone();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n.max(1) as u64) as usize
+    };
+    let (mut imported, mut refused) = (0, 0);
+    for round in 0..200 {
+        let target = round % corpus.len();
+        let inputs: Vec<portolan::model::build::InputFile> = corpus
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, text))| {
+                let mut text = text.clone();
+                if i == target {
+                    let mut at = next(text.len() + 1);
+                    while !text.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    match next(4) {
+                        0 => text.truncate(at),
+                        1 => {
+                            let tail = text[at..].to_owned();
+                            text.push_str(&tail);
+                        }
+                        2 => {
+                            let other = &corpus[next(corpus.len())].1;
+                            let mut cut = next(other.len() + 1);
+                            while !other.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            text.insert_str(at, &other[cut..]);
+                        }
+                        _ => {
+                            let odd =
+                                ["${", "$${X}", "'", "\"", ":", "\n  - ", "}", "0", "--", "`"];
+                            text.insert_str(at, odd[next(odd.len())]);
+                        }
+                    }
+                }
+                let path = Path::new(name);
+                Some(portolan::model::build::InputFile {
+                    kind: portolan::files::classify(path, Some(&text))?,
+                    path: path.to_path_buf(),
+                    text,
+                })
+            })
+            .collect();
+        let ws = portolan::model::build::build(inputs, knowledge.clone());
+        let outcome = std::panic::catch_unwind(|| portolan::import::import(&ws, "project", &[]));
+        match outcome {
+            Err(_) => panic!("round {round} ({}) panicked", corpus[target].0),
+            Ok(Ok(spec)) => {
+                let loaded = portolan::spec::load(
+                    Path::new("portolan.yaml"),
+                    &spec.text,
+                    &mut SourceMap::new(),
+                );
+                assert!(
+                    loaded.is_ok(),
+                    "round {round}: the spec does not load:\n{}",
+                    spec.text
+                );
+                imported += 1;
+            }
+            Ok(Err(e)) => {
+                eprintln!("round {round}: {e}");
+                refused += 1
+            }
+        }
+    }
+    assert_eq!(
+        (imported, refused),
+        (200, 0),
+        "every mutated template imports"
+    );
+}
