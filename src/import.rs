@@ -1040,11 +1040,11 @@ impl<'a> Importer<'a> {
                 draft.order = text("order").and_then(|o| o.parse().ok());
                 draft.open_in =
                     text("open_in").filter(|o| matches!(o.as_str(), "tab" | "slim-window"));
-            }
-            if draft.hidden {
-                draft.display_name = None;
-                draft.icon = None;
-                draft.order = None;
+                if block.attribute("tooltip").is_some() {
+                    draft
+                        .marks
+                        .push("its `tooltip` is not a field of the spec: not imported".to_owned());
+                }
             }
             if let Some(h) = &app.healthcheck {
                 if h.local_port().is_some()
