@@ -138,6 +138,9 @@ struct ServiceDraft {
     model: Option<usize>,
     /// The listeners' spans of a process.
     process: Option<crate::source::Span>,
+    /// For a process: the URL values its script sets before it starts it (indices into the
+    /// model's env), last assignment of each name.
+    script_env: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -900,6 +903,7 @@ impl<'a> Importer<'a> {
                         self.path_of(command.file)
                     ));
                 }
+                s.script_env = self.script_env_before(command);
                 s.run = Some(text);
                 let mut names = BTreeSet::new();
                 for l in listeners {
@@ -1142,9 +1146,67 @@ impl<'a> Importer<'a> {
             }
             all.push((k, entries));
         }
+        // A process: the URLs its script sets before starting it, each with a note.
+        let processes: Vec<(usize, Vec<usize>)> = self
+            .draft
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.run.is_some() && !s.script_env.is_empty())
+            .map(|(k, s)| (k, s.script_env.clone()))
+            .collect();
+        for (k, vars) in processes {
+            let mut entries = Vec::new();
+            for v in vars {
+                let var = &ws.env[v];
+                let file = var.name_span.file;
+                let mut entry = self.entry(var, false, file);
+                if let Entry::Set(_, value) = &mut entry {
+                    let set = format!(
+                        "set by {} before it starts this: imported as the process's env (check that the script exported it)",
+                        self.path_of(file)
+                    );
+                    value.note = Some(match value.note.take() {
+                        Some(note) => format!("{set}; {note}"),
+                        None => set,
+                    });
+                }
+                entries.push(entry);
+            }
+            all.push((k, entries));
+        }
         for (k, entries) in all {
             self.draft.services[k].env = entries;
         }
+    }
+
+    /// The env values holding a URL that a hand-written script assigns before `command` (not
+    /// the lines of an env file it writes), the last of each name, in script order.
+    fn script_env_before(&self, command: crate::source::Span) -> Vec<usize> {
+        let ws = self.ws;
+        if self.rendered(command.file) {
+            return Vec::new();
+        }
+        let writes: Vec<crate::source::Span> =
+            ws.env_texts().iter().filter_map(|t| t.written_by).collect();
+        let mut out: Vec<usize> = Vec::new();
+        for (i, var) in ws.env.iter().enumerate() {
+            let at = var.name_span;
+            let in_write = writes
+                .iter()
+                .any(|w| w.file == at.file && w.start <= at.start && at.end <= w.end);
+            if var.scope != EnvScope::Script
+                || at.file != command.file
+                || at.end > command.start
+                || var.url.is_none()
+                || in_write
+            {
+                continue;
+            }
+            out.retain(|&o| ws.env[o].name != var.name);
+            out.push(i);
+        }
+        out
     }
 
     fn env_files(&mut self) {
@@ -1311,6 +1373,19 @@ impl<'a> Importer<'a> {
                     Value {
                         text: format!("${{origin:{target}}}"),
                         note: None,
+                    },
+                );
+            }
+        }
+        // A Coder app's host built from the workspace's names when the script runs.
+        if let (None, Some(url)) = (&value, &var.url) {
+            let target = url.slug().and_then(|slug| self.slug_targets.get(slug));
+            if let (Some(target), "" | "/") = (target, url.path.as_str()) {
+                return Entry::Set(
+                    name,
+                    Value {
+                        text: format!("${{origin:{target}}}"),
+                        note: Some(format!("written `{}`", var.raw.trim())),
                     },
                 );
             }

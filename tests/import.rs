@@ -245,10 +245,14 @@ fn the_spec_keeps_the_projects_names_and_never_copies_a_secret() {
             .as_str(),
         "${url:backend.api}"
     );
-    let web = &spec.apps["web"];
-    assert_eq!(web.target.as_str(), "pnpm-dev.http");
-    assert_eq!(web.order, Some(1));
-    assert!(spec.services["pnpm-dev"].run.is_some());
+    let app = &spec.apps["web"];
+    assert_eq!(app.target.as_str(), "pnpm-dev.http");
+    assert_eq!(app.order, Some(1));
+    let web = &spec.services["pnpm-dev"];
+    assert!(web.run.is_some());
+    // The origin the script exports before it starts the dev server, whose host it builds
+    // from the workspace's names.
+    assert_eq!(web.env["VITE_CONVEX_URL"].value.0, "${origin:backend.api}");
     // The marks stand where they belong, as comments.
     assert!(
         text.contains("  # docs: not imported"),
