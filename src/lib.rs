@@ -20,6 +20,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod files;
 pub mod fix;
+pub mod import;
 pub mod knowledge;
 pub mod model;
 pub mod parse;

@@ -41,6 +41,8 @@ enum Command {
     Render(cli::render::Args),
     /// Find port and origin mismatches across Coder templates, compose files, scripts and env files.
     Check(cli::check::Args),
+    /// Write a portolan.yaml from an existing template folder.
+    Import(cli::import::Args),
     /// Walk every port chain of a running workspace and say which link is broken.
     #[cfg(feature = "probe")]
     Probe(cli::probe::Args),
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
     cli::output::set_verbosity(cli.global.verbosity());
     let code = match cli.command {
         Command::Init { preset, force, dir } => cli::init::run(preset.spec(), force, &dir),
+        Command::Import(args) => cli::import::run(args),
         Command::Render(args) => cli::render::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Rules { rule, format } => cli::rules::run(rule.as_deref(), format),

@@ -410,6 +410,59 @@ impl Project {
         Ok((plan, workspace.sources))
     }
 
+    /// `portolan import`: the spec of the template folder `dir`, from the model `check` builds
+    /// of its files (with this project's knowledge). Another template folder under `dir`, and
+    /// what could not be read, are marked in the spec's header. Fails when `dir` holds no file
+    /// portolan reads.
+    pub fn import(&self, dir: &Path) -> Result<crate::import::Imported, String> {
+        let options = CheckOptions {
+            knowledge: Some(self.knowledge.clone()),
+            ..CheckOptions::default()
+        };
+        let result = check::model_paths(&[dir.to_path_buf()], dir, &options)?;
+        let pick = result
+            .workspaces
+            .iter()
+            .position(|(ws, _)| ws.is_coder_template())
+            .unwrap_or(0);
+        let Some((workspace, findings)) = result.workspaces.get(pick) else {
+            return Err(format!(
+                "no template file in {}: portolan reads Terraform (`*.tf`), compose files, shell scripts (`*.sh`) and env files (`.env`, `*.env`)",
+                dir.display()
+            ));
+        };
+        let mut notes = Vec::new();
+        for (i, (other, _)) in result.workspaces.iter().enumerate() {
+            if i != pick {
+                let first = other
+                    .sources
+                    .files()
+                    .next()
+                    .map(|(_, f)| f.path.display().to_string());
+                notes.push(format!(
+                    "another template folder ({}) is not imported: run `portolan import` on it",
+                    first.unwrap_or_default()
+                ));
+            }
+        }
+        for finding in findings {
+            let file = workspace.sources.get(finding.primary.span.file);
+            let at = file.line_col(finding.primary.span.start as usize);
+            notes.push(format!(
+                "{}:{}:{}: could not be read: {}",
+                file.path.display(),
+                at.line,
+                at.column,
+                finding.message
+            ));
+        }
+        let name = std::path::absolute(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        crate::import::import(workspace, &name, &notes)
+    }
+
     /// The rules this run applies.
     pub fn rules(&self) -> Result<Vec<&'static Rule>, String> {
         check::select_rules(&CheckOptions {

@@ -13,6 +13,7 @@ use portolan::source::SourceMap;
 
 pub mod check;
 pub mod fix;
+pub mod import;
 pub mod init;
 pub mod output;
 #[cfg(feature = "probe")]

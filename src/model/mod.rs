@@ -336,6 +336,9 @@ pub struct Script {
     pub host_flags: Vec<HostFlagValue>,
     /// The `docker compose ... up` commands it runs.
     pub compose_up: Vec<ComposeUp>,
+    /// Every command it runs that starts a listener, as a span of the whole command: the
+    /// listeners whose spans lie inside one are that process's.
+    pub started: Vec<Span>,
 }
 
 /// `docker compose [options] up` (or `docker-compose`) in a script: it starts a compose stack.

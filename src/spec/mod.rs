@@ -14,6 +14,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub(crate) use load::yaml_error;
+/// The grammar `spec::load` checks, for writers of specs (`import`).
+pub(crate) mod grammar {
+    pub(crate) use super::load::{
+        is_dns_name, is_url_path, reserved_pass_through_name, reserved_secret_name,
+        shell_syntax_error,
+    };
+}
 pub use load::{did_you_mean, is_valid_env_name, is_valid_slug, load, LoadedSpec, SpecError};
 pub use located::{Located, Text};
 

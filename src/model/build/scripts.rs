@@ -242,6 +242,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
         let mut settings = listen::Settings::default();
         let mut host_flags = Vec::new();
         let mut compose_up = Vec::new();
+        let mut started = Vec::new();
         for command in &facts.commands {
             let words = values
                 .command_fields(command, &outer)
@@ -283,6 +284,9 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
                 if let Some(service) = ws.services.get_mut(index) {
                     service.listeners_known = true;
                 }
+            }
+            if !heard.listeners.is_empty() {
+                started.push(command.span);
             }
             ws.listeners.extend(heard.listeners);
             ws.open_listeners.extend(heard.open);
@@ -366,6 +370,7 @@ pub(super) fn read_scripts(ws: &mut Workspace) {
             urls,
             host_flags,
             compose_up,
+            started,
         });
     }
 }

@@ -85,6 +85,8 @@ pub struct ComposeService {
     pub healthcheck: Option<ComposeHealthcheck>,
     pub depends_on: Vec<Dependency>,
     pub network_mode: Option<ComposeText>,
+    /// `container_name:`, the container's fixed name.
+    pub container_name: Option<ComposeText>,
 }
 
 /// A string value as compose uses it: interpolated, with the text it was written as.

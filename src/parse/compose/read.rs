@@ -227,6 +227,9 @@ impl Reader<'_> {
             match key.key().unwrap_or("") {
                 "image" => service.image = self.expect_text(value, "`image`"),
                 "network_mode" => service.network_mode = self.expect_text(value, "`network_mode`"),
+                "container_name" => {
+                    service.container_name = self.expect_text(value, "`container_name`")
+                }
                 "ports" => service.ports = self.ports(value),
                 "expose" => service.expose = self.expose(value),
                 "environment" => service.environment = self.environment(value),

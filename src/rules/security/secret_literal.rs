@@ -48,7 +48,7 @@ environment:
 };
 
 /// Literals at least this long, under a secret-looking name, are reported.
-const MIN_SECRET_LEN: usize = 16;
+pub(crate) const MIN_SECRET_LEN: usize = 16;
 
 fn check(ws: &Workspace, sink: &mut Sink) {
     let mut keys: Vec<Span> = Vec::new();
@@ -151,7 +151,7 @@ fn check(ws: &Workspace, sink: &mut Sink) {
 }
 
 /// `*_ADMIN_KEY`, `*_API_KEY`, `*_SECRET`, `*_PASSWORD`, `*_TOKEN` (any case).
-fn secret_name(name: &str) -> bool {
+pub(crate) fn secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     [
         "ADMIN_KEY",

@@ -137,7 +137,7 @@ pub(super) fn normalized_path(path: &str) -> Option<String> {
 /// Why a workspace variable cannot be passed through with `${env:NAME}`, if it cannot: the
 /// start script holds the apps' origins in `ORIGIN_*` and its own state in `portolan_*`, and
 /// bash sets or computes some names itself (read-only, or different in every read).
-pub(super) fn reserved_pass_through_name(name: &str) -> Option<&'static str> {
+pub(crate) fn reserved_pass_through_name(name: &str) -> Option<&'static str> {
     if name.starts_with("ORIGIN_") {
         return Some("`ORIGIN_*` names hold the apps' origins in the start script");
     }
@@ -170,7 +170,7 @@ pub(super) fn reserved_pass_through_name(name: &str) -> Option<&'static str> {
         .then_some("bash sets it itself, so the start script would not see the workspace's value")
 }
 
-pub(super) fn reserved_secret_name(name: &str) -> Option<&'static str> {
+pub(crate) fn reserved_secret_name(name: &str) -> Option<&'static str> {
     const PREFIXES: &[(&str, &str)] = &[
         ("ORIGIN_", "`ORIGIN_*` names hold the apps' origins"),
         ("PORTOLAN_", "`PORTOLAN_*` names configure portolan"),

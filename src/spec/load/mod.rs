@@ -151,6 +151,9 @@ pub fn did_you_mean<'a>(
 }
 
 pub use crate::coder::{is_valid_env_name, is_valid_slug};
+pub(crate) use grammar::{
+    is_dns_name, is_url_path, reserved_pass_through_name, reserved_secret_name, shell_syntax_error,
+};
 
 #[cfg(test)]
 mod tests {
