@@ -403,9 +403,22 @@ fn emit_entries(o: &mut String, indent: &str, entries: &[Entry]) {
 }
 
 /// A comment, one `#` line per line of `text`.
+/// `text` as comment lines, each line of it wrapped at word boundaries within 100 columns.
 fn comment(o: &mut String, indent: &str, text: &str) {
+    const WIDTH: usize = 100;
     for line in text.lines() {
-        let _ = writeln!(o, "{indent}# {line}");
+        let mut current = String::new();
+        for word in line.split(' ') {
+            if !current.is_empty() && indent.len() + 2 + current.len() + 1 + word.len() > WIDTH {
+                let _ = writeln!(o, "{indent}# {current}");
+                current.clear();
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        let _ = writeln!(o, "{indent}# {current}");
     }
 }
 
@@ -483,6 +496,7 @@ impl<'a> Importer<'a> {
     }
 
     fn run(mut self) -> Draft {
+        self.rendered_files();
         self.coder();
         self.compose_services();
         self.processes();
@@ -510,6 +524,37 @@ impl<'a> Importer<'a> {
             .lines()
             .take(3)
             .any(|l| l.starts_with('#') && l.contains("portolan-sha256:"))
+    }
+
+    /// Files portolan rendered came from a spec that says more than import reads back from
+    /// them: one mark names them and that spec.
+    fn rendered_files(&mut self) {
+        let ws = self.ws;
+        let mut files: Vec<String> = Vec::new();
+        let mut spec: Option<String> = None;
+        for (id, _) in ws.kinds.iter() {
+            if !self.rendered(*id) {
+                continue;
+            }
+            let text = &ws.sources.get(*id).text;
+            if spec.is_none() {
+                spec = text.lines().take(3).find_map(|l| {
+                    let rest = l.split_once("Written by portolan from ")?.1;
+                    Some(rest.split_once(':')?.0.to_owned())
+                });
+            }
+            files.push(self.path_of(*id));
+        }
+        if files.is_empty() {
+            return;
+        }
+        files.sort();
+        self.draft.header.push(format!(
+            "{} {} rendered by portolan{}: start from that spec if you have it. Import reads back the port chains, not what only the start script's logic holds: tasks, how secrets are made, service healthchecks, `workdir` and `after`",
+            files.join(", "),
+            if files.len() == 1 { "was" } else { "were" },
+            spec.map_or(String::new(), |s| format!(" from {s}")),
+        ));
     }
 
     fn coder(&mut self) {

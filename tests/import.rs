@@ -137,8 +137,13 @@ fn every_bundled_example_round_trips_with_the_same_chains() {
         );
         seen_env |= before.iter().any(|c| c.starts_with("env "));
         assert_eq!(before, after, "{example}: import said:\n{notes}");
-        // Portolan's own files leave nothing to mark.
-        assert!(!notes.contains("marked:"), "{example}: {notes}");
+        // Portolan's own files leave nothing to mark but that they are portolan's.
+        let marks: Vec<&str> = notes.lines().filter(|l| l.starts_with("marked:")).collect();
+        assert_eq!(marks.len(), 1, "{example}: {notes}");
+        assert!(
+            marks[0].contains("rendered by portolan from portolan.yaml"),
+            "{example}: {notes}"
+        );
     }
     assert!(seen_env, "no example has an env origin to compare");
 }
@@ -418,5 +423,88 @@ fn mutated_templates_never_panic_import_and_every_spec_it_returns_loads() {
         (imported, refused),
         (200, 0),
         "every mutated template imports"
+    );
+}
+
+/// Copies the files of `from` (one level of folders deep is enough for the fixtures) into `to`.
+fn copy_folder(from: &Path, to: &Path) {
+    for (name, text) in texts_below(from) {
+        let path = to.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Adoption's last step: the imported spec beside the original files, `check --spec` compares
+/// them by meaning (`spec-disagreement`) and by text (`rendered-file-drift`), and reports nothing
+/// but what import marked: the hand-written fixture's `docs` app, which nothing serves; on the
+/// incident's files, nothing (its broken chain is kept as it is, and marked).
+#[test]
+fn check_spec_against_the_original_reports_only_what_import_marked() {
+    for (original, marked) in [
+        (fixture(), vec!["coder_app `docs` is not in the spec"]),
+        (root().join("tests/fixtures/convex-incident"), vec![]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_folder(&original, dir.path());
+        let imported = portolan().arg("import").arg(dir.path()).output().unwrap();
+        assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+        let checked = portolan()
+            .current_dir(dir.path())
+            .args(["check", "--spec", "portolan.yaml", "."])
+            .args(["--select", "spec-disagreement,rendered-file-drift"])
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&checked.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", stderr(&checked)));
+        let messages: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            messages.len(),
+            marked.len(),
+            "{}: {messages:#?}",
+            original.display()
+        );
+        for (message, want) in messages.iter().zip(&marked) {
+            assert!(message.starts_with(want), "{message}");
+        }
+        let marks = stderr(&imported);
+        assert_eq!(
+            marked.is_empty(),
+            !marks.contains("marked: app docs"),
+            "{marks}"
+        );
+    }
+}
+
+/// Files portolan rendered are named in one mark, with the spec they came from: import reads
+/// back their chains, not the logic only the start script holds.
+#[test]
+fn portolans_own_files_are_named_with_their_spec() {
+    let original = render_example("convex-selfhosted", &[]);
+    let imported = portolan()
+        .arg("import")
+        .arg(original.path())
+        .args(["--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+    let notes = stderr(&imported);
+    assert!(
+        notes.contains(
+            "marked: .env.local, coder-apps.tf, docker-compose.yml, start-workspace.sh were rendered by portolan from portolan.yaml"
+        ),
+        "{notes}"
+    );
+    let spec = String::from_utf8(imported.stdout).unwrap();
+    assert!(spec.contains("# .env.local, coder-apps.tf"), "{spec}");
+    assert!(
+        spec.lines().all(|l| l.len() <= 100 || !l.starts_with('#')),
+        "{spec}"
     );
 }
