@@ -278,7 +278,7 @@ fn a_rendered_file_replaced_by_one_of_another_name_is_compared_by_meaning() {
     assert_eq!(
         found,
         [format!(
-            "compose.yml:{line}:9: error[spec-disagreement]: compose service `backend` publishes 3212:3211 where the spec publishes 3211:3211 (`site`, line 21)"
+            "compose.yml:{line}:9: error[spec-disagreement]: compose service `backend` publishes 3212:3211 where the spec publishes 3211:3211 (`site`, line 26)"
         )]
     );
 }

@@ -62,6 +62,16 @@ fn render(example: &str, form: Form) -> tempfile::TempDir {
         spec.contains("\ncoder:\n"),
         "{example} has no coder: section"
     );
+    // The form's settings replace the example's own.
+    let spec: String = spec
+        .lines()
+        .filter(|l| {
+            !["  docker: ", "  ide: ", "  repo: "]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
     let spec = spec.replacen("\ncoder:\n", &format!("\n{settings}"), 1);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("portolan.yaml"), spec).unwrap();

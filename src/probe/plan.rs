@@ -191,7 +191,12 @@ pub fn plan_from_spec(
     }
     for chain in &mut apps {
         let Some((slug, app)) = spec.apps.get_key_value(chain.app.as_str()) else {
-            chain.source = None;
+            // The IDE's app is the module's, which the spec asks for with `ide:`.
+            let ide = &spec.coder.ide;
+            chain.source = (ide.value == crate::spec::Ide::CodeServer
+                && chain.app == crate::spec::CODE_SERVER_SLUG
+                && ide.end > ide.start)
+                .then(|| ide.span(file));
             continue;
         };
         chain.source = Some(slug.span(file));
@@ -909,7 +914,8 @@ module "code-server" {
         .expect("the spec renders");
         for chain in &plan.chains {
             let source = sources.slice(chain.source.expect("source"));
-            let is_app = loaded.spec.apps.contains_key(chain.app.as_str());
+            let is_app = loaded.spec.apps.contains_key(chain.app.as_str())
+                || chain.app == crate::spec::CODE_SERVER_SLUG;
             if is_app {
                 assert_eq!(source, chain.app, "an app chain points at its slug");
             } else {
@@ -941,6 +947,8 @@ module "code-server" {
                 "convex-site - 3211 - https://convex-site--ws--me.coder.example.com public openid-configuration?",
                 "convex - 6791 / https://convex--ws--me.coder.example.com owner -",
                 "app localhost:5173 5173 / https://app--ws--me.coder.example.com owner -",
+                // `ide: code-server`: the module's app, a path app of the agent.
+                "code-server localhost:13337 13337 /healthz - owner healthz",
             ]
         );
         // `agent_in_host` defaults to true: the agent `dev` is in every host.

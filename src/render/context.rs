@@ -668,7 +668,7 @@ impl Context {
             workdir_parent_hcl: Escaped(value::hcl_string(parent)),
             workdir_name_hcl: Escaped(value::hcl_string(folder)),
             docker_dind: spec.coder.docker == crate::spec::DockerMode::Dind,
-            ide_code_server: spec.coder.ide == crate::spec::Ide::CodeServer,
+            ide_code_server: spec.coder.ide.value == crate::spec::Ide::CodeServer,
             repo_hcl: repo.map(|r| Escaped(value::hcl_string(r))),
             repo_heredoc: repo.map(|r| Escaped(value::hcl_heredoc_text(&value::sh_word(r)))),
             workdir_hcl: Escaped(value::hcl_string(&workdir)),

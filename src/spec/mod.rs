@@ -134,7 +134,7 @@ pub struct Coder {
     /// An IDE the `--full` template adds: `code-server` (Coder's registry module, on port 13337,
     /// opening the project folder) or `none` (the default).
     #[serde(default)]
-    pub ide: Ide,
+    pub ide: Located<Ide>,
     /// The project's git repository: the `--full` template clones it into `workdir` (Coder's
     /// git-clone module), and the agent's startup waits for the clone before it runs the start
     /// script, which must be committed there. An `https://`, `http://`, `ssh://` or `git@host:path`
@@ -174,7 +174,7 @@ impl Default for Coder {
             agent_in_host: true,
             workdir: None,
             docker: DockerMode::default(),
-            ide: Ide::default(),
+            ide: Located::default(),
             repo: None,
         }
     }

@@ -506,7 +506,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        if spec.coder.ide == Ide::CodeServer {
+        if spec.coder.ide.value == Ide::CodeServer {
             if let Some(slug) = spec.apps.keys().find(|s| s.as_str() == CODE_SERVER_SLUG) {
                 self.error(slug, format!("app slug `{CODE_SERVER_SLUG}` is the one `ide: code-server` gives its module's app; slugs are unique across a template"))
                     .help = Some("rename this app, or drop `ide: code-server` and keep your own".to_owned());
