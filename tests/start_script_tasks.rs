@@ -613,56 +613,6 @@ fn a_set_value_reaches_the_command_as_one_argument_byte_for_byte() {
     assert!(!ws.dir.path().join("pwned").exists());
 }
 
-/// `openssl ARGS` with `input` on stdin: its stdout.
-fn openssl(args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("openssl runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// Unpadded base64url decoded to upper-case hex digits.
-fn base64url_hex(text: &str) -> String {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = String::new();
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => panic!("not base64url: {text}"),
-        };
-        bits = (bits << 6) | u32::from(v);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push_str(&format!("{:02X}", (bits >> count) as u8));
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
-}
-
 /// What @convex-dev/auth needs on a self-hosted backend reaches `npx convex env set`, against
 /// the backend with its admin key, before the deploy: an RSA key as PKCS#8 PEM, its key set, and
 /// the app's origin as SITE_URL; a second start sets nothing again, and the user's own lines of
@@ -699,7 +649,7 @@ fn the_auth_keys_reach_convex_env_set() {
         "PKCS#8 PEM"
     );
     assert!(key.ends_with("\n-----END PRIVATE KEY-----"), "PKCS#8 PEM");
-    let text = openssl(&["pkey", "-noout", "-text"], key);
+    let text = common::keys::openssl(&["pkey", "-noout", "-text"], key);
     assert!(
         text.contains("Private-Key: (2048 bit"),
         "an RSA key: {text}"
@@ -708,8 +658,8 @@ fn the_auth_keys_reach_convex_env_set() {
     let jwk = &jwks["keys"][0];
     assert_eq!(jwk["kty"], "RSA");
     assert_eq!(
-        format!("Modulus={}\n", base64url_hex(jwk["n"].as_str().unwrap())),
-        openssl(&["rsa", "-noout", "-modulus"], key),
+        common::keys::jwks_modulus_line(&jwks),
+        common::keys::openssl(&["rsa", "-noout", "-modulus"], key),
         "the key set publishes the key's modulus"
     );
     assert_eq!(set[2].1, SITE_URL);

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod keys;
 pub mod sandbox;
 #[cfg(feature = "probe")]
 pub mod servers;
