@@ -976,3 +976,49 @@ fn a_lock_timeout_that_is_not_a_number_stops_the_script_before_it_writes() {
     );
     assert!(!ws.dir.path().join(".portolan").exists());
 }
+
+#[test]
+fn a_task_stopped_halfway_is_not_taken_for_done() {
+    let ws = Workspace::convex();
+    assert_ok(&ws.run("alice"));
+    let spec = common::root().join("examples/convex-selfhosted/portolan.yaml");
+    let render = |spec: &Path| {
+        let output = common::portolan()
+            .arg("render")
+            .arg(spec)
+            .arg("--out")
+            .arg(ws.dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    // The deploy changed: the start that runs it is killed while it runs.
+    let changed = std::fs::read_to_string(&spec).unwrap().replace(
+        "npx convex deploy --yes",
+        "npx convex deploy --yes --dry-run",
+    );
+    std::fs::write(ws.dir.path().join("changed.yaml"), changed).unwrap();
+    render(&ws.dir.path().join("changed.yaml"));
+    std::fs::write(ws.log.path().join("slow"), "deploy\n").unwrap();
+    let mut start = ws.command("alice").spawn().unwrap();
+    ws.wait_for("npx convex deploy --yes --dry-run");
+    start.kill().unwrap();
+    start.wait().unwrap();
+    std::fs::remove_file(ws.log.path().join("slow")).unwrap();
+    // Back to the first deploy: its marker is gone with the run that was stopped, so it runs.
+    render(&spec);
+    let output = ws.run("alice");
+    assert_ok(&output);
+    assert_eq!(
+        ws.npx()[2..],
+        [
+            "npx convex deploy --yes --dry-run".to_owned(),
+            "npx convex deploy --yes".to_owned()
+        ]
+    );
+    assert!(
+        stderr(&output).contains("task convex-env: done at an earlier start"),
+        "{}",
+        stderr(&output)
+    );
+}
