@@ -2,13 +2,14 @@
 //! `docker`, `curl`, `npx` and `pnpm` replaced by stubs on PATH: the admin key a command prints
 //! is kept and written where it is used, tasks run in order once the backend is healthy and once
 //! per workspace, `set` hands each value to its command, a failure names the task and what it
-//! skips, and no secret reaches the script's output or the logs it writes.
+//! skips, and no secret reaches the script's output or the logs it writes. Two starts at once
+//! take turns: each once-task runs once, and nothing the script leaves running holds the lock.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// What the stubbed backend prints for `./generate_admin_key.sh`: the key is the last line.
 const ADMIN_KEY: &str = "convex-ai-chat|01f3c0ffee5ec12e7";
@@ -23,7 +24,10 @@ fn stub(dir: &Path, name: &str, body: &str) {
 /// (compose; `exec` prints a line of noise, the admin key and a blank line), `curl` (answers the
 /// status listed for a URL in `codes`, and records `healthy URL`), `npx` (records its arguments
 /// and the admin key it got; fails with status 3 when its second argument is listed in
-/// `npx-fails`) and `pnpm`.
+/// `npx-fails`) and `pnpm`. `docker ... exec` and `npx` take a second when their first or
+/// second argument is listed in `slow`. With a file `linger`, the admin key's command and
+/// `pnpm install` leave a `sleep` running, and `pnpm dev` becomes one: each records its pid in
+/// `lingering`.
 fn stubs(dir: &Path) {
     stub(
         dir,
@@ -36,6 +40,11 @@ case "$1 $2" in
 esac
 if [[ " $* " == *" exec -T backend "* ]]; then
   printf 'project=%s\n' "${{COMPOSE_PROJECT_NAME-}}" >>"$STUB_LOG/exec-env"
+  if [[ -f $STUB_LOG/slow ]] && grep -qx exec "$STUB_LOG/slow"; then sleep 1; fi
+  if [[ -f $STUB_LOG/linger ]]; then
+    sleep 30 >/dev/null 2>&1 </dev/null &
+    echo $! >>"$STUB_LOG/lingering"
+  fi
   echo 'Admin key:'
   echo '{ADMIN_KEY}'
   echo
@@ -68,6 +77,7 @@ calls=("$STUB_LOG"/npx-call-*)
 printf '%s\0' "$@" >"$STUB_LOG/npx-call-$(printf '%03d' "${#calls[@]}")"
 printf '%s\n' "${CONVEX_SELF_HOSTED_ADMIN_KEY-<unset>}" >>"$STUB_LOG/npx-admin-key"
 printf 'project=%s file=%s\n' "${COMPOSE_PROJECT_NAME-}" "${COMPOSE_FILE-}" >>"$STUB_LOG/npx-env"
+if [[ -f $STUB_LOG/slow ]] && grep -qx -- "$2" "$STUB_LOG/slow"; then sleep 1; fi
 echo "npx ran $2"
 if [[ -f $STUB_LOG/npx-fails ]] && grep -qx -- "$2" "$STUB_LOG/npx-fails"; then
   echo "npx: $2 failed" >&2
@@ -78,7 +88,15 @@ exit 0"#,
     stub(
         dir,
         "pnpm",
-        r#"printf 'pnpm %s\n' "$*" >>"$STUB_LOG/order""#,
+        r#"printf 'pnpm %s\n' "$*" >>"$STUB_LOG/order"
+if [[ -f $STUB_LOG/linger ]]; then
+  if [[ $1 == dev ]]; then
+    echo $$ >>"$STUB_LOG/lingering"
+    exec sleep 30
+  fi
+  sleep 30 >/dev/null 2>&1 </dev/null &
+  echo $! >>"$STUB_LOG/lingering"
+fi"#,
     );
 }
 
@@ -131,13 +149,15 @@ impl Workspace {
         std::fs::write(self.log.path().join("codes"), codes).unwrap();
     }
 
-    fn run(&self, owner: &str) -> Output {
+    /// The start script as Coder runs it for `owner`'s workspace, its output captured.
+    fn command(&self, owner: &str) -> Command {
         let path = format!(
             "{}:{}",
             self.bin.path().display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let output = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .arg(self.dir.path().join("start-workspace.sh"))
             .env_clear()
             .env("PATH", path)
@@ -147,8 +167,14 @@ impl Workspace {
             .env("PORTOLAN_WILDCARD_DOMAIN", "coder.test")
             .env("CODER_WORKSPACE_NAME", "chat")
             .env("CODER_WORKSPACE_OWNER_NAME", owner)
-            .output()
-            .unwrap();
+            .env("PORTOLAN_LOCK_TIMEOUT", "10")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    fn run(&self, owner: &str) -> Output {
+        let output = self.command(owner).output().unwrap();
         // The frontend starts in the background: wait for it to record its call.
         if output.status.success() {
             self.wait_for("pnpm dev");
@@ -685,4 +711,264 @@ fn the_auth_keys_reach_convex_env_set() {
         String::from_utf8_lossy(&output.stdout)
     );
     assert!(!said.contains("PRIVATE KEY") && !said.contains(set[1].1));
+}
+
+/// Kills the processes the stubs left running (their pids in `lingering`) when dropped.
+struct Lingering<'a>(&'a Workspace);
+
+impl Lingering<'_> {
+    fn pids(&self) -> Vec<String> {
+        self.0
+            .stub_log("lingering")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn alive(&self) -> usize {
+        self.pids()
+            .iter()
+            .filter(|pid| {
+                Command::new("kill")
+                    .args(["-0", pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            })
+            .count()
+    }
+}
+
+impl Drop for Lingering<'_> {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+    }
+}
+
+#[test]
+fn two_starts_at_once_run_each_once_task_once() {
+    let ws = Workspace::convex();
+    // The admin key and the deploy take a second: the other start arrives while they run.
+    std::fs::write(ws.log.path().join("slow"), "exec\ndeploy\n").unwrap();
+    let first = ws.command("alice").spawn().unwrap();
+    let second = ws.command("alice").spawn().unwrap();
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    for output in &outputs {
+        assert_ok(output);
+    }
+    ws.wait_for("pnpm dev");
+    assert_eq!(
+        ws.npx(),
+        [
+            format!("npx convex env set SITE_URL -- {SITE_URL}"),
+            "npx convex deploy --yes".to_owned()
+        ]
+    );
+    assert_eq!(ws.npx_calls().len(), 3 + 1, "three values set, one deploy");
+    let execs = ws
+        .order()
+        .iter()
+        .filter(|l| l.contains(" exec -T backend "))
+        .count();
+    assert_eq!(execs, 1, "the admin key is made once");
+    // The one that waited found what the other did.
+    let waited: Vec<String> = outputs
+        .iter()
+        .map(stderr)
+        .filter(|e| {
+            e.contains("waiting for the other start of this workspace to finish (lock: .portolan/steps.lock, up to 10s)")
+        })
+        .collect();
+    assert_eq!(waited.len(), 1, "{outputs:#?}");
+    for line in [
+        "secret CONVEX_ADMIN_KEY: made by another start",
+        "task convex-env: done at an earlier start",
+        "task deploy: done at an earlier start",
+    ] {
+        assert!(waited[0].contains(line), "{line}: {}", waited[0]);
+    }
+    // Both wrote the key where it is used, and kept one value.
+    let secrets = ws.read(".portolan/secrets.env");
+    assert_eq!(secrets.matches("CONVEX_ADMIN_KEY=").count(), 1, "{secrets}");
+    assert_eq!(
+        ws.env_value(".env.local", "CONVEX_SELF_HOSTED_ADMIN_KEY"),
+        Some(format!("'{ADMIN_KEY}'"))
+    );
+}
+
+#[test]
+fn what_a_start_leaves_running_does_not_hold_the_lock() {
+    assert_nothing_left_running_holds_the_lock(&Workspace::convex());
+}
+
+#[test]
+fn a_process_started_before_the_steps_does_not_hold_the_lock() {
+    // The frontend waits for nothing: it starts with compose, before the health waits.
+    let ws = Workspace::convex_with(|spec| spec.replace("    after: [deploy]\n", ""));
+    let script = ws.read("start-workspace.sh");
+    assert!(!script.contains("# process frontend"));
+    assert!(script.contains("if should_start frontend; then"));
+    assert_nothing_left_running_holds_the_lock(&ws);
+}
+
+/// A start whose dev server runs on, whose admin key's command and whose `pnpm install` leave a
+/// process behind, leaves the lock free: a second start right after does not wait.
+fn assert_nothing_left_running_holds_the_lock(ws: &Workspace) {
+    std::fs::write(ws.log.path().join("linger"), "").unwrap();
+    let lingering = Lingering(ws);
+    assert_ok(&ws.run("alice"));
+    // The dev server runs on, and so do what the admin key's command and a task left behind.
+    assert_eq!(lingering.alive(), 3, "{:?}", lingering.pids());
+    let lock = ws.dir.path().join(".portolan/steps.lock");
+    let free = Command::new("flock")
+        .arg("-n")
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(
+        free.success(),
+        "something the start left running holds the lock"
+    );
+    let started = std::time::Instant::now();
+    let output = ws.run("alice");
+    assert_ok(&output);
+    let stderr = stderr(&output);
+    assert!(!stderr.contains("waiting for"), "{stderr}");
+    assert!(stderr.contains("frontend is already running"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(lingering.alive() >= 3);
+}
+
+/// Holds `.portolan/steps.lock` of `ws` as another start would, until dropped.
+struct Holder(std::process::Child);
+
+impl Holder {
+    fn new(ws: &Workspace) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(r#"mkdir -p .portolan && exec 8>>.portolan/steps.lock && flock 8 && echo locked && exec sleep 30"#)
+            .current_dir(ws.dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "locked\n");
+        Holder(child)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_start_waits_for_the_lock_until_its_bound_and_names_it() {
+    let ws = Workspace::convex();
+    let holder = Holder::new(&ws);
+    let started = std::time::Instant::now();
+    let output = ws
+        .command("alice")
+        .env("PORTOLAN_LOCK_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("waiting for the other start of this workspace to finish (lock: .portolan/steps.lock, up to 1s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: another start still holds .portolan/steps.lock after 1s: nothing more is started (stop it, or set PORTOLAN_LOCK_TIMEOUT to wait longer)"),
+        "{text}"
+    );
+    // Nothing past the lock ran: no compose, no step.
+    assert!(
+        !ws.order().iter().any(|l| l.contains(" up -d")),
+        "{:#?}",
+        ws.order()
+    );
+    assert!(ws.npx().is_empty());
+    // Once the other start is gone, a start runs through.
+    drop(holder);
+    assert_ok(&ws.run("alice"));
+    assert_eq!(ws.npx().len(), 2);
+}
+
+#[test]
+fn a_lock_timeout_that_is_not_a_number_stops_the_script_before_it_writes() {
+    let ws = Workspace::convex();
+    let output = ws
+        .command("alice")
+        .env("PORTOLAN_LOCK_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "error: PORTOLAN_LOCK_TIMEOUT is not a number of seconds: nothing is started"
+        ),
+        "{text}"
+    );
+    assert!(!ws.dir.path().join(".portolan").exists());
+}
+
+#[test]
+fn a_task_stopped_halfway_is_not_taken_for_done() {
+    let ws = Workspace::convex();
+    assert_ok(&ws.run("alice"));
+    let spec = common::root().join("examples/convex-selfhosted/portolan.yaml");
+    let render = |spec: &Path| {
+        let output = common::portolan()
+            .arg("render")
+            .arg(spec)
+            .arg("--out")
+            .arg(ws.dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    // The deploy changed: the start that runs it is killed while it runs.
+    let changed = std::fs::read_to_string(&spec).unwrap().replace(
+        "npx convex deploy --yes",
+        "npx convex deploy --yes --dry-run",
+    );
+    std::fs::write(ws.dir.path().join("changed.yaml"), changed).unwrap();
+    render(&ws.dir.path().join("changed.yaml"));
+    std::fs::write(ws.log.path().join("slow"), "deploy\n").unwrap();
+    let mut start = ws.command("alice").spawn().unwrap();
+    ws.wait_for("npx convex deploy --yes --dry-run");
+    start.kill().unwrap();
+    start.wait().unwrap();
+    std::fs::remove_file(ws.log.path().join("slow")).unwrap();
+    // Back to the first deploy: its marker is gone with the run that was stopped, so it runs.
+    render(&spec);
+    let output = ws.run("alice");
+    assert_ok(&output);
+    assert_eq!(
+        ws.npx()[2..],
+        [
+            "npx convex deploy --yes --dry-run".to_owned(),
+            "npx convex deploy --yes".to_owned()
+        ]
+    );
+    assert!(
+        stderr(&output).contains("task convex-env: done at an earlier start"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:fb5b681ca4a3d924df27edd826053599f3af1c7040f7a9d47cea955fedf4a76c
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:aeb98468b3801e4b6cecc04f2a88c6f772c644497ec9e880109dbb9712fd8d20
 # Starts the services of c and writes their env files with this workspace's origins.
 # Run by the Coder agent at workspace start; outside Coder every origin is http://localhost:PORT.
 #
 #   PORTOLAN_HEALTH_TIMEOUT=SECONDS  overrides every healthcheck timeout
+#   PORTOLAN_LOCK_TIMEOUT=SECONDS    how long a start waits for another start of this workspace
+#                                    to finish its services and steps (default 600)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -14,6 +16,11 @@ umask 077
 state_dir=.portolan
 
 log() { printf '[%s] %s\n' "c" "$*" >&2; }
+lock_timeout=${PORTOLAN_LOCK_TIMEOUT:-600}
+if [[ ! $lock_timeout =~ ^[0-9]+$ ]]; then
+  log "error: PORTOLAN_LOCK_TIMEOUT is not a number of seconds: nothing is started"
+  exit 1
+fi
 
 # must_be folder|file PATH: PATH is missing, or a real folder / regular file, never a symbolic
 # link (a repository may commit one): else the script stops before it writes anything.
@@ -28,7 +35,7 @@ must_be() {
 }
 must_be folder "$state_dir"
 must_be folder "$state_dir/logs"
-for state_file in .gitignore lock secrets.env web.pid logs/web.log; do
+for state_file in .gitignore lock steps.lock secrets.env web.pid logs/web.log; do
   must_be file "$state_dir/$state_file"
 done
 
@@ -280,6 +287,21 @@ env_body=$(
 write_managed .env "$env_body"
 exec 9>&-
 
+# --- One start at a time from here to the last step ------------------------------------------
+# Two starts at once (Coder's and one run by hand) would race to create the same containers, start
+# the same processes and run the same once-tasks: a start that finds another one past this point
+# waits for it, then finds what it did (services up, processes running, tasks marked done,
+# secrets made). Nothing this script leaves running gets the lock's descriptor (each child is
+# started with `8>&-`), so a long-running process never holds it.
+exec 8>>"$state_dir/steps.lock"
+if ! flock -n 8; then
+  log "waiting for the other start of this workspace to finish (lock: $state_dir/steps.lock, up to ${lock_timeout}s)"
+  if ! flock -w "$lock_timeout" 8; then
+    log "error: another start still holds $state_dir/steps.lock after ${lock_timeout}s: nothing more is started (stop it, or set PORTOLAN_LOCK_TIMEOUT to wait longer)"
+    exit 1
+  fi
+fi
+
 # --- Processes ---------------------------------------------------------------------------------
 # should_start NAME: false (and says so) when NAME already runs.
 should_start() {
@@ -296,7 +318,7 @@ if should_start web; then
     umask "$user_umask"
     cd . || exit 1
     python3 -m http.server 8002
-  ) >>"$state_dir/logs/web.log" 2>&1 &
+  ) >>"$state_dir/logs/web.log" 2>&1 8>&- &
   echo $! >"$state_dir/web.pid"
 fi
 
