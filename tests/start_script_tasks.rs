@@ -40,7 +40,7 @@ case "$1 $2" in
 esac
 if [[ " $* " == *" exec -T backend "* ]]; then
   printf 'project=%s\n' "${{COMPOSE_PROJECT_NAME-}}" >>"$STUB_LOG/exec-env"
-  if [[ -f $STUB_LOG/slow ]] && grep -qx exec "$STUB_LOG/slow"; then sleep 1; fi
+  if [[ -f $STUB_LOG/slow ]] && grep -qx exec "$STUB_LOG/slow"; then sleep "$(cat "$STUB_LOG/slow-seconds" 2>/dev/null || echo 1)"; fi
   if [[ -f $STUB_LOG/linger ]]; then
     sleep 30 >/dev/null 2>&1 </dev/null &
     echo $! >>"$STUB_LOG/lingering"
@@ -77,7 +77,7 @@ calls=("$STUB_LOG"/npx-call-*)
 printf '%s\0' "$@" >"$STUB_LOG/npx-call-$(printf '%03d' "${#calls[@]}")"
 printf '%s\n' "${CONVEX_SELF_HOSTED_ADMIN_KEY-<unset>}" >>"$STUB_LOG/npx-admin-key"
 printf 'project=%s file=%s\n' "${COMPOSE_PROJECT_NAME-}" "${COMPOSE_FILE-}" >>"$STUB_LOG/npx-env"
-if [[ -f $STUB_LOG/slow ]] && grep -qx -- "$2" "$STUB_LOG/slow"; then sleep 1; fi
+if [[ -f $STUB_LOG/slow ]] && grep -qx -- "$2" "$STUB_LOG/slow"; then sleep "$(cat "$STUB_LOG/slow-seconds" 2>/dev/null || echo 1)"; fi
 echo "npx ran $2"
 if [[ -f $STUB_LOG/npx-fails ]] && grep -qx -- "$2" "$STUB_LOG/npx-fails"; then
   echo "npx: $2 failed" >&2
@@ -167,7 +167,7 @@ impl Workspace {
             .env("PORTOLAN_WILDCARD_DOMAIN", "coder.test")
             .env("CODER_WORKSPACE_NAME", "chat")
             .env("CODER_WORKSPACE_OWNER_NAME", owner)
-            .env("PORTOLAN_LOCK_TIMEOUT", "10")
+            .env("PORTOLAN_LOCK_TIMEOUT", "30")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
@@ -242,7 +242,7 @@ impl Workspace {
     }
 
     fn wait_for(&self, call: &str) {
-        for _ in 0..100 {
+        for _ in 0..200 {
             if self.stub_log("order").lines().any(|l| l.starts_with(call)) {
                 return;
             }
@@ -750,9 +750,12 @@ impl Drop for Lingering<'_> {
 #[test]
 fn two_starts_at_once_run_each_once_task_once() {
     let ws = Workspace::convex();
-    // The admin key and the deploy take a second: the other start arrives while they run.
+    // The admin key and the deploy take three seconds each, and the second start begins while
+    // the first makes the admin key, inside its steps: it must wait for the first.
     std::fs::write(ws.log.path().join("slow"), "exec\ndeploy\n").unwrap();
+    std::fs::write(ws.log.path().join("slow-seconds"), "3").unwrap();
     let first = ws.command("alice").spawn().unwrap();
+    ws.wait_for("docker compose -p convex-ai-chat -f docker-compose.yml exec -T backend");
     let second = ws.command("alice").spawn().unwrap();
     let outputs = [
         first.wait_with_output().unwrap(),
@@ -781,7 +784,7 @@ fn two_starts_at_once_run_each_once_task_once() {
         .iter()
         .map(stderr)
         .filter(|e| {
-            e.contains("waiting for the other start of this workspace to finish (lock: .portolan/steps.lock, up to 10s)")
+            e.contains("waiting for the other start of this workspace to finish (lock: .portolan/steps.lock, up to 30s)")
         })
         .collect();
     assert_eq!(waited.len(), 1, "{outputs:#?}");
