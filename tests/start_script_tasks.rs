@@ -912,22 +912,20 @@ fn a_start_waits_for_the_lock_until_its_bound_and_names_it() {
 }
 
 #[test]
-fn a_lock_timeout_that_is_not_a_number_stops_the_script_before_it_writes() {
-    let ws = Workspace::convex();
-    let output = ws
-        .command("alice")
-        .env("PORTOLAN_LOCK_TIMEOUT", "soon")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(
-        text.contains(
-            "error: PORTOLAN_LOCK_TIMEOUT is not a number of seconds: nothing is started"
-        ),
-        "{text}"
-    );
-    assert!(!ws.dir.path().join(".portolan").exists());
+fn a_timeout_that_is_not_a_number_stops_the_script_before_it_writes() {
+    for variable in ["PORTOLAN_LOCK_TIMEOUT", "PORTOLAN_HEALTH_TIMEOUT"] {
+        let ws = Workspace::convex();
+        let output = ws.command("alice").env(variable, "soon").output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let text = stderr(&output);
+        assert!(
+            text.contains(&format!(
+                "error: {variable} is not a number of seconds: nothing is started"
+            )),
+            "{text}"
+        );
+        assert!(!ws.dir.path().join(".portolan").exists());
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:5b30cac0d77f798d5f78b33b43a9bfd7b131aab8906e7cdcdc917b73e983eccc
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:f5a587ce79ad25d0ae4163c8e6f0ad7d5a46032e06baa5147ab45aca54ceb2f1
 # Starts the services of a and writes their env files with this workspace's origins.
 # Run by the Coder agent at workspace start; outside Coder every origin is http://localhost:PORT.
 #
@@ -19,6 +19,10 @@ log() { printf '[%s] %s\n' "a" "$*" >&2; }
 lock_timeout=${PORTOLAN_LOCK_TIMEOUT:-600}
 if [[ ! $lock_timeout =~ ^[0-9]+$ ]]; then
   log "error: PORTOLAN_LOCK_TIMEOUT is not a number of seconds: nothing is started"
+  exit 1
+fi
+if [[ -n ${PORTOLAN_HEALTH_TIMEOUT:-} && ! $PORTOLAN_HEALTH_TIMEOUT =~ ^[0-9]+$ ]]; then
+  log "error: PORTOLAN_HEALTH_TIMEOUT is not a number of seconds: nothing is started"
   exit 1
 fi
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:aeb98468b3801e4b6cecc04f2a88c6f772c644497ec9e880109dbb9712fd8d20
+# Written by portolan from portolan.yaml: change the spec and run `portolan render`, not this file. portolan-sha256:0b54287bb9199df3149b0106fd6a84e17e95c7ea435d30ab42e43de2a5bc6c97
 # Starts the services of c and writes their env files with this workspace's origins.
 # Run by the Coder agent at workspace start; outside Coder every origin is http://localhost:PORT.
 #
@@ -19,6 +19,10 @@ log() { printf '[%s] %s\n' "c" "$*" >&2; }
 lock_timeout=${PORTOLAN_LOCK_TIMEOUT:-600}
 if [[ ! $lock_timeout =~ ^[0-9]+$ ]]; then
   log "error: PORTOLAN_LOCK_TIMEOUT is not a number of seconds: nothing is started"
+  exit 1
+fi
+if [[ -n ${PORTOLAN_HEALTH_TIMEOUT:-} && ! $PORTOLAN_HEALTH_TIMEOUT =~ ^[0-9]+$ ]]; then
+  log "error: PORTOLAN_HEALTH_TIMEOUT is not a number of seconds: nothing is started"
   exit 1
 fi
 
