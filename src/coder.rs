@@ -56,6 +56,16 @@ impl Share {
             Some(_) => Share::Other,
         }
     }
+
+    /// The value as Coder spells it; none for [`Share::Other`].
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Share::Owner => Some("owner"),
+            Share::Authenticated => Some("authenticated"),
+            Share::Public => Some("public"),
+            Share::Other => None,
+        }
+    }
 }
 
 /// Stands for a part of a host that is not known statically (a shell variable) when a caller

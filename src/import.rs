@@ -517,13 +517,7 @@ impl<'a> Importer<'a> {
 
     /// Whether a file carries portolan's header (render's, or its start script's).
     fn rendered(&self, file: crate::source::FileId) -> bool {
-        self.ws
-            .sources
-            .get(file)
-            .text
-            .lines()
-            .take(3)
-            .any(|l| l.starts_with('#') && l.contains("portolan-sha256:"))
+        crate::render::header::has_header(&self.ws.sources.get(file).text)
     }
 
     /// Files portolan rendered came from a spec that says more than import reads back from
@@ -538,10 +532,7 @@ impl<'a> Importer<'a> {
             }
             let text = &ws.sources.get(*id).text;
             if spec.is_none() {
-                spec = text.lines().take(3).find_map(|l| {
-                    let rest = l.split_once("Written by portolan from ")?.1;
-                    Some(rest.split_once(':')?.0.to_owned())
-                });
+                spec = crate::render::header::rendered_from(text).map(str::to_owned);
             }
             files.push(self.path_of(*id));
         }
@@ -607,7 +598,10 @@ impl<'a> Importer<'a> {
             }
             if let Some((_, domain)) = url.host.split_once('.') {
                 let known = !domain.contains(['$', '{', '}', crate::coder::UNKNOWN]);
-                if known && self.draft.wildcard_domain.is_none() && is_dns(domain) {
+                if known
+                    && self.draft.wildcard_domain.is_none()
+                    && crate::spec::grammar::is_dns_name(domain)
+                {
                     self.draft.wildcard_domain = Some(domain.to_ascii_lowercase());
                 }
             }
@@ -637,7 +631,7 @@ impl<'a> Importer<'a> {
                     .and_then(|a| crate::model::build::value_text(&a.value.value));
                 if let (true, Some(d)) = (named, default) {
                     let d = d.trim_start_matches("*.").to_ascii_lowercase();
-                    if is_dns(&d) {
+                    if crate::spec::grammar::is_dns_name(&d) {
                         self.draft.wildcard_domain = Some(d);
                         break;
                     }
@@ -866,7 +860,7 @@ impl<'a> Importer<'a> {
                         Some((&"CMD-SHELL", rest)) => Some(rest.join(" ")),
                         Some((&"CMD", rest)) => Some(
                             rest.iter()
-                                .map(|w| shell_word(w))
+                                .map(|w| crate::render::value::sh_word(w))
                                 .collect::<Vec<_>>()
                                 .join(" "),
                         ),
@@ -1024,11 +1018,8 @@ impl<'a> Importer<'a> {
             slugs.insert(app.slug.clone());
             let mut draft = AppDraft {
                 slug: app.slug.clone(),
-                share: match app.share {
-                    crate::coder::Share::Public => "public",
-                    crate::coder::Share::Authenticated => "authenticated",
-                    _ => "owner",
-                },
+                // Another value is marked below.
+                share: app.share.name().unwrap_or("owner"),
                 subdomain: app.subdomain,
                 hidden: app.hidden,
                 ..AppDraft::default()
@@ -1601,23 +1592,6 @@ impl<'a> Importer<'a> {
         }
         out
     }
-}
-
-/// A word as the shell reads it back: bare when plain, else in single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-fn is_dns(text: &str) -> bool {
-    crate::spec::grammar::is_dns_name(text)
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ impl Workspace {
     /// Whether a file carries portolan's header (render's, or the start script's): `check
     /// --spec` compares such a file with what the spec renders by text, any other by meaning.
     pub fn stamped(&self, file: FileId) -> bool {
-        crate::render::header::split_header(&self.sources.get(file).text).is_some()
+        crate::render::header::has_header(&self.sources.get(file).text)
     }
 
     /// Whether a file of `kind` without portolan's header is in the workspace: hand-written

@@ -66,6 +66,21 @@ fn header_line(text: &str) -> Option<&str> {
         .find(|line| line.starts_with('#') && line.contains(MARK))
 }
 
+/// Whether `text` carries portolan's header, render's or the start script's, among its first
+/// lines (hash not checked).
+pub fn has_header(text: &str) -> bool {
+    header_line(text).is_some()
+}
+
+/// The spec render's header names: `# Written by portolan from portolan.yaml: ...` gives
+/// `portolan.yaml`.
+pub fn rendered_from(text: &str) -> Option<&str> {
+    let line = header_line(text)?
+        .strip_prefix("# ")?
+        .strip_prefix(RENDERED_BY)?;
+    line.split_once(':').map(|(spec, _)| spec)
+}
+
 /// Whether the start script wrote `text` at workspace start (its header says so), as opposed to
 /// render. Says nothing about whether it was edited since: see [`ownership`].
 pub fn written_at_start(text: &str) -> bool {
@@ -119,6 +134,20 @@ mod tests {
         let template = include_str!("../../templates/start-workspace.sh.j2");
         assert!(template.contains(&format!("\n{MANAGED_WRITER}() {{\n")));
         assert!(template.contains(&format!("\n{MANAGED_WRITER} .env ")));
+    }
+
+    #[test]
+    fn render_names_its_spec_and_the_start_script_has_a_header_too() {
+        let rendered = stamp(
+            "a = 1\n",
+            "Written by portolan from infra/portolan.yaml: change the spec.",
+        );
+        assert!(has_header(&rendered));
+        assert_eq!(rendered_from(&rendered), Some("infra/portolan.yaml"));
+        let at_start = "# Written by start-workspace.sh at workspace start from portolan.yaml. portolan-sha256:00\nA=1\n";
+        assert!(has_header(at_start));
+        assert_eq!(rendered_from(at_start), None);
+        assert!(!has_header("# a comment\nA=1\n"));
     }
 
     #[test]

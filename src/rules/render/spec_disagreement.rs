@@ -97,20 +97,12 @@ impl At<'_> {
 }
 
 fn share(share: Share) -> &'static str {
-    match share {
-        Share::Owner => "owner",
-        Share::Authenticated => "authenticated",
-        Share::Public => "public",
-        Share::Other => "another value",
-    }
+    share.name().unwrap_or("another value")
 }
 
 /// The port on the agent's localhost an app's url names.
 fn app_port(app: &App) -> Option<u16> {
-    match app.url.as_ref()?.target {
-        HostTarget::Localhost(port) => Some(port),
-        _ => None,
-    }
+    app.url.as_ref()?.local_port()
 }
 
 fn apps(at: &At, facts: &SpecFacts, sink: &mut Sink) {
